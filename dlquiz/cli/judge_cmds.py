@@ -1,0 +1,1 @@
+"""``check``, ``derive`` and ``steps``: the judge's commands."""
