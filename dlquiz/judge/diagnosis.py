@@ -1,0 +1,115 @@
+"""Why an answer is wrong: the generic mistakes, tested on the same random points.
+
+Before saying "incorrect" the judge tries the mistakes students make on any derivation:
+a sign flipped, a constant factor (the 2 lost from the 1/2), a transpose, an additive term
+missing or extra, a factor missing or extra. The tags are stable names (they do not
+depend on the random values), so practice statistics and grading reports can count them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from dlquiz.expr import Expr
+from dlquiz.judge.compare import Sample, same_values
+from dlquiz.printing import format_number, to_notation
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    tag: str
+    feedback: str
+
+
+def nice_ratio(r: float) -> str:
+    """2.0 -> '2'; 0.5 -> '1/2'; 0.333.. -> '1/3'; otherwise three significant figures."""
+    frac = Fraction(r).limit_denominator(24)
+    if abs(float(frac) - r) <= 1e-7 * max(1.0, abs(r)):
+        return format_number(frac) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+    return f"{r:.3g}"
+
+
+def diagnose(answer: Expr, expected: Expr, sample: Sample) -> Diagnosis | None:
+    """The first generic mistake that explains the answer exactly, or None."""
+    va = sample.value(answer)
+    ve = sample.expected
+    v = sample.valid
+    if va.shape[1:] != ve.shape[1:]:
+        return None
+    if same_values(sample, -va):
+        return Diagnosis("sign", "the sign is flipped: your answer is the negative of the right one")
+    ratio = _constant_ratio(va[v], ve[v])
+    if ratio is not None and abs(ratio - 1) > 1e-9:
+        return Diagnosis(
+            "factor",
+            f"off by a constant factor: your answer is {nice_ratio(ratio)} times the right one",
+        )
+    if expected.shape and expected.shape[0] == expected.shape[1] and same_values(
+        sample, np.swapaxes(va, 1, 2)
+    ):
+        return Diagnosis("transposed", "your answer is the transpose of the right one")
+    for term in _terms(expected):
+        if same_values(sample, va + _broadcast(sample.value(term), va)):
+            return Diagnosis("missing-term", f"a term is missing: {to_notation(term)}")
+    for term in _terms(answer):
+        if same_values(sample, va - _broadcast(sample.value(term), va)):
+            return Diagnosis("extra-term", f"there is an extra term: {to_notation(term)}")
+    for factor in _factors(expected):
+        fv = sample.value(factor)
+        if fv.shape[1:] in ((1, 1), va.shape[1:]) and same_values(sample, va * fv):
+            return Diagnosis("missing-factor", f"a factor is missing: {to_notation(factor)}")
+    for factor in _factors(answer):
+        fv = sample.value(factor)
+        with np.errstate(all="ignore"):
+            if fv.shape[1:] in ((1, 1), va.shape[1:]) and same_values(sample, va / fv):
+                return Diagnosis("extra-factor", f"there is an extra factor: {to_notation(factor)}")
+    offset = _constant_offset(va[v], ve[v])
+    if offset is not None:
+        return Diagnosis(
+            "constant-term",
+            f"off by a constant: your answer is the right one plus {nice_ratio(offset)}",
+        )
+    return None
+
+
+def _constant_ratio(a: np.ndarray, b: np.ndarray) -> float | None:
+    with np.errstate(all="ignore"):
+        mask = (np.abs(b) > 1e-8) & np.isfinite(a) & np.isfinite(b)
+        if mask.sum() < 3 or not (np.abs(a[~mask]) <= 1e-8 * (1 + np.abs(a).max())).all():
+            return None
+        r = a[mask] / b[mask]
+    if not np.isfinite(r).all():
+        return None
+    mid = float(np.median(r))
+    if mid == 0 or not np.allclose(r, mid, rtol=1e-7, atol=0):
+        return None
+    return mid
+
+
+def _constant_offset(a: np.ndarray, b: np.ndarray) -> float | None:
+    with np.errstate(all="ignore"):
+        d = a - b
+    if d.size < 3 or not np.isfinite(d).all():
+        return None
+    mid = float(np.median(d))
+    scale = max(1.0, float(np.abs(b).max()))
+    if abs(mid) < 1e-9 * scale or not np.allclose(d, mid, rtol=1e-7, atol=1e-9 * scale):
+        return None
+    return mid
+
+
+def _broadcast(term: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(term, like.shape) if term.shape != like.shape else term
+
+
+def _terms(e: Expr) -> tuple[Expr, ...]:
+    return e.args if e.op == "add" else ()
+
+
+def _factors(e: Expr) -> list[Expr]:
+    if e.op != "mul":
+        return []
+    return [f for f in e.args if f.op != "num"]

@@ -1,0 +1,130 @@
+"""A worker process for work that can run away: SymPy simplification and derivation.
+
+Numeric checks are bounded by construction and run in-process. Symbolic work is not
+(``simplify`` can take minutes, a power can grow a huge integer), so it runs in one
+long-lived child process: a call costs a pipe round trip (tens of microseconds), and a
+call that passes its time limit gets the child killed and replaced, so a hostile input
+ends on time. The child also has a memory cap.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import sys
+import time
+from typing import Any
+
+DEFAULT_TIMEOUT = float(os.environ.get("DLQUIZ_TIMEOUT", "2.0"))
+MEMORY_LIMIT = 2 * 1024**3
+STARTUP_TIMEOUT = 60.0
+
+
+class WorkerError(RuntimeError):
+    """The task failed in the worker (its message says why)."""
+
+
+class WorkerTimeout(WorkerError):
+    """The task passed its time limit; the worker was replaced."""
+
+
+def _tasks() -> dict[str, Any]:
+    from dlquiz.symbolic import tasks
+
+    return tasks.TASKS
+
+
+def _serve(conn: Any) -> None:  # runs in the child
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    except (ImportError, ValueError, OSError):
+        pass
+    tasks = _tasks()
+    conn.send(("ready", None))
+    while True:
+        try:
+            name, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = ("ok", tasks[name](*args))
+        except MemoryError:
+            result = ("error", "out of memory")
+        except RecursionError:
+            result = ("error", "expression too deeply nested")
+        except Exception as exc:  # report, keep serving
+            result = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(result)
+        except Exception as exc:
+            conn.send(("error", f"result could not be sent back: {exc}"))
+
+
+class Worker:
+    def __init__(self) -> None:
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def _start(self) -> None:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = mp.get_context(method)
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="dlquiz-worker")
+        proc.start()
+        child.close()
+        if not parent.poll(STARTUP_TIMEOUT):
+            proc.kill()
+            raise WorkerError("the symbolic worker did not start")
+        parent.recv()
+        self._proc, self._conn = proc, parent
+
+    def run(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+        if self._proc is None or not self._proc.is_alive():
+            self._start()
+        limit = DEFAULT_TIMEOUT if timeout is None else timeout
+        try:
+            self._conn.send((name, args))
+        except (BrokenPipeError, OSError):
+            self.stop()
+            self._start()
+            self._conn.send((name, args))
+        started = time.monotonic()
+        if not self._conn.poll(limit):
+            self.stop()
+            raise WorkerTimeout(f"gave up after {limit:g} s")
+        try:
+            status, value = self._conn.recv()
+        except EOFError:
+            self.stop()
+            raise WorkerError("the symbolic worker stopped unexpectedly") from None
+        self.last_seconds = time.monotonic() - started
+        if status != "ok":
+            raise WorkerError(value)
+        return value
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join(timeout=5)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+
+_worker: Worker | None = None
+
+
+def worker() -> Worker:
+    global _worker
+    if _worker is None:
+        _worker = Worker()
+        atexit.register(_worker.stop)
+    return _worker
+
+
+def run(name: str, *args: Any, timeout: float | None = None) -> Any:
+    """Run a registered symbolic task in the worker, within ``timeout`` seconds."""
+    return worker().run(name, *args, timeout=timeout)

@@ -1,0 +1,248 @@
+"""A small LaTeX front end: the LaTeX students write, turned into the notation's tokens.
+
+SymPy's LaTeX parser rejects several forms students use and reads ``e^{x}`` as a symbol
+``e``; translating to the plain notation's tokens instead means one grammar, one set of
+names (``n_{in}`` -> ``n_in``, ``\\hat{y}`` -> ``yhat``) and one set of error messages.
+"""
+
+from __future__ import annotations
+
+from dlquiz.notation.lexer import NotationError, Token, check_length, tokenize
+from dlquiz.notation.names import GREEK_NAMES, canonical_name
+
+_SKIP = {",", ";", "!", ":", " ", "quad", "qquad", "displaystyle", "textstyle", "limits"}
+_SIZES = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"}
+_FONTS = {
+    "mathrm",
+    "mathit",
+    "mathbf",
+    "boldsymbol",
+    "bm",
+    "mathsf",
+    "operatorname",
+    "text",
+    "textrm",
+    "textit",
+}
+_FUNCTIONS = {"exp", "log", "ln", "tanh", "max", "min", "sum"}
+_ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde"}
+_OPS = {"cdot": "*", "times": "*", "odot": "⊙", "circ": "⊙", "div": "/"}
+_MATRICES = {"matrix", "bmatrix", "pmatrix"}
+
+
+def looks_like_latex(text: str) -> bool:
+    return "\\" in text or "{" in text
+
+
+def tokenize_latex(text: str) -> list[Token]:
+    check_length(text)
+    lexer = _LatexLexer(text)
+    tokens = lexer.run(0, len(text))
+    tokens.append(Token("EOF", "", len(text) + 1))
+    return tokens
+
+
+class _LatexLexer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def error(self, message: str, i: int) -> NotationError:
+        return NotationError(message, i + 1)
+
+    def run(self, start: int, end: int) -> list[Token]:
+        out: list[Token] = []
+        i = start
+        text = self.text
+        while i < end:
+            ch = text[i]
+            if ch.isspace() or ch == "~":
+                i += 1
+            elif ch == "\\":
+                i = self.command(i, end, out)
+            elif ch == "{":
+                close = self.matching(i, end)
+                out.append(Token("LP", "(", i + 1))
+                out.extend(self.run(i + 1, close))
+                out.append(Token("RP", ")", close + 1))
+                i = close + 1
+            elif ch == "}":
+                raise self.error("unmatched '}'", i)
+            elif ch == "_":
+                i = self.subscript(i, end, out)
+            elif ch == "^":
+                i = self.superscript(i, end, out)
+            elif ch == "&":
+                out.append(Token("COMMA", ",", i + 1))
+                i += 1
+            else:
+                j = self.plain_run(i, end)
+                out.extend(tokenize(text[i:j], offset=i)[:-1])
+                i = j
+        return out
+
+    def plain_run(self, i: int, end: int) -> int:
+        """Up to the next character with a LaTeX meaning."""
+        j = i
+        while j < end and self.text[j] not in "\\{}_^&~":
+            j += 1
+        return j
+
+    def matching(self, i: int, end: int) -> int:
+        depth = 0
+        for j in range(i, end):
+            c = self.text[j]
+            if c == "\\":
+                continue
+            if c == "{" and (j == 0 or self.text[j - 1] != "\\"):
+                depth += 1
+            elif c == "}" and (j == 0 or self.text[j - 1] != "\\"):
+                depth -= 1
+                if depth == 0:
+                    return j
+        raise self.error("unmatched '{'", i)
+
+    def argument(self, i: int, end: int) -> tuple[int, int, int]:
+        """The next argument: (start, stop, next index): a {group}, a command or one char."""
+        while i < end and self.text[i].isspace():
+            i += 1
+        if i >= end:
+            raise self.error("a command is missing its argument", i)
+        if self.text[i] == "{":
+            close = self.matching(i, end)
+            return i + 1, close, close + 1
+        if self.text[i] == "\\":
+            j = i + 1
+            while j < end and self.text[j].isalpha():
+                j += 1
+            return i, max(j, i + 2), max(j, i + 2)
+        return i, i + 1, i + 1
+
+    def group_tokens(self, i: int, end: int) -> tuple[list[Token], int]:
+        a, b, nxt = self.argument(i, end)
+        inner = self.run(a, b)
+        return [Token("LP", "(", a + 1), *inner, Token("RP", ")", b + 1)], nxt
+
+    def command(self, i: int, end: int, out: list[Token]) -> int:
+        text = self.text
+        j = i + 1
+        while j < end and text[j].isalpha():
+            j += 1
+        if j == i + 1:  # a one-character command: \, \; \| \{ ...
+            if j >= end:
+                raise self.error("a lone backslash", i)
+            sym = text[j]
+            if sym in _SKIP:
+                return j + 1
+            if sym == "|":
+                out.append(Token("DBAR", "||", i + 1))
+                return j + 1
+            if sym == "\\":
+                out.append(Token("SEMI", ";", i + 1))
+                return j + 1
+            raise self.error(f"unsupported LaTeX command '\\{sym}'", i)
+        name = text[i + 1 : j]
+        col = i + 1
+        if name in _SKIP:
+            return j
+        if name in _SIZES:
+            if j < end and text[j] == ".":
+                return j + 1
+            return j
+        if name in ("frac", "dfrac", "tfrac"):
+            num, k = self.group_tokens(j, end)
+            den, k = self.group_tokens(k, end)
+            out.extend([Token("LP", "(", col), *num, Token("OP", "/", col), *den])
+            out.append(Token("RP", ")", col))
+            return k
+        if name == "sqrt":
+            k = j
+            if k < end and text[k] == "[":
+                close = text.find("]", k, end)
+                if close < 0:
+                    raise self.error("unmatched '[' after \\sqrt", k)
+                index = self.run(k + 1, close)
+                radicand, k = self.group_tokens(close + 1, end)
+                out.extend([*radicand, Token("OP", "^", col), Token("LP", "(", col)])
+                out.extend([Token("NUM", "1", col), Token("OP", "/", col), Token("LP", "(", col)])
+                out.extend([*index, Token("RP", ")", col), Token("RP", ")", col)])
+                return k
+            radicand, k = self.group_tokens(k, end)
+            out.extend([Token("NAME", "sqrt", col), *radicand])
+            return k
+        if name in _FONTS:
+            a, b, k = self.argument(j, end)
+            out.extend(self.run(a, b))
+            return k
+        if name in _ACCENTS:
+            a, b, k = self.argument(j, end)
+            inner = self.run(a, b)
+            if len(inner) != 1 or inner[0].kind != "NAME":
+                raise self.error(f"\\{name} must sit on a single name", i)
+            out.append(Token("NAME", canonical_name(inner[0].text + _ACCENTS[name]), col))
+            return k
+        if name in _OPS:
+            out.append(Token("OP", _OPS[name], col))
+            return j
+        if name in ("top", "intercal"):
+            out.append(Token("TRANSPOSE", "T", col))
+            return j
+        if name == "prime":
+            out.append(Token("PRIME", "'", col))
+            return j
+        if name in ("lVert", "rVert", "Vert"):
+            out.append(Token("DBAR", "||", col))
+            return j
+        if name in ("lvert", "rvert", "vert", "mid"):
+            out.append(Token("BAR", "|", col))
+            return j
+        if name in ("lbrack", "rbrack"):
+            out.append(Token("LB" if name == "lbrack" else "RB", name, col))
+            return j
+        if name == "begin":
+            return self.environment(i, j, end, out)
+        if name in GREEK_NAMES or name in _FUNCTIONS or name == "pi":
+            out.append(Token("NAME", canonical_name(name), col))
+            return j
+        raise self.error(f"unsupported LaTeX command '\\{name}'", i)
+
+    def environment(self, i: int, j: int, end: int, out: list[Token]) -> int:
+        a, b, k = self.argument(j, end)
+        env = self.text[a:b]
+        if env not in _MATRICES:
+            raise self.error(f"unsupported LaTeX environment '{env}'", i)
+        closing = f"\\end{{{env}}}"
+        stop = self.text.find(closing, k, end)
+        if stop < 0:
+            raise self.error(f"\\begin{{{env}}} without {closing}", i)
+        out.append(Token("LB", "[", i + 1))
+        out.extend(self.run(k, stop))
+        out.append(Token("RB", "]", stop + 1))
+        return stop + len(closing)
+
+    def subscript(self, i: int, end: int, out: list[Token]) -> int:
+        a, b, k = self.argument(i + 1, end)
+        sub = "".join(self.text[a:b].split())
+        sub = sub.replace("\\text", "").replace("\\mathrm", "").strip("{}")
+        if not out or out[-1].kind != "NAME" or not sub.replace("_", "").isalnum():
+            raise self.error("a subscript must follow a name and be letters or digits", i)
+        prev = out.pop()
+        out.append(Token("NAME", canonical_name(f"{prev.text}_{sub}"), prev.col))
+        return k
+
+    def superscript(self, i: int, end: int, out: list[Token]) -> int:
+        a, b, k = self.argument(i + 1, end)
+        body = self.text[a:b].strip()
+        if body in ("T", "\\top", "\\intercal", "{T}"):
+            if body == "T":
+                out.extend([Token("OP", "^", i + 1), Token("NAME", "T", a + 1)])
+            else:
+                out.append(Token("TRANSPOSE", "T", i + 1))
+            return k
+        if body in ("\\prime", "'"):
+            out.append(Token("PRIME", "'", i + 1))
+            return k
+        inner = self.run(a, b)
+        out.append(Token("OP", "^", i + 1))
+        out.extend([Token("LP", "(", a + 1), *inner, Token("RP", ")", b + 1)])
+        return k
+
