@@ -137,7 +137,8 @@ def logsumexp(x: Tensor, axis: Axis = -1, keepdims: bool = False) -> Tensor:
     if isinstance(axis, list):
         axis = tuple(axis)
     m = _stable_max(a.data, axis)
-    kept = m + np.log(np.exp(a.data - m).sum(axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # a row of -inf has logsumexp -inf
+        kept = m + np.log(np.exp(a.data - m).sum(axis=axis, keepdims=True))
     out = kept if keepdims else _squeeze(kept, axis, a.data.ndim)
     if not _wants_grad(a):
         return _make(out, (a,), "logsumexp", None)
@@ -290,7 +291,7 @@ def batch_norm(
             raise ValueError("batch_norm in training needs more than one value per channel")
         mean = xd.mean(axis=axes)
         xc = xd - mean.reshape(bshape)
-        var = np.einsum("ij...,ij...->j", xc, xc) / n if xd.ndim > 2 else (xc * xc).mean(0)
+        var = (xc * xc).mean(axis=axes)
         if rm is not None:
             rm *= 1.0 - momentum
             rm += momentum * mean
