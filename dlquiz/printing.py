@@ -22,9 +22,11 @@ _NAME_PARTS = re.compile(r"^([A-Za-z]+?)(hat|bar|tilde)?(\d*)(?:_(\w+))?$")
 
 
 def format_number(value: Fraction) -> str:
-    """An exact decimal when there is a short one (0.25, 2.5e-3 -> 0.0025), else p/q."""
+    """1/2, 3/4 and 1/3 as fractions; 0.1, 2.5e-3 -> 0.0025 as decimals; else p/q."""
     if value.denominator == 1:
         return str(value.numerator)
+    if value.denominator in (2, 3, 4, 6, 7, 8, 9, 12):
+        return f"{value.numerator}/{value.denominator}"
     q = value.denominator
     while q % 2 == 0:
         q //= 2
@@ -63,7 +65,7 @@ class _Printer:
         text = self.number(v)
         if v < 0:
             return text, NEG
-        return text, ATOM if v.denominator == 1 or "/" not in text else MUL
+        return text, MUL if "/" in text else ATOM
 
     def number(self, v: Fraction) -> str:
         return format_number(v)
@@ -152,9 +154,10 @@ class _Printer:
         return f"sqrt({inner})"
 
     def power(self, base: str, exponent: Expr) -> str:
-        if exponent.op == "num" and exponent.value >= 0 and exponent.value.denominator == 1:  # type: ignore[operator,union-attr]
-            return f"{base}^{self(exponent)}"
-        return f"{base}^({self(exponent)})"
+        text, prec = self.p(exponent)
+        if prec == ATOM:
+            return f"{base}^{text}"
+        return f"{base}^({text})"
 
     def p_matmul(self, e: Expr) -> tuple[str, int]:
         a, b = e.args

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _consoles: dict[str, Console] = {}
 
@@ -22,14 +23,20 @@ def _no_color() -> bool:
 def out() -> Console:
     """The console for data (stdout)."""
     if "out" not in _consoles:
-        _consoles["out"] = Console(no_color=_no_color(), highlight=False, soft_wrap=False)
+        from rich.console import Console
+
+        _consoles["out"] = Console(no_color=_no_color(), highlight=False, soft_wrap=True)
     return _consoles["out"]
 
 
 def err() -> Console:
     """The console for messages and progress (stderr)."""
     if "err" not in _consoles:
-        _consoles["err"] = Console(stderr=True, no_color=_no_color(), highlight=False)
+        from rich.console import Console
+
+        _consoles["err"] = Console(
+            stderr=True, no_color=_no_color(), highlight=False, soft_wrap=True
+        )
     return _consoles["err"]
 
 

@@ -1,1 +1,198 @@
-"""``check``, ``derive`` and ``steps``: the judge's commands."""
+"""``check``, ``derive`` and ``steps``: the judge's commands (thin: parse options, render)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from dlquiz.cli import app, console
+from dlquiz.status import ExitStatus
+
+VAR_HELP = (
+    "Declare a name: NAME, NAME:3x2 (matrix), NAME:3 (column vector), NAME:positive, "
+    "NAME:unit (in (0,1)), NAME:onehot, NAME:function. Repeatable."
+)
+MAX_FILE_BYTES = 1_000_000
+
+
+def _fail(message: str, as_json: bool, **extra: object) -> typer.Exit:
+    """An unusable input: one line on stderr (and JSON on stdout if asked), exit 2."""
+    if as_json:
+        console.print_json({"error": message, **extra})
+    console.message(f"error: {message}", style="red")
+    return typer.Exit(ExitStatus.BAD_INPUT)
+
+
+def _namespace(var: list[str]):  # type: ignore[no-untyped-def]
+    from dlquiz.vars import Namespace
+
+    return Namespace.from_specs(var)
+
+
+@app.command(epilog="Exit codes: 0 equivalent, 1 not equivalent, 2 the inputs cannot be used.")
+def check(
+    answer: str = typer.Argument(..., help="The answer, in the notation or LaTeX. Put -- before an answer that starts with '-'."),
+    expected: str = typer.Option(..., "--expected", "-e", help="The right answer."),
+    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    define: list[str] = typer.Option(
+        [], "--define", "-d", help="A definition NAME:=EXPR the answer may use (yhat:=w*x+b)."
+    ),
+    tol: float | None = typer.Option(
+        None, "--tol", help="Relative tolerance (default 5e-3 for numbers, 1e-7 for expressions)."
+    ),
+    kind: str = typer.Option(
+        "auto", "--kind", help="auto, expression, number, numbers, integer, shape or choice."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
+) -> None:
+    """Is ANSWER equivalent to the expected answer? Diagnoses the mistake if not."""
+    from dlquiz.judge import UnusableKey, check as judge_check
+    from dlquiz.vars import VarSpecError
+
+    definitions = {}
+    for item in define:
+        name, sep, body = item.partition(":=")
+        if not sep or not name.strip():
+            raise _fail(f"--define '{item}' is not of the form NAME:=EXPR", as_json)
+        definitions[name.strip()] = body.strip()
+    if tol is not None and not (0 <= tol < 1):
+        raise _fail("--tol must be a relative tolerance in [0, 1)", as_json)
+    try:
+        verdict = judge_check(
+            answer, expected, kind=kind, vars=var, definitions=definitions, tolerance=tol
+        )
+    except (UnusableKey, VarSpecError) as exc:
+        raise _fail(str(exc), as_json) from None
+    if verdict.unusable:
+        raise _fail(verdict.feedback, as_json, equivalent=False, mistake=verdict.mistake)
+    if as_json:
+        console.print_json(verdict.to_json())
+    elif verdict.equivalent:
+        console.out().print(f"[green]✓[/green] equivalent{_note(verdict.feedback)}")
+    else:
+        tag = f" [{verdict.mistake}]" if verdict.mistake else ""
+        console.out().print(f"[red]✗[/red] not equivalent: {verdict.feedback}{tag}", markup=True)
+    raise typer.Exit(ExitStatus.OK if verdict.equivalent else ExitStatus.FAILED)
+
+
+def _note(feedback: str) -> str:
+    return "" if feedback == "correct" else f" ({feedback})"
+
+
+@app.command(epilog="Exit codes: 0 derived and verified, 1 verification failed, 2 unusable input.")
+def derive(
+    expr: str = typer.Argument(..., help="The expression to differentiate."),
+    wrt: str = typer.Option(..., "--wrt", help="The variable to differentiate with respect to."),
+    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    steps: bool = typer.Option(False, "--steps", help="Write the chain rule out, step by step."),
+    timeout: float = typer.Option(2.0, "--timeout", help="Seconds the derivation may take."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Differentiate EXPR with SymPy (matrix form for vectors), verified by autograd."""
+    from dlquiz.judge.core import UnusableKey, parse_key
+    from dlquiz.judge.worker import WorkerError, WorkerTimeout, run
+    from dlquiz.notation.names import canonical_name
+    from dlquiz.printing import to_unicode
+    from dlquiz.vars import VarSpecError
+    from dlquiz.verification import verify_derivative
+
+    try:
+        ns = _namespace(var)
+        e = parse_key(expr, ns)
+    except (UnusableKey, VarSpecError) as exc:
+        raise _fail(str(exc).replace("the expected answer", "the expression"), as_json) from None
+    name = canonical_name(wrt)
+    if name not in ns:
+        raise _fail(f"'{wrt}' does not appear in the expression and is not declared", as_json)
+    try:
+        result = run("derive", e, name, ns, steps, timeout=timeout)
+    except WorkerTimeout:
+        raise _fail(f"the derivation took longer than {timeout:g} s", as_json) from None
+    except WorkerError as exc:
+        raise _fail(f"cannot differentiate: {_clean(str(exc))}", as_json) from None
+    check = verify_derivative(e, name, result.derivative, ns)
+    if as_json:
+        data = {
+            "derivative": result.notation,
+            "latex": result.latex,
+            "verified": check.ok,
+            "max_rel_error": check.max_rel_error,
+        }
+        if steps:
+            data["steps"] = result.chain
+        console.print_json(data)
+    else:
+        out = console.out()
+        out.print(f"d/d{to_unicode.name(name)} {to_unicode(e)} =", markup=False)
+        out.print(result.pretty, markup=False)
+        out.print(f"notation: {result.notation}", markup=False)
+        out.print(f"LaTeX:    {result.latex}", markup=False)
+        mark = "[green]✓[/green] verified" if check.ok else "[red]✗ NOT verified[/red]"
+        out.print(
+            f"{mark} against the engine's autograd at {check.points} random points "
+            f"(max relative error {check.max_rel_error:.1e})"
+        )
+        if steps:
+            out.print("\n".join(result.chain), markup=False)
+    raise typer.Exit(ExitStatus.OK if check.ok else ExitStatus.FAILED)
+
+
+def _clean(message: str) -> str:
+    """Worker errors arrive as 'SymbolicError: ...'; the class name is noise to a user."""
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head.endswith("Error") else message
+
+
+def read_text_file(path: str, what: str = "file") -> str:
+    """Read a user's file (or stdin for '-') as UTF-8, within a size limit."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"{what} '{path}' does not exist or is not a file")
+        with p.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{what} '{path}' is larger than {MAX_FILE_BYTES // 1000} KB")
+    if b"\x00" in data:
+        raise ValueError(f"{what} '{path}' is not text (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} '{path}' is not UTF-8 text (byte {exc.start})") from None
+
+
+@app.command(epilog="Exit codes: 0 every step valid, 1 a step is wrong, 2 the file cannot be read.")
+def steps(
+    file: str = typer.Argument(..., help="The derivation, one step a line ('-' for stdin)."),
+    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    timeout: float = typer.Option(2.0, "--timeout", help="Seconds each derivative may take."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check a derivation line by line: each step must equal the one before.
+
+    NAME := EXPR defines a name; d/dw (...) is a derivative; lines may start with '='.
+    """
+    from dlquiz.steps import check_steps
+    from dlquiz.vars import VarSpecError
+
+    try:
+        text = read_text_file(file, "derivation")
+        ns = _namespace(var)
+    except (ValueError, VarSpecError) as exc:
+        raise _fail(str(exc), as_json) from None
+    report = check_steps(text, ns, timeout=timeout)
+    if as_json:
+        console.print_json(report.to_json())
+    else:
+        out = console.out()
+        for step in report.steps:
+            mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
+            out.print(f"{mark} line {step.line}: ", end="")
+            out.print(f"{step.text}  — {step.feedback}", markup=False)
+    if report.unreadable:
+        raise typer.Exit(ExitStatus.BAD_INPUT)
+    raise typer.Exit(ExitStatus.OK if report.first_error is None else ExitStatus.FAILED)

@@ -269,7 +269,7 @@ def _check_expression(answer: str, key: PreparedKey, tolerance: float | None) ->
         if confirmed:
             return _right("correct (confirmed symbolically)", points=sample.count)
     for mistake, expr in mistakes:
-        if mistake_matches(sample, expr):
+        if mistake_matches(sample, values, expr):
             return _wrong(mistake.feedback or f"a known mistake: {mistake.tag}", mistake.tag)
     found = diagnose(given, expected, sample)
     if found is not None:
@@ -277,9 +277,10 @@ def _check_expression(answer: str, key: PreparedKey, tolerance: float | None) ->
     return _wrong("not equivalent to the expected answer" + _witness(given, expected, sample))
 
 
-def mistake_matches(sample: Sample, expr: Expr) -> bool:
+def mistake_matches(sample: Sample, values: np.ndarray, mistake: Expr) -> bool:
+    """Does the answer (its ``values``) equal this known wrong answer?"""
     try:
-        return same_values(sample, sample.value(expr))
+        return same_values(sample, values, target=sample.value(mistake))
     except EvaluationError:
         return False
 
@@ -364,6 +365,8 @@ def _check_numeric(answer: str, key: PreparedKey, tolerance: float | None) -> Ve
     if right == ok.size:
         return Verdict(True, "correct", None, 1.0, entries)
     found = _numeric_mistakes(given, va, key, rtol, atol)
+    if found is None and ve.shape[0] == ve.shape[1] and close(va.T, ve, rtol, atol).all():
+        found = _wrong("your matrix is the transpose of the right one", "transposed")
     wrong_at = [f"({i + 1},{j + 1})" if ok.shape[1] > 1 else f"{i + 1}" for i, j in zip(*np.nonzero(~ok))]
     listed = ", ".join(wrong_at[:6]) + (" ..." if len(wrong_at) > 6 else "")
     feedback = f"{right} of {ok.size} entries right; wrong: {listed}"

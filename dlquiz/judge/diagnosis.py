@@ -32,25 +32,35 @@ def nice_ratio(r: float) -> str:
     return f"{r:.3g}"
 
 
-def diagnose(answer: Expr, expected: Expr, sample: Sample) -> Diagnosis | None:
-    """The first generic mistake that explains the answer exactly, or None."""
+def diagnose(
+    answer: Expr,
+    expected: Expr,
+    sample: Sample,
+    yours: str = "your answer",
+    right: str = "the right one",
+) -> Diagnosis | None:
+    """The first generic mistake that explains the answer exactly, or None.
+
+    ``yours`` and ``right`` name the two sides in the feedback (the derivation checker
+    compares a line with the line before).
+    """
     va = sample.value(answer)
     ve = sample.expected
     v = sample.valid
     if va.shape[1:] != ve.shape[1:]:
         return None
     if same_values(sample, -va):
-        return Diagnosis("sign", "the sign is flipped: your answer is the negative of the right one")
+        return Diagnosis("sign", f"the sign is flipped: {yours} is the negative of {right}")
     ratio = _constant_ratio(va[v], ve[v])
     if ratio is not None and abs(ratio - 1) > 1e-9:
         return Diagnosis(
             "factor",
-            f"off by a constant factor: your answer is {nice_ratio(ratio)} times the right one",
+            f"off by a constant factor: {yours} is {nice_ratio(ratio)} times {right}",
         )
     if expected.shape and expected.shape[0] == expected.shape[1] and same_values(
         sample, np.swapaxes(va, 1, 2)
     ):
-        return Diagnosis("transposed", "your answer is the transpose of the right one")
+        return Diagnosis("transposed", f"{yours} is the transpose of {right}")
     for term in _terms(expected):
         if same_values(sample, va + _broadcast(sample.value(term), va)):
             return Diagnosis("missing-term", f"a term is missing: {to_notation(term)}")
@@ -70,7 +80,7 @@ def diagnose(answer: Expr, expected: Expr, sample: Sample) -> Diagnosis | None:
     if offset is not None:
         return Diagnosis(
             "constant-term",
-            f"off by a constant: your answer is the right one plus {nice_ratio(offset)}",
+            f"off by a constant: {yours} is {right} plus {nice_ratio(offset)}",
         )
     return None
 

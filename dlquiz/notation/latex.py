@@ -24,7 +24,7 @@ _FONTS = {
     "textrm",
     "textit",
 }
-_FUNCTIONS = {"exp", "log", "ln", "tanh", "max", "min", "sum"}
+_FUNCTIONS = {"exp", "log", "ln", "tanh", "max", "min"}
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde"}
 _OPS = {"cdot": "*", "times": "*", "odot": "⊙", "circ": "⊙", "div": "/"}
 _MATRICES = {"matrix", "bmatrix", "pmatrix"}

@@ -35,6 +35,7 @@ IDENT_REST = IDENT_START + r"0-9_\u0302\u2080-\u2089"
 _IDENT = re.compile(rf"[{IDENT_START}][{IDENT_REST}]*")
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DERIV = re.compile(rf"d\s*/\s*d([{IDENT_START}][{IDENT_REST}]*)")
+_DIGITS = frozenset("0123456789")  # str.isdigit() also accepts '²'
 _SUPERSCRIPTS = {"²": "2", "³": "3", "⁻¹": "-1"}
 
 _SINGLE = {
@@ -91,7 +92,7 @@ def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[T
                 tokens.append(Token("DERIV", canonical_name(m.group(1)), col))
                 i = m.end()
                 continue
-        if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
+        if ch in _DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _DIGITS):
             m = _NUMBER.match(text, i)
             assert m is not None
             tokens.append(Token("NUM", m.group(0), col))

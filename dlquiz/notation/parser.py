@@ -54,7 +54,7 @@ FUNCTIONS = {
 # ``f'`` for the functions whose derivative has a name in the notation.
 PRIMED = {"sigmoid", "tanh", "relu", "exp", "log", "sqrt", "abs"}
 
-_ATOM_START = {"NUM", "NAME", "LP", "LB", "SQRT", "DERIV", "DBAR"}
+_ATOM_START = {"NUM", "NAME", "LP", "LB", "SQRT", "DERIV"}
 
 
 def star(a: Expr, b: Expr) -> Expr:
@@ -78,6 +78,7 @@ class Parser:
         self.ns = ns
         self.depth = 0
         self.open_bars = 0
+        self.open_norms = 0
         self.nodes = 0
 
     # --- helpers ----------------------------------------------------------------
@@ -143,11 +144,19 @@ class Parser:
                 right = self.unary()
                 make = {"*": star, "/": E.div, "@": E.matmul, "⊙": E.hadamard}[tok.text]
                 left = self.build(tok, make, left, right)
-            elif tok.kind in _ATOM_START or (tok.kind == "BAR" and not self.open_bars):
+            elif self.starts_factor(tok):
                 right = self.power()
                 left = self.build(tok, star, left, right)
             else:
                 return left
+
+    def starts_factor(self, tok: Token) -> bool:
+        """Implicit multiplication: does ``tok`` begin a new factor (not close a bar)?"""
+        if tok.kind == "BAR":
+            return not self.open_bars
+        if tok.kind == "DBAR":
+            return not self.open_norms
+        return tok.kind in _ATOM_START
 
     def unary(self) -> Expr:
         tok = self.peek()
@@ -238,7 +247,9 @@ class Parser:
             return self.build(tok, E.fn, "abs", inner)
         if kind == "DBAR":
             self.advance()
+            self.open_norms += 1
             inner = self.sum()
+            self.open_norms -= 1
             self.expect("DBAR", "a closing '||'")
             return self.build(tok, E.fn, "norm", inner)
         if kind == "SQRT":
@@ -290,11 +301,17 @@ class Parser:
             return self.call(tok, FUNCTIONS[low], primed)
         if primed:
             raise NotationError(
-                f"' after '{name}': only a function's derivative uses ' (transpose is .T)",
+                f"' is not a transpose (write {name}.T or {name}^T); only a function's "
+                "derivative uses ' (relu'(z))",
                 nxt.col,
             )
         if is_function and spec is None and low != "sigma":
             raise NotationError(f"function '{name}' needs its argument in parentheses", tok.col)
+        if call_follows and spec is None and name not in ("pi", "e") and not split_name(name, self.ns):
+            raise NotationError(
+                f"unknown function '{name}' (functions: {', '.join(sorted(set(FUNCTIONS)))})",
+                tok.col,
+            )
         return self.resolve(tok)
 
     def call_args(self, tok: Token, name: str, count: int | None) -> list[Expr]:

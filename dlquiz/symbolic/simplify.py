@@ -1,0 +1,109 @@
+"""Simplification of typed expressions: SymPy for elementwise algebra, rules for the rest.
+
+Transposes are pushed down to the variables (``(δ aᵀ)ᵀ`` -> ``a δᵀ``), scalar factors are
+pulled out of matrix products and sums, a one-hot vector sums to 1, and every maximal
+elementwise region goes through SymPy, which picks the shortest of a few standard forms.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from dlquiz import expr as E
+from dlquiz.expr import Expr, rebuild
+from dlquiz.symbolic.bridge import Bridge, _is_elementwise
+from dlquiz.vars import Namespace
+
+SIMPLIFY_OPS_LIMIT = 80  # sympy.simplify is tried only on expressions smaller than this
+
+
+def best_form(s: sp.Expr) -> sp.Expr:
+    """The shortest of a few equivalent forms; the original wins ties (it reads as derived)."""
+    candidates = [s]
+    for transform in (sp.factor_terms, sp.cancel, sp.factor, sp.expand, sp.together):
+        try:
+            candidates.append(transform(s))
+        except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
+            continue
+    if sp.count_ops(s) < SIMPLIFY_OPS_LIMIT:
+        try:
+            candidates.append(sp.simplify(s))
+        except (TypeError, ValueError, NotImplementedError):
+            pass
+    readable = [c for c in candidates if not c.has(*_HYPERBOLIC)] or candidates
+    return min(readable, key=lambda c: (sp.count_ops(c), len(str(c))))
+
+
+# The notation has tanh but not these; SymPy's simplify likes them.
+_HYPERBOLIC = (sp.cosh, sp.sinh, sp.sech, sp.csch, sp.coth)
+
+
+def push_transposes(e: Expr) -> Expr:
+    """Transposes only on variables (and on what has no elementwise structure)."""
+    memo: dict[int, Expr] = {}
+    for node in e.walk():
+        args = tuple(memo[id(a)] for a in node.args)
+        if node.op == "T":
+            memo[id(node)] = _transpose_down(args[0])
+        else:
+            memo[id(node)] = rebuild(node, args)
+    return memo[id(e)]
+
+
+def _transpose_down(x: Expr) -> Expr:
+    if x.op in ("add", "mul"):
+        return rebuild(x, tuple(_transpose_down(a) for a in x.args))
+    if x.op == "matmul":
+        a, b = x.args
+        return E.matmul(_transpose_down(b), _transpose_down(a))
+    if x.op == "pow":
+        return E.power(_transpose_down(x.args[0]), x.args[1])
+    if x.op == "fn" and _is_elementwise(x):
+        return rebuild(x, tuple(_transpose_down(a) for a in x.args))
+    return E.transpose(x)
+
+
+def simplify(e: Expr, ns: Namespace) -> Expr:
+    """An equal expression, as short as the rules and SymPy can make it."""
+    return _simplify(push_transposes(e), ns)
+
+
+def _simplify(e: Expr, ns: Namespace) -> Expr:
+    if not _is_elementwise(e):
+        return _simplify_atom(e, ns)
+    bridge = Bridge(ns)
+    s = bridge.to_sympy(e, simplify_atom=lambda a: _simplify_atom(a, ns))
+    return bridge.from_sympy(best_form(s), e.shape)
+
+
+def _split_scalars(x: Expr) -> tuple[list[Expr], Expr]:
+    """A product's scalar factors apart from its array part."""
+    if x.op != "mul" or x.is_scalar:
+        return [], x
+    scalars = [a for a in x.args if a.is_scalar]
+    arrays = [a for a in x.args if not a.is_scalar]
+    if not scalars:
+        return [], x
+    return scalars, E.mul(*arrays)
+
+
+def _simplify_atom(a: Expr, ns: Namespace) -> Expr:
+    if not a.args:
+        return a
+    args = tuple(_simplify(x, ns) for x in a.args)
+    if a.op == "matmul":
+        left_s, left = _split_scalars(args[0])
+        right_s, right = _split_scalars(args[1])
+        if left_s or right_s:
+            return E.mul(*left_s, *right_s, _simplify_atom(E.matmul(left, right), ns))
+        return E.matmul(left, right)
+    if a.op == "fn" and a.value == "sum":
+        (x,) = args
+        if x.op == "ones":
+            return E.num(x.shape[0] * x.shape[1])
+        scalars, rest = _split_scalars(x)
+        if scalars:
+            return E.mul(*scalars, _simplify_atom(E.fn("sum", rest), ns))
+        if x.op == "add":
+            return E.add(*(_simplify_atom(E.fn("sum", t), ns) for t in x.args))
+    return rebuild(a, args)

@@ -1,0 +1,46 @@
+"""The judge on the labelled corpus (every topic; scalar, vector, matrix, numeric, LaTeX)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dlquiz.judge import check
+
+CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "judge_corpus.toml"
+PAIRS = tomllib.loads(CORPUS.read_text(encoding="utf-8"))["pair"]
+
+
+def test_the_corpus_covers_every_topic_with_enough_pairs() -> None:
+    assert len(PAIRS) >= 100
+    topics = {p["topic"] for p in PAIRS}
+    assert {
+        "autograd",
+        "linear-regression",
+        "softmax-regression",
+        "activations",
+        "mlp",
+        "backprop",
+        "initialization",
+        "regularization",
+        "optimizers",
+        "convolution",
+        "pooling",
+        "batch-norm",
+        "resnet",
+    } <= topics
+    assert sum(p["equivalent"] for p in PAIRS) >= 40
+    assert sum(not p["equivalent"] for p in PAIRS) >= 40
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[f"{p['topic']}:{p['answer']}" for p in PAIRS])
+def test_pair(pair: dict) -> None:
+    verdict = check(
+        pair["answer"], pair["expected"], kind=pair.get("kind", "auto"), vars=pair["vars"]
+    )
+    assert not verdict.unusable, verdict.feedback
+    assert verdict.equivalent is pair["equivalent"], verdict.feedback
+    if "mistake" in pair:
+        assert verdict.mistake == pair["mistake"], verdict.feedback
