@@ -462,27 +462,30 @@ def max_pool2d(
 ) -> Tensor:
     """Max over each window (stride defaults to the kernel size), as PyTorch.
 
-    A loop over the kh*kw offsets keeps a running maximum and the offset that holds it;
-    only a strictly larger value replaces it, so a tie goes to the first maximum in
-    row-major order, which receives the whole gradient.
+    Forward: a running ``np.maximum`` over the kh*kw window offsets (one strided view each).
+    Backward: the offsets are visited again in row-major order, and each window's gradient
+    goes to the first offset whose value equals the maximum, so a tie goes to the first
+    maximum in row-major order (PyTorch's rule). Padding is -inf and never wins.
     """
     a = _t(x)
     kh, kw, sh, sw, ph, pw, ho, wo = _pool_geometry(a.data, kernel_size, stride, padding)
     xp = _pad2d(a.data, ph, pw, value=-np.inf)
     out = _window(xp, 0, 0, sh, sw, ho, wo).copy()
-    arg = np.zeros(out.shape, dtype=np.int16)
     for k in range(1, kh * kw):
-        v = _window(xp, k // kw, k % kw, sh, sw, ho, wo)
-        better = v > out
-        np.copyto(out, v, where=better)
-        np.copyto(arg, k, where=better)
+        np.maximum(out, _window(xp, k // kw, k % kw, sh, sw, ho, wo), out=out)
     if not _wants_grad(a):
         return _make(out, (a,), "max_pool2d", None)
 
     def backward(g: np.ndarray) -> None:
         dxp = np.zeros(xp.shape, dtype=g.dtype)
+        pending = np.ones(out.shape, dtype=bool)  # windows whose maximum is not yet found
+        hit = np.empty(out.shape, dtype=bool)
         for k in range(kh * kw):
-            _window(dxp, k // kw, k % kw, sh, sw, ho, wo)[...] += np.where(arg == k, g, 0.0)
+            i, j = k // kw, k % kw
+            np.equal(_window(xp, i, j, sh, sw, ho, wo), out, out=hit)
+            hit &= pending
+            pending ^= hit
+            _window(dxp, i, j, sh, sw, ho, wo)[...] += g * hit
         _accum(a, dxp[:, :, ph : ph + a.data.shape[2], pw : pw + a.data.shape[3]])
 
     return _make(out, (a,), "max_pool2d", backward)
