@@ -152,23 +152,23 @@ def _owner(a: np.ndarray) -> int:
     return id(a.base) if a.base is not None else id(a)
 
 
-def _give_leaves_their_own_grads(order: list[Tensor], seed: np.ndarray) -> None:
+def _give_leaves_their_own_grads(order: list[Tensor], seed: np.ndarray | None) -> None:
     """Copy a leaf's gradient only if it shares memory with another leaf's or the seed.
 
     Gradients pass through ``add``, ``reshape``, ... without copies; this keeps those
     copies off the hot path yet lets a user modify one ``leaf.grad`` in place without
-    changing another. (Intermediate tensors' gradients are kept for display only and may
-    share memory with a leaf's.)
+    changing another's or the caller's upstream array. (Intermediate tensors' gradients are
+    kept for display only and may share memory with a leaf's.)
     """
-    leaves = [n for n in order if n._backward is None and n.grad is not None]
-    owners: dict[int, int] = {_owner(seed): 1}
-    for n in leaves:
-        k = _owner(n.grad)
-        owners[k] = owners.get(k, 0) + 1
-    for n in leaves:
+    claimed: set[int] = set() if seed is None else {_owner(seed)}
+    for n in order:
         g = n.grad
-        if owners[_owner(g)] > 1 or not g.flags.writeable:
-            n.grad = np.array(g)
+        if n._backward is None and g is not None:
+            k = _owner(g)
+            if k in claimed or not g.flags.writeable:
+                n.grad = np.array(g)
+            else:
+                claimed.add(k)
 
 
 class Tensor:
@@ -312,7 +312,7 @@ class Tensor:
         for node in reversed(order):
             if node._backward is not None and node.grad is not None:
                 node._backward(node.grad)
-        _give_leaves_their_own_grads(order, seed)
+        _give_leaves_their_own_grads(order, None if gradient is None else seed)
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other: Any) -> Tensor:
