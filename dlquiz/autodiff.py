@@ -70,7 +70,7 @@ def _lower_node(
             out = out * a
         return out
     if op == "pow":
-        base, exponent = node.args
+        _base, exponent = node.args
         if not exponent.free_symbols():
             return args[0] ** float(evaluate(exponent, {}, 1)[0, 0, 0])
         return (args[1] * args[0].log()).exp()
@@ -83,7 +83,9 @@ def _lower_node(
     raise EvaluationError(f"cannot run '{op}' on the engine")
 
 
-def _lower_fn(name: str, node: Expr, args: list[Tensor], funcs: dict[str, GenericFunction]) -> Tensor:
+def _lower_fn(
+    name: str, node: Expr, args: list[Tensor], funcs: dict[str, GenericFunction]
+) -> Tensor:
     x = args[0]
     simple = {
         "exp": Tensor.exp,
@@ -146,3 +148,26 @@ def gradients(
         grad = leaves[name].grad
         result[name] = np.zeros_like(env[name]) if grad is None else grad
     return result
+
+
+def evaluate_with_autograd(
+    e: Expr,
+    env: dict[str, np.ndarray],
+    k: int,
+    funcs: dict[str, GenericFunction] | None = None,
+) -> np.ndarray:
+    """Value of ``e`` where every ``d/dx (body)`` is computed by the engine's reverse mode."""
+    from dlquiz.numeric import evaluate_node
+
+    memo: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in e.walk():
+            if node.op == "deriv":
+                body, var = node.args
+                grad = gradients(body, [str(var.value)], env, k, funcs)[str(var.value)]
+                memo[id(node)] = grad
+            else:
+                memo[id(node)] = evaluate_node(
+                    node, [memo[id(a)] for a in node.args], env, k, funcs or {}
+                )
+    return memo[id(e)]

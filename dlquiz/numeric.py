@@ -155,11 +155,11 @@ def evaluate(
     memo: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for node in e.walk():
-            memo[id(node)] = _evaluate_node(node, [memo[id(a)] for a in node.args], env, k, funcs)
+            memo[id(node)] = evaluate_node(node, [memo[id(a)] for a in node.args], env, k, funcs)
     return memo[id(e)]
 
 
-def _evaluate_node(
+def evaluate_node(
     node: Expr,
     args: list[np.ndarray],
     env: dict[str, np.ndarray],
@@ -210,7 +210,9 @@ def _assemble(entries: list[np.ndarray], m: int, n: int) -> np.ndarray:
     return flat.reshape(-1, m, n)
 
 
-def _evaluate_fn(node: Expr, args: list[np.ndarray], funcs: dict[str, GenericFunction]) -> np.ndarray:
+def _evaluate_fn(
+    node: Expr, args: list[np.ndarray], funcs: dict[str, GenericFunction]
+) -> np.ndarray:
     name: str = node.value  # type: ignore[assignment]
     x = args[0]
     if name in _ELEMENTWISE:

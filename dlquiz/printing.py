@@ -192,6 +192,8 @@ class _Printer:
     def matrix(self, rows: list[list[str]], m: int, n: int) -> str:
         if m == 1:
             return "[[" + ", ".join(rows[0]) + "]]"
+        if n == 1:  # a flat list is a vector, and a vector is a column
+            return "[" + ", ".join(r[0] for r in rows) + "]"
         return "[" + "; ".join(", ".join(r) for r in rows) + "]"
 
     def p_deriv(self, e: Expr) -> tuple[str, int]:
@@ -267,7 +269,13 @@ class _UnicodePrinter(_Printer):
             return f"|{inner}|"
         if name == "norm":
             return f"‖{inner}‖"
-        pretty = {"sigmoid": "σ", "sigmoid'": "σ'", "tanh'": "tanh'", "relu": "ReLU", "maxof": "max"}
+        pretty = {
+            "sigmoid": "σ",
+            "sigmoid'": "σ'",
+            "tanh'": "tanh'",
+            "relu": "ReLU",
+            "maxof": "max",
+        }
         if name in pretty:
             return f"{pretty[name]}({inner})"
         if name not in _BUILTIN_NAMES:
@@ -279,6 +287,12 @@ class _UnicodePrinter(_Printer):
 
     def p_zeros(self, e: Expr) -> tuple[str, int]:
         return "𝟎", ATOM
+
+    def p_deriv(self, e: Expr) -> tuple[str, int]:
+        body, var = e.args
+        if body.op == "sym":
+            return f"∂{self(body)}/∂{self(var)}", ATOM
+        return f"∂/∂{self(var)} ({self(body)})", ATOM
 
 
 class _LatexPrinter(_Printer):
@@ -369,6 +383,8 @@ class _LatexPrinter(_Printer):
 
     def p_deriv(self, e: Expr) -> tuple[str, int]:
         body, var = e.args
+        if body.op == "sym":
+            return rf"\frac{{\partial {self(body)}}}{{\partial {self(var)}}}", ATOM
         return rf"\frac{{\partial}}{{\partial {self(var)}}}\left({self(body)}\right)", ATOM
 
 

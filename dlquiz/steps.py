@@ -69,7 +69,9 @@ def _expand(e: Expr, ns: Namespace, timeout: float | None) -> Expr:
     return run("expand", e, ns, timeout=timeout)
 
 
-def check_steps(text: str, ns: Namespace | None = None, *, timeout: float | None = None) -> StepsReport:
+def check_steps(
+    text: str, ns: Namespace | None = None, *, timeout: float | None = None
+) -> StepsReport:
     """Check a whole derivation; never raises for what the file contains."""
     from dlquiz.judge.worker import WorkerError
 
@@ -80,7 +82,9 @@ def check_steps(text: str, ns: Namespace | None = None, *, timeout: float | None
     seen_names: set[str] | None = None
     lines = text.splitlines()
     if len(lines) > MAX_LINES:
-        report.steps.append(Step(MAX_LINES + 1, False, f"too many lines (limit {MAX_LINES})", "", "unreadable"))
+        report.steps.append(
+            Step(MAX_LINES + 1, False, f"too many lines (limit {MAX_LINES})", "", "unreadable")
+        )
         lines = lines[:MAX_LINES]
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
@@ -100,7 +104,9 @@ def check_steps(text: str, ns: Namespace | None = None, *, timeout: float | None
             current = _expand(substitute(_parse(body, ns), definitions), ns, timeout)
             new_names = sorted(set(ns.vars) - before)
         except (NotationError, EvaluationError, WorkerError, ValueError) as exc:
-            report.steps.append(Step(number, False, f"cannot read this line: {exc}", line, "unreadable"))
+            report.steps.append(
+                Step(number, False, f"cannot read this line: {exc}", line, "unreadable")
+            )
             continue
         if previous is None:
             report.steps.append(Step(number, True, "starting expression", line))
@@ -109,7 +115,9 @@ def check_steps(text: str, ns: Namespace | None = None, *, timeout: float | None
             ok, feedback = _compare(previous, current, ns)
             fresh = [n for n in new_names if seen_names is not None and n not in seen_names]
             if not ok and fresh:
-                feedback += f" (uses {', '.join(repr(n) for n in fresh)}, which no earlier line uses)"
+                feedback += (
+                    f" (uses {', '.join(repr(n) for n in fresh)}, which no earlier line uses)"
+                )
             report.steps.append(Step(number, ok, feedback, line))
             if seen_names is not None:
                 seen_names |= current.free_symbols()

@@ -102,7 +102,9 @@ class Namespace:
         ns = cls()
         if not specs:
             return ns
-        items = [f"{k}:{v}" if v else k for k, v in specs.items()] if isinstance(specs, dict) else specs
+        items = (
+            [f"{k}:{v}" if v else k for k, v in specs.items()] if isinstance(specs, dict) else specs
+        )
         for item in items:
             ns.declare(parse_var(item))
         return ns

@@ -38,12 +38,36 @@ def verify_derivative(
     env, funcs = sample_env(ns, names, POINTS, rng)
     symbolic = evaluate(derivative, env, POINTS, funcs)
     reference = gradients(f, [var], env, POINTS, funcs)[var]
-    valid = np.isfinite(reference).all(axis=(1, 2)) & np.isfinite(evaluate(f, env, POINTS, funcs)).all(axis=(1, 2))
+    valid = np.isfinite(reference).all(axis=(1, 2)) & np.isfinite(
+        evaluate(f, env, POINTS, funcs)
+    ).all(axis=(1, 2))
     if not valid.any():
         return Check(False, float("nan"), 0, "autograd")
     s, r = symbolic[valid], reference[valid]
     if s.shape[1:] != r.shape[1:]:
         s = np.broadcast_to(s, r.shape)
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.maximum(np.abs(s), np.abs(r)), 1e-300)
+        rel = np.where(np.abs(s - r) <= 1e-12, 0.0, np.abs(s - r) / scale)
+    err = float(np.nanmax(rel)) if rel.size else 0.0
+    return Check(bool(err <= rtol), err, int(valid.sum()), "autograd")
+
+
+def verify_expression(
+    target: Expr, key: Expr, ns: Namespace, *, seed: int = 11, rtol: float = RTOL
+) -> Check:
+    """Does ``key`` equal ``target`` (whose ``d/dx`` parts the engine's autograd computes)?"""
+    from dlquiz.autodiff import evaluate_with_autograd
+
+    rng = np.random.default_rng(seed)
+    names = target.free_symbols() | key.free_symbols()
+    env, funcs = sample_env(ns, names, POINTS, rng)
+    reference = evaluate_with_autograd(target, env, POINTS, funcs)
+    symbolic = evaluate(key, env, POINTS, funcs)
+    valid = np.isfinite(reference).all(axis=(1, 2))
+    if not valid.any():
+        return Check(False, float("nan"), 0, "autograd")
+    s, r = np.broadcast_to(symbolic, reference.shape)[valid], reference[valid]
     with np.errstate(all="ignore"):
         scale = np.maximum(np.maximum(np.abs(s), np.abs(r)), 1e-300)
         rel = np.where(np.abs(s - r) <= 1e-12, 0.0, np.abs(s - r) / scale)

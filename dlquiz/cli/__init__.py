@@ -52,4 +52,4 @@ def main() -> None:
 
 
 # Command modules register themselves on ``app``; imported last to avoid a cycle.
-from dlquiz.cli import judge_cmds  # noqa: E402,F401
+from dlquiz.cli import bank_cmds, judge_cmds, practice_cmds, sets_cmds  # noqa: E402,F401

@@ -25,7 +25,7 @@ def out() -> Console:
     if "out" not in _consoles:
         from rich.console import Console
 
-        _consoles["out"] = Console(no_color=_no_color(), highlight=False, soft_wrap=True)
+        _consoles["out"] = Console(no_color=_no_color(), highlight=False)
     return _consoles["out"]
 
 
@@ -34,9 +34,7 @@ def err() -> Console:
     if "err" not in _consoles:
         from rich.console import Console
 
-        _consoles["err"] = Console(
-            stderr=True, no_color=_no_color(), highlight=False, soft_wrap=True
-        )
+        _consoles["err"] = Console(stderr=True, no_color=_no_color(), highlight=False)
     return _consoles["err"]
 
 
@@ -58,5 +56,10 @@ def print_json(data: Any) -> None:
 
 
 def message(text: str, *, style: str | None = None) -> None:
-    """A one-line human message on stderr."""
-    err().print(text, style=style, markup=False, highlight=False)
+    """A one-line human message on stderr (never wrapped: it may be parsed)."""
+    err().print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def line(text: str, *, markup: bool = True) -> None:
+    """One line of data on stdout, never wrapped (so scripts can read it)."""
+    out().print(text, markup=markup, highlight=False, soft_wrap=True)

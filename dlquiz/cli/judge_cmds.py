@@ -33,7 +33,10 @@ def _namespace(var: list[str]):  # type: ignore[no-untyped-def]
 
 @app.command(epilog="Exit codes: 0 equivalent, 1 not equivalent, 2 the inputs cannot be used.")
 def check(
-    answer: str = typer.Argument(..., help="The answer, in the notation or LaTeX. Put -- before an answer that starts with '-'."),
+    answer: str = typer.Argument(
+        ...,
+        help="The answer, in the notation or LaTeX. Put -- before an answer that starts with '-'.",
+    ),
     expected: str = typer.Option(..., "--expected", "-e", help="The right answer."),
     var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
     define: list[str] = typer.Option(
@@ -48,7 +51,8 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
 ) -> None:
     """Is ANSWER equivalent to the expected answer? Diagnoses the mistake if not."""
-    from dlquiz.judge import UnusableKey, check as judge_check
+    from dlquiz.judge import UnusableKey
+    from dlquiz.judge import check as judge_check
     from dlquiz.vars import VarSpecError
 
     definitions = {}
@@ -70,11 +74,17 @@ def check(
     if as_json:
         console.print_json(verdict.to_json())
     elif verdict.equivalent:
-        console.out().print(f"[green]✓[/green] equivalent{_note(verdict.feedback)}")
+        console.line(f"[green]✓[/green] equivalent{_note(verdict.feedback)}")
     else:
         tag = f" [{verdict.mistake}]" if verdict.mistake else ""
-        console.out().print(f"[red]✗[/red] not equivalent: {verdict.feedback}{tag}", markup=True)
+        console.line(f"[red]✗[/red] not equivalent: {_escape(verdict.feedback)}{_escape(tag)}")
     raise typer.Exit(ExitStatus.OK if verdict.equivalent else ExitStatus.FAILED)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _note(feedback: str) -> str:
@@ -124,18 +134,17 @@ def derive(
             data["steps"] = result.chain
         console.print_json(data)
     else:
-        out = console.out()
-        out.print(f"d/d{to_unicode.name(name)} {to_unicode(e)} =", markup=False)
-        out.print(result.pretty, markup=False)
-        out.print(f"notation: {result.notation}", markup=False)
-        out.print(f"LaTeX:    {result.latex}", markup=False)
+        console.line(f"d/d{to_unicode.name(name)} {to_unicode(e)} =", markup=False)
+        console.line(result.pretty, markup=False)
+        console.line(f"notation: {result.notation}", markup=False)
+        console.line(f"LaTeX:    {result.latex}", markup=False)
         mark = "[green]✓[/green] verified" if check.ok else "[red]✗ NOT verified[/red]"
-        out.print(
+        console.line(
             f"{mark} against the engine's autograd at {check.points} random points "
             f"(max relative error {check.max_rel_error:.1e})"
         )
         if steps:
-            out.print("\n".join(result.chain), markup=False)
+            console.line("\n".join(result.chain), markup=False)
     raise typer.Exit(ExitStatus.OK if check.ok else ExitStatus.FAILED)
 
 
@@ -188,11 +197,11 @@ def steps(
     if as_json:
         console.print_json(report.to_json())
     else:
-        out = console.out()
         for step in report.steps:
             mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
-            out.print(f"{mark} line {step.line}: ", end="")
-            out.print(f"{step.text}  — {step.feedback}", markup=False)
+            console.line(
+                f"{mark} line {step.line}: {_escape(step.text)}  — {_escape(step.feedback)}"
+            )
     if report.unreadable:
         raise typer.Exit(ExitStatus.BAD_INPUT)
     raise typer.Exit(ExitStatus.OK if report.first_error is None else ExitStatus.FAILED)

@@ -92,7 +92,10 @@ def close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:
 
 
 def same_values(
-    sample: Sample, values: np.ndarray, target: np.ndarray | None = None, rtol: float = SYMBOLIC_RTOL
+    sample: Sample,
+    values: np.ndarray,
+    target: np.ndarray | None = None,
+    rtol: float = SYMBOLIC_RTOL,
 ) -> bool:
     """Do ``values`` equal the expected ones (or ``target``) at every valid point?"""
     target = sample.expected if target is None else target

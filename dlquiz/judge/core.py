@@ -19,9 +19,9 @@ from dlquiz.expr import Expr, shape_phrase, shape_text, substitute
 from dlquiz.judge.compare import Sample, close, draw, max_relative_error, same_values
 from dlquiz.judge.diagnosis import diagnose
 from dlquiz.notation import NotationError, parse
-from dlquiz.notation.parser import Parser
 from dlquiz.notation.latex import looks_like_latex, tokenize_latex
 from dlquiz.notation.lexer import tokenize
+from dlquiz.notation.parser import Parser
 from dlquiz.numeric import EvaluationError
 from dlquiz.printing import to_notation
 from dlquiz.vars import Namespace, VarSpec, VarSpecError
@@ -159,7 +159,10 @@ def _prepare_cached(expected, kind, vars, defs, mistakes) -> PreparedKey:  # typ
     if vars and isinstance(vars[0], tuple):
         vars = dict(vars)
     return _prepare(
-        expected, kind, list(vars) if not isinstance(vars, dict) else vars, dict(defs),
+        expected,
+        kind,
+        list(vars) if not isinstance(vars, dict) else vars,
+        dict(defs),
         [Mistake(*m) for m in mistakes],
     )
 
@@ -169,7 +172,10 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
         ns = vars.copy() if isinstance(vars, Namespace) else Namespace.from_specs(vars)
     except VarSpecError as exc:
         raise UnusableKey(str(exc)) from None
-    mistake_list = [m if isinstance(m, Mistake) else Mistake(m["tag"], m["answer"], m.get("feedback", "")) for m in mistakes]
+    mistake_list = [
+        m if isinstance(m, Mistake) else Mistake(m["tag"], m["answer"], m.get("feedback", ""))
+        for m in mistakes
+    ]
     if kind == "auto":
         kind = _guess_kind(expected, ns)
     if kind not in KINDS:
@@ -226,8 +232,10 @@ def check(
 
     Raises ``UnusableKey`` when the key itself cannot be used.
     """
-    key = expected if isinstance(expected, PreparedKey) else prepare(
-        expected, kind=kind, vars=vars, definitions=definitions, mistakes=mistakes
+    key = (
+        expected
+        if isinstance(expected, PreparedKey)
+        else prepare(expected, kind=kind, vars=vars, definitions=definitions, mistakes=mistakes)
     )
     if not isinstance(answer, str):
         return Verdict(False, "an answer must be text", "unreadable", unusable=True)
@@ -307,7 +315,9 @@ def _shape_mismatch(given: Expr, expected: Expr, key: PreparedKey) -> Verdict:
         if same_values(sample, sample.value(given.T)):
             return _wrong(text + ": transposed? (its transpose is right)", "transposed")
         return _wrong(text + ": transposed?", "shape")
-    return _wrong(f"your answer is {shape_phrase(yours)}, the answer is {shape_phrase(right)}", "shape")
+    return _wrong(
+        f"your answer is {shape_phrase(yours)}, the answer is {shape_phrase(right)}", "shape"
+    )
 
 
 def _confirm_symbolically(given: Expr, expected: Expr, ns: Namespace) -> bool:
@@ -349,7 +359,8 @@ def _check_numeric(answer: str, key: PreparedKey, tolerance: float | None) -> Ve
         if given.op == "matrix" and 1 in va.shape and 1 in ve.shape and va.size == ve.size:
             va = va.reshape(ve.shape)  # a list of numbers has no orientation
         else:
-            text = f"your answer is {shape_phrase(given.shape)}, the answer is {shape_phrase(expected.shape)}"
+            yours, right = shape_phrase(given.shape), shape_phrase(expected.shape)
+            text = f"your answer is {yours}, the answer is {right}"
             if va.shape == ve.shape[::-1] and close(va.T, ve, rtol, atol).all():
                 return _wrong(text + ": transposed? (its transpose is right)", "transposed")
             return _wrong(text, "shape")
@@ -367,7 +378,10 @@ def _check_numeric(answer: str, key: PreparedKey, tolerance: float | None) -> Ve
     found = _numeric_mistakes(given, va, key, rtol, atol)
     if found is None and ve.shape[0] == ve.shape[1] and close(va.T, ve, rtol, atol).all():
         found = _wrong("your matrix is the transpose of the right one", "transposed")
-    wrong_at = [f"({i + 1},{j + 1})" if ok.shape[1] > 1 else f"{i + 1}" for i, j in zip(*np.nonzero(~ok))]
+    wrong_at = [
+        f"({i + 1},{j + 1})" if ok.shape[1] > 1 else f"{i + 1}"
+        for i, j in zip(*np.nonzero(~ok), strict=False)
+    ]
     listed = ", ".join(wrong_at[:6]) + (" ..." if len(wrong_at) > 6 else "")
     feedback = f"{right} of {ok.size} entries right; wrong: {listed}"
     if found is not None:
@@ -381,7 +395,13 @@ def _closeness(a: float, b: float) -> str:
     return ""
 
 
-def _numeric_mistakes(given: Expr, va: np.ndarray, key: PreparedKey, rtol: float = NUMERIC_RTOL, atol: float = NUMERIC_ATOL) -> Verdict | None:
+def _numeric_mistakes(
+    given: Expr,
+    va: np.ndarray,
+    key: PreparedKey,
+    rtol: float = NUMERIC_RTOL,
+    atol: float = NUMERIC_ATOL,
+) -> Verdict | None:
     for mistake, expr in key.mistakes:
         if expr is None:
             continue
@@ -425,18 +445,19 @@ def _check_shape(answer: str, key: PreparedKey) -> Verdict:
         return _wrong(f"the answer has {len(right)} dimensions, yours has {len(given)}", "shape")
     if sorted(given) == sorted(right):
         return _wrong("the right sizes in the wrong order", "order")
-    wrong = [i + 1 for i, (a, b) in enumerate(zip(given, right)) if a != b]
+    wrong = [i + 1 for i, (a, b) in enumerate(zip(given, right, strict=False)) if a != b]
     return _wrong(f"dimension {', '.join(map(str, wrong))} is wrong", None)
 
 
 def _check_choice(answer: str, key: PreparedKey) -> Verdict:
     given = answer.strip().strip("()[].").upper()
     if not re.fullmatch(r"[A-H]", given):
-        return Verdict(False, "answer with the letter of one option (A, B, C ...)", "unreadable", unusable=True)
+        return Verdict(
+            False, "answer with the letter of one option (A, B, C ...)", "unreadable", unusable=True
+        )
     if given == key.raw.strip().upper():
         return _right()
     for mistake, _ in key.mistakes:
         if str(mistake.answer).strip().upper() == given:
             return _wrong(mistake.feedback, mistake.tag)
     return _wrong("not the right option")
-

@@ -28,7 +28,9 @@ def nice_ratio(r: float) -> str:
     """2.0 -> '2'; 0.5 -> '1/2'; 0.333.. -> '1/3'; otherwise three significant figures."""
     frac = Fraction(r).limit_denominator(24)
     if abs(float(frac) - r) <= 1e-7 * max(1.0, abs(r)):
-        return format_number(frac) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+        return (
+            format_number(frac) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+        )
     return f"{r:.3g}"
 
 
@@ -57,8 +59,10 @@ def diagnose(
             "factor",
             f"off by a constant factor: {yours} is {nice_ratio(ratio)} times {right}",
         )
-    if expected.shape and expected.shape[0] == expected.shape[1] and same_values(
-        sample, np.swapaxes(va, 1, 2)
+    if (
+        expected.shape
+        and expected.shape[0] == expected.shape[1]
+        and same_values(sample, np.swapaxes(va, 1, 2))
     ):
         return Diagnosis("transposed", f"{yours} is the transpose of {right}")
     for term in _terms(expected):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["NotationError", "parse"]
 
 
-def parse(text: str, ns: "Namespace | None" = None, *, derivatives: bool = False) -> Expr:
+def parse(text: str, ns: Namespace | None = None, *, derivatives: bool = False) -> Expr:
     """Read ``text`` (plain notation or LaTeX) against the known names in ``ns``."""
     if not isinstance(text, str):
         raise NotationError("an answer must be text")

@@ -245,4 +245,3 @@ class _LatexLexer:
         out.append(Token("OP", "^", i + 1))
         out.extend([Token("LP", "(", a + 1), *inner, Token("RP", ")", b + 1)])
         return k
-

@@ -307,7 +307,12 @@ class Parser:
             )
         if is_function and spec is None and low != "sigma":
             raise NotationError(f"function '{name}' needs its argument in parentheses", tok.col)
-        if call_follows and spec is None and name not in ("pi", "e") and not split_name(name, self.ns):
+        if (
+            call_follows
+            and spec is None
+            and name not in ("pi", "e")
+            and not split_name(name, self.ns)
+        ):
             raise NotationError(
                 f"unknown function '{name}' (functions: {', '.join(sorted(set(FUNCTIONS)))})",
                 tok.col,
@@ -365,7 +370,11 @@ class Parser:
         if fname == "log":
             return b(tok, E.power, x, E.num(-1))
         if fname == "sqrt":
-            return b(tok, lambda y: E.div(E.num(1), E.mul(E.num(2), E.power(y, E.num(Fraction(1, 2))))), x)
+            return b(
+                tok,
+                lambda y: E.div(E.num(1), E.mul(E.num(2), E.power(y, E.num(Fraction(1, 2))))),
+                x,
+            )
         if fname == "abs":
             return b(tok, E.fn, "sign", x)
         raise NotationError(f"no derivative notation for '{fname}'", tok.col)

@@ -41,7 +41,9 @@ def reduce_to(g: Expr, shape: E.Shape) -> Expr:
         return g
     if shape == E.SCALAR:
         return E.fn("sum", g)
-    raise SymbolicError(f"cannot reduce a {E.shape_text(g.shape)} gradient to {E.shape_text(shape)}")
+    raise SymbolicError(
+        f"cannot reduce a {E.shape_text(g.shape)} gradient to {E.shape_text(shape)}"
+    )
 
 
 def local_backward(node: Expr, g: Expr) -> list[tuple[Expr, Expr]]:
@@ -145,7 +147,9 @@ def gradient(
 def depends_elementwise(f: Expr, var: str) -> bool:
     """Is every path from f to var elementwise (so its Jacobian is diagonal)?"""
     for node in f.walk():
-        if var in node.free_symbols() and node.op not in ("add", "mul", "pow", "sym"):
-            if node.op != "fn" or node.value in E.REDUCTIONS | E.VECTOR_MAPS:
-                return False
+        elementwise = node.op in ("add", "mul", "pow", "sym") or (
+            node.op == "fn" and node.value not in E.REDUCTIONS | E.VECTOR_MAPS
+        )
+        if not elementwise and var in node.free_symbols():
+            return False
     return True

@@ -20,7 +20,7 @@ from dlquiz.expr import Expr
 from dlquiz.vars import Namespace
 
 
-class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower-case by convention
+class sigmoid(sp.Function):
     """The logistic function, with sigma' = sigma (1 - sigma) as SymPy's derivative."""
 
     @classmethod
@@ -52,7 +52,7 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower-case by co
         return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
 
 
-class relu(sp.Function):  # noqa: N801
+class relu(sp.Function):
     """max(0, x) with ReLU'(0) = 0 as in the notes: the derivative is Heaviside(x, 0)."""
 
     @classmethod
@@ -282,7 +282,7 @@ class Bridge:
             return E.ZERO
         if isinstance(s, sp.Piecewise):
             return self._piecewise(s)
-        if isinstance(s, sp.Subs) or isinstance(s, sp.Derivative):
+        if isinstance(s, (sp.Subs, sp.Derivative)):
             return self._generic_derivative(s)
         if isinstance(s, sp.core.function.AppliedUndef):
             return E.generic_fn(str(s.func), self._back(s.args[0]))

@@ -53,7 +53,13 @@ def chain_rule(f: Expr, var: str, ns: Namespace) -> list[str]:
     var_total: list[Expr] = []
     for node in targets:
         if node.op == "sym":
-            g = _sum(adj for n in f.walk() if n.op == "sym" and n.value == var for adj in [adjoints.get(id(n))] if adj is not None)
+            g = _sum(
+                adj
+                for n in f.walk()
+                if n.op == "sym" and n.value == var
+                for adj in [adjoints.get(id(n))]
+                if adj is not None
+            )
             label = var
             var_total.append(g)
         else:
@@ -73,7 +79,10 @@ def chain_rule(f: Expr, var: str, ns: Namespace) -> list[str]:
                     pieces.append(to_unicode(contribution))
         formula = " + ".join(pieces) if pieces else "0"
         value = to_unicode(simplify(g, ns))
-        lines.append(f"  ∂{top}/∂{to_unicode.name(label)} = {formula}" + ("" if formula == value else f" = {value}"))
+        lines.append(
+            f"  ∂{top}/∂{to_unicode.name(label)} = {formula}"
+            + ("" if formula == value else f" = {value}")
+        )
     return lines
 
 

@@ -7,6 +7,8 @@ elementwise region goes through SymPy, which picks the shortest of a few standar
 
 from __future__ import annotations
 
+import contextlib
+
 import sympy as sp
 
 from dlquiz import expr as E
@@ -26,10 +28,8 @@ def best_form(s: sp.Expr) -> sp.Expr:
         except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
             continue
     if sp.count_ops(s) < SIMPLIFY_OPS_LIMIT:
-        try:
+        with contextlib.suppress(TypeError, ValueError, NotImplementedError):
             candidates.append(sp.simplify(s))
-        except (TypeError, ValueError, NotImplementedError):
-            pass
     readable = [c for c in candidates if not c.has(*_HYPERBOLIC)] or candidates
     return min(readable, key=lambda c: (sp.count_ops(c), len(str(c))))
 

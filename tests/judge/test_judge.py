@@ -77,7 +77,9 @@ def test_known_mistakes_give_their_feedback_first() -> None:
     v = check("(w*x-y)^2", "(w*x-y)^2/2", mistakes=mistakes)
     assert v.mistake == "lost-half"
     assert v.feedback == "the 1/2 of the loss cancels the 2"
-    as_dicts = [{"tag": "sigma-for-derivative", "answer": "sigmoid(z)", "feedback": "that is sigma"}]
+    as_dicts = [
+        {"tag": "sigma-for-derivative", "answer": "sigmoid(z)", "feedback": "that is sigma"}
+    ]
     assert check("sigmoid(z)", "sigmoid'(z)", mistakes=as_dicts).mistake == "sigma-for-derivative"
 
 

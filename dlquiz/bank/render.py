@@ -1,0 +1,120 @@
+"""Problem text: one source, rendered for the terminal (Unicode) and for print (LaTeX).
+
+Statements, hints and solutions are written as plain text with math between ``$...$`` in
+the answer notation (``$L = 1/2*(yhat - y)^2$``, ``$d/dw L$``). Each math segment is
+parsed (so a template with a typo fails when it is loaded, not when a student sees it)
+and printed by ``dlquiz.printing`` in the wanted style. Numbers are shown by one fixed
+rounding rule, so the last bits of a BLAS never reach a student.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+from dlquiz.expr import Expr
+from dlquiz.printing import to_latex, to_notation, to_unicode
+from dlquiz.vars import Namespace
+
+_RELATIONS = re.compile(r"\s*(<-|←|:=|=|≈)\s*")
+_LATEX_RELATION = {"<-": r"\leftarrow", "←": r"\leftarrow", "=": "=", ":=": ":=", "≈": r"\approx"}
+_UNICODE_RELATION = {"<-": "←", "←": "←", "=": "=", ":=": ":=", "≈": "≈"}
+_TEX_SPECIAL = {"%": r"\%", "&": r"\&", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}"}
+
+
+class TemplateError(ValueError):
+    """A problem text or template that cannot be rendered."""
+
+
+def fmt(x: float | Fraction | int, sig: int = 4) -> str:
+    """A number rounded to ``sig`` significant figures (half-even), without trailing zeros."""
+    if isinstance(x, int) or (isinstance(x, Fraction) and x.denominator == 1):
+        return str(int(x))
+    value = float(x)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise TemplateError(f"cannot show the number {value}")
+    if value == 0:
+        return "0"
+    d = Decimal(repr(value))
+    exponent = d.adjusted()
+    quantum = Decimal(1).scaleb(exponent - sig + 1)
+    rounded = d.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    text = format(rounded, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def fmt_key(x: float, sig: int = 10) -> str:
+    """A key value: more digits than shown, still rounded so platforms agree."""
+    return fmt(x, sig)
+
+
+def parse_math(text: str, ns: Namespace) -> Expr:
+    """A math segment of a template (trusted): unknown names become scalars."""
+    from dlquiz.judge.core import _PermissiveParser
+    from dlquiz.notation import NotationError
+    from dlquiz.notation.latex import looks_like_latex, tokenize_latex
+    from dlquiz.notation.lexer import tokenize
+
+    try:
+        tokens = (
+            tokenize_latex(text) if looks_like_latex(text) else tokenize(text, derivatives=True)
+        )
+        return _PermissiveParser(tokens, ns).parse()
+    except NotationError as exc:
+        raise TemplateError(f"math '${text}$' cannot be read: {exc}") from None
+
+
+def render_math(text: str, ns: Namespace, style: str) -> str:
+    """One ``$...$`` segment: expressions joined by relations (=, <-, ≈)."""
+    parts = _RELATIONS.split(text.strip())
+    if len(parts) >= 3 and re.fullmatch(r"[A-Za-z\u0370-\u03ff]\w*", parts[0].strip()):
+        _declare_from(parts[0].strip(), parts[2], ns)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append((_LATEX_RELATION if style == "latex" else _UNICODE_RELATION)[part])
+        elif part:
+            e = parse_math(part, ns)
+            out.append(
+                {"latex": to_latex, "unicode": to_unicode, "notation": to_notation}[style](e)
+            )
+    return " ".join(out)
+
+
+def _declare_from(name: str, rhs: str, ns: Namespace) -> None:
+    """``$o = [1, 2, 3]$`` gives ``o`` the shape of its value (when ``o`` is not declared)."""
+    from dlquiz.notation.names import canonical_name
+    from dlquiz.vars import VarSpec
+
+    name = canonical_name(name)
+    if name in ns:
+        return
+    shape = parse_math(rhs, ns.copy()).shape
+    ns.declare(VarSpec(name, shape))
+
+
+def render(text: str, ns: Namespace, style: str = "unicode") -> str:
+    """Text with ``$math$``: Unicode for the terminal or LaTeX (math kept in ``$...$``)."""
+    pieces = re.split(r"(?<!\\)\$", text)
+    if len(pieces) % 2 == 0:
+        raise TemplateError(f"unbalanced $ in: {text[:60]}")
+    out = []
+    for i, piece in enumerate(pieces):
+        if i % 2 == 0:
+            piece = piece.replace(r"\$", "$")
+            out.append(escape_tex(piece) if style == "latex" else piece)
+        else:
+            math = render_math(piece, ns, style)
+            out.append(f"${math}$" if style == "latex" else math)
+    return "".join(out)
+
+
+def escape_tex(text: str) -> str:
+    """Plain text for LaTeX (and Markdown, where these escapes render as the character)."""
+    text = text.replace("\\", r"\textbackslash{}")
+    for ch, rep in _TEX_SPECIAL.items():
+        text = text.replace(ch, rep)
+    return text.replace("$", r"\$")

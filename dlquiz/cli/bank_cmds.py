@@ -1,0 +1,147 @@
+"""``topics``, ``show``, ``verify`` and ``graph``: the problem bank's commands."""
+
+from __future__ import annotations
+
+import typer
+
+from dlquiz.cli import app, console
+from dlquiz.cli.judge_cmds import VAR_HELP, _fail
+from dlquiz.status import ExitStatus
+
+
+@app.command(epilog="Exit codes: 0 listed.")
+def topics(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """The topics of the course notes with their problem families."""
+    from dlquiz.bank import TOPICS, families
+
+    by_topic: dict[str, list] = {t: [] for t in TOPICS}
+    for f in families().values():
+        by_topic[f.topic].append(f)
+    if as_json:
+        console.print_json(
+            {
+                "topics": [
+                    {
+                        "id": t,
+                        "description": TOPICS[t],
+                        "families": [{"id": f.id, "title": f.title, "kind": f.kind} for f in fams],
+                    }
+                    for t, fams in by_topic.items()
+                ]
+            }
+        )
+        return
+    for t, fams in by_topic.items():
+        console.line(f"[bold]{t}[/bold] — {TOPICS[t]}")
+        for f in fams:
+            console.line(f"  {f.id:<44} {f.kind:<10} {f.title}", markup=False)
+
+
+def render_problem(problem, *, solution: bool = False, number: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A problem in a Rich panel on stdout (shared with practice)."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
+    parts: list = [Text(problem.statement.strip())]
+    if problem.figure:
+        parts += [Text(""), Text(problem.figure)]
+    if problem.choices:
+        parts.append(Text(""))
+        parts += [Text(f"  {chr(65 + i)}) {c}") for i, c in enumerate(problem.choices)]
+    shapes = ", ".join(f"{n}: {s}" for n, s in sorted(problem.shapes.items()))
+    if shapes:
+        parts += [Text(""), Text(f"Shapes: {shapes}", style="dim")]
+    parts += [Text(f"Answer with {problem.input_hint}.", style="dim")]
+    if solution:
+        parts += [Text(""), Text("Solution", style="bold"), Text(problem.solution.strip())]
+        parts.append(Text(f"Answer: {problem.answer}", style="bold green"))
+    head = f"{number}. " if number is not None else ""
+    title = escape(f"{head}{problem.title}  [{problem.topic} · {problem.id} · seed {problem.seed}]")
+    console.out().print(Panel(Group(*parts), title=title, title_align="left", expand=False))
+
+
+@app.command(epilog="Exit codes: 0 shown, 2 no such family.")
+def show(
+    family_id: str = typer.Argument(
+        ..., metavar="FAMILY", help="A family id (see `dlquiz topics`)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Which variant."),
+    solution: bool = typer.Option(False, "--solution", help="Show the worked solution and answer."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problem as JSON."),
+) -> None:
+    """One problem of a family, as a student sees it."""
+    from dlquiz.bank import FamilyError, generate
+
+    try:
+        problem = generate(family_id, seed)
+    except (FamilyError, ValueError) as exc:
+        raise _fail(str(exc), as_json) from None
+    if as_json:
+        console.print_json(problem.to_json())
+    else:
+        render_problem(problem, solution=solution)
+
+
+@app.command(epilog="Exit codes: 0 every key verified, 1 a failure, 2 no such family or topic.")
+def verify(
+    family_ids: list[str] = typer.Option([], "--family", help="A family id (repeatable)."),
+    topic: list[str] = typer.Option([], "--topic", help="A topic (repeatable)."),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds per family (0 .. N-1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Build every family's problems, verify each key independently, check the judge."""
+    from rich.table import Table
+
+    from dlquiz.bank import FamilyError
+    from dlquiz.bank import pool as family_pool
+    from dlquiz.bank.verify import verify_family
+
+    try:
+        chosen = family_pool(topic, family_ids)
+    except FamilyError as exc:
+        raise _fail(str(exc), as_json) from None
+    reports = []
+    for i, fam in enumerate(chosen, start=1):
+        console.message(f"[{i}/{len(chosen)}] {fam.id}")
+        reports.append(verify_family(fam, range(seeds)))
+    failed = [r for r in reports if not r.ok]
+    if as_json:
+        console.print_json({"ok": not failed, "families": [r.to_json() for r in reports]})
+    else:
+        table = Table(title=f"dlquiz verify: {len(reports)} families × {seeds} seeds")
+        for col in ("family", "topic", "seeds", "result", "seconds"):
+            table.add_column(col)
+        for r in reports:
+            mark = "[green]ok[/green]" if r.ok else f"[red]{len(r.failures)} failed[/red]"
+            table.add_row(r.id, r.topic, str(r.seeds), mark, f"{r.seconds:.2f}")
+        console.out().print(table)
+        for r in failed:
+            for f in r.failures[:10]:
+                console.line(f"✗ {r.id}: {f}", markup=False)
+    raise typer.Exit(ExitStatus.FAILED if failed else ExitStatus.OK)
+
+
+@app.command(epilog="Exit codes: 0 drawn, 2 unusable input.")
+def graph(
+    expr: str = typer.Argument(..., help="A model or loss, in the notation."),
+    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    at: list[str] = typer.Option(
+        [],
+        "--at",
+        help="A value NAME=VALUE (w=0.5, x=[1, 2]); give all to see values and gradients.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the graph as JSON."),
+) -> None:
+    """The computational graph of EXPR in atomic operations, with values and gradients."""
+    from dlquiz.graphs import GraphError, build_graph, render_tree
+
+    try:
+        g = build_graph(expr, var, at)
+    except GraphError as exc:
+        raise _fail(str(exc), as_json) from None
+    if as_json:
+        console.print_json(g.to_json())
+    else:
+        console.line(render_tree(g), markup=False)

@@ -1,0 +1,1 @@
+"""``practice``, ``stats``, ``history`` and ``reset``: the student's commands (issue 5)."""

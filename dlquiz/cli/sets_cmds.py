@@ -1,0 +1,1 @@
+"""``generate`` and ``grade``: the instructor's commands (issue 6)."""
