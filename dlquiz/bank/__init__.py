@@ -22,6 +22,7 @@ __all__ = [
     "Problem",
     "families",
     "generate",
+    "plan",
     "select",
 ]
 
@@ -64,13 +65,12 @@ def pool(topics: Sequence[str] = (), family_ids: Sequence[str] = ()) -> list[Fam
     return chosen or list(every.values())
 
 
-def select(
+def plan(
     topics: Sequence[str] = (), family_ids: Sequence[str] = (), n: int = 10, seed: int = 0
-) -> list[Problem]:
-    """The ordered problems for a session or a set: topics interleaved, families shuffled.
+) -> list[tuple[Family, int]]:
+    """The (family, variant seed) pairs ``select`` builds, without building them.
 
-    Deterministic in its arguments (SHA-256 draws), so a handed-out set can be practised
-    problem for problem with the same arguments.
+    A practice session generates each problem only when it is shown.
     """
     if n < 1:
         raise FamilyError("n must be at least 1")
@@ -87,4 +87,15 @@ def select(
                 break
             queue = queues[t]
             picks.append(queue[len([p for p in picks if p.topic == t]) % len(queue)])
-    return [f.generate(draw.seed()) for f in picks]
+    return [(f, draw.seed()) for f in picks]
+
+
+def select(
+    topics: Sequence[str] = (), family_ids: Sequence[str] = (), n: int = 10, seed: int = 0
+) -> list[Problem]:
+    """The ordered problems for a session or a set: topics interleaved, families shuffled.
+
+    Deterministic in its arguments (SHA-256 draws), so a handed-out set can be practised
+    problem for problem with the same arguments.
+    """
+    return [f.generate(s) for f, s in plan(topics, family_ids, n, seed)]
