@@ -105,5 +105,12 @@ def _simplify_atom(a: Expr, ns: Namespace) -> Expr:
         if scalars:
             return E.mul(*scalars, _simplify_atom(E.fn("sum", rest), ns))
         if x.op == "add":
-            return E.add(*(_simplify_atom(E.fn("sum", t), ns) for t in x.args))
+            # A scalar term broadcasts over every entry: it sums to (entries) * term.
+            entries = E.num(x.shape[0] * x.shape[1]) if x.shape else E.ONE
+            return E.add(
+                *(
+                    E.mul(entries, t) if t.is_scalar else _simplify_atom(E.fn("sum", t), ns)
+                    for t in x.args
+                )
+            )
     return rebuild(a, args)
