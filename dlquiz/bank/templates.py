@@ -12,8 +12,9 @@ never typed. The format (README, "Writing a problem family"):
     [params]                         # drawn per seed; {name} in any string below
     c = { int = [2, 9] }             # inclusive range
     act = { choice = ["sigmoid", "tanh"] }
+    layer = { choice = [{ m = "2", prev = "1" }, { m = "3", prev = "2" }] }  # linked: sets m, prev
     [vars]                           # answer variables: "" scalar, "3", "3x2", "positive"...
-    w = ""
+    w = ""                           # names may use params too: "W{m}" = "{k}x{n}"
     [definitions]                    # in order; may use vars, params, earlier definitions
     yhat = "w*x + b"
     [answer]
@@ -44,6 +45,7 @@ from dlquiz.printing import to_notation
 from dlquiz.vars import Namespace, VarSpec, VarSpecError
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_FILL_DEPTH = 8  # params may use params (a linked choice naming {act}), this deep
 _ALLOWED_KEYS = {
     "id",
     "title",
@@ -116,6 +118,19 @@ class TemplateFamily(Family):
                 raise self.fail(
                     f"params.{name}", "must be { int = [lo, hi] } or { choice = [...] }"
                 )
+            options = spec.get("choice", [])
+            if not isinstance(options, list) or ("choice" in spec and not options):
+                raise self.fail(f"params.{name}", "choice needs a non-empty list")
+            tables = [o for o in options if isinstance(o, dict)]
+            if tables and (
+                len(tables) != len(options)
+                or any(not t or not all(isinstance(v, str) for v in t.values()) for t in tables)
+                or any(set(t) != set(tables[0]) for t in tables)
+            ):
+                raise self.fail(
+                    f"params.{name}",
+                    "a choice of tables needs tables with the same keys and string values",
+                )
 
     # --- generation -----------------------------------------------------------------
     def draw_params(self, seed: int) -> dict[str, str]:
@@ -126,16 +141,28 @@ class TemplateFamily(Family):
                 lo, hi = spec["int"]
                 params[name] = str(draw.integer(int(lo), int(hi)))
             else:
-                params[name] = str(draw.choice(spec["choice"]))
+                picked = draw.choice(spec["choice"])
+                if isinstance(picked, dict):  # linked params: one draw sets them all
+                    params.update(picked)
+                    params[name] = str(next(iter(picked.values())))
+                else:
+                    params[name] = str(picked)
         return params
 
     def fill(self, text: str, params: dict[str, str], field: str) -> str:
+        """``{name}`` replaced by its param; a param's value may itself use params."""
+
         def repl(m: re.Match[str]) -> str:
             if m.group(1) not in params:
                 raise self.fail(field, f"uses {{{m.group(1)}}}, which is not a param")
             return params[m.group(1)]
 
-        return _PARAM.sub(repl, text)
+        for _ in range(_FILL_DEPTH):
+            filled = _PARAM.sub(repl, text)
+            if filled == text:
+                return filled
+            text = filled
+        raise self.fail(field, "params refer to each other in a loop")
 
     def build(self, seed: int) -> tuple[Problem, dict[str, Any]]:
         from dlquiz.symbolic.chain import chain_rule
@@ -146,13 +173,17 @@ class TemplateFamily(Family):
         params = self.draw_params(seed)
         try:
             ns = Namespace.from_specs(
-                {k: self.fill(v, params, f"vars.{k}") for k, v in d.get("vars", {}).items()}
+                {
+                    self.fill(k, params, f"vars.{k}"): self.fill(v, params, f"vars.{k}")
+                    for k, v in d.get("vars", {}).items()
+                }
             )
         except VarSpecError as exc:
             raise self.fail("vars", str(exc)) from None
         answer_vars = ns.as_dict()
         defs: dict[str, Expr] = {}
-        for name, body in d.get("definitions", {}).items():
+        for raw_name, body in d.get("definitions", {}).items():
+            name = self.fill(raw_name, params, f"definitions.{raw_name}")
             try:
                 e = expand_derivatives(
                     substitute(
@@ -168,7 +199,7 @@ class TemplateFamily(Family):
         chain: list[str] = []
         try:
             if "derive" in spec:
-                target = defs[spec["derive"]]
+                target = defs[self.fill(spec["derive"], params, "answer.derive")]
                 wrt = self.fill(spec["wrt"], params, "answer.wrt")
                 if wrt not in ns:
                     raise self.fail("answer.wrt", f"'{wrt}' is not a variable")
@@ -181,10 +212,11 @@ class TemplateFamily(Family):
                 wrt = None
         except (TemplateError, ValueError) as exc:
             raise self.fail("answer", str(exc)) from None
-        allowed = {n: to_notation(defs[n]) for n in spec.get("allow", [])}
-        for n in spec.get("allow", []):
+        allow = [self.fill(n, params, "answer.allow") for n in spec.get("allow", [])]
+        for n in allow:
             if n not in defs:
                 raise self.fail("answer.allow", f"'{n}' is not a definition")
+        allowed = {n: to_notation(defs[n]) for n in allow}
         mistakes = []
         for i, m in enumerate(d.get("mistakes", [])):
             scratch = ns.copy()
