@@ -8,6 +8,7 @@ elementwise region goes through SymPy, which picks the shortest of a few standar
 from __future__ import annotations
 
 import contextlib
+from functools import lru_cache
 
 import sympy as sp
 
@@ -19,8 +20,14 @@ from dlquiz.vars import Namespace
 SIMPLIFY_OPS_LIMIT = 80  # sympy.simplify is tried only on expressions smaller than this
 
 
+@lru_cache(maxsize=2048)
 def best_form(s: sp.Expr) -> sp.Expr:
-    """The shortest of a few equivalent forms; the original wins ties (it reads as derived)."""
+    """The shortest of a few equivalent forms; the original wins ties (it reads as derived).
+
+    Cached: SymPy expressions are immutable, and a problem family meets the same
+    elementwise region (``_atom1*(1 - tanh(_atom2)**2)``) seed after seed, where a
+    fresh ``sympy.simplify`` (trigsimp for tanh) would cost a tenth of a second each time.
+    """
     candidates = [s]
     for transform in (sp.factor_terms, sp.cancel, sp.factor, sp.expand, sp.together):
         try:
