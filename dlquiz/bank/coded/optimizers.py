@@ -1,0 +1,909 @@
+"""Optimizers: momentum and Adam step by step, and their recursions unrolled.
+
+Momentum is the notes' rule v_t <- beta v_{t-1} + g_t, theta_t <- theta_{t-1} - eta v_t,
+which is also PyTorch's ``SGD(momentum=beta)`` (dampening 0). Adam is PyTorch's (and the
+notes', corrected): v_t = beta_1 v_{t-1} + (1 - beta_1) g_t, s_t = beta_2 s_{t-1} +
+(1 - beta_2) g_t^2, hats divide by 1 - beta^t, and theta_t = theta_{t-1} -
+eta vhat_t / (sqrt(shat_t) + eps). The notes write that update as g_t = eta v_t /
+(sqrt(shat_t) + eps): v_t should carry its hat and g_t names the gradient, not the update;
+every Adam problem uses the correct form and its solution says so.
+
+Numeric keys come from the engine's optimisers and are verified by exact arithmetic
+(fractions, or SymPy where Adam takes a square root); unrolled recursions are derived by
+SymPy and verified against the engine optimisers' own state at random gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.vars import Namespace
+
+Number = Fraction | int
+
+_ADAM_SLIP = (
+    "(The notes write this update as $g_t = eta*v_t/(sqrt(shat_t) + epsilon)$: the first "
+    "moment needs its bias-corrected hat, $vhat_t$, and $g_t$ is the gradient, not the update.)"
+)
+
+
+# --- small shared helpers -----------------------------------------------------------------
+def _vec(values: Sequence[object]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _shown(values: Sequence[float | Fraction]) -> str:
+    return _vec([fmt(v) for v in values])
+
+
+def _key(values: Sequence[float | Fraction]) -> str:
+    return _vec([fmt_key(float(v)) for v in values])
+
+
+def _numbers(text: str) -> np.ndarray:
+    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
+    from dlquiz.notation import parse
+    from dlquiz.numeric import evaluate
+
+    return evaluate(parse(text, Namespace()), {}, 1)[0]
+
+
+def _separated(
+    key: Sequence[float], candidates: Sequence[tuple[str, Sequence[float], str]]
+) -> list[dict[str, str]]:
+    """The mistakes that the judge can tell apart from the key and from each other.
+
+    A candidate that coincides (within twice the judge's tolerance) with the key or with an
+    earlier mistake is skipped for this seed.
+    """
+    kept: list[np.ndarray] = [np.array(key, dtype=float)]
+    out = []
+    for tag, values, feedback in candidates:
+        v = np.array(values, dtype=float)
+        if any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
+            continue
+        kept.append(v)
+        out.append({"tag": tag, "answer": _key(values), "feedback": feedback})
+    return out
+
+
+def _agree(key: np.ndarray, reference: Sequence[float], what: str) -> list[str]:
+    ref = np.array([float(v) for v in reference]).reshape(key.shape)
+    if not np.allclose(key, ref, rtol=1e-8, atol=1e-12):
+        return [f"the key {key.ravel()} differs from {what} {ref.ravel()}"]
+    return []
+
+
+# --- two steps of momentum ----------------------------------------------------------------
+MOMENTUM_BETAS = (Fraction(1, 2), Fraction(9, 10), Fraction(4, 5), Fraction(3, 4))
+MOMENTUM_ETAS = (Fraction(1, 10), Fraction(1, 5), Fraction(1, 20), Fraction(1, 4), Fraction(1, 2))
+
+
+@dataclass(frozen=True)
+class _Quadratic:
+    """Either L = k/2 ||theta - c||^2 (mode "loss") or two given gradients (mode "given")."""
+
+    mode: str
+    theta0: tuple[int, ...]
+    k: int = 0
+    c: tuple[int, ...] = ()
+    grads: tuple[tuple[int, ...], ...] = ()
+
+    def gradient(self, step: int, theta: Sequence[Number]) -> list[Fraction]:
+        if self.mode == "loss":
+            return [Fraction(self.k) * (t - ci) for t, ci in zip(theta, self.c, strict=True)]
+        return [Fraction(g) for g in self.grads[step - 1]]
+
+    def engine_gradient(self, step: int, p: object) -> None:
+        """Put the gradient of step ``step`` into ``p.grad`` with the engine."""
+        from dlquiz.engine import Tensor
+
+        assert isinstance(p, Tensor)
+        if self.mode == "loss":
+            loss = (self.k / 2) * ((p - np.array(self.c, dtype=float)) ** 2).sum()
+            loss.backward()
+        else:
+            p.grad = np.array(self.grads[step - 1], dtype=float)
+
+    def given_text(self) -> str:
+        if self.mode == "loss":
+            return (
+                f"minimises $L = {self.k}/2*norm(theta - c)^2$ with $c = {_vec(self.c)}$, "
+                f"starting at $theta_0 = {_vec(self.theta0)}$"
+            )
+        return (
+            f"starts at $theta_0 = {_vec(self.theta0)}$ and receives the gradients "
+            f"$g_1 = {_vec(self.grads[0])}$ at step 1 and $g_2 = {_vec(self.grads[1])}$ at "
+            "step 2 (given, for instance from two minibatches)"
+        )
+
+
+def _draw_quadratic(draw: Draw, eta_ok: Callable[[int], bool] | None = None) -> _Quadratic:
+    mode = draw.choice(["loss", "given"])
+    theta0 = tuple(draw.integer(-5, 5) for _ in range(2))
+    if mode == "loss":
+        k = draw.integer(1, 4)
+        while True:
+            c = tuple(draw.integer(-3, 3) for _ in range(2))
+            if all(t != ci for t, ci in zip(theta0, c, strict=True)):  # no zero gradient
+                break
+        return _Quadratic(mode, theta0, k=k, c=c)
+    grads = tuple(tuple(draw.nonzero(-5, 5) for _ in range(2)) for _ in range(2))
+    return _Quadratic(mode, theta0, grads=grads)
+
+
+def _momentum_exact(
+    q: _Quadratic,
+    beta: Fraction,
+    eta: Fraction,
+    *,
+    rule: str = "notes",
+    stale: bool = False,
+    direction: int = -1,
+) -> list[tuple[list[Fraction], list[Fraction], list[Fraction]]]:
+    """(g_t, v_t, theta_t) for t = 1, 2 by the notes' formula, in exact fractions.
+
+    ``rule`` "ema" is v <- beta v + (1 - beta) g and "none" is plain gradient descent;
+    ``stale`` reuses the gradient at theta_0; ``direction`` +1 steps uphill. (The variants
+    are the mistakes students make.)
+    """
+    theta = [Fraction(t) for t in q.theta0]
+    v = [Fraction(0)] * len(theta)
+    out = []
+    for step in (1, 2):
+        g = q.gradient(step, q.theta0 if stale else theta)
+        if rule == "ema":
+            v = [beta * vi + (1 - beta) * gi for vi, gi in zip(v, g, strict=True)]
+        elif rule == "none":
+            v = list(g)
+        else:
+            v = [beta * vi + gi for vi, gi in zip(v, g, strict=True)]
+        theta = [t + direction * eta * vi for t, vi in zip(theta, v, strict=True)]
+        out.append((g, v, theta))
+    return out
+
+
+@register
+class MomentumSteps(Family):
+    id = "optimizers/momentum-steps"
+    topic = "optimizers"
+    title = "Two steps of gradient descent with momentum"
+    kind = "numbers"
+
+    def setup(self, seed: int) -> tuple[_Quadratic, Fraction, Fraction, str]:
+        draw = Draw(self.id, seed)
+        q = _draw_quadratic(draw)
+        beta = draw.choice(MOMENTUM_BETAS)
+        etas = [e for e in MOMENTUM_ETAS if q.mode == "given" or e * q.k <= Fraction(1, 2)]
+        eta = draw.choice(etas)
+        ask = draw.choice(["theta", "v"])
+        return q, beta, eta, ask
+
+    def engine_run(
+        self, q: _Quadratic, beta: Fraction, eta: Fraction
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """theta_2 and v_2 from the engine's SGD with momentum (PyTorch's rule)."""
+        from dlquiz.engine import Tensor, optim
+
+        p = Tensor(np.array(q.theta0, dtype=float), requires_grad=True)
+        opt = optim.SGD([p], lr=float(eta), momentum=float(beta))
+        for step in (1, 2):
+            opt.zero_grad()
+            q.engine_gradient(step, p)
+            opt.step()
+        velocity = opt.velocity[0]
+        assert velocity is not None
+        return p.data.copy(), velocity.copy()
+
+    def generate(self, seed: int) -> Problem:
+        q, beta, eta, ask = self.setup(seed)
+        theta2, v2 = self.engine_run(q, beta, eta)
+        (g1, v1, th1), (g2, v2_exact, th2) = _momentum_exact(q, beta, eta)
+        target = "$theta_2$" if ask == "theta" else "the velocity $v_2$"
+        statement = (
+            f"Gradient descent with momentum {q.given_text()}, with $v_0 = 0$, "
+            f"learning rate $eta = {fmt(eta)}$ and $beta = {fmt(beta)}$. Each step uses the "
+            "notes' rule $v_t <- beta*v + g_t$, $theta_t <- theta - eta*v_t$ (v and θ on the "
+            "right are the previous step's values"
+            + ("; $g_t$ is the gradient of $L$ at the previous θ" if q.mode == "loss" else "")
+            + "), which is also PyTorch's SGD with momentum β and dampening 0. "
+            f"Compute {target} after two steps, to 3 significant figures."
+        )
+        key = theta2 if ask == "theta" else v2
+        answer = _key(key)
+        wanted = "$theta_2" if ask == "theta" else "$v_2"
+
+        def pick(run: list) -> list[Fraction]:
+            return run[1][2] if ask == "theta" else run[1][1]
+
+        candidates = [
+            (
+                "no-momentum",
+                pick(_momentum_exact(q, beta, eta, rule="none")),
+                "That is plain gradient descent: the velocity keeps β times the previous one, "
+                "v₂ = β v₁ + g₂.",
+            ),
+            (
+                "ema-velocity",
+                pick(_momentum_exact(q, beta, eta, rule="ema")),
+                "That is the averaging form v ← βv + (1 - β)g; the notes (and PyTorch) add the "
+                "whole gradient: v ← βv + g.",
+            ),
+        ]
+        if q.mode == "loss":
+            candidates.append(
+                (
+                    "stale-gradient",
+                    pick(_momentum_exact(q, beta, eta, stale=True)),
+                    "Step 2 needs the gradient at θ₁, not the one at θ₀ again.",
+                )
+            )
+        if ask == "theta":
+            candidates.append(
+                (
+                    "sign",
+                    pick(_momentum_exact(q, beta, eta, direction=1)),
+                    "Descent subtracts: θ ← θ - η v.",
+                )
+            )
+        else:
+            candidates.append(
+                (
+                    "other-convention",
+                    [eta * v for v in pick(_momentum_exact(q, beta, eta))],
+                    "That is η v₂: the form v ← βv + ηg, θ ← θ - v. This problem uses the notes' "
+                    "rule, where η multiplies the velocity in the θ update, not inside it.",
+                )
+            )
+        gradient_hint = (
+            f"The gradient of $L$ is ${q.k}*(theta - c)$: evaluate it at $theta_0$ for step 1 "
+            "and at $theta_1$ for step 2."
+            if q.mode == "loss"
+            else "Both gradients are given: no loss to differentiate."
+        )
+        where1 = " (the gradient at $theta_0$)" if q.mode == "loss" else ""
+        where2 = " (the gradient at $theta_1$)" if q.mode == "loss" else ""
+        solution = (
+            f"Step 1: $g_1 = {_shown(g1)}$" + where1 + f"; $v_1 = beta*v_0 + g_1 = {_shown(v1)}$;"
+            f" $theta_1 = theta_0 - eta*v_1 = {_shown(th1)}$.\n"
+            f"Step 2: $g_2 = {_shown(g2)}$" + where2 + "; "
+            f"$v_2 = beta*v_1 + g_2 = {_shown(v2_exact)}$; "
+            f"$theta_2 = theta_1 - eta*v_2 = {_shown(th2)}$.\n"
+            f"So after two steps {wanted} = {_shown(key)}$. PyTorch's "
+            "torch.optim.SGD(momentum=β) uses exactly this rule (dampening 0). Some texts write "
+            "v ← βv + ηg, θ ← θ - v instead: for a constant η that gives the same θ, but a "
+            "velocity η times the notes' one."
+        )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=answer,
+            hints=[
+                gradient_hint,
+                "With $v_0 = 0$ the first velocity is the gradient: $v_1 = g_1$.",
+            ],
+            solution=solution,
+            mistakes=_separated(key.tolist(), candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        q, beta, eta, ask = self.setup(problem.seed)
+        run = _momentum_exact(q, beta, eta)
+        exact = run[1][2] if ask == "theta" else run[1][1]
+        return _agree(_numbers(problem.answer), exact, "the exact momentum recursion")
+
+
+# --- two steps of Adam --------------------------------------------------------------------
+ADAM_BETA1 = (Fraction(9, 10), Fraction(4, 5), Fraction(1, 2))
+ADAM_BETA2 = (Fraction(999, 1000), Fraction(99, 100), Fraction(9, 10))
+ADAM_ETAS = (Fraction(1, 10), Fraction(1, 5), Fraction(1, 2), Fraction(1))
+ADAM_EPS = Fraction(1, 10**8)
+
+
+def _adam_run(
+    q: _Quadratic,
+    b1: Fraction,
+    b2: Fraction,
+    eta: Fraction,
+    *,
+    num: Callable[[Fraction], object],
+    sqrt: Callable[[object], object],
+    variant: str = "correct",
+) -> list[dict[str, list]]:
+    """Two Adam steps by the formulas (exact with SymPy numbers, or floats for mistakes).
+
+    ``variant``: "correct"; "no-bias-correction" (v_t, s_t without hats); "notes-slip"
+    (v_t without its hat, shat_t with it: the notes' update read literally); "no-sqrt";
+    "sign" (a step uphill).
+    """
+    B1, B2, H, EPS = num(b1), num(b2), num(eta), num(ADAM_EPS)
+    theta = [num(Fraction(t)) for t in q.theta0]
+    v = [num(Fraction(0))] * 2
+    s = [num(Fraction(0))] * 2
+    steps = []
+    for t in (1, 2):
+        if q.mode == "loss":
+            g = [
+                num(Fraction(q.k)) * (th - num(Fraction(ci)))
+                for th, ci in zip(theta, q.c, strict=True)
+            ]
+        else:
+            g = [num(Fraction(gi)) for gi in q.grads[t - 1]]
+        v = [B1 * vi + (1 - B1) * gi for vi, gi in zip(v, g, strict=True)]
+        s = [B2 * si + (1 - B2) * gi * gi for si, gi in zip(s, g, strict=True)]
+        vhat = [vi / (1 - B1**t) for vi in v]
+        shat = [si / (1 - B2**t) for si in s]
+        new = []
+        for i in range(2):
+            top = v[i] if variant in ("no-bias-correction", "notes-slip") else vhat[i]
+            bottom = s[i] if variant == "no-bias-correction" else shat[i]
+            denom = bottom + EPS if variant == "no-sqrt" else sqrt(bottom) + EPS
+            sign = 1 if variant == "sign" else -1
+            new.append(theta[i] + sign * H * top / denom)
+        theta = new
+        steps.append({"g": g, "v": v, "s": s, "vhat": vhat, "shat": shat, "theta": theta})
+    return steps
+
+
+@register
+class AdamSteps(Family):
+    id = "optimizers/adam-steps"
+    topic = "optimizers"
+    title = "Two steps of Adam with bias correction"
+    kind = "numbers"
+
+    def setup(self, seed: int) -> tuple[_Quadratic, Fraction, Fraction, Fraction]:
+        draw = Draw(self.id, seed)
+        q = _draw_quadratic(draw)
+        return q, draw.choice(ADAM_BETA1), draw.choice(ADAM_BETA2), draw.choice(ADAM_ETAS)
+
+    def engine_run(self, q: _Quadratic, b1: Fraction, b2: Fraction, eta: Fraction) -> np.ndarray:
+        from dlquiz.engine import Tensor, optim
+
+        p = Tensor(np.array(q.theta0, dtype=float), requires_grad=True)
+        opt = optim.Adam([p], lr=float(eta), betas=(float(b1), float(b2)), eps=float(ADAM_EPS))
+        for step in (1, 2):
+            opt.zero_grad()
+            q.engine_gradient(step, p)
+            opt.step()
+        return p.data.copy()
+
+    def generate(self, seed: int) -> Problem:
+        q, b1, b2, eta = self.setup(seed)
+        theta2 = self.engine_run(q, b1, b2, eta)
+        shown = _adam_run(q, b1, b2, eta, num=float, sqrt=math.sqrt)
+
+        def floats(variant: str) -> list[float]:
+            return _adam_run(q, b1, b2, eta, num=float, sqrt=math.sqrt, variant=variant)[1]["theta"]
+
+        statement = (
+            f"Adam {q.given_text()}, with $v_0 = 0$, $s_0 = 0$, $eta = {fmt(eta)}$, "
+            f"$beta_1 = {fmt(b1)}$, $beta_2 = {fmt(b2)}$ and $epsilon = 10^(-8)$. Each step "
+            "t computes the gradient $g_t$"
+            + (" of $L$ at the current θ" if q.mode == "loss" else "")
+            + ", then $v_t <- beta_1*v + (1 - beta_1)*g_t$ and "
+            "$s_t <- beta_2*s + (1 - beta_2)*g_t^2$ (squares entrywise; v and s on the right "
+            "are the previous values), the bias-corrected $vhat_t = v_t/(1 - beta_1^t)$ and "
+            "$shat_t = s_t/(1 - beta_2^t)$, and $theta_t <- theta - eta*vhat_t/"
+            "(sqrt(shat_t) + epsilon)$ (ε added to the square root, as in PyTorch). "
+            "Compute $theta_2$, to 3 significant figures."
+        )
+        one, two = shown
+        solution = (
+            f"Step 1: $g_1 = {_shown(one['g'])}$, $v_1 = {_shown(one['v'])}$, "
+            f"$s_1 = {_shown(one['s'])}$; the hats undo the start at 0: "
+            f"$vhat_1 = {_shown(one['vhat'])}$, $shat_1 = {_shown(one['shat'])}$, so the "
+            "first step moves each coordinate by almost exactly η against the sign of its "
+            f"gradient: $theta_1 = {_shown(one['theta'])}$.\n"
+            f"Step 2: $g_2 = {_shown(two['g'])}$, $v_2 = {_shown(two['v'])}$, "
+            f"$s_2 = {_shown(two['s'])}$, $vhat_2 = {_shown(two['vhat'])}$, "
+            f"$shat_2 = {_shown(two['shat'])}$, and "
+            f"$theta_2 = theta_1 - eta*vhat_2/(sqrt(shat_2) + epsilon) = {_shown(theta2)}$.\n"
+            + _ADAM_SLIP
+        )
+        candidates = [
+            (
+                "no-bias-correction",
+                floats("no-bias-correction"),
+                "The bias correction is missing: divide v_t by 1 - β₁ᵗ and s_t by 1 - β₂ᵗ "
+                "before the update (they start at 0, so early on they are too small).",
+            ),
+            (
+                "notes-slip",
+                floats("notes-slip"),
+                "You used v_t without its hat (the notes' slip): the update is "
+                "η v̂_t / (√ŝ_t + ε), with both moments bias-corrected.",
+            ),
+            (
+                "no-sqrt",
+                floats("no-sqrt"),
+                "The update divides by the square root of ŝ_t (an RMS), not by ŝ_t itself.",
+            ),
+            ("sign", floats("sign"), "Adam steps against the gradient: θ ← θ - η v̂/(√ŝ + ε)."),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key(theta2),
+            hints=[
+                "At $t = 1$ the bias correction gives $vhat_1 = g_1$ and $shat_1 = g_1^2$, so "
+                "each coordinate moves by about η.",
+                "Step 2 updates the moments from their step-1 values, and the hats divide by "
+                "$1 - beta_1^2$ and $1 - beta_2^2$.",
+            ],
+            solution=solution,
+            mistakes=_separated(theta2.tolist(), candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        q, b1, b2, eta = self.setup(problem.seed)
+        exact = _adam_run(
+            q,
+            b1,
+            b2,
+            eta,
+            num=lambda f: sp.Rational(f.numerator, f.denominator),
+            sqrt=sp.sqrt,
+        )[1]["theta"]
+        return _agree(
+            _numbers(problem.answer), [sp.N(e, 30) for e in exact], "exact Adam arithmetic"
+        )
+
+
+# --- unrolled recursions (expressions) --------------------------------------------------
+UNROLL_BETAS: tuple[Fraction | str, ...] = (
+    Fraction(1, 10),
+    Fraction(1, 5),
+    Fraction(1, 4),
+    Fraction(3, 10),
+    Fraction(2, 5),
+    Fraction(1, 2),
+    Fraction(3, 5),
+    Fraction(7, 10),
+    Fraction(3, 4),
+    Fraction(4, 5),
+    Fraction(9, 10),
+    Fraction(19, 20),
+    Fraction(99, 100),
+    "beta",
+)
+
+
+def _notation(s: sp.Expr, ns: Namespace) -> str:
+    """A SymPy result back in the answer notation."""
+    from dlquiz.printing import to_notation
+    from dlquiz.symbolic.bridge import Bridge
+
+    return to_notation(Bridge(ns).from_sympy(s))
+
+
+def _parse_key(text: str, ns: Namespace):  # type: ignore[no-untyped-def]
+    from dlquiz.judge.core import parse_key
+
+    return parse_key(text, ns.copy())
+
+
+def _sample_points(names: Sequence[str], k: int, rng: np.random.Generator) -> dict:
+    return {n: rng.uniform(-2.0, 2.0, size=(k, 1, 1)) for n in names}
+
+
+@dataclass(frozen=True)
+class _Unroll:
+    quantity: str
+    t: int
+    beta: Fraction | str
+
+    @property
+    def symbolic(self) -> bool:
+        return isinstance(self.beta, str)
+
+    def names(self) -> list[str]:
+        if self.quantity in ("v-const", "theta-const"):
+            base = ["g"]
+        else:
+            base = [f"g{k}" for k in range(1, self.t + 1)]
+        if self.quantity.startswith("theta"):
+            base += ["theta0", "eta"]
+        return [*base, "beta"] if self.symbolic else base
+
+    def namespace(self) -> Namespace:
+        return Namespace.from_specs(dict.fromkeys(self.names(), ""))
+
+
+@register
+class MomentumUnrolled(Family):
+    id = "optimizers/momentum-unrolled"
+    topic = "optimizers"
+    title = "The momentum velocity unrolled over steps"
+    kind = "expression"
+
+    def setup(self, seed: int) -> _Unroll:
+        draw = Draw(self.id, seed)
+        quantity = draw.choice(["v", "theta", "v-const", "theta-const"])
+        t = draw.integer(2, 4) if quantity == "theta" else draw.integer(2, 5)
+        return _Unroll(quantity, t, draw.choice(UNROLL_BETAS))
+
+    def derive(self, u: _Unroll, ns: Namespace, *, variant: str = "correct") -> sp.Expr:
+        """Run the recursion on SymPy symbols (the key), or a mistaken version of it."""
+        from dlquiz.symbolic.bridge import Bridge
+
+        bridge = Bridge(ns)
+        beta = (
+            bridge.symbol("beta")
+            if u.symbolic
+            else sp.Rational(u.beta.numerator, u.beta.denominator)
+        )  # type: ignore[union-attr]
+        const = u.quantity.endswith("const")
+        grads = [bridge.symbol("g") if const else bridge.symbol(f"g{k}") for k in range(1, u.t + 1)]
+        v: sp.Expr = sp.S.Zero
+        total: sp.Expr = sp.S.Zero
+        for k, g in enumerate(grads, start=1):
+            if variant == "reversed-powers":
+                v = sum((beta ** (j - 1) * grads[j - 1] for j in range(1, k + 1)), sp.S.Zero)
+            elif variant == "ema-form":
+                v = beta * v + (1 - beta) * g
+            elif variant == "no-decay":
+                v = v + g
+            elif variant == "no-momentum":
+                v = g
+            else:
+                v = beta * v + g
+            total = total + v
+        if variant == "one-too-many":
+            v = beta * v + grads[-1]
+        if u.quantity.startswith("v"):
+            return sp.expand(v)
+        theta0, eta = bridge.symbol("theta0"), bridge.symbol("eta")
+        if variant == "last-velocity-only":
+            return theta0 - eta * sp.expand(v)
+        if variant == "sign":
+            return theta0 + eta * sp.expand(total)
+        return theta0 - eta * sp.expand(total)
+
+    def mistake_variants(self, u: _Unroll) -> list[tuple[str, str]]:
+        if u.quantity == "v":
+            return [
+                (
+                    "reversed-powers",
+                    "The newest gradient has weight 1 and older ones decay: g_k gets β^(t-k), "
+                    "so g₁ carries the highest power.",
+                ),
+                (
+                    "ema-form",
+                    "That is the averaging form with (1 - β) g; the notes' velocity adds the "
+                    "whole gradient: v_t = β v_{t-1} + g_t.",
+                ),
+            ]
+        if u.quantity == "v-const":
+            return [
+                (
+                    "no-decay",
+                    "The velocity decays: each step multiplies the old velocity by β before "
+                    "adding g, so v_t = (1 + β + ... + β^(t-1)) g.",
+                ),
+                (
+                    "one-too-many",
+                    "One term too many: with v_0 = 0 the sum has t terms, β⁰ to β^(t-1).",
+                ),
+                ("ema-form", "The notes' velocity adds the whole gradient, not (1 - β) g."),
+            ]
+        return [
+            (
+                "last-velocity-only",
+                "θ moves by η v at every step, so θ_t = θ₀ - η (v₁ + ... + v_t), not θ₀ - η v_t.",
+            ),
+            (
+                "no-momentum",
+                "That is plain gradient descent: each step moves by η v_k, where v_k keeps "
+                "β times the previous velocity.",
+            ),
+            ("sign", "Descent subtracts: θ_t = θ_{t-1} - η v_t."),
+        ]
+
+    def generate(self, seed: int) -> Problem:
+        u = self.setup(seed)
+        ns = u.namespace()
+        key = self.derive(u, ns)
+        beta_text = (
+            "a momentum coefficient $beta$" if u.symbolic else f"$beta = {fmt(u.beta)}$"  # type: ignore[arg-type]
+        )
+        const = u.quantity.endswith("const")
+        grads = (
+            "the same gradient $g$ at every step"
+            if const
+            else "gradients " + ", ".join(f"$g_{k}$" for k in range(1, u.t + 1)) + " at steps 1 "
+            f"to {u.t}"
+        )
+        target = f"$v_{u.t}$" if u.quantity.startswith("v") else f"$theta_{u.t}$"
+        in_terms = ["g"] if const else [f"g_{k}" for k in range(1, u.t + 1)]
+        if u.quantity.startswith("theta"):
+            in_terms = ["theta_0", "eta", *in_terms]
+        if u.symbolic:
+            in_terms.append("beta")
+        statement = (
+            f"Gradient descent with momentum uses the notes' rule $v_t <- beta*v + g_t$ and "
+            f"$theta_t <- theta - eta*v_t$ (v and θ on the right are the previous step's "
+            f"values), with $v_0 = 0$, {beta_text}, a learning rate $eta$ and {grads}, "
+            f"starting at $theta_0$. Write {target} in terms of "
+            + ", ".join(f"${n}$" for n in in_terms)
+            + " (an exact expression; numbers may stay unsimplified, e.g. 0.9^2)."
+        )
+        steps = []
+        for k in range(1, u.t + 1):
+            vk = self.derive(_Unroll(u.quantity.replace("theta", "v"), k, u.beta), ns)
+            steps.append(f"$v_{k} = {_notation(vk, ns)}$")
+        if u.quantity.startswith("theta"):
+            tail = (
+                f"Each step subtracts η times its velocity, so $theta_{u.t} = theta_0 - eta*("
+                + " + ".join(f"v_{k}" for k in range(1, u.t + 1))
+                + f")$, which is ${_notation(key, ns)}$."
+            )
+        else:
+            tail = (
+                f"So $v_{u.t} = {_notation(key, ns)}$: the gradient of step k is weighted by "
+                f"$beta^({u.t}-k)$, so older gradients fade geometrically."
+            )
+        solution = (
+            "Unroll the recursion from $v_0 = 0$: "
+            + "; ".join(steps)
+            + ".\n"
+            + tail
+            + "\nPyTorch's SGD(momentum=β) follows the same rule, so its velocity buffer holds "
+            "exactly these values."
+        )
+        mistakes = []
+        for tag, feedback in self.mistake_variants(u):
+            wrong = self.derive(u, ns, variant=tag)
+            if sp.expand(wrong - key) != 0:
+                mistakes.append({"tag": tag, "answer": _notation(wrong, ns), "feedback": feedback})
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_notation(key, ns),
+            ns=ns,
+            hints=[
+                "Write out $v_1$, $v_2$, ... one at a time: each is β times the previous "
+                "velocity plus the new gradient.",
+                "$v_1 = g_1$ because $v_0 = 0$."
+                if not const
+                else "With a constant gradient the velocity is a geometric sum: "
+                "$v_2 = (1 + beta)*g$, and each step adds the next power of β.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """The key against the engine's SGD with momentum fed the same gradients."""
+        from dlquiz.engine import Tensor, optim
+        from dlquiz.numeric import evaluate
+
+        u = self.setup(problem.seed)
+        ns = u.namespace()
+        key = _parse_key(problem.answer, ns)
+        rng = np.random.default_rng(problem.seed)
+        points = 4
+        env = _sample_points(u.names(), points, rng)
+        if u.symbolic:
+            env["beta"] = rng.uniform(0.1, 0.95, size=(points, 1, 1))
+        if "eta" in env:
+            env["eta"] = rng.uniform(0.01, 0.5, size=(points, 1, 1))
+        got = evaluate(key, env, points)[:, 0, 0]
+        failures = []
+        for i in range(points):
+            beta = float(env["beta"][i, 0, 0]) if u.symbolic else float(u.beta)  # type: ignore[arg-type]
+            eta = float(env["eta"][i, 0, 0]) if "eta" in env else 0.1
+            theta0 = float(env["theta0"][i, 0, 0]) if "theta0" in env else 0.0
+            p = Tensor(np.array([theta0]), requires_grad=True)
+            opt = optim.SGD([p], lr=eta, momentum=beta)
+            for k in range(1, u.t + 1):
+                name = "g" if u.quantity.endswith("const") else f"g{k}"
+                p.grad = np.array([env[name][i, 0, 0]])
+                opt.step()
+            velocity = opt.velocity[0]
+            assert velocity is not None
+            engine = float(velocity[0]) if u.quantity.startswith("v") else float(p.data[0])
+            if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
+                failures.append(f"at point {i} the key gives {got[i]}, the engine {engine}")
+        return failures
+
+
+ADAM_UNROLL_B1 = tuple(Fraction(n, 100) for n in (50, 60, 70, 75, 80, 85, 90, 95))
+ADAM_UNROLL_B2 = (
+    Fraction(9, 10),
+    Fraction(95, 100),
+    Fraction(98, 100),
+    Fraction(99, 100),
+    Fraction(999, 1000),
+)
+
+
+@register
+class AdamBiasCorrection(Family):
+    id = "optimizers/adam-bias-correction"
+    topic = "optimizers"
+    title = "Adam's moments and their bias-corrected estimates, unrolled"
+    kind = "expression"
+
+    def setup(self, seed: int) -> tuple[str, int, Fraction, Fraction]:
+        draw = Draw(self.id, seed)
+        quantity = draw.choice(["vhat", "shat", "v", "s", "vhat-const"])
+        return (
+            quantity,
+            draw.integer(2, 4),
+            draw.choice(ADAM_UNROLL_B1),
+            draw.choice(ADAM_UNROLL_B2),
+        )
+
+    @staticmethod
+    def names(quantity: str, t: int) -> list[str]:
+        return ["g"] if quantity.endswith("const") else [f"g{k}" for k in range(1, t + 1)]
+
+    def derive(
+        self, quantity: str, t: int, b1: Fraction, b2: Fraction, ns: Namespace, variant: str = ""
+    ) -> sp.Expr:
+        """The moment by running Adam's recursion on SymPy symbols (or a mistaken version)."""
+        from dlquiz.symbolic.bridge import Bridge
+
+        bridge = Bridge(ns)
+        second = quantity.startswith("s")
+        beta = sp.Rational((b2 if second else b1).numerator, (b2 if second else b1).denominator)
+        if variant == "wrong-beta":
+            other = b1 if second else b2
+            beta = sp.Rational(other.numerator, other.denominator)
+        m: sp.Expr = sp.S.Zero
+        for k in range(1, t + 1):
+            g = bridge.symbol("g") if quantity.endswith("const") else bridge.symbol(f"g{k}")
+            feed = g * g if second and variant != "not-squared" else g
+            if variant == "momentum-form":
+                m = beta * m + feed
+            else:
+                m = beta * m + (1 - beta) * feed
+        if "hat" in quantity and variant != "no-bias-correction":
+            power = t - 1 if variant == "wrong-power" else t
+            m = m / (1 - beta**power)
+        return sp.factor(sp.expand(m)) if quantity.endswith("const") else sp.expand(m)
+
+    def mistake_tags(self, quantity: str) -> list[tuple[str, str]]:
+        common = {
+            "no-bias-correction": "The bias correction is missing: divide by 1 - βᵗ (the moments "
+            "start at 0, so without it they are too small early on).",
+            "wrong-power": "The correction at step t divides by 1 - βᵗ, with the power t of "
+            "the current step.",
+            "momentum-form": "Adam's moments are averages: each new term carries a factor (1 - β).",
+            "not-squared": "The second moment averages the squared gradients g_k².",
+            "wrong-beta": "The first moment uses β₁, the second moment β₂.",
+        }
+        tags = {
+            "vhat": ["no-bias-correction", "wrong-power", "momentum-form"],
+            "shat": ["no-bias-correction", "not-squared", "wrong-beta"],
+            "v": ["momentum-form", "wrong-beta"],
+            "s": ["not-squared", "wrong-beta", "momentum-form"],
+            "vhat-const": ["no-bias-correction", "wrong-power"],
+        }[quantity]
+        return [(t, common[t]) for t in tags]
+
+    def generate(self, seed: int) -> Problem:
+        quantity, t, b1, b2 = self.setup(seed)
+        names = self.names(quantity, t)
+        ns = Namespace.from_specs(dict.fromkeys(names, ""))
+        key = self.derive(quantity, t, b1, b2, ns)
+        symbol = {"vhat": "vhat", "shat": "shat", "v": "v", "s": "s", "vhat-const": "vhat"}
+        target = f"${symbol[quantity]}_{t}$"
+        const = quantity.endswith("const")
+        grads = (
+            "receives the same gradient $g$ at every step"
+            if const
+            else "receives the gradients " + ", ".join(f"$g_{k}$" for k in range(1, t + 1))
+        )
+        which = {
+            "vhat": "the bias-corrected first moment",
+            "shat": "the bias-corrected second moment",
+            "v": "the first moment (no bias correction)",
+            "s": "the second moment (no bias correction)",
+            "vhat-const": "the bias-corrected first moment",
+        }[quantity]
+        statement = (
+            f"A scalar parameter trained with Adam ($beta_1 = {fmt(b1)}$, "
+            f"$beta_2 = {fmt(b2)}$) {grads}. Its moments start at $v_0 = 0$ and $s_0 = 0$ "
+            "and follow $v_t <- beta_1*v + (1 - beta_1)*g_t$, "
+            "$s_t <- beta_2*s + (1 - beta_2)*g_t^2$, with the bias-corrected estimates "
+            "$vhat_t = v_t/(1 - beta_1^t)$ and $shat_t = s_t/(1 - beta_2^t)$. "
+            f"Write {which}, {target}, in terms of "
+            + ", ".join(f"${n}$" for n in (["g"] if const else [f"g_{k}" for k in range(1, t + 1)]))
+            + " (an exact expression; numbers may stay unsimplified, e.g. 0.1*0.9)."
+        )
+        beta_used = b2 if quantity.startswith("s") else b1
+        beta_name = "beta_2" if quantity.startswith("s") else "beta_1"
+        unrolled = (
+            self.derive(quantity.replace("hat", "").replace("-const", ""), t, b1, b2, ns)
+            if not const
+            else None
+        )
+        explain = (
+            f"Unrolling from 0, each gradient enters once with a factor $(1 - {beta_name})$ and "
+            f"decays by ${beta_name} = {fmt(beta_used)}$ per later step"
+        )
+        if const:
+            powers = " + ".join(["1", "beta_1"] + [f"beta_1^{k}" for k in range(2, t)])
+            explain = (
+                f"With a constant gradient, $v_{t} = (1 - beta_1)*({powers})*g$, a geometric "
+                f"sum equal to $(1 - beta_1^{t})*g$"
+            )
+        elif unrolled is not None:
+            explain += f": ${symbol[quantity].replace('hat', '')}_{t} = {_notation(unrolled, ns)}$"
+        correction = (
+            f". Dividing by $1 - {beta_name}^{t} = {fmt(1 - beta_used**t)}$ gives "
+            f"${symbol[quantity]}_{t} = {_notation(key, ns)}$: the weights now add up to 1, so "
+            "the estimate is no longer biased towards the zero start."
+            if "hat" in quantity
+            else f". So ${symbol[quantity]}_{t} = {_notation(key, ns)}$; its weights add up to "
+            f"only $1 - {beta_name}^{t}$, which is why Adam divides by it."
+        )
+        solution = explain + correction + "\n" + _ADAM_SLIP
+        mistakes = []
+        for tag, feedback in self.mistake_tags(quantity):
+            wrong = self.derive(quantity, t, b1, b2, ns, variant=tag)
+            if sp.expand(wrong - key) != 0:
+                mistakes.append({"tag": tag, "answer": _notation(wrong, ns), "feedback": feedback})
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_notation(key, ns),
+            ns=ns,
+            hints=[
+                "Unroll the recursion one step at a time from zero: "
+                + (
+                    "$s_1 = (1 - beta_2)*g_1^2$."
+                    if quantity.startswith("s")
+                    else "$v_1 = (1 - beta_1)*g_1$."
+                    if not const
+                    else "$v_1 = (1 - beta_1)*g$."
+                ),
+                "The hat divides by $1 - beta^t$ for the current step t."
+                if "hat" in quantity
+                else "Each older gradient is multiplied by β once more per later step.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """The key against the moments the engine's Adam keeps, fed the same gradients."""
+        from dlquiz.engine import Tensor, optim
+        from dlquiz.numeric import evaluate
+
+        quantity, t, b1, b2 = self.setup(problem.seed)
+        names = self.names(quantity, t)
+        ns = Namespace.from_specs(dict.fromkeys(names, ""))
+        key = _parse_key(problem.answer, ns)
+        rng = np.random.default_rng(problem.seed)
+        points = 4
+        env = _sample_points(names, points, rng)
+        got = evaluate(key, env, points)[:, 0, 0]
+        failures = []
+        for i in range(points):
+            p = Tensor(np.array([0.5]), requires_grad=True)
+            opt = optim.Adam([p], lr=0.1, betas=(float(b1), float(b2)))
+            for k in range(1, t + 1):
+                name = "g" if quantity.endswith("const") else f"g{k}"
+                p.grad = np.array([env[name][i, 0, 0]])
+                opt.step()
+            m, v = opt.m[0], opt.v[0]
+            assert m is not None and v is not None
+            raw = float(v[0]) if quantity.startswith("s") else float(m[0])
+            beta = float(b2) if quantity.startswith("s") else float(b1)
+            engine = raw / (1.0 - beta**t) if "hat" in quantity else raw
+            if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
+                failures.append(f"at point {i} the key gives {got[i]}, the engine {engine}")
+        return failures

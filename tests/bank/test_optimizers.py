@@ -1,0 +1,164 @@
+"""Optimizer families: momentum and Adam keys against independent computations."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+
+IDS = [
+    "optimizers/momentum-steps",
+    "optimizers/adam-steps",
+    "optimizers/momentum-unrolled",
+    "optimizers/adam-bias-correction",
+]
+
+
+def numbers(text: str) -> np.ndarray:
+    return np.array([float(v) for v in text.strip("[]").split(",")])
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    for seed in range(6):
+        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 17).to_json() == generate(family_id, 17).to_json()
+    assert generate(family_id, 17).statement != generate(family_id, 18).statement
+
+
+def _float_momentum(theta0, grad, beta, eta):  # type: ignore[no-untyped-def]
+    """The notes' rule in plain floats, written independently of the family."""
+    theta = np.array(theta0, dtype=float)
+    v = np.zeros_like(theta)
+    for step in (1, 2):
+        v = beta * v + grad(step, theta)
+        theta = theta - eta * v
+    return theta, v
+
+
+def _gradient_of(q):  # type: ignore[no-untyped-def]
+    if q.mode == "loss":
+        return lambda step, theta: q.k * (theta - np.array(q.c, dtype=float))
+    return lambda step, theta: np.array(q.grads[step - 1], dtype=float)
+
+
+def test_momentum_key_matches_a_plain_float_loop() -> None:
+    family = families()["optimizers/momentum-steps"]
+    for seed in range(10):
+        q, beta, eta, ask = family.setup(seed)
+        theta, v = _float_momentum(q.theta0, _gradient_of(q), float(beta), float(eta))
+        expected = theta if ask == "theta" else v
+        assert np.allclose(numbers(family.generate(seed).answer), expected, rtol=1e-9)
+
+
+def test_momentum_by_hand() -> None:
+    """theta0 = 1, g = 2 theta (k = 2, c = 0), beta = 1/2, eta = 1/4, worked on paper."""
+    from fractions import Fraction
+
+    from dlquiz.bank.coded.optimizers import _momentum_exact, _Quadratic
+
+    q = _Quadratic("loss", (1, 1), k=2, c=(0, 0))
+    (g1, v1, th1), (g2, v2, th2) = _momentum_exact(q, Fraction(1, 2), Fraction(1, 4))
+    assert g1[0] == 2 and v1[0] == 2 and th1[0] == Fraction(1, 2)
+    assert g2[0] == 1 and v2[0] == 2 and th2[0] == 0
+
+
+def test_adam_key_matches_a_plain_float_loop_and_the_first_step_is_eta() -> None:
+    from dlquiz.bank.coded.optimizers import ADAM_EPS
+
+    family = families()["optimizers/adam-steps"]
+    for seed in range(10):
+        q, b1, b2, eta = family.setup(seed)
+        b1, b2, eta, eps = float(b1), float(b2), float(eta), float(ADAM_EPS)
+        grad = _gradient_of(q)
+        theta = np.array(q.theta0, dtype=float)
+        m = np.zeros(2)
+        s = np.zeros(2)
+        for t in (1, 2):
+            g = grad(t, theta)
+            m = b1 * m + (1 - b1) * g
+            s = b2 * s + (1 - b2) * g * g
+            step = eta * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps)
+            if t == 1:  # bias correction makes the first step eta * sign(g)
+                assert np.allclose(np.abs(step), eta, rtol=1e-6)
+            theta = theta - step
+        assert np.allclose(numbers(family.generate(seed).answer), theta, rtol=1e-9)
+
+
+def test_adam_mistakes_include_the_missing_bias_correction() -> None:
+    family = families()["optimizers/adam-steps"]
+    tags = {m["tag"] for seed in range(10) for m in family.generate(seed).mistakes}
+    assert {"no-bias-correction", "notes-slip", "sign"} <= tags
+    p = family.generate(3)
+    wrong = next(m for m in p.mistakes if m["tag"] == "no-bias-correction")
+    assert p.check(wrong["answer"]).mistake == "no-bias-correction"
+
+
+def test_unrolled_velocity_accepts_an_equivalent_form_and_names_the_ema_form() -> None:
+    family = families()["optimizers/momentum-unrolled"]
+    for seed in range(200):
+        u = family.setup(seed)
+        if u.quantity == "v" and u.symbolic and u.t == 3:
+            break
+    else:
+        pytest.fail("no seed with a symbolic beta and v_3")
+    p = family.generate(seed)
+    assert p.check("g3 + beta*(g2 + beta*g1)").equivalent
+    assert p.check("(1 - beta)*(beta^2*g1 + beta*g2 + g3)").mistake == "ema-form"
+    assert p.check("g1 + beta*g2 + beta^2*g3").mistake == "reversed-powers"
+
+
+def test_bias_corrected_constant_gradient_is_the_gradient_itself() -> None:
+    family = families()["optimizers/adam-bias-correction"]
+    seeds = [s for s in range(100) if family.setup(s)[0] == "vhat-const"]
+    assert seeds
+    for seed in seeds[:5]:
+        p = family.generate(seed)
+        assert p.check("g").equivalent
+        _, t, b1, _ = family.setup(seed)
+        assert p.check(f"(1 - {float(b1)}^{t})*g").mistake == "no-bias-correction"
+
+
+def test_bias_corrected_weights_add_up_to_one() -> None:
+    """vhat_t with every g_k = 1 is 1: an independent property of the correct key."""
+    from dlquiz.notation import parse
+    from dlquiz.numeric import evaluate
+    from dlquiz.vars import Namespace
+
+    family = families()["optimizers/adam-bias-correction"]
+    for seed in range(40):
+        quantity, t, _, _ = family.setup(seed)
+        if quantity not in ("vhat", "shat"):
+            continue
+        names = [f"g{k}" for k in range(1, t + 1)]
+        e = parse(family.generate(seed).answer, Namespace.from_specs(dict.fromkeys(names, "")))
+        value = evaluate(e, {n: np.ones((1, 1, 1)) for n in names}, 1)[0, 0, 0]
+        assert math.isclose(value, 1.0, rel_tol=1e-12)
+
+
+def test_verify_command_passes_for_the_topic() -> None:
+    r = CliRunner().invoke(app, ["verify", "--topic", "optimizers", "--seeds", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["ok"] is True
+    assert {row["id"] for row in data["families"]} == set(IDS)
+
+
+def test_show_renders_the_notes_slip_in_the_adam_solution() -> None:
+    r = CliRunner().invoke(app, ["show", "optimizers/adam-steps", "--seed", "2", "--json"])
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert "notes write this update" in data["solution"]
+    assert "\\hat{v}" in data["solution_latex"]
