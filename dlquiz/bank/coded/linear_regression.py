@@ -1,0 +1,435 @@
+"""Linear regression in code: the batch gradient in matrix form and numeric SGD steps.
+
+The symbolic single-example derivations are data (``problems/linear-regression/*.toml``);
+these two need code: the batch family's known mistakes depend on the drawn convention
+(averaged or summed over the batch), and the SGD family's numbers come from the engine's
+optimiser and are checked against exact rational arithmetic of the notes' update rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt, fmt_key, parse_math
+from dlquiz.expr import Expr, substitute
+from dlquiz.printing import to_notation
+from dlquiz.vars import Namespace, VarSpec
+
+# The judge's numeric tolerance: a mistake closer than this to the key (or to an earlier
+# mistake) could not be told apart from it, so it is left out for that seed.
+_RTOL, _ATOL = 5e-3, 1e-6
+
+
+def _vector(values: Sequence[object]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _a(n: int) -> str:
+    """The article before a spelled number: "an 8-vector", "a 5-vector"."""
+    return f"an {n}" if str(n).startswith("8") or n in (11, 18) else f"a {n}"
+
+
+def _distinguishable(a: Sequence[float], b: Sequence[float]) -> bool:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
+
+
+# --- the batch gradient ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    n: int
+    d: int
+    aggregate: str  # "mean" or "sum" over the batch
+    half: bool  # the notes' 1/2 in front of the squared error
+    bias: bool
+    wrt: str
+
+
+@register
+class BatchGradient(Family):
+    id = "linear-regression/batch-gradient"
+    topic = "linear-regression"
+    title = "Gradient of the batch squared loss in matrix form (averaged or summed)"
+    kind = "expression"
+
+    def params(self, seed: int) -> _Batch:
+        draw = Draw(self.id, seed)
+        # n >= 3: with n = 2 "divided by n" and "lost the 2" would be the same answer.
+        n, d = draw.integer(3, 8), draw.integer(2, 6)
+        aggregate = draw.choice(["mean", "sum"])
+        half = draw.choice([True, False])
+        bias = draw.choice([True, True, False])
+        wrt = draw.choice(["w", "w", "b"]) if bias else "w"
+        return _Batch(n, d, aggregate, half, bias, wrt)
+
+    def model(self, p: _Batch) -> tuple[Namespace, Expr, Expr, str]:
+        """The answer namespace, the loss in the variables, yhat, and the loss as written."""
+        specs = {"X": f"{p.n}x{p.d}", "w": str(p.d), "y": str(p.n)}
+        if p.bias:
+            specs["b"] = ""
+        ns = Namespace.from_specs(specs)
+        yhat = parse_math("X@w + b" if p.bias else "X@w", ns.copy())
+        written = f"{'1/2*' if p.half else ''}{p.aggregate}((yhat - y)^2)"
+        scratch = ns.copy()
+        scratch.declare(VarSpec("yhat", yhat.shape))
+        loss = substitute(parse_math(written, scratch), {"yhat": yhat})
+        return ns, loss, yhat, written
+
+    def derive(self, p: _Batch) -> tuple[Namespace, Expr, Expr, Expr]:
+        from dlquiz.symbolic.derive import derivative
+
+        ns, loss, yhat, _ = self.model(p)
+        return ns, loss, yhat, derivative(loss, p.wrt, ns)
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz import expr as E
+
+        p = self.params(seed)
+        ns, _loss, yhat, key = self.derive(p)
+        _, _, _, written = self.model(p)
+        c = Fraction(1, 2) if p.half else Fraction(1)
+        mean = p.aggregate == "mean"
+        per = 2 * c / p.n if mean else 2 * c  # dL/dr = per * r, r = yhat - y
+        convention = (
+            f"averaged over the batch (the mean of the {p.n} squared errors)"
+            if mean
+            else f"summed over the batch (the sum of the {p.n} squared errors, not divided by $n$)"
+        )
+        bias_text = "; the scalar bias $b$ is added to every prediction" if p.bias else " (no bias)"
+        statement = (
+            f"A batch of $n = {p.n}$ examples with {p.d} features each is stacked as the rows "
+            f"of the matrix $X$ ({p.n}x{p.d}), with the targets in the {p.n}-vector $y$. "
+            f"The linear model predicts all of them at once: $yhat = {to_notation(yhat)}$"
+            f"{bias_text}. The loss is {convention}: $L = {written}$. "
+            f"Find $d/d{p.wrt} L$ in matrix form."
+        )
+        mistakes = [
+            {
+                "tag": "mean-vs-sum",
+                "answer": to_notation(
+                    E.mul(E.num(p.n), key) if mean else E.mul(E.num(Fraction(1, p.n)), key)
+                ),
+                "feedback": (
+                    "The loss is averaged over the batch, so its gradient carries the 1/n."
+                    if mean
+                    else "The loss is summed over the batch, not averaged: there is no 1/n."
+                ),
+            },
+            {
+                "tag": "lost-factor",
+                "answer": to_notation(E.mul(E.num(Fraction(1, 2)), key)),
+                "feedback": "The square brings down a factor 2: d/dr (r²) = 2r.",
+            },
+            {
+                "tag": "sign",
+                "answer": to_notation(E.neg(key)),
+                "feedback": "The sign is flipped: the residual is ŷ - y = Xw + b - y, not y - ŷ.",
+            },
+        ]
+        if p.wrt == "w":
+            mistakes.append(
+                {
+                    "tag": "transposed",
+                    "answer": to_notation(E.transpose(key)),
+                    "feedback": "A gradient has the shape of w (a column): it is Xᵀ r, not rᵀ X.",
+                }
+            )
+        r = "yhat - y"
+        factor = fmt(per)
+        if p.wrt == "w":
+            chain = (
+                f"The residuals $r = {r}$ form {_a(p.n)}-vector and $d/dr L = {factor}*r$. "
+                f"Each prediction depends on $w$ through its row of $X$, so the chain rule "
+                f"collects the rows weighted by the residuals: $d/dw L = X.T@({factor}*r)$, "
+                f"a {p.d}-vector like $w$."
+            )
+        else:
+            chain = (
+                f"The residuals $r = {r}$ form {_a(p.n)}-vector and $d/dr L = {factor}*r$. "
+                f"The bias enters every prediction with derivative 1, so its gradient adds up "
+                f"the residuals: $d/db L = {factor}*sum(r)$."
+            )
+        notes = (
+            "With the notes' $1/2$ and the mean this is the familiar $X.T@(X@w - y)/n$ "
+            "(without a bias); summed, the $1/n$ goes."
+        )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=to_notation(key),
+            ns=ns,
+            definitions={"yhat": to_notation(yhat)},
+            hints=[
+                f"Write the loss with the residual vector $r = {r}$: the {p.aggregate} of "
+                f"$r^2$ {'divides by $n$' if mean else 'does not divide by $n$'}.",
+                "The gradient of a sum of squares $sum(r^2)$ with respect to $w$ is "
+                f"$2*X.T@r$ when $r = {to_notation(yhat)} - y$"
+                + ("; with respect to $b$ it is $2*sum(r)$." if p.bias else "."),
+            ],
+            solution=f"{chain} {notes} So the answer is ${to_notation(key)}$.",
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        from dlquiz.verification import verify_derivative
+
+        p = self.params(problem.seed)
+        ns, loss, _, key = self.derive(p)
+        failures = []
+        check = verify_derivative(loss, p.wrt, key, ns)
+        if not check.ok:
+            failures.append(
+                f"d/d{p.wrt} L disagrees with the engine's autograd "
+                f"(max relative error {check.max_rel_error:.2e})"
+            )
+        failures += _check_batch_formula(p, key, ns)
+        return failures
+
+
+def _check_batch_formula(p: _Batch, key: Expr, ns: Namespace) -> list[str]:
+    """The key against the textbook formula in plain NumPy at a random integer point."""
+    from dlquiz.numeric import evaluate
+
+    rng = np.random.default_rng(p.n * 100 + p.d)
+    X = rng.integers(-3, 4, (p.n, p.d)).astype(float)
+    w = rng.integers(-3, 4, (p.d, 1)).astype(float)
+    y = rng.integers(-3, 4, (p.n, 1)).astype(float)
+    b = float(rng.integers(-3, 4)) if p.bias else 0.0
+    r = X @ w + b - y
+    scale = (1.0 if p.half else 2.0) / (p.n if p.aggregate == "mean" else 1)
+    expected = scale * (X.T @ r if p.wrt == "w" else np.array([[r.sum()]]))
+    env = {"X": X[None], "w": w[None], "y": y[None]}
+    if p.bias:
+        env["b"] = np.array([[[b]]])
+    got = evaluate(key, env, 1)[0]
+    if not np.allclose(got, expected, rtol=1e-10, atol=1e-10):
+        return [f"the key gives {got.ravel()} where the formula gives {expected.ravel()}"]
+    return []
+
+
+# --- SGD steps ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    w0: tuple[int, ...]
+    b0: int
+    examples: tuple[tuple[tuple[int, ...], int], ...]
+    eta: Fraction
+    half: bool
+
+
+def _sgd_exact(
+    run: _Run,
+    *,
+    sign: int = 1,
+    factor: Fraction = Fraction(1),
+    update_bias: bool = True,
+    steps: int | None = None,
+    stale: bool = False,
+) -> list[Fraction]:
+    """The notes' update w <- w - eta*dL/dw in exact arithmetic; the options make mistakes.
+
+    ``factor`` multiplies dL/dyhat (a lost or extra 2), ``sign`` = -1 climbs the gradient,
+    ``stale`` evaluates every gradient at the starting parameters.
+    """
+    c = Fraction(1, 2) if run.half else Fraction(1)
+    w = [Fraction(v) for v in run.w0]
+    b = Fraction(run.b0)
+    w_start, b_start = list(w), b
+    for x, y in run.examples[: steps if steps is not None else len(run.examples)]:
+        at_w, at_b = (w_start, b_start) if stale else (w, b)
+        yhat = sum(wi * xi for wi, xi in zip(at_w, x, strict=True)) + at_b
+        dyhat = 2 * c * (yhat - y) * factor
+        w = [wi - sign * run.eta * dyhat * xi for wi, xi in zip(w, x, strict=True)]
+        if update_bias:
+            b = b - sign * run.eta * dyhat
+    return [*w, b]
+
+
+def _sgd_engine(run: _Run) -> list[float]:
+    """The same steps on the engine: autograd for the gradient, ``optim.SGD`` for the step."""
+    from dlquiz.engine import Tensor
+    from dlquiz.engine.optim import SGD
+
+    w = Tensor(np.array(run.w0, dtype=float), requires_grad=True)
+    b = Tensor(np.array(float(run.b0)), requires_grad=True)
+    opt = SGD([w, b], lr=float(run.eta))
+    c = 0.5 if run.half else 1.0
+    for x, y in run.examples:
+        opt.zero_grad()
+        yhat = (w * Tensor(np.array(x, dtype=float))).sum() + b
+        loss = ((yhat - float(y)) ** 2) * c
+        loss.backward()
+        opt.step()
+    return [*(float(v) for v in w.data), float(b.data)]
+
+
+@register
+class SgdSteps(Family):
+    id = "linear-regression/sgd-steps"
+    topic = "linear-regression"
+    title = "One or two SGD steps of linear regression, in numbers"
+    kind = "numbers"
+
+    def run(self, seed: int) -> _Run:
+        draw = Draw(self.id, seed)
+        d = draw.choice([1, 2, 2, 3])
+        eta = draw.choice([Fraction(1, 10), Fraction(1, 20), Fraction(1, 5), Fraction(1, 4)])
+        half = draw.choice([True, False])
+        steps = draw.choice([1, 2, 2])
+        while True:
+            w0 = tuple(draw.integer(-2, 2) for _ in range(d))
+            b0 = draw.integer(-2, 2)
+            examples = []
+            for _ in range(steps):
+                x = tuple(draw.nonzero(-3, 3) for _ in range(d))
+                examples.append((x, draw.integer(-5, 5)))
+            run = _Run(w0, b0, tuple(examples), eta, half)
+            if self._well_posed(run):
+                return run
+
+    @staticmethod
+    def _well_posed(run: _Run) -> bool:
+        """Every step moves (residual not 0) and the numbers stay readable."""
+        for k in range(1, len(run.examples) + 1):
+            before = _sgd_exact(run, steps=k - 1)
+            x, y = run.examples[k - 1]
+            residual = sum(wi * xi for wi, xi in zip(before, x, strict=False)) + before[-1] - y
+            if residual == 0:
+                return False
+        return all(abs(v) <= 40 for v in _sgd_exact(run))
+
+    def generate(self, seed: int) -> Problem:
+        run = self.run(seed)
+        d, steps = len(run.w0), len(run.examples)
+        key = _sgd_engine(run)
+        names = ["w"] if d == 1 else [f"w_{i + 1}" for i in range(d)]
+        order = _vector([*names, "b"])
+        loss = "1/2*(yhat - y)^2" if run.half else "(yhat - y)^2"
+        model = "w*x + b" if d == 1 else "w.T@x + b"
+        w_text = str(run.w0[0]) if d == 1 else _vector(run.w0)
+
+        def example(i: int) -> str:
+            x, y = run.examples[i]
+            xs = str(x[0]) if d == 1 else _vector(x)
+            return f"$x = {xs}$, $y = {y}$"
+
+        if steps == 1:
+            data = f"one step on the example {example(0)}"
+        else:
+            data = f"two steps, first on the example {example(0)}, then on {example(1)}"
+        if d == 1:
+            intro = f"A linear regression model $yhat = {model}$ starts from $w = {w_text}$"
+        else:
+            entries = _vector([f"x_{i + 1}" for i in range(d)])
+            intro = (
+                f"A linear regression model with weights $w = {_vector(names)}$ takes "
+                f"inputs $x = {entries}$ and predicts $yhat = {model}$. "
+                f"It starts from $w = {w_text}$"
+            )
+        statement = (
+            f"{intro}, $b = {run.b0}$ and is trained by stochastic gradient descent with "
+            f"learning rate $eta = {run.eta}$ on the loss $L = {loss}$ of one example at a "
+            f"time: $w <- w - eta*d/dw L$ and $b <- b - eta*d/db L$. It takes {data}. "
+            f"Give the parameters after {'this step' if steps == 1 else 'both steps'} "
+            f"as {order}, to 3 significant figures."
+        )
+        # the worked solution, step by step in exact arithmetic
+        c = Fraction(1, 2) if run.half else Fraction(1)
+        lines = []
+        for k in range(steps):
+            before = _sgd_exact(run, steps=k)
+            after = _sgd_exact(run, steps=k + 1)
+            x, y = run.examples[k]
+            yhat = sum(wi * xi for wi, xi in zip(before, x, strict=False)) + before[-1]
+            g = 2 * c * (yhat - y)
+            lines.append(
+                f"Step {k + 1}: $yhat$ = {fmt(yhat)}, so $d/dyhat L$ = {fmt(g)}; "
+                f"the gradient is {fmt(g)} times $x$ for $w$ and {fmt(g)} for $b$; "
+                f"the parameters become {_vector([fmt(v) for v in after])}."
+            )
+        gradient_rule = (
+            "$d/dw L = (yhat - y)*x$ and $d/db L = yhat - y$ (the notes' rule)"
+            if run.half
+            else "$d/dw L = 2*(yhat - y)*x$ and $d/db L = 2*(yhat - y)$"
+        )
+        solution = (
+            f"For this loss {gradient_rule}; each step subtracts $eta = {run.eta}$ times the "
+            "gradient at the current parameters. " + " ".join(lines)
+        )
+        candidates = [
+            (
+                "ascent",
+                _sgd_exact(run, sign=-1),
+                "Gradient descent subtracts η·gradient; adding it climbs the loss.",
+            ),
+            (
+                "square-factor",
+                _sgd_exact(run, factor=Fraction(1, 2) if not run.half else Fraction(2)),
+                "For L = (ŷ - y)² the gradient is 2(ŷ - y)x; the notes' L = ½(ŷ - y)² "
+                "gives (ŷ - y)x: check the factor 2 for the loss you were given.",
+            ),
+            (
+                "bias-not-updated",
+                _sgd_exact(run, update_bias=False),
+                "The bias is a parameter too: b ← b - η ∂L/∂b with ∂L/∂b = ∂L/∂ŷ.",
+            ),
+        ]
+        if steps == 2:
+            candidates += [
+                (
+                    "one-step",
+                    _sgd_exact(run, steps=1),
+                    "Those are the parameters after the first step; take the second one too.",
+                ),
+                (
+                    "stale-parameters",
+                    _sgd_exact(run, stale=True),
+                    "The second gradient is taken at the parameters after the first step, "
+                    "not at the starting ones.",
+                ),
+            ]
+        mistakes: list[dict[str, str]] = []
+        seen = [key]
+        for tag, values, feedback in candidates:
+            floats = [float(v) for v in values]
+            if all(_distinguishable(floats, s) for s in seen):
+                seen.append(floats)
+                mistakes.append(
+                    {
+                        "tag": tag,
+                        "answer": _vector([fmt_key(v) for v in floats]),
+                        "feedback": feedback,
+                    }
+                )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_vector([fmt_key(v) for v in key]),
+            hints=[
+                "Compute $yhat$ for the example, then $d/dyhat L$; the gradient for $w$ is "
+                "that times $x$, for $b$ it is that times 1.",
+                "Subtract $eta$ times the gradient; for a second step recompute $yhat$ "
+                "with the new parameters.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        run = self.run(problem.seed)
+        exact = [float(v) for v in _sgd_exact(run)]
+        key = [float(v) for v in problem.answer.strip("[]").split(",")]
+        if not np.allclose(key, exact, rtol=1e-8, atol=1e-12):
+            return [f"engine SGD gives {key}, the exact update rule {exact}"]
+        return []

@@ -1,0 +1,146 @@
+"""Linear-regression families: verified keys, known mistakes, and keys against plain formulas."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+from dlquiz.notation import parse
+from dlquiz.numeric import evaluate
+from dlquiz.vars import Namespace
+
+FAMILIES = [
+    "linear-regression/dw-scalar",
+    "linear-regression/dw-vector",
+    "linear-regression/sgd-update",
+    "linear-regression/batch-gradient",
+    "linear-regression/sgd-steps",
+]
+SEEDS = range(6)
+
+
+def _numbers(text: str) -> np.ndarray:
+    return np.array([float(v) for v in text.strip("[]").split(",")])
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_family_passes_every_check(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "linear-regression"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        assert problem.mistakes, (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 11).to_json() == generate(family_id, 11).to_json()
+    statements = {generate(family_id, s).statement for s in range(12)}
+    assert len(statements) > 6
+
+
+def test_dw_scalar_key_is_the_chain_rule_at_the_example() -> None:
+    """2*c*(w*x + b - y)*dyhat at random (w, b), with x, y, c read off the problem's model."""
+    family = families()["linear-regression/dw-scalar"]
+    rng = np.random.default_rng(0)
+    for seed in range(8):
+        params = family.draw_params(seed)
+        x, y, c = Fraction(params["x"]), Fraction(params["y"]), Fraction(params["scale"])
+        problem = family.generate(seed)
+        key = parse(problem.answer, Namespace.from_specs(problem.vars))
+        for _ in range(3):
+            w, b = rng.normal(size=2)
+            residual = w * float(x) + b - float(y)
+            expected = 2 * float(c) * residual * (float(x) if params["wrt"] == "w" else 1.0)
+            env = {"w": np.array([[[w]]]), "b": np.array([[[b]]])}
+            assert evaluate(key, env, 1)[0, 0, 0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_dw_vector_accepts_the_notes_formula() -> None:
+    family = families()["linear-regression/dw-vector"]
+    for seed in range(40):
+        params = family.draw_params(seed)
+        if params["wrt"] == "w" and params["scale"] == "1/2":
+            problem = family.generate(seed)
+            assert problem.check("(w.T@x + b - y)*x").equivalent
+            assert problem.check("(yhat - y)*x").equivalent
+            assert problem.check("(yhat - y)*x.T").mistake == "transposed"
+            return
+    pytest.fail("no seed drew the notes' case")
+
+
+def test_batch_gradient_matches_the_textbook_formula() -> None:
+    """X^T (Xw + b - y) * 2c/n (mean) or * 2c (sum), and the bias gradient sums residuals."""
+    family = families()["linear-regression/batch-gradient"]
+    seen = set()
+    rng = np.random.default_rng(1)
+    for seed in range(30):
+        p = family.params(seed)
+        problem = family.generate(seed)
+        seen.add((p.aggregate, p.wrt))
+        key = parse(problem.answer, Namespace.from_specs(problem.vars))
+        X = rng.integers(-3, 4, (p.n, p.d)).astype(float)
+        w = rng.integers(-3, 4, (p.d, 1)).astype(float)
+        y = rng.integers(-3, 4, (p.n, 1)).astype(float)
+        b = 2.0 if p.bias else 0.0
+        r = X @ w + b - y
+        scale = (1.0 if p.half else 2.0) / (p.n if p.aggregate == "mean" else 1)
+        expected = scale * (X.T @ r if p.wrt == "w" else np.array([[r.sum()]]))
+        env = {"X": X[None], "w": w[None], "y": y[None], "b": np.array([[[b]]])}
+        got = evaluate(key, {k: v for k, v in env.items() if k in problem.vars}, 1)[0]
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert {("mean", "w"), ("sum", "w"), ("mean", "b"), ("sum", "b")} <= seen
+
+
+def test_batch_gradient_convention_mistake_is_named() -> None:
+    family = families()["linear-regression/batch-gradient"]
+    for seed in range(200):
+        p = family.params(seed)
+        if p.aggregate == "mean" and p.half and p.wrt == "w" and not p.bias:
+            problem = family.generate(seed)
+            assert problem.check(f"X.T@(X@w - y)/{p.n}").equivalent
+            assert problem.check("X.T@(X@w - y)").mistake == "mean-vs-sum"
+            return
+    pytest.fail("no seed drew the averaged, bias-free case")
+
+
+def _sgd_floats(w0, b0, examples, eta, half):  # type: ignore[no-untyped-def]
+    w, b = np.array(w0, dtype=float), float(b0)
+    for x, y in examples:
+        x = np.array(x, dtype=float)
+        g = (1.0 if half else 2.0) * (w @ x + b - y)
+        w, b = w - eta * g * x, b - eta * g
+    return [*w, b]
+
+
+def test_sgd_steps_key_matches_a_plain_loop() -> None:
+    family = families()["linear-regression/sgd-steps"]
+    for seed in range(20):
+        run = family.run(seed)
+        problem = family.generate(seed)
+        expected = _sgd_floats(run.w0, run.b0, run.examples, float(run.eta), run.half)
+        np.testing.assert_allclose(_numbers(problem.answer), expected, rtol=1e-9, atol=1e-12)
+        assert str(run.b0) in problem.statement
+
+
+def test_sgd_steps_diagnoses_the_sign_and_one_step() -> None:
+    family = families()["linear-regression/sgd-steps"]
+    for seed in range(40):
+        run = family.run(seed)
+        if len(run.examples) == 2:
+            problem = family.generate(seed)
+            ascent = _sgd_floats(run.w0, run.b0, run.examples, -float(run.eta), run.half)
+            one = _sgd_floats(run.w0, run.b0, run.examples[:1], float(run.eta), run.half)
+            tags = {m["tag"] for m in problem.mistakes}
+            if {"ascent", "one-step"} <= tags:
+                text = "[" + ", ".join(f"{v:.6g}" for v in ascent) + "]"
+                assert problem.check(text).mistake == "ascent"
+                text = "[" + ", ".join(f"{v:.6g}" for v in one) + "]"
+                assert problem.check(text).mistake == "one-step"
+                return
+    pytest.fail("no two-step seed with both mistakes")
