@@ -28,7 +28,6 @@ Operations (``Expr.op``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from fractions import Fraction
 
 Shape = tuple[int, ...]
@@ -64,7 +63,7 @@ class ShapeError(ValueError):
 class Expr:
     """One immutable node of the tree; equality and hashing are structural."""
 
-    __slots__ = ("_hash", "args", "op", "shape", "value")
+    __slots__ = ("_free", "_hash", "_order", "args", "op", "shape", "value")
 
     def __init__(
         self, op: str, args: tuple[Expr, ...] = (), shape: Shape = SCALAR, value: object = None
@@ -74,6 +73,8 @@ class Expr:
         self.shape = shape
         self.value = value
         self._hash: int | None = None
+        self._order: list[Expr] | None = None
+        self._free: frozenset[str] | None = None
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -142,23 +143,36 @@ class Expr:
     def T(self) -> Expr:
         return transpose(self)
 
-    def walk(self) -> Iterable[Expr]:
-        """Every node once, children before parents (iterative: no recursion limit)."""
+    def walk(self) -> list[Expr]:
+        """Every node once, children before parents (iterative: no recursion limit).
+
+        Computed once per node: trees are immutable and evaluated many times.
+        """
+        if self._order is not None:
+            return self._order
+        order: list[Expr] = []
         seen: set[int] = set()
         stack: list[tuple[Expr, bool]] = [(self, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
-                yield node
+                order.append(node)
                 continue
             if id(node) in seen:
                 continue
             seen.add(id(node))
             stack.append((node, True))
             stack.extend((a, False) for a in reversed(node.args))
+        self._order = order
+        return order
 
-    def free_symbols(self) -> set[str]:
-        return {n.value for n in self.walk() if n.op == "sym"}  # type: ignore[misc]
+    def free_symbols(self) -> frozenset[str]:
+        if self._free is None:
+            if self.op == "sym":
+                self._free = frozenset((self.value,))  # type: ignore[arg-type]
+            else:
+                self._free = frozenset().union(*(a.free_symbols() for a in self.args))
+        return self._free
 
     def size(self) -> int:
         return sum(1 for _ in self.walk())
@@ -209,7 +223,7 @@ ONE: Expr
 
 
 def num(value: int | Fraction | str) -> Expr:
-    return Expr("num", value=Fraction(value))
+    return Expr("num", value=value if type(value) is Fraction else Fraction(value))
 
 
 def const(name: str) -> Expr:

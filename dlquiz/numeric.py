@@ -111,6 +111,8 @@ def cost(e: Expr) -> float:
 
 def batch_size(exprs: list[Expr], wanted: int) -> int:
     """How many points fit the budget (at least 4), or an error when not even 4 do."""
+    if sum(len(e.walk()) for e in exprs) * 64**3 * wanted <= COST_BUDGET:
+        return wanted  # small trees: no need to add up the exact cost
     per_point = sum(cost(e) for e in exprs)
     k = wanted
     while k > 4 and per_point * k > COST_BUDGET:

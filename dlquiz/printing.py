@@ -136,7 +136,7 @@ class _Printer:
 
     def fraction(self, top: tuple[str, int], bottom: tuple[str, int]) -> tuple[str, int]:
         top_text = top[0] if top[1] >= MUL else self.paren(top[0])
-        bottom_text = bottom[0] if bottom[1] > MUL else self.paren(bottom[0])
+        bottom_text = bottom[0] if bottom[1] >= POW else self.paren(bottom[0])
         return f"{top_text}/{bottom_text}", MUL
 
     def p_pow(self, e: Expr) -> tuple[str, int]:

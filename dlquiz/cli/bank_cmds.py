@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from dlquiz.cli import app, console
-from dlquiz.cli.judge_cmds import VAR_HELP, _fail
+from dlquiz.cli.judge_cmds import VAR_HELP, ExpressionCommand, _fail
 from dlquiz.status import ExitStatus
 
 
@@ -123,7 +123,7 @@ def verify(
     raise typer.Exit(ExitStatus.FAILED if failed else ExitStatus.OK)
 
 
-@app.command(epilog="Exit codes: 0 drawn, 2 unusable input.")
+@app.command(epilog="Exit codes: 0 drawn, 2 unusable input.", cls=ExpressionCommand)
 def graph(
     expr: str = typer.Argument(..., help="A model or loss, in the notation."),
     var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),

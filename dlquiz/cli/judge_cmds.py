@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
 
 from dlquiz.cli import app, console
 from dlquiz.status import ExitStatus
@@ -31,7 +32,46 @@ def _namespace(var: list[str]):  # type: ignore[no-untyped-def]
     return Namespace.from_specs(var)
 
 
-@app.command(epilog="Exit codes: 0 equivalent, 1 not equivalent, 2 the inputs cannot be used.")
+class ExpressionCommand(TyperCommand):
+    """A command whose argument is an expression that may start with '-' (``-eta*g``).
+
+    Click would read ``-eta*g`` as the option ``-e`` with the value ``ta*g``; here a token
+    that starts with '-' but is not one of the command's options (nor an option's value)
+    is the argument, moved after ``--``.
+    """
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        takes_value, flags = set(), {"--help", "-h"}
+        for param in self.params:
+            names = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+            (flags if getattr(param, "is_flag", False) else takes_value).update(names)
+        out, moved, i = [], [], 0
+        while i < len(args):
+            token = args[i]
+            if token == "--":
+                out += args[i:]
+                break
+            if token in takes_value:
+                out += args[i : i + 2]
+                i += 2
+                continue
+            name = token.split("=", 1)[0]
+            if token in flags or (name in takes_value and "=" in token):
+                out.append(token)
+            elif token.startswith("-") and len(token) > 1:
+                moved.append(token)
+            else:
+                out.append(token)
+            i += 1
+        if moved:
+            out += ["--", *moved] if "--" not in out else moved
+        return super().parse_args(ctx, out)
+
+
+@app.command(
+    epilog="Exit codes: 0 equivalent, 1 not equivalent, 2 the inputs cannot be used.",
+    cls=ExpressionCommand,
+)
 def check(
     answer: str = typer.Argument(
         ...,
@@ -91,9 +131,12 @@ def _note(feedback: str) -> str:
     return "" if feedback == "correct" else f" ({feedback})"
 
 
-@app.command(epilog="Exit codes: 0 derived and verified, 1 verification failed, 2 unusable input.")
+@app.command(
+    epilog="Exit codes: 0 derived and verified, 1 verification failed, 2 unusable input.",
+    cls=ExpressionCommand,
+)
 def derive(
-    expr: str = typer.Argument(..., help="The expression to differentiate."),
+    expr: str = typer.Argument(..., metavar="EXPR", help="The expression to differentiate."),
     wrt: str = typer.Option(..., "--wrt", help="The variable to differentiate with respect to."),
     var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
     steps: bool = typer.Option(False, "--steps", help="Write the chain rule out, step by step."),
@@ -176,7 +219,9 @@ def read_text_file(path: str, what: str = "file") -> str:
 
 @app.command(epilog="Exit codes: 0 every step valid, 1 a step is wrong, 2 the file cannot be read.")
 def steps(
-    file: str = typer.Argument(..., help="The derivation, one step a line ('-' for stdin)."),
+    file: str = typer.Argument(
+        ..., metavar="FILE", help="The derivation, one step a line ('-' for stdin)."
+    ),
     var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
     timeout: float = typer.Option(2.0, "--timeout", help="Seconds each derivative may take."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),

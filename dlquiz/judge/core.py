@@ -176,9 +176,9 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
         m if isinstance(m, Mistake) else Mistake(m["tag"], m["answer"], m.get("feedback", ""))
         for m in mistakes
     ]
-    if kind == "auto":
-        kind = _guess_kind(expected, ns)
-    if kind not in KINDS:
+    if kind == "auto" and isinstance(expected, str) and _SHAPE_KEY.fullmatch(expected):
+        kind = "shape"
+    if kind not in KINDS and kind != "auto":
         raise UnusableKey(f"unknown answer kind '{kind}' (one of {', '.join(KINDS)})")
     if kind in ("shape", "choice"):
         text = to_notation(expected) if isinstance(expected, Expr) else str(expected).strip()
@@ -194,8 +194,17 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
         defs[name] = value
         ns.declare(VarSpec(name, value.shape, "real"))
     target = parse_key(expected, ns)
-    if kind in ("number", "numbers", "integer") and substitute(target, defs).free_symbols():
-        raise UnusableKey("a numeric answer cannot contain variables")
+    if kind == "auto":
+        kind = (
+            "expression"
+            if substitute(target, defs).free_symbols()
+            else ("number" if target.is_scalar else "numbers")
+        )
+    if kind in ("number", "numbers", "integer"):
+        if substitute(target, defs).free_symbols():
+            raise UnusableKey("a numeric answer cannot contain variables")
+        if not np.isfinite(_numeric_values(substitute(target, defs))).all():
+            raise UnusableKey("the expected answer is not a finite number")
     parsed_mistakes: list[tuple[Mistake, Expr | None]] = []
     for m in mistake_list:
         scratch = ns.copy()
@@ -206,13 +215,7 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
     return PreparedKey(kind, target, ns, defs, parsed_mistakes, raw=str(expected))
 
 
-def _guess_kind(expected: str | Expr, ns: Namespace) -> str:
-    if isinstance(expected, str) and re.fullmatch(r"\s*\(\s*\d+(\s*,\s*\d+)+\s*\)\s*", expected):
-        return "shape"
-    e = parse_key(expected, ns.copy()) if isinstance(expected, str) else expected
-    if e.free_symbols():
-        return "expression"
-    return "number" if e.is_scalar else "numbers"
+_SHAPE_KEY = re.compile(r"\s*\(\s*\d+(\s*,\s*\d+)+\s*\)\s*")
 
 
 # --- checking -------------------------------------------------------------------------
@@ -265,6 +268,8 @@ def _check_expression(answer: str, key: PreparedKey, tolerance: float | None) ->
     rtol = tolerance if tolerance is not None else EXPRESSION_RTOL
     if given.shape != expected.shape:
         return _shape_mismatch(given, expected, key)
+    if given == expected:  # the same tree: no need to evaluate anything
+        return _right()
     sample = draw(expected, [given], key.ns)
     if sample.count == 0:
         return _wrong("the expected answer is undefined at every point tried", "undecidable")

@@ -97,7 +97,7 @@ def _constant_ratio(a: np.ndarray, b: np.ndarray) -> float | None:
         r = a[mask] / b[mask]
     if not np.isfinite(r).all():
         return None
-    mid = float(np.median(r))
+    mid = float(r.flat[0])  # any entry will do: all must agree with it
     if mid == 0 or not np.allclose(r, mid, rtol=1e-7, atol=0):
         return None
     return mid
@@ -108,7 +108,7 @@ def _constant_offset(a: np.ndarray, b: np.ndarray) -> float | None:
         d = a - b
     if d.size < 3 or not np.isfinite(d).all():
         return None
-    mid = float(np.median(d))
+    mid = float(d.flat[0])
     scale = max(1.0, float(np.abs(b).max()))
     if abs(mid) < 1e-9 * scale or not np.allclose(d, mid, rtol=1e-7, atol=1e-9 * scale):
         return None

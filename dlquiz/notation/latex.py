@@ -114,7 +114,8 @@ class _LatexLexer:
             j = i + 1
             while j < end and self.text[j].isalpha():
                 j += 1
-            return i, max(j, i + 2), max(j, i + 2)
+            stop = min(max(j, i + 2), end)
+            return i, stop, stop
         return i, i + 1, i + 1
 
     def group_tokens(self, i: int, end: int) -> tuple[list[Token], int]:
@@ -147,6 +148,15 @@ class _LatexLexer:
         if name in _SIZES:
             if j < end and text[j] == ".":
                 return j + 1
+            opening = name in ("left", "bigl", "Bigl")
+            closing = name in ("right", "bigr", "Bigr")
+            for delim, fname in (("\\|", "norm"), ("|", "abs")):  # \left| x \right| nests
+                if (opening or closing) and text.startswith(delim, j):
+                    if opening:
+                        out += [Token("NAME", fname, col), Token("LP", "(", col)]
+                    else:
+                        out.append(Token("RP", ")", col))
+                    return j + len(delim)
             return j
         if name in ("frac", "dfrac", "tfrac"):
             num, k = self.group_tokens(j, end)

@@ -75,62 +75,64 @@ def describe_char(ch: str) -> str:
     return repr(ch) if ch.isprintable() else f"U+{ord(ch):04X}"
 
 
+_SINGLE_CHARS = "".join(re.escape(c) for c in _SINGLE)
+_SUPERSCRIPT_RE = "|".join(re.escape(k) for k in sorted(_SUPERSCRIPTS, key=len, reverse=True))
+# One pass with one pattern: the alternatives in the order the hand-written rules apply.
+_MASTER = re.compile(
+    rf"""(?P<space>\s+)
+    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<name>[{IDENT_START}][{IDENT_REST}]*)
+    |(?P<power>\*\*)
+    |(?P<dbar>\|\|)
+    |(?P<bar>\|)
+    |(?P<transpose>\.T(?![{IDENT_REST}]))
+    |(?P<sup>{_SUPERSCRIPT_RE})
+    |(?P<single>[{_SINGLE_CHARS}])""",
+    re.VERBOSE,
+)
+
+
 def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[Token]:
     """Tokens of the plain notation; ``d/dw`` is one token when ``derivatives`` is on."""
     check_length(text)
     tokens: list[Token] = []
+    append = tokens.append
     i, n = 0, len(text)
+    match = _MASTER.match
     while i < n:
-        ch = text[i]
         col = i + 1 + offset
-        if ch.isspace():
-            i += 1
-            continue
-        if derivatives and ch == "d" and (i == 0 or not _is_ident_char(text[i - 1])):
+        if derivatives and text[i] == "d" and (i == 0 or not _is_ident_char(text[i - 1])):
             m = _DERIV.match(text, i)
             if m:
-                tokens.append(Token("DERIV", canonical_name(m.group(1)), col))
+                append(Token("DERIV", canonical_name(m.group(1)), col))
                 i = m.end()
                 continue
-        if ch in _DIGITS or (ch == "." and i + 1 < n and text[i + 1] in _DIGITS):
-            m = _NUMBER.match(text, i)
-            assert m is not None
-            tokens.append(Token("NUM", m.group(0), col))
-            i = m.end()
+        m = match(text, i)
+        if m is None:
+            raise NotationError(f"unexpected character {describe_char(text[i])}", col)
+        kind = m.lastgroup
+        value = m.group(0)
+        i = m.end()
+        if kind == "space":
             continue
-        m = _IDENT.match(text, i)
-        if m:
-            tokens.append(Token("NAME", canonical_name(m.group(0)), col))
-            i = m.end()
-            continue
-        if text.startswith("**", i):
-            tokens.append(Token("OP", "^", col))
-            i += 2
-            continue
-        if text.startswith("||", i):
-            tokens.append(Token("DBAR", "||", col))
-            i += 2
-            continue
-        if ch == "|":
-            tokens.append(Token("BAR", "|", col))
-            i += 1
-            continue
-        if ch == "." and text.startswith(".T", i) and not _ident_follows(text, i + 2):
-            tokens.append(Token("TRANSPOSE", "T", col))
-            i += 2
-            continue
-        sup = next((s for s in _SUPERSCRIPTS if text.startswith(s, i)), None)
-        if sup:
-            tokens.append(Token("SUP", _SUPERSCRIPTS[sup], col))
-            i += len(sup)
-            continue
-        if ch in _SINGLE:
-            kind, value = _SINGLE[ch]
-            tokens.append(Token(kind, value, col))
-            i += 1
-            continue
-        raise NotationError(f"unexpected character {describe_char(ch)}", col)
-    tokens.append(Token("EOF", "", n + 1 + offset))
+        if kind == "num":
+            append(Token("NUM", value, col))
+        elif kind == "name":
+            append(Token("NAME", canonical_name(value), col))
+        elif kind == "power":
+            append(Token("OP", "^", col))
+        elif kind == "dbar":
+            append(Token("DBAR", "||", col))
+        elif kind == "bar":
+            append(Token("BAR", "|", col))
+        elif kind == "transpose":
+            append(Token("TRANSPOSE", "T", col))
+        elif kind == "sup":
+            append(Token("SUP", _SUPERSCRIPTS[value], col))
+        else:
+            tok_kind, tok_value = _SINGLE[value]
+            append(Token(tok_kind, tok_value, col))
+    append(Token("EOF", "", n + 1 + offset))
     return tokens
 
 

@@ -8,6 +8,7 @@ templates) passes names through :func:`canonical_name` so they meet in one spell
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 GREEK = {
     "α": "alpha",
@@ -65,6 +66,7 @@ _TRAILING_SUBSCRIPT = re.compile(r"_(\d+)$")
 _HAT_SUFFIX = re.compile(r"_hat$")
 
 
+@lru_cache(maxsize=4096)
 def canonical_name(text: str) -> str:
     """One spelling for a name: Greek words, no ``_`` before a trailing number or ``hat``."""
     for letter, word in PRECOMPOSED_HATS.items():

@@ -74,6 +74,7 @@ def star(a: Expr, b: Expr) -> Expr:
 class Parser:
     def __init__(self, tokens: list[Token], ns: Namespace) -> None:
         self.tokens = tokens
+        self.last = len(tokens) - 1  # the EOF token
         self.pos = 0
         self.ns = ns
         self.depth = 0
@@ -83,7 +84,8 @@ class Parser:
 
     # --- helpers ----------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
-        return self.tokens[min(self.pos + k, len(self.tokens) - 1)]
+        i = self.pos + k
+        return self.tokens[i] if i < self.last else self.tokens[self.last]
 
     def advance(self) -> Token:
         tok = self.tokens[self.pos]

@@ -1,0 +1,267 @@
+"""The judge against plain SymPy simplification, on one labelled corpus, in one run.
+
+For every pair of benchmarks/judge_corpus.toml (shape answers excepted: SymPy has no
+notion of them) it times
+
+  * the judge: ``dlquiz.judge.check`` (parse both sides, random-point equivalence,
+    diagnosis when wrong), with its key cache cleared before each pair;
+  * the baseline: ``sympy.simplify(a - b) == 0`` on the same two expressions (vectors and
+    matrices written out entry by entry), SymPy's cache cleared before each pair, in a
+    worker process with a per-pair time limit (a pair that runs out counts as the limit
+    and as "not equivalent");
+
+and prints the median time of each, their ratio (target: the judge at least 20x faster)
+and the accuracy of each against the labels (target: the judge strictly more accurate).
+Then it times ``dlquiz --help`` against ``python -c "import sympy"`` (target: at most 0.5).
+
+Usage: python benchmarks/judge.py [--limit SECONDS] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+CORPUS = Path(__file__).with_name("judge_corpus.toml")
+
+
+def load_pairs() -> list[dict]:
+    pairs = tomllib.loads(CORPUS.read_text(encoding="utf-8"))["pair"]
+    return [p for p in pairs if p.get("kind", "auto") != "shape"]
+
+
+def time_judge(pairs: list[dict]) -> tuple[list[float], int]:
+    from dlquiz.judge import check
+    from dlquiz.judge.core import _prepare_cached
+
+    check("x", "x")  # imports and first-use costs, outside the measurement
+    times, right = [], 0
+    for p in pairs:
+        _prepare_cached.cache_clear()
+        started = time.perf_counter()
+        verdict = check(p["answer"], p["expected"], kind=p.get("kind", "auto"), vars=p["vars"])
+        times.append(time.perf_counter() - started)
+        right += verdict.equivalent is p["equivalent"]
+    return times, right
+
+
+# --- the baseline: SymPy on explicit matrices ---------------------------------------------
+
+
+def to_explicit(e, ns):  # type: ignore[no-untyped-def]
+    """An Expr as a SymPy scalar or explicit Matrix (every entry a symbol)."""
+    import sympy as sp
+
+    from dlquiz.symbolic.bridge import relu, sigmoid, step
+
+    def assumptions(name: str) -> dict:
+        spec = ns.get(name)
+        domain = spec.domain if spec else "real"
+        return {"positive": True} if domain in ("positive", "unit") else {"real": True}
+
+    def ew(f, x):  # type: ignore[no-untyped-def]
+        return x.applyfunc(f) if isinstance(x, sp.MatrixBase) else f(x)
+
+    def combine(op, a, b):  # type: ignore[no-untyped-def]
+        am, bm = isinstance(a, sp.MatrixBase), isinstance(b, sp.MatrixBase)
+        if am and bm:
+            return a.applyfunc(lambda v: v) if op is None else _entrywise(op, a, b)
+        if am:
+            return a.applyfunc(lambda v: op(v, b))
+        if bm:
+            return b.applyfunc(lambda v: op(a, v))
+        return op(a, b)
+
+    def _entrywise(op, a, b):  # type: ignore[no-untyped-def]
+        return sp.Matrix(a.rows, a.cols, lambda i, j: op(a[i, j], b[i, j]))
+
+    memo: dict[int, object] = {}
+    for node in e.walk():
+        args = [memo[id(a)] for a in node.args]
+        op = node.op
+        if op == "num":
+            v = node.value
+            out = sp.Rational(v.numerator, v.denominator)
+        elif op == "const":
+            out = sp.pi if node.value == "pi" else sp.E
+        elif op == "sym":
+            if node.shape:
+                m, n = node.shape
+                out = sp.Matrix(
+                    m, n, lambda i, j, nm=node.value: sp.Symbol(f"{nm}_{i}{j}", **assumptions(nm))
+                )
+            else:
+                out = sp.Symbol(node.value, **assumptions(node.value))
+        elif op in ("ones", "zeros"):
+            m, n = node.shape
+            out = sp.ones(m, n) if op == "ones" else sp.zeros(m, n)
+        elif op == "add":
+            out = args[0]
+            for a in args[1:]:
+                out = combine(lambda x, y: x + y, out, a)
+        elif op == "mul":
+            out = args[0]
+            for a in args[1:]:
+                out = combine(lambda x, y: x * y, out, a)
+        elif op == "pow":
+            out = combine(lambda x, y: x**y, args[0], args[1])
+        elif op == "matmul":
+            a, b = args
+            out = a * b
+            if isinstance(out, sp.MatrixBase) and out.shape == (1, 1):
+                out = out[0, 0]
+        elif op == "T":
+            out = args[0].T
+        elif op == "matrix":
+            m, n = node.shape
+            out = sp.Matrix(m, n, args)
+        elif op == "fn":
+            name = node.value
+            x = args[0]
+            table = {
+                "exp": sp.exp,
+                "log": sp.log,
+                "abs": sp.Abs,
+                "sign": sp.sign,
+                "sigmoid": sigmoid,
+                "tanh": sp.tanh,
+                "relu": relu,
+                "step": step,
+                "sigmoid'": lambda v: sigmoid(v) * (1 - sigmoid(v)),
+                "tanh'": lambda v: 1 - sp.tanh(v) ** 2,
+            }
+            if name in table:
+                out = ew(table[name], x)
+            elif name in ("max", "min"):
+                f = sp.Max if name == "max" else sp.Min
+                out = combine(f, args[0], args[1])
+            elif name == "sum":
+                out = sum(x) if isinstance(x, sp.MatrixBase) else x
+            elif name == "mean":
+                out = sum(x) / len(x) if isinstance(x, sp.MatrixBase) else x
+            elif name == "norm":
+                out = sp.sqrt(sum(v**2 for v in x)) if isinstance(x, sp.MatrixBase) else sp.Abs(x)
+            elif name == "softmax":
+                total = sum(sp.exp(v) for v in x)
+                out = x.applyfunc(lambda v, t=total: sp.exp(v) / t)
+            elif name.endswith("'"):
+                f = sp.Function(name[:-1])
+                t = sp.Dummy()
+                out = ew(lambda v, f=f, t=t: sp.Subs(sp.Derivative(f(t), t), t, v), x)
+            else:
+                out = ew(sp.Function(name), x)
+        else:
+            raise ValueError(op)
+        memo[id(node)] = out
+    return memo[id(e)]
+
+
+def _baseline_worker(conn) -> None:  # type: ignore[no-untyped-def]
+    import sympy as sp
+    from sympy.core.cache import clear_cache
+
+    from dlquiz.judge.core import parse_key
+    from dlquiz.notation import parse
+    from dlquiz.vars import Namespace
+
+    conn.send("ready")
+    while True:
+        item = conn.recv()
+        if item is None:
+            return
+        try:
+            ns = Namespace.from_specs(item["vars"])
+            expected = parse_key(item["expected"], ns)
+            answer = parse(item["answer"], ns)
+            clear_cache()
+            started = time.perf_counter()  # building the SymPy objects is part of its work
+            a, b = to_explicit(answer, ns), to_explicit(expected, ns)
+            if isinstance(a, sp.MatrixBase) != isinstance(b, sp.MatrixBase) or (
+                isinstance(a, sp.MatrixBase) and a.shape != b.shape
+            ):
+                same = False
+            elif isinstance(a, sp.MatrixBase):
+                same = all(sp.simplify(v) == 0 for v in (a - b))
+            else:
+                same = sp.simplify(a - b) == 0
+            conn.send((time.perf_counter() - started, bool(same)))
+        except Exception:  # the baseline failing on a pair counts as "not equivalent"
+            conn.send((None, False))
+
+
+def time_baseline(pairs: list[dict], limit: float) -> tuple[list[float], int, int]:
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    times, right, timeouts = [], 0, 0
+
+    def start():  # type: ignore[no-untyped-def]
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_baseline_worker, args=(child,), daemon=True)
+        proc.start()
+        parent.recv()
+        return proc, parent
+
+    proc, conn = start()
+    for p in pairs:
+        conn.send(p)
+        if conn.poll(limit + 5):
+            elapsed, same = conn.recv()
+            if elapsed is None:
+                elapsed = 0.0
+            elif elapsed > limit:
+                timeouts += 1
+                same = False
+        else:
+            proc.kill()
+            proc.join()
+            proc, conn = start()
+            elapsed, same, timeouts = limit, False, timeouts + 1
+        times.append(min(elapsed, limit))
+        right += same is p["equivalent"]
+    conn.send(None)
+    proc.join(timeout=5)
+    return times, right, timeouts
+
+
+def best_of(cmd: list[str], runs: int) -> float:
+    results = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        results.append(time.perf_counter() - started)
+    return min(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=float, default=5.0, help="seconds per baseline pair")
+    parser.add_argument("--runs", type=int, default=7, help="runs of each start-up command")
+    args = parser.parse_args()
+
+    pairs = load_pairs()
+    print(f"corpus: {len(pairs)} labelled pairs ({sum(p['equivalent'] for p in pairs)} equivalent)")
+    judge_times, judge_right = time_judge(pairs)
+    base_times, base_right, timeouts = time_baseline(pairs, args.limit)
+    jm, bm = statistics.median(judge_times), statistics.median(base_times)
+    print(f"judge:    median {jm * 1e3:8.3f} ms   accuracy {judge_right}/{len(pairs)}")
+    print(
+        f"simplify: median {bm * 1e3:8.3f} ms   accuracy {base_right}/{len(pairs)}"
+        f"   ({timeouts} over the {args.limit:g} s limit)"
+    )
+    print(f"speed-up: {bm / jm:.1f}x (target >= 20x); more accurate: {judge_right > base_right}")
+
+    dlquiz = [sys.executable, "-m", "dlquiz", "--help"]
+    sympy = [sys.executable, "-c", "import sympy"]
+    best_of(dlquiz, 1), best_of(sympy, 1)  # warm the file cache
+    h, s = best_of(dlquiz, args.runs), best_of(sympy, args.runs)
+    print(f"dlquiz --help {h * 1e3:.0f} ms vs import sympy {s * 1e3:.0f} ms: ", end="")
+    print(f"ratio {h / s:.2f} (target <= 0.5)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""`check`, `derive` and `steps` through the command line (Typer's runner)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from dlquiz.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_check_equivalent_exits_0() -> None:
+    r = run("check", "sigmoid(z)*(1-sigmoid(z))", "--expected", "exp(-z)/(1+exp(-z))^2")
+    assert r.exit_code == 0
+    assert "equivalent" in r.stdout
+
+
+def test_check_wrong_exits_1_with_the_diagnosis() -> None:
+    r = run("check", "2*(w*x-y)*x", "-e", "(w*x-y)*x")
+    assert r.exit_code == 1
+    assert "2 times" in r.stdout
+
+
+def test_check_unknown_name_exits_2_with_a_one_line_reason() -> None:
+    r = run("check", "yaht - y", "-e", "yhat - y")
+    assert r.exit_code == 2
+    assert "unknown name 'yaht'" in r.stderr
+    assert "Traceback" not in r.output
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_check_unusable_expected_exits_2() -> None:
+    r = run("check", "x", "-e", "x +")
+    assert r.exit_code == 2
+    assert "expected answer cannot be read" in r.stderr
+
+
+def test_check_bad_var_exits_2() -> None:
+    r = run("check", "x", "-e", "x", "--var", "x:banana")
+    assert r.exit_code == 2
+    assert "banana" in r.stderr
+
+
+def test_check_shapes_and_json() -> None:
+    r = run("check", "--json", "x.T", "-e", "x", "--var", "x:3")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert data["equivalent"] is False
+    assert data["mistake"] == "transposed"
+    assert "your answer is 1x3, the answer is 3x1" in data["feedback"]
+
+
+def test_check_json_for_unreadable_input() -> None:
+    r = run("check", "--json", "foo(", "-e", "x")
+    assert r.exit_code == 2
+    assert "error" in json.loads(r.stdout)
+
+
+def test_check_matrix_products_as_students_write_them() -> None:
+    args = ["--var", "W:3x2", "--var", "x:2", "--var", "delta:3", "--var", "a:2"]
+    assert run("check", "W*x", "-e", "W@x", *args).exit_code == 0
+    assert run("check", "delta*a^T", "-e", "delta@a.T", *args).exit_code == 0
+
+
+def test_check_tolerance_and_definitions() -> None:
+    assert run("check", "0.7", "-e", "1/(1+exp(-1))", "--tol", "0.05").exit_code == 0
+    assert run("check", "0.7", "-e", "1/(1+exp(-1))").exit_code == 1
+    assert run("check", "(yhat-y)*x", "-e", "(w*x+b-y)*x", "-d", "yhat:=w*x+b").exit_code == 0
+    assert run("check", "x", "-e", "x", "-d", "nonsense").exit_code == 2
+
+
+def test_check_latex_answer() -> None:
+    r = run("check", r"\sqrt{\frac{2}{n_{in}+n_{out}}}", "-e", "sqrt(2/(n_in+n_out))")
+    assert r.exit_code == 0
+
+
+def test_derive_scalar_json_feeds_back_into_check() -> None:
+    r = run("derive", "1/2*(w*x + b - y)^2", "--wrt", "w", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["verified"] is True
+    assert data["max_rel_error"] < 1e-8
+    assert run("check", data["derivative"], "-e", "(w*x + b - y)*x").exit_code == 0
+    assert "\\left" in data["latex"] or "x" in data["latex"]
+
+
+def test_derive_matrix_form_of_the_notes_backprop() -> None:
+    # L as a function of W_m through z_m = W_m a_prev + b_m, with upstream gradient delta:
+    # dL/dW_m = delta_m a_{m-1}^T
+    r = run(
+        "derive",
+        "sum(hadamard(delta, W@a + b))",
+        "--wrt",
+        "W",
+        "--var",
+        "W:3x2",
+        "--var",
+        "a:2",
+        "--var",
+        "b:3",
+        "--var",
+        "delta:3",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["derivative"] == "delta@a.T"
+    assert data["verified"] is True
+
+
+def test_derive_the_recursion_with_its_hadamard_product() -> None:
+    # delta_1 = (W_2^T delta_2) ⊙ sigma'(z_1)
+    r = run(
+        "derive",
+        "sum(hadamard(delta2, W2@sigmoid(z1) + b2))",
+        "--wrt",
+        "z1",
+        "--var",
+        "W2:2x3",
+        "--var",
+        "z1:3",
+        "--var",
+        "b2:2",
+        "--var",
+        "delta2:2",
+        "--json",
+    )
+    data = json.loads(r.stdout)
+    assert data["verified"] is True
+    assert data["derivative"].startswith("hadamard(W2.T@delta2")
+    expected = "hadamard(W2.T@delta2, sigmoid'(z1))"
+    shapes = ["--var", "W2:2x3", "--var", "z1:3", "--var", "delta2:2"]
+    assert run("check", data["derivative"], "-e", expected, *shapes).exit_code == 0
+
+
+def test_derive_softmax_cross_entropy_gives_the_notes_formula() -> None:
+    r = run(
+        "derive",
+        "-sum(hadamard(y, log(softmax(o))))",
+        "--wrt",
+        "o",
+        "--var",
+        "o:3",
+        "--var",
+        "y:3:onehot",
+        "--json",
+    )
+    assert json.loads(r.stdout)["derivative"] == "softmax(o) - y"
+
+
+def test_derive_steps_writes_the_chain_rule() -> None:
+    r = run("derive", "1/2*(w*x + b - y)^2", "--wrt", "w", "--steps")
+    assert r.exit_code == 0
+    assert "forward:" in r.stdout
+    assert "backward (chain rule):" in r.stdout
+    assert "∂L/∂w" in r.stdout
+
+
+def test_derive_rejects_what_it_cannot_do() -> None:
+    assert run("derive", "W@x", "--wrt", "x", "--var", "W:3x2", "--var", "x:2").exit_code == 2
+    assert run("derive", "x^2", "--wrt", "q").exit_code == 2
+    assert run("derive", "x +", "--wrt", "x").exit_code == 2
+
+
+STEPS = """\
+# the squared loss of a scalar linear model
+yhat := w*x + b
+L := 1/2*(yhat - y)^2
+
+d/dw L
+= (yhat - y) * d/dw yhat
+= (yhat - y)*x
+= 2*(yhat - y)*x
+= (w*x + b - y)*x
+"""
+
+
+def test_steps_with_definitions_a_wrong_line_and_the_lines_after_it(tmp_path) -> None:
+    f = tmp_path / "derivation.txt"
+    f.write_text(STEPS)
+    r = run("steps", str(f), "--json")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    by_line = {s["line"]: s for s in data["steps"]}
+    assert data["first_error"] == 8
+    assert [by_line[n]["ok"] for n in (2, 3, 5, 6, 7, 8, 9)] == [
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert "2 times" in by_line[8]["feedback"]
+    assert "1/2 times" in by_line[9]["feedback"]  # still checked against its predecessor
+    assert 1 not in by_line  # comments and blank lines are counted but skipped
+    assert 4 not in by_line
+
+
+def test_steps_all_valid_exits_0(tmp_path) -> None:
+    f = tmp_path / "ok.txt"
+    f.write_text(STEPS.replace("= 2*(yhat - y)*x\n", ""))
+    r = run("steps", str(f))
+    assert r.exit_code == 0
+    assert r.stdout.count("✓") == 6
+
+
+def test_steps_matrix_gradient_has_the_shape_of_its_variable(tmp_path) -> None:
+    f = tmp_path / "m.txt"
+    f.write_text("L := 1/2*sum((W@x - y)^2)\nd/dW L\n= (W@x - y)@x.T\n= (W@x - y)@x\n")
+    r = run("steps", str(f), "--var", "W:3x2", "--var", "x:2", "--var", "y:3", "--json")
+    data = json.loads(r.stdout)
+    assert [s["ok"] for s in data["steps"]] == [True, True, True, False]
+
+
+def test_steps_unreadable_file_exits_2(tmp_path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    assert run("steps", str(bad)).exit_code == 2
+    assert run("steps", str(tmp_path / "missing.txt")).exit_code == 2
+    unreadable_line = tmp_path / "line.txt"
+    unreadable_line.write_text("x + 1\n= x +\n")
+    r = run("steps", str(unreadable_line), "--json")
+    assert r.exit_code == 2
+    assert "cannot read this line" in json.loads(r.stdout)["steps"][1]["feedback"]
+
+
+def test_steps_reads_stdin() -> None:
+    r = run("steps", "-", input="x^2\n= x*x\n")
+    assert r.exit_code == 0
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "dlquiz", "check", "x+x", "-e", "2x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0
+    assert "equivalent" in r.stdout
+
+
+def test_help_imports_neither_sympy_nor_numpy() -> None:
+    code = (
+        "import sys\n"
+        "from dlquiz.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('heavy', [m for m in ('sympy', 'numpy') if m in sys.modules])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "heavy []" in r.stdout, r.stdout + r.stderr
+
+
+def test_no_color_is_respected() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "dlquiz", "check", "2*x", "-e", "x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"NO_COLOR": "1", "PATH": "", "FORCE_COLOR": "1"},
+    )
+    assert "\x1b[" not in r.stdout
