@@ -21,6 +21,14 @@ _RELATIONS = re.compile(r"\s*(<-|←|:=|=|≈)\s*")
 _LATEX_RELATION = {"<-": r"\leftarrow", "←": r"\leftarrow", "=": "=", ":=": ":=", "≈": r"\approx"}
 _UNICODE_RELATION = {"<-": "←", "←": "←", "=": "=", ":=": ":=", "≈": "≈"}
 _TEX_SPECIAL = {"%": r"\%", "&": r"\&", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}"}
+_TEX_ESCAPES = {
+    **_TEX_SPECIAL,
+    "\\": r"\textbackslash{}",
+    "$": r"\$",
+    "^": r"\^{}",
+    "{": r"\{",
+    "}": r"\}",
+}
 
 
 class TemplateError(ValueError):
@@ -113,8 +121,9 @@ def render(text: str, ns: Namespace, style: str = "unicode") -> str:
 
 
 def escape_tex(text: str) -> str:
-    """Plain text for LaTeX (and Markdown, where these escapes render as the character)."""
-    text = text.replace("\\", r"\textbackslash{}")
-    for ch, rep in _TEX_SPECIAL.items():
-        text = text.replace(ch, rep)
-    return text.replace("$", r"\$")
+    """Plain text for LaTeX (and Markdown, where these escapes render as the character).
+
+    One pass, so the braces of ``\\textbackslash{}`` are not escaped again; ``^``, ``{``
+    and ``}`` in prose (``0.9^2``, ``W_{m+1}``) would otherwise stop pdflatex.
+    """
+    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
