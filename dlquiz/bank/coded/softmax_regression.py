@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
 import numpy as np
 import sympy as sp
 
@@ -11,7 +15,7 @@ from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import fmt, fmt_key
 
 
-def _vector(values: list) -> str:
+def _vector(values: Sequence[object]) -> str:
     return "[" + ", ".join(str(v) for v in values) + "]"
 
 
@@ -77,3 +81,426 @@ class SoftmaxProbabilities(Family):
         if not np.allclose(key, reference, rtol=1e-8, atol=0):
             return [f"engine softmax {key} differs from the exact values {reference}"]
         return []
+
+
+# --- shared pieces of the numeric families --------------------------------------------
+
+_RTOL, _ATOL = 5e-3, 1e-6  # the judge's numeric tolerance
+
+
+def _distinguishable(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Could the judge tell these apart? A mistake must differ from the key and the others."""
+    x, y = np.atleast_1d(np.asarray(a, dtype=float)), np.atleast_1d(np.asarray(b, dtype=float))
+    if x.shape != y.shape:
+        return True
+    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
+
+
+def _keep_distinct(
+    key: Sequence[float], candidates: Sequence[tuple[str, Sequence[float], str]]
+) -> list[dict[str, str]]:
+    """The candidate mistakes the judge can tell from the key and from each other."""
+    seen = [list(key)]
+    out = []
+    for tag, values, feedback in candidates:
+        values = [float(v) for v in values]
+        if all(np.isfinite(values)) and all(_distinguishable(values, s) for s in seen):
+            seen.append(values)
+            text = _vector([fmt_key(v) for v in values]) if len(values) > 1 else fmt_key(values[0])
+            out.append({"tag": tag, "answer": text, "feedback": feedback})
+    return out
+
+
+def _onehot(k: int, c: int) -> list[int]:
+    return [1 if i == c else 0 for i in range(k)]
+
+
+@dataclass(frozen=True)
+class _Example:
+    """Scores for one example, given directly or through a small model o = Wx + b."""
+
+    o: tuple[int, ...]
+    label: int  # 0-based index of the correct class
+    W: tuple[tuple[int, ...], ...] | None = None
+    x: tuple[int, ...] | None = None
+    b: tuple[int, ...] | None = None
+
+
+def _draw_example(draw: Draw, *, allow_model: bool) -> _Example:
+    k = draw.integer(3, 4)
+    label = draw.integer(0, k - 1)
+    if allow_model and draw.choice([True, False]):
+        d = 2
+        while True:
+            W = tuple(tuple(draw.integer(-2, 2) for _ in range(d)) for _ in range(k))
+            x = tuple(draw.nonzero(-2, 2) for _ in range(d))
+            b = tuple(draw.integer(-1, 1) for _ in range(k))
+            o = tuple(
+                sum(wi * xi for wi, xi in zip(row, x, strict=True)) + bi
+                for row, bi in zip(W, b, strict=True)
+            )
+            if len(set(o)) > 1 and max(abs(v) for v in o) <= 5:
+                return _Example(o, label, W, x, b)
+    while True:
+        o = tuple(draw.integer(-3, 3) for _ in range(k))
+        if len(set(o)) > 1:
+            return _Example(o, label)
+
+
+def _matrix_text(rows: Sequence[Sequence[object]]) -> str:
+    return "[" + "; ".join(", ".join(str(v) for v in r) for r in rows) + "]"
+
+
+def _scores_text(ex: _Example) -> str:
+    """How the statement gives the scores: directly, or as the model's parameters."""
+    if ex.W is None:
+        return f"A softmax regression model produces the scores $o = {_vector(ex.o)}$"
+    return (
+        f"A softmax regression model with $W = {_matrix_text(ex.W)}$ and "
+        f"$b = {_vector(ex.b)}$ receives the input $x = {_vector(ex.x)}$; its scores are "
+        "$o = W@x + b$"
+    )
+
+
+def _engine_loss_and_grad(o: Sequence[int], label: int) -> tuple[float, np.ndarray]:
+    """Cross-entropy of one example and its gradient in the scores, by the engine."""
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    scores = Tensor(np.array([o], dtype=float), requires_grad=True)
+    loss = F.cross_entropy(scores, [label], reduction="sum")
+    loss.backward()
+    return float(loss.data), scores.grad[0].copy()
+
+
+def _exact_softmax(o: Sequence[int]) -> list[sp.Expr]:
+    return [sp.exp(v) / sum(sp.exp(u) for u in o) for v in o]
+
+
+def _n30(e: sp.Expr) -> float:
+    return float(sp.N(e, 30))
+
+
+@register
+class CrossEntropyValue(Family):
+    id = "softmax-regression/loss-value"
+    topic = "softmax-regression"
+    title = "The cross-entropy loss of one example"
+    kind = "number"
+
+    def example(self, seed: int) -> _Example:
+        return _draw_example(Draw(self.id, seed), allow_model=True)
+
+    def generate(self, seed: int) -> Problem:
+        ex = self.example(seed)
+        k, c = len(ex.o), ex.label
+        loss, _ = _engine_loss_and_grad(ex.o, c)
+        p = np.exp(np.array(ex.o, float)) / np.exp(np.array(ex.o, float)).sum()
+        statement = (
+            f"{_scores_text(ex)}. The label is one-hot, $y = {_vector(_onehot(k, c))}$ "
+            f"(the correct class is class {c + 1} of {k}). With $yhat = softmax(o)$, compute "
+            "the cross-entropy loss $L = -sum(y*log(yhat))$ (natural logarithm), to 3 "
+            "significant figures."
+        )
+        exps = _vector([fmt(float(np.exp(v)), 4) for v in ex.o])
+        total = fmt(float(np.exp(np.array(ex.o, float)).sum()), 4)
+        lines = []
+        if ex.W is not None:
+            lines.append(f"First the scores: o = W x + b = {_vector(ex.o)}.")
+        lines += [
+            f"Only the correct class survives the sum, so $L = -log(yhat_{c + 1})$ (the notes: "
+            "-log of the probability of the correct class).",
+            f"The exponentials of the scores are {exps} with sum {total}, so the correct "
+            f"class has probability {fmt(p[c], 4)} and L = -log({fmt(p[c], 4)}) = "
+            f"{fmt(loss, 4)}.",
+            f"Equivalently $L = log(sum(exp(o))) - o_{c + 1}$ = log({total}) - ({ex.o[c]}).",
+        ]
+        wrong = int(np.argmax(ex.o))
+        candidates = [
+            (
+                "sign",
+                [-loss],
+                "The loss is -log ŷ_c, a positive number: log of a probability is negative.",
+            ),
+            (
+                "no-log",
+                [p[c]],
+                f"That is the probability ŷ_{c + 1} itself; the loss is its negative logarithm.",
+            ),
+            (
+                "not-normalized",
+                [-ex.o[c]],
+                "That is -log exp(o_c) = -o_c: softmax divides by "
+                "the sum of the exponentials first.",
+            ),
+            ("log-base", [-np.log10(p[c])], "The loss uses the natural logarithm, not log₁₀."),
+        ]
+        if wrong != c:
+            candidates.append(
+                (
+                    "wrong-class",
+                    [-np.log(p[wrong])],
+                    "That is -log of the largest "
+                    "probability; the loss uses the probability of the correct class (y = 1).",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(loss),
+            hints=[
+                "With a one-hot $y$ only one term of the sum is left: -log of the correct "
+                "class's probability.",
+                "$yhat_c = exp(o_c)/sum(exp(o))$, so $L = log(sum(exp(o))) - o_c$.",
+            ],
+            solution=" ".join(lines),
+            mistakes=_keep_distinct([loss], candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        ex = self.example(problem.seed)
+        failures = []
+        if ex.W is not None:
+            o = [
+                sum(w * x for w, x in zip(row, ex.x, strict=True)) + b
+                for row, b in zip(ex.W, ex.b, strict=True)
+            ]
+            if tuple(o) != ex.o:
+                failures.append(f"the scores W x + b = {o}, not {list(ex.o)}")
+        exact = sp.log(sum(sp.exp(v) for v in ex.o)) - ex.o[ex.label]
+        if not np.isclose(float(problem.answer), _n30(exact), rtol=1e-8, atol=0):
+            failures.append(f"engine loss {problem.answer} differs from the exact {_n30(exact)}")
+        return failures
+
+
+@register
+class ScoreGradient(Family):
+    id = "softmax-regression/dl-do"
+    topic = "softmax-regression"
+    title = "The gradient of the cross-entropy with respect to the scores, in numbers"
+    kind = "numbers"
+
+    def example(self, seed: int) -> _Example:
+        draw = Draw(self.id, seed)
+        ex = _draw_example(draw, allow_model=False)
+        # sometimes five classes, for variety in the length of the answer
+        if draw.integer(0, 3) == 0:
+            extra = draw.integer(-3, 3)
+            return _Example((*ex.o, extra), ex.label)
+        return ex
+
+    def generate(self, seed: int) -> Problem:
+        ex = self.example(seed)
+        k, c = len(ex.o), ex.label
+        _, grad = _engine_loss_and_grad(ex.o, c)
+        y = _onehot(k, c)
+        p = np.exp(np.array(ex.o, float)) / np.exp(np.array(ex.o, float)).sum()
+        statement = (
+            f"A softmax regression model produces the scores $o = {_vector(ex.o)}$ for an "
+            f"example whose one-hot label is $y = {_vector(y)}$. With $yhat = softmax(o)$ and "
+            "the cross-entropy loss $L = -sum(y*log(yhat))$, compute the gradient $d/do L$ "
+            "(one number per class), to 3 significant figures."
+        )
+        candidates = [
+            (
+                "missing-label",
+                list(p),
+                "That is softmax(o) alone: ∂L/∂o = softmax(o) - y, subtract the one-hot label.",
+            ),
+            (
+                "sign",
+                list(-grad),
+                "The sign is flipped: ∂L/∂o = softmax(o) - y, not y - softmax(o).",
+            ),
+            (
+                "not-normalized",
+                list(np.exp(np.array(ex.o, float)) - np.array(y)),
+                "Those are exp(o) - y: softmax divides the exponentials by their sum first.",
+            ),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_vector([fmt_key(float(v)) for v in grad]),
+            hints=[
+                "The notes: $d/do L = softmax(o) - y$ for a one-hot $y$.",
+                "Compute the probabilities first, then subtract 1 at the correct class.",
+            ],
+            solution=(
+                "For softmax with cross-entropy the gradient in the scores is "
+                "$d/do L = softmax(o) - y$ (the notes write it entry by entry: "
+                "dL/do_i = softmax(o)_i - y_i). "
+                f"Here softmax(o) = {_vector([fmt(float(v), 4) for v in p])}; subtracting "
+                f"$y = {_vector(y)}$ gives {_vector([fmt(float(v), 4) for v in grad])}. "
+                "The entries add up to 0, and only the correct class's entry is negative."
+            ),
+            mistakes=_keep_distinct(list(grad), candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        ex = self.example(problem.seed)
+        exact = _exact_softmax(ex.o)
+        reference = [_n30(e) - (1 if i == ex.label else 0) for i, e in enumerate(exact)]
+        key = [float(v) for v in problem.answer.strip("[]").split(",")]
+        if not np.allclose(key, reference, rtol=1e-8, atol=1e-12):
+            return [f"engine gradient {key} differs from the exact softmax(o) - y {reference}"]
+        return []
+
+
+@dataclass(frozen=True)
+class _Step:
+    W: tuple[tuple[int, ...], ...]
+    b: tuple[int, ...]
+    x: tuple[int, ...]
+    label: int
+    eta: Fraction
+    ask: str  # "gradient" (dL/dW) or "update" (W after one SGD step)
+
+    @property
+    def o(self) -> tuple[int, ...]:
+        return tuple(
+            sum(w * xi for w, xi in zip(row, self.x, strict=True)) + bi
+            for row, bi in zip(self.W, self.b, strict=True)
+        )
+
+
+@register
+class SoftmaxSgdStep(Family):
+    id = "softmax-regression/weight-gradient"
+    topic = "softmax-regression"
+    title = "The weight gradient (yhat - y) x^T and one SGD step on W, in numbers"
+    kind = "numbers"
+
+    def step(self, seed: int) -> _Step:
+        draw = Draw(self.id, seed)
+        k, d = draw.integer(2, 3), draw.integer(2, 3)
+        ask = draw.choice(["gradient", "update"])
+        eta = draw.choice([Fraction(1, 2), Fraction(1, 10), Fraction(1, 5), Fraction(1)])
+        while True:
+            W = tuple(tuple(draw.integer(-2, 2) for _ in range(d)) for _ in range(k))
+            b = tuple(draw.integer(-1, 1) for _ in range(k))
+            x = tuple(draw.nonzero(-2, 2) for _ in range(d))
+            s = _Step(W, b, x, draw.integer(0, k - 1), eta, ask)
+            if len(set(s.o)) > 1 and max(abs(v) for v in s.o) <= 5:
+                return s
+
+    @staticmethod
+    def engine(s: _Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, dL/dW, W after the step) from the engine's autograd and SGD."""
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+        from dlquiz.engine.optim import SGD
+
+        W = Tensor(np.array(s.W, dtype=float), requires_grad=True)
+        b = Tensor(np.array(s.b, dtype=float), requires_grad=True)
+        x = Tensor(np.array(s.x, dtype=float))
+        o = W @ x + b
+        probabilities = F.softmax(o, axis=-1).data.copy()
+        loss = F.cross_entropy(o.reshape(1, len(s.b)), [s.label], reduction="sum")
+        loss.backward()
+        grad = W.grad.copy()
+        SGD([W, b], lr=float(s.eta)).step()
+        return probabilities, grad, W.data.copy()
+
+    def generate(self, seed: int) -> Problem:
+        s = self.step(seed)
+        k, d = len(s.W), len(s.x)
+        p, grad, updated = self.engine(s)
+        y = np.array(_onehot(k, s.label), dtype=float)
+        xv = np.array(s.x, dtype=float)
+        W0 = np.array(s.W, dtype=float)
+        key = grad if s.ask == "gradient" else updated
+        question = (
+            "Compute the gradient $d/dW L$"
+            if s.ask == "gradient"
+            else f"Compute $W$ after one SGD step $W <- W - eta*d/dW L$ with $eta = {s.eta}$"
+        )
+        statement = (
+            f"A softmax regression model has $W = {_matrix_text(s.W)}$ and "
+            f"$b = {_vector(s.b)}$. For the input $x = {_vector(s.x)}$ with one-hot label "
+            f"$y = {_vector(_onehot(k, s.label))}$, its scores are $o = W@x + b$, "
+            "$yhat = softmax(o)$ and the loss is $L = -sum(y*log(yhat))$. "
+            f"{question} (a {k}x{d} matrix, rows as in $W$), to 3 significant figures."
+        )
+
+        def as_update(g: np.ndarray) -> np.ndarray:
+            return g if s.ask == "gradient" else W0 - float(s.eta) * g
+
+        delta = p - y
+        candidates = [
+            (
+                "missing-label",
+                as_update(np.outer(p, xv)),
+                "The label is missing: ∂L/∂o = ŷ - y, so ∂L/∂W = (ŷ - y) xᵀ, not ŷ xᵀ.",
+            ),
+            (
+                "sign",
+                as_update(-grad) if s.ask == "gradient" else W0 + float(s.eta) * grad,
+                "The sign is flipped: ∂L/∂o = ŷ - y"
+                + ("." if s.ask == "gradient" else ", and the step subtracts η times it."),
+            ),
+        ]
+        if k == d:  # same shape: a transposed answer is a value mistake, named here
+            candidates.append(
+                (
+                    "transposed",
+                    as_update(np.outer(xv, delta)),
+                    "∂L/∂W = (ŷ - y) xᵀ has one row per class, like W: you have x (ŷ - y)ᵀ.",
+                )
+            )
+        mistakes = []
+        seen = [key.ravel()]
+        for tag, values, feedback in candidates:
+            flat = np.asarray(values, dtype=float).ravel()
+            if all(_distinguishable(flat, v) for v in seen):
+                seen.append(flat)
+                mistakes.append({"tag": tag, "answer": _numbers_text(values), "feedback": feedback})
+        shown = _matrix_text([[fmt(float(v), 4) for v in row] for row in grad])
+        update = (
+            ""
+            if s.ask == "gradient"
+            else f" The step subtracts η = {fmt(s.eta)} times it from W: "
+            + _matrix_text([[fmt(float(v), 4) for v in row] for row in updated])
+            + "."
+        )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_numbers_text(key),
+            hints=[
+                "First the scores and the probabilities; then $d/do L = yhat - y$.",
+                "$d/dW L = (yhat - y)@x.T$: row $i$ is $(yhat_i - y_i)$ times $x.T$.",
+            ],
+            solution=(
+                f"The scores are o = W x + b = {_vector(s.o)} and the probabilities "
+                f"softmax(o) = {_vector([fmt(float(v), 4) for v in p])}. The notes' "
+                f"$d/do L = yhat - y$ = {_vector([fmt(float(v), 4) for v in delta])}, and "
+                "since $o = W@x + b$ the gradient for $W$ is the outer product "
+                f"$d/dW L = (yhat - y)@x.T$ = {shown}.{update}"
+            ),
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        s = self.step(problem.seed)
+        exact = _exact_softmax(s.o)
+        rows = []
+        for i, e in enumerate(exact):
+            g = [(e - (1 if i == s.label else 0)) * xi for xi in s.x]
+            if s.ask == "update":
+                g = [
+                    w - sp.Rational(s.eta.numerator, s.eta.denominator) * gi
+                    for w, gi in zip(s.W[i], g, strict=True)
+                ]
+            rows.append([_n30(v) for v in g])
+        key = np.array(
+            [[float(v) for v in row.split(",")] for row in problem.answer.strip("[]").split(";")]
+        )
+        if not np.allclose(key, np.array(rows), rtol=1e-8, atol=1e-12):
+            return [f"engine {s.ask} {key.tolist()} differs from the exact {rows}"]
+        return []
+
+
+def _numbers_text(a: np.ndarray) -> str:
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    return "[" + "; ".join(", ".join(fmt_key(float(v)) for v in row) for row in a) + "]"

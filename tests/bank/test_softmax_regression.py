@@ -1,0 +1,109 @@
+"""Softmax-regression families: verified keys, known mistakes, keys against plain math."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+
+FAMILIES = [
+    "softmax-regression/probabilities",
+    "softmax-regression/loss-value",
+    "softmax-regression/dl-do",
+    "softmax-regression/gradients",
+    "softmax-regression/weight-gradient",
+]
+SEEDS = range(6)
+
+
+def _numbers(text: str) -> np.ndarray:
+    return np.array([[float(v) for v in row.split(",")] for row in text.strip("[]").split(";")])
+
+
+def _softmax(o) -> list[float]:  # type: ignore[no-untyped-def]
+    m = max(o)
+    e = [math.exp(v - m) for v in o]
+    return [v / sum(e) for v in e]
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_family_passes_every_check(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "softmax-regression"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        assert problem.mistakes, (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 5).to_json() == generate(family_id, 5).to_json()
+    assert len({generate(family_id, s).statement for s in range(12)}) > 6
+
+
+def test_loss_value_is_minus_log_of_the_correct_probability() -> None:
+    family = families()["softmax-regression/loss-value"]
+    for seed in range(20):
+        ex = family.example(seed)
+        problem = family.generate(seed)
+        expected = -math.log(_softmax(ex.o)[ex.label])
+        assert float(problem.answer) == pytest.approx(expected, rel=1e-9)
+        assert problem.check(f"{-expected:.4f}").mistake == "sign"
+        if ex.W is not None:  # the scores come from the model in the statement
+            o = np.array(ex.W) @ np.array(ex.x) + np.array(ex.b)
+            assert tuple(o) == ex.o
+
+
+def test_dl_do_is_softmax_minus_onehot() -> None:
+    family = families()["softmax-regression/dl-do"]
+    for seed in range(20):
+        ex = family.example(seed)
+        problem = family.generate(seed)
+        p = _softmax(ex.o)
+        expected = [v - (1 if i == ex.label else 0) for i, v in enumerate(p)]
+        got = _numbers(problem.answer).ravel()
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+        assert abs(got.sum()) < 1e-9
+        shown = "[" + ", ".join(f"{v:.5f}" for v in p) + "]"
+        assert problem.check(shown).mistake == "missing-label"
+
+
+def test_gradients_accept_the_notes_forms() -> None:
+    family = families()["softmax-regression/gradients"]
+    forms = {"W": "(yhat - y)@x.T", "b": "yhat - y", "x": "W.T@(softmax(o) - y)"}
+    wrong = {"W": "yhat@x.T", "b": "yhat", "x": "W.T@yhat"}
+    seen = set()
+    for seed in range(30):
+        wrt = family.draw_params(seed)["wrt"]
+        problem = family.generate(seed)
+        assert problem.vars["y"].endswith("onehot")
+        assert problem.check(forms[wrt]).equivalent, (seed, wrt)
+        assert problem.check(wrong[wrt]).mistake == "missing-label", (seed, wrt)
+        seen.add(wrt)
+    assert seen == {"W", "b", "x"}
+
+
+def test_weight_gradient_is_the_outer_product() -> None:
+    family = families()["softmax-regression/weight-gradient"]
+    asks = set()
+    for seed in range(20):
+        s = family.step(seed)
+        problem = family.generate(seed)
+        p = np.array(_softmax(s.o))
+        y = np.eye(len(s.b))[s.label]
+        grad = np.outer(p - y, np.array(s.x, dtype=float))
+        expected = grad if s.ask == "gradient" else np.array(s.W) - float(s.eta) * grad
+        np.testing.assert_allclose(_numbers(problem.answer), expected, rtol=1e-9, atol=1e-12)
+        asks.add(s.ask)
+    assert asks == {"gradient", "update"}
+
+
+def test_probabilities_add_up_to_one() -> None:
+    for seed in range(10):
+        problem = generate("softmax-regression/probabilities", seed)
+        assert _numbers(problem.answer).sum() == pytest.approx(1.0, abs=1e-9)
