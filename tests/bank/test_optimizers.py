@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -162,3 +163,13 @@ def test_show_renders_the_notes_slip_in_the_adam_solution() -> None:
     data = json.loads(r.stdout)
     assert "notes write this update" in data["solution"]
     assert "\\hat{v}" in data["solution_latex"]
+
+
+def test_latex_prose_is_ascii() -> None:
+    """Greek letters belong in math: the LaTeX prose must compile without Unicode support."""
+    for family_id in IDS:
+        for seed in range(10):
+            p = generate(family_id, seed)
+            for text in (p.statement_latex, p.solution_latex):
+                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
+                assert prose.isascii(), (family_id, seed, prose)

@@ -213,10 +213,10 @@ class MomentumSteps(Family):
         statement = (
             f"Gradient descent with momentum {q.given_text()}, with $v_0 = 0$, "
             f"learning rate $eta = {fmt(eta)}$ and $beta = {fmt(beta)}$. Each step uses the "
-            "notes' rule $v_t <- beta*v + g_t$, $theta_t <- theta - eta*v_t$ (v and θ on the "
-            "right are the previous step's values"
-            + ("; $g_t$ is the gradient of $L$ at the previous θ" if q.mode == "loss" else "")
-            + "), which is also PyTorch's SGD with momentum β and dampening 0. "
+            "notes' rule $v_t <- beta*v + g_t$, $theta_t <- theta - eta*v_t$ ($v$ and $theta$ "
+            "on the right are the previous step's values"
+            + ("; $g_t$ is the gradient of $L$ at the previous $theta$" if q.mode == "loss" else "")
+            + "), which is also PyTorch's SGD with momentum $beta$ and dampening 0. "
             f"Compute {target} after two steps, to 3 significant figures."
         )
         key = theta2 if ask == "theta" else v2
@@ -280,9 +280,9 @@ class MomentumSteps(Family):
             f"$v_2 = beta*v_1 + g_2 = {_shown(v2_exact)}$; "
             f"$theta_2 = theta_1 - eta*v_2 = {_shown(th2)}$.\n"
             f"So after two steps {wanted} = {_shown(key)}$. PyTorch's "
-            "torch.optim.SGD(momentum=β) uses exactly this rule (dampening 0). Some texts write "
-            "v ← βv + ηg, θ ← θ - v instead: for a constant η that gives the same θ, but a "
-            "velocity η times the notes' one."
+            "torch.optim.SGD(momentum=beta) uses exactly this rule (dampening 0). Some texts "
+            "write $v <- beta*v + eta*g$, $theta <- theta - v$ instead: for a constant $eta$ "
+            "that gives the same $theta$, but a velocity $eta$ times the notes' one."
         )
         return self.problem(
             seed,
@@ -390,12 +390,12 @@ class AdamSteps(Family):
             f"Adam {q.given_text()}, with $v_0 = 0$, $s_0 = 0$, $eta = {fmt(eta)}$, "
             f"$beta_1 = {fmt(b1)}$, $beta_2 = {fmt(b2)}$ and $epsilon = 10^(-8)$. Each step "
             "t computes the gradient $g_t$"
-            + (" of $L$ at the current θ" if q.mode == "loss" else "")
+            + (" of $L$ at the current $theta$" if q.mode == "loss" else "")
             + ", then $v_t <- beta_1*v + (1 - beta_1)*g_t$ and "
             "$s_t <- beta_2*s + (1 - beta_2)*g_t^2$ (squares entrywise; v and s on the right "
             "are the previous values), the bias-corrected $vhat_t = v_t/(1 - beta_1^t)$ and "
             "$shat_t = s_t/(1 - beta_2^t)$, and $theta_t <- theta - eta*vhat_t/"
-            "(sqrt(shat_t) + epsilon)$ (ε added to the square root, as in PyTorch). "
+            "(sqrt(shat_t) + epsilon)$ ($epsilon$ added to the square root, as in PyTorch). "
             "Compute $theta_2$, to 3 significant figures."
         )
         one, two = shown
@@ -403,7 +403,7 @@ class AdamSteps(Family):
             f"Step 1: $g_1 = {_shown(one['g'])}$, $v_1 = {_shown(one['v'])}$, "
             f"$s_1 = {_shown(one['s'])}$; the hats undo the start at 0: "
             f"$vhat_1 = {_shown(one['vhat'])}$, $shat_1 = {_shown(one['shat'])}$, so the "
-            "first step moves each coordinate by almost exactly η against the sign of its "
+            "first step moves each coordinate by almost exactly $eta$ against the sign of its "
             f"gradient: $theta_1 = {_shown(one['theta'])}$.\n"
             f"Step 2: $g_2 = {_shown(two['g'])}$, $v_2 = {_shown(two['v'])}$, "
             f"$s_2 = {_shown(two['s'])}$, $vhat_2 = {_shown(two['vhat'])}$, "
@@ -632,7 +632,7 @@ class MomentumUnrolled(Family):
             in_terms.append("beta")
         statement = (
             f"Gradient descent with momentum uses the notes' rule $v_t <- beta*v + g_t$ and "
-            f"$theta_t <- theta - eta*v_t$ (v and θ on the right are the previous step's "
+            f"$theta_t <- theta - eta*v_t$ ($v$ and $theta$ on the right are the previous step's "
             f"values), with $v_0 = 0$, {beta_text}, a learning rate $eta$ and {grads}, "
             f"starting at $theta_0$. Write {target} in terms of "
             + ", ".join(f"${n}$" for n in in_terms)
@@ -644,7 +644,7 @@ class MomentumUnrolled(Family):
             steps.append(f"$v_{k} = {_notation(vk, ns)}$")
         if u.quantity.startswith("theta"):
             tail = (
-                f"Each step subtracts η times its velocity, so $theta_{u.t} = theta_0 - eta*("
+                f"Each step subtracts $eta$ times its velocity, so $theta_{u.t} = theta_0 - eta*("
                 + " + ".join(f"v_{k}" for k in range(1, u.t + 1))
                 + f")$, which is ${_notation(key, ns)}$."
             )
@@ -658,7 +658,7 @@ class MomentumUnrolled(Family):
             + "; ".join(steps)
             + ".\n"
             + tail
-            + "\nPyTorch's SGD(momentum=β) follows the same rule, so its velocity buffer holds "
+            + "\nPyTorch's SGD(momentum=beta) follows the same rule, so its velocity buffer holds "
             "exactly these values."
         )
         mistakes = []

@@ -1,0 +1,903 @@
+"""Convolution: output sizes and shapes, parameter counts, output entries and receptive fields.
+
+Two conventions meet here and every problem names the one it uses. The notes write
+H_ijd = sum_{a,b=-Delta..Delta} sum_c V_abcd X_{i+a, j+b, c}: offsets centred on the
+output position, channels last. PyTorch (and the engine) index the kernel from its corner,
+0..k-1, in NCHW layout. Both are cross-correlations (no kernel flip). Padding is per side
+(PyTorch's ``padding=p``) or in total (d2l's p_h), as each problem states.
+
+Sizes and counts are verified against the engine's actual ``conv2d`` output shapes and
+``Conv2d`` parameters; output values come from the engine and are verified by a plain
+loop of the formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt_key
+from dlquiz.vars import Namespace
+
+
+# --- small shared helpers -----------------------------------------------------------------
+def _vec(values: Sequence[object]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _mat(rows: Sequence[Sequence[object]]) -> str:
+    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
+
+
+def _key_mat(a: np.ndarray) -> str:
+    return _mat([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
+
+
+def _numbers(text: str) -> np.ndarray:
+    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
+    from dlquiz.notation import parse
+    from dlquiz.numeric import evaluate
+
+    return evaluate(parse(text, Namespace()), {}, 1)[0]
+
+
+def _distinct_ints(key: int, candidates: Sequence[tuple[str, int, str]]) -> list[dict[str, str]]:
+    """Integer mistakes that differ from the key and from each other (others skipped)."""
+    seen = {key}
+    out = []
+    for tag, value, feedback in candidates:
+        if value in seen or value < 0:
+            continue
+        seen.add(value)
+        out.append({"tag": tag, "answer": str(value), "feedback": feedback})
+    return out
+
+
+def _distinct_shapes(
+    key: tuple[int, ...], candidates: Sequence[tuple[str, tuple[int, ...], str]]
+) -> list[dict[str, str]]:
+    seen = {key}
+    out = []
+    for tag, shape, feedback in candidates:
+        if shape in seen or min(shape) < 1:
+            continue
+        seen.add(shape)
+        out.append({"tag": tag, "answer": _shape(shape), "feedback": feedback})
+    return out
+
+
+def _distinct_arrays(
+    key: np.ndarray, candidates: Sequence[tuple[str, np.ndarray, str]]
+) -> list[dict[str, str]]:
+    """Array mistakes the judge can tell from the key and from each other (twice its tolerance)."""
+    kept = [np.asarray(key, dtype=float)]
+    out = []
+    for tag, values, feedback in candidates:
+        v = np.asarray(values, dtype=float)
+        if v.shape != kept[0].shape or any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
+            continue
+        kept.append(v)
+        out.append({"tag": tag, "answer": _key_mat(v) if v.ndim == 2 else fmt_key(float(v))})
+        out[-1]["feedback"] = feedback
+    return out
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def out_size(n: int, k: int, s: int, p: int) -> int:
+    """floor((n + 2p - k)/s) + 1: PyTorch's rule, with p per side."""
+    return (n + 2 * p - k) // s + 1
+
+
+def engine_conv_shape(
+    n: int, c_in: int, h: int, w: int, c_out: int, k: int | tuple[int, int], s: int, p: int
+) -> tuple[int, ...]:
+    """The shape the engine's conv2d actually produces for these sizes (zeros in)."""
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    kh, kw = (k, k) if isinstance(k, int) else k
+    x = Tensor(np.zeros((n, c_in, h, w)))
+    v = Tensor(np.zeros((c_out, c_in, kh, kw)))
+    return F.conv2d(x, v, stride=s, padding=p).shape
+
+
+# --- output size --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _SizeSetup:
+    h: int
+    w: int
+    c: int
+    k: int
+    s: int
+    pad: int  # per side
+    total: bool  # the statement gives the padding in total (d2l), 2*pad
+    ask: str  # "height" or "width"
+
+    @property
+    def n(self) -> int:
+        return self.h if self.ask == "height" else self.w
+
+
+@register
+class ConvOutputSize(Family):
+    id = "convolution/output-size"
+    topic = "convolution"
+    title = "Output size of a convolution with padding and stride"
+    kind = "integer"
+
+    def setup(self, seed: int) -> _SizeSetup:
+        draw = Draw(self.id, seed)
+        while True:
+            h, w = draw.integer(5, 64), draw.integer(5, 64)
+            k = draw.choice([1, 2, 3, 3, 5, 5, 7])
+            s = draw.choice([1, 1, 2, 2, 3])
+            pad = draw.integer(0, min(3, k))
+            total = draw.choice([False, True])
+            ask = draw.choice(["height", "width"])
+            su = _SizeSetup(h, w, draw.choice([1, 3, 16, 32, 64]), k, s, pad, total, ask)
+            if out_size(su.n, k, s, pad) >= 2:
+                return su
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        n, k, s, p = su.n, su.k, su.s, su.pad
+        key = out_size(n, k, s, p)
+        if su.total:
+            padding = (
+                f"padding $p_h = {2 * p}$ in total on the height (half on each side) and "
+                f"$p_w = {2 * p}$ in total on the width (the d2l convention: the output size "
+                "is floor((n + p - k)/s) + 1 with p the total)"
+            )
+        else:
+            padding = (
+                f"padding $p = {p}$ on each side (PyTorch's padding={p}, so the input grows by "
+                f"$2*p$)"
+            )
+        statement = (
+            f"A convolutional layer with a {k}x{k} kernel, stride $s = {s}$ and {padding} "
+            f"is applied to an input with {su.c} channels, height {su.h} and width {su.w}. "
+            f"What is the {su.ask} of its output? (A window that does not fit entirely is "
+            "dropped, as in PyTorch.)"
+        )
+        padded = n + 2 * p
+        solution = (
+            f"The padded {su.ask} is {n} + {2 * p} = {padded}. A {k}-wide window fits at "
+            f"{padded} - {k} + 1 = {padded - k + 1} positions with stride 1; with stride {s} "
+            f"only one position in {s} is used: floor(({padded} - {k})/{s}) + 1 = {key}."
+        )
+        if su.total:
+            solution += f" (The {2 * p} is the total padding: do not double it.)"
+        candidates = [
+            (
+                "padding-twice" if su.total else "padding-once",
+                out_size(n + (p if not su.total else 3 * p), k, s, 0),
+                "The padding was counted wrongly: "
+                + (
+                    "here it is given in total, so it is added once."
+                    if su.total
+                    else "p is added on both sides, so the input grows by 2p."
+                ),
+            ),
+            (
+                "stride-ignored",
+                padded - k + 1,
+                f"The stride {s} skips positions: divide (n + 2p - k) by s before adding 1.",
+            ),
+            (
+                "no-plus-one",
+                (padded - k) // s,
+                "Count the first window too: the result is floor((n + 2p - k)/s) + 1.",
+            ),
+        ]
+        if (padded - k) % s:
+            candidates.append(
+                (
+                    "rounded-up",
+                    -(-(padded - k) // s) + 1,
+                    "A last window that does not fit is dropped: round (n + 2p - k)/s down.",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=str(key),
+            hints=[
+                "Pad first, then count the positions where the kernel fits entirely.",
+                "With stride s the count is floor((n + 2p - k)/s) + 1, for p per side.",
+            ],
+            solution=solution,
+            mistakes=_distinct_ints(key, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su = self.setup(problem.seed)
+        shape = engine_conv_shape(1, 1, su.h, su.w, 1, su.k, su.s, su.pad)
+        engine = shape[2] if su.ask == "height" else shape[3]
+        if int(problem.answer) != engine:
+            return [f"the key {problem.answer} but the engine's conv2d gives {engine}"]
+        return []
+
+
+# --- output shape -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _ShapeSetup:
+    n: int
+    c_in: int
+    h: int
+    w: int
+    c_out: int
+    k: int
+    s: int
+    p: int
+    layout: str  # "NCHW" (PyTorch) or "HWC" (the notes' channels-last H_ijd, one image)
+
+    def out(self) -> tuple[int, ...]:
+        ho, wo = out_size(self.h, self.k, self.s, self.p), out_size(self.w, self.k, self.s, self.p)
+        return self.arrange(self.c_out, ho, wo)
+
+    def arrange(self, c: int, h: int, w: int) -> tuple[int, ...]:
+        return (self.n, c, h, w) if self.layout == "NCHW" else (h, w, c)
+
+
+@register
+class ConvOutputShape(Family):
+    id = "convolution/output-shape"
+    topic = "convolution"
+    title = "Output shape of a convolution with several input and output channels"
+    kind = "shape"
+
+    def setup(self, seed: int) -> _ShapeSetup:
+        draw = Draw(self.id, seed)
+        layout = draw.choice(["NCHW", "HWC"])
+        n = draw.choice([1, 4, 8, 16, 32, 64]) if layout == "NCHW" else 1
+        c_in = draw.choice([1, 3, 8, 16])
+        while True:
+            h, w = draw.integer(8, 40), draw.integer(8, 40)
+            k = draw.choice([1, 3, 3, 5, 7])
+            s = draw.choice([1, 1, 2])
+            p = draw.integer(0, k // 2)
+            c_out = draw.choice([4, 6, 8, 12, 16, 32, 64])
+            if c_out != c_in and min(out_size(h, k, s, p), out_size(w, k, s, p)) >= 2:
+                return _ShapeSetup(n, c_in, h, w, c_out, k, s, p, layout)
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        key = su.out()
+        ho, wo = out_size(su.h, su.k, su.s, su.p), out_size(su.w, su.k, su.s, su.p)
+        if su.layout == "NCHW":
+            given = (
+                f"A batch of {su.n} images in PyTorch's NCHW layout, of shape "
+                f"{_shape((su.n, su.c_in, su.h, su.w))} (batch, channels, height, width),"
+            )
+            ask = "Give the output shape in the same NCHW layout."
+        else:
+            given = (
+                f"One image stored channels last as in the notes' $X_ijc$, of shape "
+                f"{_shape((su.h, su.w, su.c_in))} (height, width, channels),"
+            )
+            ask = "Give the output shape $H_ijd$ in the same channels-last layout (H, W, D)."
+        statement = (
+            f"{given} goes through a convolutional layer with {su.c_out} output channels, "
+            f"{su.k}x{su.k} kernels, stride {su.s} and padding {su.p} on each side (PyTorch's "
+            f"padding={su.p}). {ask}"
+        )
+        solution = (
+            f"Each of the {su.c_out} output channels has its own {su.k}x{su.k}x{su.c_in} "
+            f"kernel, so the channel count becomes {su.c_out} (the {su.c_in} input channels are "
+            f"summed over). Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.s}) + 1 = {ho}; "
+            f"width: floor(({su.w} + 2x{su.p} - {su.k})/{su.s}) + 1 = {wo}. "
+            f"So the output is {_shape(key)}."
+        )
+        hp, wp = su.h + su.p, su.w + su.p
+        other = (su.n, su.c_out, ho, wo) if su.layout == "HWC" else (ho, wo, su.c_out)
+        candidates = [
+            (
+                "in-channels",
+                su.arrange(su.c_in, ho, wo),
+                "The output has one channel per filter: the number of output channels, not "
+                "the input's.",
+            ),
+            (
+                "padding-once",
+                su.arrange(su.c_out, out_size(hp, su.k, su.s, 0), out_size(wp, su.k, su.s, 0)),
+                "Padding p goes on both sides: the input grows by 2p.",
+            ),
+            (
+                "stride-ignored",
+                su.arrange(su.c_out, su.h + 2 * su.p - su.k + 1, su.w + 2 * su.p - su.k + 1),
+                "With stride s only every s-th position is used: divide by s before adding 1.",
+            ),
+            (
+                "layout",
+                other,
+                f"The question asks for the {su.layout} layout"
+                + (" (batch, channels, height, width)." if su.layout == "NCHW" else " (H, W, D)."),
+            ),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_shape(key),
+            hints=[
+                "The number of output channels is the number of filters.",
+                "Height and width each follow floor((n + 2p - k)/s) + 1.",
+            ],
+            solution=solution,
+            mistakes=_distinct_shapes(key, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su = self.setup(problem.seed)
+        batch = min(su.n, 2)  # the batch passes through; two images show that it does
+        shape = engine_conv_shape(batch, su.c_in, su.h, su.w, su.c_out, su.k, su.s, su.p)
+        if shape[0] != batch:
+            return [f"the engine changed the batch size: {shape}"]
+        engine = su.arrange(shape[1], shape[2], shape[3])
+        if _shape(engine) != problem.answer:
+            return [f"the key {problem.answer} but the engine's conv2d gives {_shape(engine)}"]
+        return []
+
+
+# --- parameter count ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _ParamSetup:
+    c_in: int
+    c_out: int
+    kh: int
+    kw: int
+    bias: bool
+    size: int  # the input's height and width: a distractor (no effect on the count)
+
+
+@register
+class ConvParamCount(Family):
+    id = "convolution/param-count"
+    topic = "convolution"
+    title = "Parameter count of a convolutional layer with several channels"
+    kind = "integer"
+
+    def setup(self, seed: int) -> _ParamSetup:
+        draw = Draw(self.id, seed)
+        c_in = draw.choice([1, 3, 8, 16, 32, 64, 128])
+        c_out = draw.choice([8, 16, 32, 64, 96, 128, 256])
+        kh, kw = draw.choice([(1, 1), (3, 3), (3, 3), (5, 5), (7, 7), (1, 3), (3, 1), (1, 7)])
+        return _ParamSetup(
+            c_in, c_out, kh, kw, draw.choice([True, False]), draw.choice([28, 32, 56, 64, 224])
+        )
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        weights = su.c_out * su.c_in * su.kh * su.kw
+        key = weights + (su.c_out if su.bias else 0)
+        bias_text = (
+            "with a bias for each output channel" if su.bias else "without bias (bias=False)"
+        )
+        statement = (
+            f"A convolutional layer maps an input with {su.c_in} channels and spatial size "
+            f"{su.size}x{su.size} to {su.c_out} output channels with {su.kh}x{su.kw} kernels, "
+            f"{bias_text}. How many learnable parameters does it have?"
+        )
+        solution = (
+            f"Each output channel has one {su.kh}x{su.kw} kernel per input channel, i.e. "
+            f"$V$ has shape ({su.c_out}, {su.c_in}, {su.kh}, {su.kw}): "
+            f"{su.c_out} x {su.c_in} x {su.kh} x {su.kw} = {weights} weights"
+            + (f", plus {su.c_out} biases: {key}." if su.bias else f" and no bias: {key}.")
+            + f" The input size {su.size}x{su.size} does not matter: the same kernels slide over "
+            "every position."
+        )
+        b = su.c_out if su.bias else 0
+        candidates = [
+            (
+                "no-in-channels",
+                su.c_out * su.kh * su.kw + b,
+                "Each output channel sums over all input channels: its kernel has one "
+                f"{su.kh}x{su.kw} slice per input channel.",
+            ),
+        ]
+        if su.bias:
+            candidates += [
+                ("forgot-bias", weights, "Add one bias per output channel."),
+                (
+                    "bias-per-input",
+                    su.c_out * su.c_in * (su.kh * su.kw + 1),
+                    "There is one bias per output channel, not one per input channel and filter.",
+                ),
+            ]
+        else:
+            candidates.append(
+                ("bias-counted", weights + su.c_out, "This layer has no bias (bias=False).")
+            )
+        if su.kh == su.kw and su.kh > 1:
+            candidates.append(
+                (
+                    "one-kernel-side",
+                    su.c_out * su.c_in * su.kh + b,
+                    f"A {su.kh}x{su.kw} kernel has {su.kh * su.kw} weights per channel pair.",
+                )
+            )
+        candidates.append(
+            (
+                "per-position",
+                key * su.size * su.size,
+                "Weights are shared across positions: the count does not depend on the input size.",
+            )
+        )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=str(key),
+            hints=[
+                "The weight tensor has shape (out channels, in channels, kernel height, "
+                "kernel width).",
+                "Biases: one per output channel, if the layer has them.",
+            ],
+            solution=solution,
+            mistakes=_distinct_ints(key, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        from dlquiz.engine import Conv2d
+
+        su = self.setup(problem.seed)
+        layer = Conv2d(su.c_in, su.c_out, (su.kh, su.kw), bias=su.bias, rng=0)
+        engine = sum(p.data.size for p in layer.parameters())
+        if layer.weight.shape != (su.c_out, su.c_in, su.kh, su.kw):
+            return [f"unexpected engine weight shape {layer.weight.shape}"]
+        if int(problem.answer) != engine:
+            return [f"the key {problem.answer} but the engine's Conv2d has {engine} parameters"]
+        return []
+
+
+# --- one output entry by the notes' formula -------------------------------------------
+@dataclass(frozen=True)
+class _EntrySetup:
+    X: tuple[tuple[tuple[int, ...], ...], ...]  # X[c][i][j], rows and columns from 0
+    V: tuple[tuple[tuple[int, ...], ...], ...]  # V[c][a + 1][b + 1], offsets a, b in -1..1
+    i: int  # 1-based output row
+    j: int  # 1-based output column
+
+
+def notes_entry(X, V, i: int, j: int, *, flip: bool = False, swap: bool = False) -> int:  # type: ignore[no-untyped-def]
+    """H_ij for d = 1 by the notes' formula: a plain loop, zero outside the grid.
+
+    ``flip`` computes a true convolution (V at -a, -b) and ``swap`` exchanges the offsets'
+    roles (V_ba): the two ways students misread the formula.
+    """
+    n = len(X[0])
+    total = 0
+    for c in range(len(X)):
+        for a in (-1, 0, 1):
+            for b in (-1, 0, 1):
+                r, q = i - 1 + a, j - 1 + b
+                if 0 <= r < n and 0 <= q < n:
+                    aa, bb = (-a, -b) if flip else (a, b)
+                    if swap:
+                        aa, bb = bb, aa
+                    total += V[c][aa + 1][bb + 1] * X[c][r][q]
+    return total
+
+
+@register
+class ConvOutputEntry(Family):
+    id = "convolution/output-entry"
+    topic = "convolution"
+    title = "One output entry H_ijd by the notes' convolution formula"
+    kind = "number"
+
+    def setup(self, seed: int) -> _EntrySetup:
+        draw = Draw(self.id, seed)
+        n = draw.choice([4, 5])
+        channels = draw.choice([1, 2])
+        while True:
+            X = tuple(
+                tuple(tuple(draw.integer(-2, 4) for _ in range(n)) for _ in range(n))
+                for _ in range(channels)
+            )
+            V = tuple(
+                tuple(tuple(draw.integer(-2, 2) for _ in range(3)) for _ in range(3))
+                for _ in range(channels)
+            )
+            i, j = draw.integer(1, n), draw.integer(1, n)
+            su = _EntrySetup(X, V, i, j)
+            if notes_entry(X, V, i, j) != 0:  # a zero entry makes a dull, guessable answer
+                return su
+
+    def engine_entry(self, su: _EntrySetup) -> float:
+        """The entry from the engine's conv2d: NCHW, kernel index = offset + Delta, padding 1."""
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        x = Tensor(np.array(su.X, dtype=float)[None])  # (1, C, n, n)
+        v = Tensor(np.array(su.V, dtype=float)[None])  # (1, C, 3, 3): V[d, c, a + 1, b + 1]
+        return float(F.conv2d(x, v, padding=1).data[0, 0, su.i - 1, su.j - 1])
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        key = self.engine_entry(su)
+        channels = len(su.X)
+        xs = "; ".join(
+            f"channel $c = {c + 1}$: $X = {_mat(su.X[c])}$"
+            if channels > 1
+            else f"$X = {_mat(su.X[c])}$"
+            for c in range(channels)
+        )
+        vs = "; ".join(
+            (f"for $c = {c + 1}$: " if channels > 1 else "") + f"$V = {_mat(su.V[c])}$"
+            for c in range(channels)
+        )
+        statement = (
+            "The notes' convolution computes $H_ijd$ as the sum over offsets $a$ and $b$ from "
+            "$-Delta$ to $Delta$ and over input channels $c$ of $V_abcd$ times $X$ at row "
+            "$i + a$, column $j + b$, channel $c$ (channels last; offsets centred on the "
+            f"output position). Here $Delta = 1$, the input has {channels} "
+            f"channel{'s' if channels > 1 else ''} of size {len(su.X[0])}x{len(su.X[0])}: "
+            f"{xs}; and the kernel of output channel $d = 1$ is, with rows for $a = -1$, 0 and "
+            f"1 (top to bottom) and columns for $b = -1$, 0 and 1 (left to right): {vs}. "
+            "Rows and columns are numbered from 1 and $X$ is 0 "
+            f"outside the grid (zero padding). Compute $H_ijd$ for $i = {su.i}$, $j = {su.j}$, "
+            "$d = 1$."
+        )
+        terms = []
+        for c in range(channels):
+            for a in (-1, 0, 1):
+                for b in (-1, 0, 1):
+                    r, q = su.i - 1 + a, su.j - 1 + b
+                    n = len(su.X[0])
+                    if 0 <= r < n and 0 <= q < n and su.V[c][a + 1][b + 1] != 0:
+                        terms.append(f"({su.V[c][a + 1][b + 1]})({su.X[c][r][q]})")
+        solution = (
+            f"Centre the kernel on row {su.i}, column {su.j}: the kernel entry at offset "
+            f"$a$, $b$ multiplies $X$ at row {su.i} + a, column {su.j} + b"
+            + (", in every channel" if channels > 1 else "")
+            + ". Entries outside the grid are 0. Adding the products (zero weights and "
+            f"positions outside the grid left out): {' + '.join(terms)} = {fmt_key(key)}. "
+            "No kernel flip: this is a cross-correlation, like PyTorch's conv2d (which "
+            "indexes the kernel from its corner, 0..k-1, and would use padding=1 here)."
+        )
+        flipped = notes_entry(su.X, su.V, su.i, su.j, flip=True)
+        swapped = notes_entry(su.X, su.V, su.i, su.j, swap=True)
+        candidates: list[tuple[str, np.ndarray, str]] = [
+            (
+                "flipped-kernel",
+                np.array(flipped),
+                "That is a true (flipped) convolution: the notes' formula multiplies "
+                "V_abcd by X at i + a, j + b, without flipping the kernel.",
+            ),
+            (
+                "transposed-kernel",
+                np.array(swapped),
+                "The row offset a indexes the kernel's rows and the column offset b its "
+                "columns: V_abcd pairs with X at row i + a, column j + b.",
+            ),
+        ]
+        if channels > 1:
+            candidates.append(
+                (
+                    "one-channel",
+                    np.array(notes_entry(su.X[:1], su.V[:1], su.i, su.j)),
+                    "The sum runs over the input channels c too: add channel 2's products.",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(key),
+            hints=[
+                "Lay the 3x3 kernel over the 3x3 patch of $X$ centred on the output position "
+                "and add the products entry by entry.",
+                "Positions outside $X$ contribute 0"
+                + ("; add up both channels." if channels > 1 else "."),
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(np.array(key), candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su = self.setup(problem.seed)
+        loop = notes_entry(su.X, su.V, su.i, su.j)
+        key = float(_numbers(problem.answer)[0, 0])
+        if abs(key - loop) > 1e-8 * max(1.0, abs(loop)):
+            return [f"the key {key} differs from the notes' formula looped by hand: {loop}"]
+        return []
+
+
+# --- the whole output map (PyTorch's convention) -----------------------------------------
+@dataclass(frozen=True)
+class _MapSetup:
+    X: tuple[tuple[int, ...], ...]
+    K: tuple[tuple[int, ...], ...]
+    bias: int
+    stride: int
+    pad: int
+
+
+def loop_conv(
+    X: Sequence[Sequence[int]],
+    K: Sequence[Sequence[int]],
+    bias: int,
+    stride: int,
+    pad: int,
+    *,
+    flip: bool = False,
+) -> np.ndarray:
+    """PyTorch's conv2d for one channel, as a plain loop (the reference for the engine)."""
+    n, k = len(X), len(K)
+    size = (n + 2 * pad - k) // stride + 1
+    out = np.zeros((size, size))
+    for r in range(size):
+        for q in range(size):
+            total = bias
+            for a in range(k):
+                for b in range(k):
+                    x_r, x_q = r * stride + a - pad, q * stride + b - pad
+                    if 0 <= x_r < n and 0 <= x_q < n:
+                        w = K[k - 1 - a][k - 1 - b] if flip else K[a][b]
+                        total += w * X[x_r][x_q]
+            out[r, q] = total
+    return out
+
+
+@register
+class ConvOutputMap(Family):
+    id = "convolution/output-map"
+    topic = "convolution"
+    title = "The whole output map of a small convolution"
+    kind = "numbers"
+
+    CONFIGS = (  # (n, k, stride, pad): outputs of at most 4x4
+        (3, 2, 1, 0),
+        (4, 2, 1, 0),
+        (4, 3, 1, 0),
+        (5, 3, 1, 0),
+        (5, 2, 1, 0),
+        (4, 2, 2, 0),
+        (5, 3, 2, 0),
+        (3, 3, 1, 1),
+        (4, 3, 1, 1),
+        (5, 3, 2, 1),
+    )
+
+    def setup(self, seed: int) -> _MapSetup:
+        draw = Draw(self.id, seed)
+        n, k, stride, pad = draw.choice(self.CONFIGS)
+        X = tuple(tuple(draw.integer(-2, 3) for _ in range(n)) for _ in range(n))
+        while True:
+            K = tuple(tuple(draw.integer(-1, 2) for _ in range(k)) for _ in range(k))
+            flipped = tuple(tuple(row[::-1]) for row in K[::-1])
+            if flipped != K and any(v for row in K for v in row):
+                break
+        return _MapSetup(X, K, draw.integer(-2, 2), stride, pad)
+
+    def engine_map(self, su: _MapSetup) -> np.ndarray:
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        x = Tensor(np.array(su.X, dtype=float)[None, None])
+        w = Tensor(np.array(su.K, dtype=float)[None, None])
+        b = Tensor(np.array([float(su.bias)]))
+        return F.conv2d(x, w, b, stride=su.stride, padding=su.pad).data[0, 0]
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        out = self.engine_map(su)
+        n, k = len(su.X), len(su.K)
+        size = out.shape[0]
+        pad_text = (
+            "no padding"
+            if su.pad == 0
+            else f"zero padding {su.pad} on each side (PyTorch's padding={su.pad})"
+        )
+        statement = (
+            f"A convolutional layer with one input and one output channel, the {k}x{k} "
+            f"kernel $K = {_mat(su.K)}$, bias $b = {su.bias}$, stride {su.stride} and "
+            f"{pad_text} is applied to the {n}x{n} input $X = {_mat(su.X)}$. As in PyTorch, the "
+            "kernel is not flipped: the output at row r, column q is b plus the sum of "
+            f"$K$ times the {k}x{k} window of the {'padded ' if su.pad else ''}input whose "
+            "top-left corner is at "
+            + ("row r, column q" if su.stride == 1 else f"row {su.stride}r, column {su.stride}q")
+            + " (counting from 0). Compute the whole "
+            f"{size}x{size} output map."
+        )
+        solution = (
+            f"The output is {size}x{size}: floor(({n} + 2x{su.pad} - {k})/{su.stride}) + 1 = "
+            f"{size}. Slide the kernel over the "
+            + ("padded " if su.pad else "")
+            + f"input with stride {su.stride}, multiply entry by entry, add up and add the bias "
+            f"{su.bias}. For example the top-left entry is {su.bias} + "
+            f"{' + '.join(_corner_products(su))} = {fmt_key(float(out[0, 0]))}. "
+            f"The map is ${_mat([[fmt_key(float(v)) for v in row] for row in out])}$."
+        )
+        candidates: list[tuple[str, np.ndarray, str]] = [
+            (
+                "flipped-kernel",
+                loop_conv(su.X, su.K, su.bias, su.stride, su.pad, flip=True),
+                "You flipped the kernel (a true convolution); deep-learning convolutions are "
+                "cross-correlations and use the kernel as given.",
+            ),
+        ]
+        if su.bias:
+            candidates.append(
+                (
+                    "forgot-bias",
+                    out - su.bias,
+                    f"Add the bias {su.bias} to every output entry.",
+                )
+            )
+        if su.pad:
+            candidates.append(
+                (
+                    "padding-ignored",
+                    _centre_crop(loop_conv(su.X, su.K, su.bias, su.stride, 0), size),
+                    "The input is padded with zeros first; the border windows overlap the padding.",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key_mat(out),
+            hints=[
+                "First find the output size, then compute one entry per window position.",
+                "Each entry is the sum of the kernel times the window, plus the bias.",
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(out, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su = self.setup(problem.seed)
+        loop = loop_conv(su.X, su.K, su.bias, su.stride, su.pad)
+        key = _numbers(problem.answer)
+        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
+            return [f"the key {key.tolist()} differs from the plain loop {loop.tolist()}"]
+        return []
+
+
+def _corner_products(su: _MapSetup) -> list[str]:
+    """The products of the top-left output entry, for the worked solution."""
+    n, k = len(su.X), len(su.K)
+    out = []
+    for a in range(k):
+        for b in range(k):
+            r, q = a - su.pad, b - su.pad
+            x = su.X[r][q] if 0 <= r < n and 0 <= q < n else 0
+            out.append(f"({su.K[a][b]})({x})")
+    return out
+
+
+def _centre_crop(a: np.ndarray, size: int) -> np.ndarray:
+    """An unpadded map padded (or cropped) to ``size`` so a mistake has the right shape."""
+    out = np.zeros((size, size))
+    m = min(size, a.shape[0])
+    out[:m, :m] = a[:m, :m]
+    return out
+
+
+# --- receptive field --------------------------------------------------------------------
+Layer = tuple[str, int, int]  # (kind, kernel, stride)
+
+
+def receptive_field(layers: Sequence[Layer], *, own_stride: bool = False) -> int:
+    """1 + sum_l (k_l - 1) * (product of the strides of the layers before l)."""
+    r, jump = 1, 1
+    for _, k, s in layers:
+        if own_stride:
+            jump *= s
+        r += (k - 1) * jump
+        if not own_stride:
+            jump *= s
+    return r
+
+
+@register
+class ReceptiveField(Family):
+    id = "convolution/receptive-field"
+    topic = "convolution"
+    title = "Receptive field of stacked convolution and pooling layers"
+    kind = "integer"
+
+    def setup(self, seed: int) -> list[Layer]:
+        draw = Draw(self.id, seed)
+        count = draw.integer(2, 4)
+        layers: list[Layer] = []
+        for _ in range(count):
+            if layers and draw.integer(1, 4) == 1:
+                layers.append(("pool", 2, 2))
+            else:
+                layers.append(("conv", draw.choice([1, 3, 3, 3, 5, 7]), draw.choice([1, 1, 2])))
+        if all(k == 1 for _, k, _ in layers):
+            layers[0] = ("conv", 3, layers[0][2])
+        return layers
+
+    @staticmethod
+    def describe(layer: Layer) -> str:
+        kind, k, s = layer
+        if kind == "pool":
+            return "a 2x2 max-pool with stride 2"
+        return f"a {k}x{k} convolution with stride {s}"
+
+    def generate(self, seed: int) -> Problem:
+        layers = self.setup(seed)
+        key = receptive_field(layers)
+        listed = ", then ".join(self.describe(lay) for lay in layers)
+        statement = (
+            f"A network applies {listed}, to a one-channel image. How many input pixels wide "
+            "is the receptive field of one unit of the last layer (the side of the square of "
+            "input pixels it depends on)? Padding does not change the answer."
+        )
+        lines, r, jump = [], 1, 1
+        for idx, (_, k, s) in enumerate(layers, start=1):
+            grow = (k - 1) * jump
+            lines.append(
+                f"layer {idx} ({k}x{k}, stride {s}) adds ({k} - 1) x {jump} = {grow}, so {r + grow}"
+            )
+            r += grow
+            jump *= s
+        solution = (
+            "Start from 1 pixel and walk from the first layer up: each layer widens the field "
+            "by (k - 1) times the product of the strides of the layers before it. "
+            + "; ".join(lines)
+            + f". The receptive field is {key} pixels wide."
+        )
+        candidates = [
+            (
+                "ignore-stride",
+                1 + sum(k - 1 for _, k, _ in layers),
+                "Strides multiply the growth: after a stride-2 layer, each later kernel step "
+                "spans 2 input pixels.",
+            ),
+            (
+                "sum-kernels",
+                sum(k for _, k, _ in layers),
+                "Stacking adds k - 1 per layer (times the strides before it), starting from 1.",
+            ),
+            (
+                "own-stride",
+                receptive_field(layers, own_stride=True),
+                "A layer's own stride does not widen its own window: multiply by the strides "
+                "of the layers before it only.",
+            ),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=str(key),
+            hints=[
+                "One layer with a k x k kernel sees k pixels; each further layer adds k - 1 "
+                "of its own inputs.",
+                "One step of a layer that comes after layers with strides $s_1$ and $s_2$ "
+                "spans $s_1*s_2$ input pixels.",
+            ],
+            solution=solution,
+            mistakes=_distinct_ints(key, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """The support of one output unit's gradient on the input, with the engine."""
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        layers = self.setup(problem.seed)
+        size = receptive_field(layers) + 8
+        x = Tensor(np.zeros((1, 1, size, size)), requires_grad=True)
+        h = x
+        for kind, k, s in layers:
+            if kind == "pool":  # the geometry of a window; avg routes to all of it
+                h = F.avg_pool2d(h, k, stride=s)
+            else:
+                h = F.conv2d(h, Tensor(np.ones((1, 1, k, k))), stride=s)
+        h[0, 0, 0, 0].backward()
+        assert x.grad is not None
+        rows = np.nonzero(np.abs(x.grad[0, 0]).sum(axis=1) > 0)[0]
+        cols = np.nonzero(np.abs(x.grad[0, 0]).sum(axis=0) > 0)[0]
+        engine = {int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)}
+        if engine != {int(problem.answer)}:
+            return [f"the key {problem.answer} but the engine's gradient spans {engine}"]
+        return []

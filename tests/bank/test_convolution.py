@@ -1,0 +1,148 @@
+"""Convolution families: sizes against the engine's conv2d, values against NumPy by hand."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.coded.convolution import out_size, receptive_field
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+from dlquiz.engine import Conv2d, Tensor
+from dlquiz.engine import functional as F
+
+IDS = [
+    "convolution/output-size",
+    "convolution/output-shape",
+    "convolution/param-count",
+    "convolution/output-entry",
+    "convolution/output-map",
+    "convolution/receptive-field",
+]
+
+
+def numbers(text: str) -> np.ndarray:
+    rows = text.strip("[]").split(";")
+    return np.array([[float(v) for v in row.split(",")] for row in rows])
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    for seed in range(6):
+        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 23).to_json() == generate(family_id, 23).to_json()
+
+
+def test_output_size_by_hand_and_against_the_engine() -> None:
+    assert out_size(32, 5, 1, 2) == 32  # "same" padding
+    assert out_size(28, 3, 2, 1) == 14
+    assert out_size(7, 3, 2, 0) == 3
+    family = families()["convolution/output-size"]
+    for seed in range(25):
+        su = family.setup(seed)
+        x = Tensor(np.random.default_rng(seed).normal(size=(1, 2, su.h, su.w)))
+        w = Tensor(np.ones((3, 2, su.k, su.k)))
+        shape = F.conv2d(x, w, stride=su.s, padding=su.pad).shape
+        expected = shape[2] if su.ask == "height" else shape[3]
+        p = family.generate(seed)
+        assert int(p.answer) == expected
+        if su.total:  # the statement gives the total padding, twice PyTorch's
+            assert f"p_h = {2 * su.pad}" in p.statement
+
+
+def test_output_shape_against_the_engine_layout_by_layout() -> None:
+    family = families()["convolution/output-shape"]
+    layouts = set()
+    for seed in range(25):
+        su = family.setup(seed)
+        layouts.add(su.layout)
+        out = Conv2d(su.c_in, su.c_out, su.k, stride=su.s, padding=su.p, rng=0)(
+            Tensor(np.zeros((1, su.c_in, su.h, su.w)))
+        ).shape
+        expected = (su.n, *out[1:]) if su.layout == "NCHW" else (out[2], out[3], out[1])
+        assert generate("convolution/output-shape", seed).answer == str(expected).replace(",)", ")")
+    assert layouts == {"NCHW", "HWC"}
+
+
+def test_param_count_against_the_formula_and_the_engine() -> None:
+    family = families()["convolution/param-count"]
+    for seed in range(25):
+        su = family.setup(seed)
+        expected = su.c_out * (su.c_in * su.kh * su.kw + (1 if su.bias else 0))
+        assert int(family.generate(seed).answer) == expected
+    layer = Conv2d(3, 64, 3, rng=0)  # the classic first layer: 64 * (27 + 1)
+    assert sum(p.data.size for p in layer.parameters()) == 1792
+
+
+def test_output_entry_against_numpy_padding_and_a_window() -> None:
+    family = families()["convolution/output-entry"]
+    for seed in range(30):
+        su = family.setup(seed)
+        X = np.pad(np.array(su.X, dtype=float), ((0, 0), (1, 1), (1, 1)))  # (C, n+2, n+2)
+        V = np.array(su.V, dtype=float)  # V[c, a + 1, b + 1]
+        window = X[:, su.i - 1 : su.i + 2, su.j - 1 : su.j + 2]  # rows i-1..i+1 (1-based)
+        expected = float((window * V).sum())
+        assert float(family.generate(seed).answer) == pytest.approx(expected, abs=1e-12)
+
+
+def test_output_entry_names_the_flipped_kernel() -> None:
+    family = families()["convolution/output-entry"]
+    for seed in range(30):
+        p = family.generate(seed)
+        flipped = [m for m in p.mistakes if m["tag"] == "flipped-kernel"]
+        if flipped:
+            verdict = p.check(flipped[0]["answer"])
+            assert not verdict.equivalent and verdict.mistake == "flipped-kernel"
+            return
+    pytest.fail("no seed lists the flipped-kernel mistake")
+
+
+def test_output_map_against_a_sliding_window_in_numpy() -> None:
+    family = families()["convolution/output-map"]
+    for seed in range(30):
+        su = family.setup(seed)
+        X = np.pad(np.array(su.X, dtype=float), su.pad)
+        K = np.array(su.K, dtype=float)
+        windows = sliding_window_view(X, K.shape)[:: su.stride, :: su.stride]
+        expected = (windows * K).sum(axis=(2, 3)) + su.bias
+        assert np.allclose(numbers(family.generate(seed).answer), expected, atol=1e-12)
+
+
+def test_receptive_field_by_hand() -> None:
+    assert receptive_field([("conv", 3, 1), ("conv", 3, 1)]) == 5
+    assert receptive_field([("conv", 3, 2), ("conv", 3, 1)]) == 7
+    assert receptive_field([("conv", 3, 1), ("pool", 2, 2), ("conv", 3, 1)]) == 8
+    assert receptive_field([("conv", 7, 2), ("pool", 2, 2), ("conv", 3, 1)]) == 7 + 2 + 2 * 4
+
+
+def test_receptive_field_key_matches_the_formula() -> None:
+    family = families()["convolution/receptive-field"]
+    for seed in range(25):
+        layers = family.setup(seed)
+        assert int(family.generate(seed).answer) == receptive_field(layers)
+        assert family.verify(family.generate(seed)) == []
+
+
+def test_verify_command_passes_for_the_topic() -> None:
+    r = CliRunner().invoke(app, ["verify", "--topic", "convolution", "--seeds", "3"])
+    assert r.exit_code == 0, r.output
+
+
+def test_latex_prose_is_ascii() -> None:
+    """Greek letters belong in math: the LaTeX prose must compile without Unicode support."""
+    for family_id in IDS:
+        for seed in range(10):
+            p = generate(family_id, seed)
+            for text in (p.statement_latex, p.solution_latex):
+                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
+                assert prose.isascii(), (family_id, seed, prose)
