@@ -101,6 +101,9 @@ class TemplateFamily(Family):
         answer = d.get("answer")
         if not isinstance(answer, dict):
             raise self.fail("answer", "is missing (a table with derive/wrt or expression)")
+        stray = sorted(set(answer) - {"derive", "wrt", "expression", "allow"})
+        if stray:
+            raise self.fail(f"answer.{stray[0]}", "is not a field of [answer]")
         if ("derive" in answer) == ("expression" in answer):
             raise self.fail("answer", "needs either derive (with wrt) or expression")
         if "derive" in answer and "wrt" not in answer:
