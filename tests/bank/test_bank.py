@@ -215,7 +215,8 @@ def test_a_good_template_loads_and_derives(tmp_path: Path) -> None:
     ("text", "field"),
     [
         (GOOD.replace('title = "A test family"\n', ""), "title"),
-        (GOOD.replace("[answer]\nderive", "[answer]\nderivative"), "answer"),
+        (GOOD.replace("[answer]\nderive", "[answer]\nderivative"), "answer.derivative"),
+        (GOOD.replace("derive = \"L\"\n", ""), "answer"),
         (GOOD.replace('wrt = "w"\n', ""), "answer.wrt"),
         (GOOD.replace('derive = "L"', 'derive = "M"'), "answer.derive"),
         (GOOD.replace("c = { int = [1, 9] }", 'c = "seven"'), "params.c"),
