@@ -73,14 +73,19 @@ class Family(ABC):
         definitions: dict[str, str] | None = None,
         choices: Sequence[str] = (),
         figure: str = "",
+        given: Sequence[str] | dict[str, str] = (),
     ) -> Problem:
         """Build a Problem, rendering every ``$math$`` text for the terminal and for LaTeX.
 
         ``ns`` declares the answer's variables (shapes and domains); ``answer`` is in the
         notation. Hints and solution lines are rendered the same way as the statement.
+        ``given`` declares names of the prose only (``["h:3", "delta2:2"]``), so that
+        ``delta2@h.T`` prints with its transpose where the answer itself is numeric.
         """
         ns = ns if ns is not None else Namespace()
         scratch = ns.copy()  # names in the prose (given quantities) are not answer variables
+        for spec in Namespace.from_specs(given or None).vars.values():
+            scratch.declare(spec)
         return Problem(
             id=self.id,
             seed=seed,
