@@ -1,0 +1,602 @@
+"""Pooling: max and average pooling outputs, where max-pool sends the gradient, output sizes.
+
+Conventions as PyTorch's (and the engine's): the stride defaults to the kernel size, a
+window that does not fit is dropped (floor), max-pool pads with -infinity (padding never
+wins), average pooling counts padded zeros in the mean (count_include_pad=True). Max-pool's
+backward sends each window's gradient to the window's maximum, and adds up where windows
+overlap; values are drawn without ties, so the maximum is unambiguous (on a tie PyTorch
+picks the first maximum in row-major order).
+
+Numbers come from the engine's max_pool2d/avg_pool2d (and its backward) and are verified
+by plain loops; sizes against the engine's actual output shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt_key
+from dlquiz.vars import Namespace
+
+
+# --- small shared helpers -----------------------------------------------------------------
+def _mat(rows: Sequence[Sequence[object]]) -> str:
+    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
+
+
+def _key_mat(a: np.ndarray) -> str:
+    return _mat([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _numbers(text: str) -> np.ndarray:
+    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
+    from dlquiz.notation import parse
+    from dlquiz.numeric import evaluate
+
+    return evaluate(parse(text, Namespace()), {}, 1)[0]
+
+
+def _distinct_arrays(
+    key: np.ndarray, candidates: Sequence[tuple[str, np.ndarray, str]]
+) -> list[dict[str, str]]:
+    """Mistakes the judge can tell from the key and from each other (twice its tolerance)."""
+    kept = [np.asarray(key, dtype=float)]
+    out = []
+    for tag, values, feedback in candidates:
+        v = np.asarray(values, dtype=float)
+        if v.shape != kept[0].shape or any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
+            continue
+        kept.append(v)
+        out.append({"tag": tag, "answer": _key_mat(v), "feedback": feedback})
+    return out
+
+
+def _out(n: int, k: int, s: int, p: int) -> int:
+    return (n + 2 * p - k) // s + 1
+
+
+@dataclass(frozen=True)
+class _Pool:
+    X: tuple[tuple[int, ...], ...]
+    k: int
+    s: int
+    p: int
+
+    @property
+    def n(self) -> int:
+        return len(self.X)
+
+    @property
+    def size(self) -> int:
+        return _out(self.n, self.k, self.s, self.p)
+
+    def windows(self):  # type: ignore[no-untyped-def]
+        """(r, q, [(row, col), ...] of the real input cells, count with padding) per output."""
+        for r in range(self.size):
+            for q in range(self.size):
+                cells = [
+                    (r * self.s + a - self.p, q * self.s + b - self.p)
+                    for a in range(self.k)
+                    for b in range(self.k)
+                ]
+                real = [(i, j) for i, j in cells if 0 <= i < self.n and 0 <= j < self.n]
+                yield r, q, real
+
+    def geometry(self) -> str:
+        stride = f"stride {self.s}" if self.s != self.k else f"stride {self.s} (the kernel size)"
+        pad = "" if self.p == 0 else f", padding {self.p} on each side"
+        return f"a {self.k}x{self.k} window, {stride}{pad}"
+
+    def tensor(self):  # type: ignore[no-untyped-def]
+        from dlquiz.engine import Tensor
+
+        return Tensor(np.array(self.X, dtype=float)[None, None], requires_grad=True)
+
+
+def loop_max(pool: _Pool) -> np.ndarray:
+    out = np.zeros((pool.size, pool.size))
+    for r, q, real in pool.windows():
+        out[r, q] = max(pool.X[i][j] for i, j in real)
+    return out
+
+
+def loop_avg(pool: _Pool, *, include_pad: bool = True, divide: bool = True) -> np.ndarray:
+    out = np.zeros((pool.size, pool.size))
+    for r, q, real in pool.windows():
+        total = Fraction(sum(pool.X[i][j] for i, j in real))
+        count = pool.k * pool.k if include_pad else len(real)
+        out[r, q] = float(total / count) if divide else float(total)
+    return out
+
+
+def _draw_distinct(draw: Draw, n: int) -> tuple[tuple[int, ...], ...]:
+    """An n x n matrix of distinct integers (no ties anywhere, so none in a window)."""
+    values = draw.sample(range(-9, 31), n * n)
+    return tuple(tuple(values[r * n : (r + 1) * n]) for r in range(n))
+
+
+MAX_CONFIGS = (  # (n, k, stride, padding)
+    (4, 2, 2, 0),
+    (6, 2, 2, 0),
+    (6, 3, 3, 0),
+    (5, 2, 2, 0),
+    (4, 3, 1, 0),
+    (3, 2, 1, 0),
+    (4, 2, 1, 0),
+    (5, 3, 2, 0),
+    (3, 2, 2, 1),
+    (5, 3, 2, 1),
+)
+
+
+@register
+class MaxPoolOutput(Family):
+    id = "pooling/max-pool-output"
+    topic = "pooling"
+    title = "Max-pooling output of a small matrix"
+    kind = "numbers"
+
+    def setup(self, seed: int) -> _Pool:
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(MAX_CONFIGS)
+        return _Pool(_draw_distinct(draw, n), k, s, p)
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz.engine import functional as F
+
+        pool = self.setup(seed)
+        out = F.max_pool2d(pool.tensor(), pool.k, stride=pool.s, padding=pool.p).data[0, 0]
+        pad_note = (
+            " The padding is minus infinity as in PyTorch, so it never wins." if pool.p else ""
+        )
+        statement = (
+            f"Apply max pooling with {pool.geometry()} to $X = {_mat(pool.X)}$ (as in PyTorch, "
+            "a window that does not fit entirely is dropped)." + pad_note + " Give the "
+            f"{pool.size}x{pool.size} output."
+        )
+        first = next(iter(pool.windows()))
+        solution = (
+            f"The output is {pool.size}x{pool.size}: "
+            f"floor(({pool.n} + 2x{pool.p} - {pool.k})/{pool.s}) + 1 = {pool.size}. Each "
+            f"entry is the largest value in its window; the top-left window holds "
+            f"{', '.join(str(pool.X[i][j]) for i, j in first[2])}, so the first entry is "
+            f"{fmt_key(float(out[0, 0]))}. The output is ${_key_mat(out)}$."
+        )
+        candidates = [
+            (
+                "average",
+                loop_avg(pool),
+                "That is average pooling: max pooling keeps the largest value of each window.",
+            ),
+            (
+                "minimum",
+                np.array(
+                    [
+                        [min(pool.X[i][j] for i, j in real) for _, _, real in row]
+                        for row in _rows(pool)
+                    ],
+                    dtype=float,
+                ),
+                "Max pooling keeps the largest value of each window, not the smallest.",
+            ),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key_mat(out),
+            hints=[
+                "First find the output size, then list the input cells of each window.",
+                "Windows with a stride smaller than the kernel overlap; each is pooled on its own."
+                if pool.s < pool.k
+                else "With the stride equal to the kernel size the windows tile the input.",
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(out, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        loop = loop_max(self.setup(problem.seed))
+        key = _numbers(problem.answer)
+        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
+            return [f"the key {key.tolist()} differs from a plain loop {loop.tolist()}"]
+        return []
+
+
+def _rows(pool: _Pool) -> list[list[tuple[int, int, list[tuple[int, int]]]]]:
+    windows = list(pool.windows())
+    return [windows[r * pool.size : (r + 1) * pool.size] for r in range(pool.size)]
+
+
+AVG_CONFIGS = (
+    (4, 2, 2, 0),
+    (6, 2, 2, 0),
+    (6, 3, 3, 0),
+    (4, 3, 1, 0),
+    (3, 2, 1, 0),
+    (4, 2, 1, 0),
+    (5, 3, 2, 0),
+    (3, 2, 2, 1),
+    (4, 3, 2, 1),
+    (3, 3, 1, 1),
+)
+
+
+@register
+class AvgPoolOutput(Family):
+    id = "pooling/avg-pool-output"
+    topic = "pooling"
+    title = "Average-pooling output of a small matrix"
+    kind = "numbers"
+
+    def setup(self, seed: int) -> _Pool:
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(AVG_CONFIGS)
+        X = tuple(tuple(draw.integer(-4, 9) for _ in range(n)) for _ in range(n))
+        return _Pool(X, k, s, p)
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz.engine import functional as F
+
+        pool = self.setup(seed)
+        out = F.avg_pool2d(pool.tensor(), pool.k, stride=pool.s, padding=pool.p).data[0, 0]
+        pad_note = (
+            " The padding is zeros, and they count in the mean (PyTorch's default, "
+            f"count_include_pad=True): every window divides by {pool.k * pool.k}."
+            if pool.p
+            else ""
+        )
+        statement = (
+            f"Apply average pooling with {pool.geometry()} to $X = {_mat(pool.X)}$ (as in "
+            "PyTorch, a window that does not fit entirely is dropped)." + pad_note + " Give "
+            f"the {pool.size}x{pool.size} output, to 3 significant figures."
+        )
+        first = next(iter(pool.windows()))
+        first_values = [f"({v})" if v < 0 else str(v) for v in (pool.X[i][j] for i, j in first[2])]
+        first_values += ["0"] * (pool.k * pool.k - len(first_values))
+        solution = (
+            f"The output is {pool.size}x{pool.size}: "
+            f"floor(({pool.n} + 2x{pool.p} - {pool.k})/{pool.s}) + 1 = {pool.size}. Each "
+            f"entry is the mean of its {pool.k * pool.k} window cells"
+            + (" (padded zeros included)" if pool.p else "")
+            + f"; the top-left one is ({' + '.join(first_values)})/{pool.k * pool.k} = "
+            f"{fmt_key(float(out[0, 0]))}. The output is ${_key_mat(out)}$."
+        )
+        candidates = [
+            (
+                "max",
+                loop_max(pool),
+                "That is max pooling: average pooling takes the mean of each window.",
+            ),
+            (
+                "sum",
+                loop_avg(pool, divide=False),
+                f"Divide each window's sum by the {pool.k * pool.k} cells of the window.",
+            ),
+        ]
+        if pool.p:
+            candidates.append(
+                (
+                    "exclude-padding",
+                    loop_avg(pool, include_pad=False),
+                    "With PyTorch's default the padded zeros count: divide by "
+                    f"{pool.k * pool.k} even at the border (count_include_pad=True).",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key_mat(out),
+            hints=[
+                "First find the output size, then list the input cells of each window.",
+                f"Each output is a window's sum divided by {pool.k * pool.k}.",
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(out, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        loop = loop_avg(self.setup(problem.seed))
+        key = _numbers(problem.answer)
+        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
+            return [f"the key {key.tolist()} differs from exact window means {loop.tolist()}"]
+        return []
+
+
+# --- where max-pool sends the gradient ---------------------------------------------------
+GRAD_CONFIGS = (
+    (4, 2, 2, 0),
+    (6, 2, 2, 0),
+    (6, 3, 3, 0),
+    (4, 2, 1, 0),
+    (3, 2, 1, 0),
+    (4, 3, 1, 0),
+    (5, 3, 2, 0),
+    (5, 2, 2, 0),
+)
+
+
+@dataclass(frozen=True)
+class _GradSetup:
+    pool: _Pool
+    G: tuple[tuple[int, ...], ...]  # dL/dY, the gradient arriving at the pooled output
+
+
+def loop_max_grad(su: _GradSetup, *, mode: str = "correct") -> np.ndarray:
+    """dL/dX by hand: each window's gradient goes to its maximum (added where windows overlap).
+
+    ``mode`` "spread" shares it evenly over the window (average pooling's rule), "unit"
+    sends 1 instead of the arriving gradient, "overwrite" keeps only the last window's.
+    """
+    pool = su.pool
+    dx = np.zeros((pool.n, pool.n))
+    for r, q, real in pool.windows():
+        g = su.G[r][q]
+        if mode == "spread":
+            for i, j in real:
+                dx[i, j] += g / (pool.k * pool.k)
+            continue
+        i, j = max(real, key=lambda c: pool.X[c[0]][c[1]])
+        if mode == "unit":
+            dx[i, j] += 1
+        elif mode == "overwrite":
+            dx[i, j] = g
+        else:
+            dx[i, j] += g
+    return dx
+
+
+@register
+class MaxPoolGradient(Family):
+    id = "pooling/max-pool-gradient"
+    topic = "pooling"
+    title = "Where max pooling sends the gradient"
+    kind = "numbers"
+
+    def setup(self, seed: int) -> _GradSetup:
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(GRAD_CONFIGS)
+        pool = _Pool(_draw_distinct(draw, n), k, s, p)
+        G = tuple(tuple(draw.nonzero(-3, 5) for _ in range(pool.size)) for _ in range(pool.size))
+        if all(g == 1 for row in G for g in row):
+            G = ((2, *G[0][1:]), *G[1:])
+        return _GradSetup(pool, G)
+
+    def engine_gradient(self, su: _GradSetup) -> np.ndarray:
+        from dlquiz.engine import functional as F
+
+        x = su.pool.tensor()
+        y = F.max_pool2d(x, su.pool.k, stride=su.pool.s, padding=su.pool.p)
+        (y * np.array(su.G, dtype=float)[None, None]).sum().backward()
+        assert x.grad is not None
+        return x.grad[0, 0]
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        pool = su.pool
+        dx = self.engine_gradient(su)
+        overlap = pool.s < pool.k
+        statement = (
+            f"Max pooling with {pool.geometry()} is applied to $X = {_mat(pool.X)}$ "
+            f"(no ties in any window), giving a {pool.size}x{pool.size} output $Y$. In the "
+            f"backward pass the gradient arriving at the output is $d/dY L = {_mat(su.G)}$. "
+            f"Give the gradient $d/dX L$, a {pool.n}x{pool.n} matrix."
+        )
+        routes = []
+        for r, q, real in pool.windows():
+            i, j = max(real, key=lambda c: pool.X[c[0]][c[1]])
+            routes.append(
+                f"window ({r + 1}, {q + 1}): its maximum {pool.X[i][j]} sits at row {i + 1}, "
+                f"column {j + 1} and receives {su.G[r][q]}"
+            )
+        solution = (
+            "Max pooling passes each output's gradient back to the one input that won its "
+            "window (the maximum); every other cell gets 0. "
+            + "; ".join(routes)
+            + "."
+            + (
+                " The windows overlap, so a cell that wins several windows receives the sum "
+                "of their gradients."
+                if overlap
+                else ""
+            )
+            + f" So $d/dX L = {_key_mat(dx)}$. (With ties, PyTorch sends the gradient to the "
+            "first maximum in row-major order.)"
+        )
+        candidates = [
+            (
+                "spread-evenly",
+                loop_max_grad(su, mode="spread"),
+                "That is average pooling's rule: max pooling sends the whole gradient to the "
+                "window's maximum only.",
+            ),
+            (
+                "unit-gradient",
+                loop_max_grad(su, mode="unit"),
+                "The maximum receives the gradient arriving at its output, dL/dY, not 1 "
+                "(the chain rule multiplies the local derivative 1 by it).",
+            ),
+        ]
+        if overlap:
+            candidates.append(
+                (
+                    "no-accumulate",
+                    loop_max_grad(su, mode="overwrite"),
+                    "A cell that is the maximum of several overlapping windows receives the "
+                    "sum of their gradients.",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key_mat(dx),
+            hints=[
+                "For each window, find the position of its maximum in $X$.",
+                "That position receives the window's entry of $d/dY L$; all other cells 0"
+                + ("; add up where windows overlap." if overlap else "."),
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(dx, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        loop = loop_max_grad(self.setup(problem.seed))
+        key = _numbers(problem.answer)
+        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
+            return [f"the key {key.tolist()} differs from routing by hand {loop.tolist()}"]
+        return []
+
+
+# --- output size --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _SizeSetup:
+    n: int
+    c: int
+    h: int
+    w: int
+    k: int
+    s: int | None  # None: not given, PyTorch's default (the kernel size)
+    p: int
+    op: str
+
+    @property
+    def stride(self) -> int:
+        return self.k if self.s is None else self.s
+
+    def out(self, *, stride: int | None = None, pad: int | None = None) -> tuple[int, ...]:
+        s = self.stride if stride is None else stride
+        p = self.p if pad is None else pad
+        return (self.n, self.c, _out(self.h, self.k, s, p), _out(self.w, self.k, s, p))
+
+
+@register
+class PoolOutputSize(Family):
+    id = "pooling/output-size"
+    topic = "pooling"
+    title = "Output shape of a pooling layer with stride and padding"
+    kind = "shape"
+
+    def setup(self, seed: int) -> _SizeSetup:
+        draw = Draw(self.id, seed)
+        n = draw.choice([1, 8, 16, 32, 64])
+        c = draw.choice([3, 16, 32, 64])
+        h, w = draw.integer(7, 64), draw.integer(7, 64)
+        k = draw.choice([2, 2, 3, 3, 4])
+        s = draw.choice([None, None, 1, 2, 2, 3])
+        p = draw.integer(0, k // 2)
+        return _SizeSetup(n, c, h, w, k, s, p, draw.choice(["max", "average"]))
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        key = su.out()
+        stride_text = (
+            "no stride given (PyTorch's default stride is the kernel size)"
+            if su.s is None
+            else f"stride {su.s}"
+        )
+        statement = (
+            f"{'A max' if su.op == 'max' else 'An average'}-pooling layer with a "
+            f"{su.k}x{su.k} window, {stride_text} and "
+            f"padding {su.p} on each side is applied to a batch of shape "
+            f"{_shape((su.n, su.c, su.h, su.w))} (PyTorch's NCHW: batch, channels, height, "
+            "width). A window that does not fit entirely is dropped. Give the output shape."
+        )
+        ho, wo = key[2], key[3]
+        solution = (
+            f"Pooling works on each channel separately, so batch and channels stay "
+            f"{su.n} and {su.c}."
+            + (f" The stride defaults to the kernel size, {su.k}." if su.s is None else "")
+            + f" Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {ho}; width: "
+            f"floor(({su.w} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {wo}. "
+            f"So the output is {_shape(key)}."
+        )
+        candidates = []
+        if su.s is None:
+            candidates.append(
+                (
+                    "stride-one",
+                    su.out(stride=1),
+                    "PyTorch's pooling layers default to a stride equal to the kernel size, not 1.",
+                )
+            )
+        if su.p:
+            candidates.append(
+                (
+                    "padding-once",
+                    (
+                        su.n,
+                        su.c,
+                        _out(su.h + su.p, su.k, su.stride, 0),
+                        _out(su.w + su.p, su.k, su.stride, 0),
+                    ),
+                    "Padding p goes on both sides: the input grows by 2p.",
+                )
+            )
+        ceil = (
+            su.n,
+            su.c,
+            -(-(su.h + 2 * su.p - su.k) // su.stride) + 1,
+            -(-(su.w + 2 * su.p - su.k) // su.stride) + 1,
+        )
+        candidates += [
+            (
+                "rounded-up",
+                ceil,
+                "A window that does not fit entirely is dropped: round down (PyTorch's "
+                "default, ceil_mode=False).",
+            ),
+            (
+                "channels-pooled",
+                (su.n, 1, ho, wo),
+                "Pooling acts on each channel separately: the number of channels stays.",
+            ),
+            (
+                "no-plus-one",
+                (su.n, su.c, ho - 1, wo - 1),
+                "Count the first window too: floor((n + 2p - k)/s) + 1.",
+            ),
+        ]
+        seen = {key}
+        mistakes = []
+        for tag, shape, feedback in candidates:
+            if shape in seen or min(shape) < 1:
+                continue
+            seen.add(shape)
+            mistakes.append({"tag": tag, "answer": _shape(shape), "feedback": feedback})
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_shape(key),
+            hints=[
+                "Pooling keeps the batch and channel sizes.",
+                "Height and width follow floor((n + 2p - k)/s) + 1, as for a convolution.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        su = self.setup(problem.seed)
+        batch = min(su.n, 2)  # the batch passes through; two images show that it does
+        x = Tensor(np.zeros((batch, su.c, su.h, su.w)))
+        pool = F.max_pool2d if su.op == "max" else F.avg_pool2d
+        shape = pool(x, su.k, stride=su.s, padding=su.p).shape
+        if shape[0] != batch:
+            return [f"the engine changed the batch size: {shape}"]
+        engine = _shape((su.n, *shape[1:]))
+        if engine != problem.answer:
+            return [f"the key {problem.answer} but the engine's pooling gives {engine}"]
+        return []

@@ -1,0 +1,128 @@
+"""Pooling families: outputs and gradients against NumPy windows and finite differences."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+from dlquiz.engine import Tensor
+from dlquiz.engine import functional as F
+
+IDS = [
+    "pooling/max-pool-output",
+    "pooling/avg-pool-output",
+    "pooling/max-pool-gradient",
+    "pooling/output-size",
+]
+
+
+def numbers(text: str) -> np.ndarray:
+    rows = text.strip("[]").split(";")
+    return np.array([[float(v) for v in row.split(",")] for row in rows])
+
+
+def windows(X: np.ndarray, k: int, s: int, p: int, fill: float) -> np.ndarray:
+    padded = np.pad(X, p, constant_values=fill)
+    return sliding_window_view(padded, (k, k))[::s, ::s]
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    for seed in range(6):
+        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 5).to_json() == generate(family_id, 5).to_json()
+
+
+def test_max_pool_output_against_numpy_windows_and_no_ties() -> None:
+    family = families()["pooling/max-pool-output"]
+    for seed in range(30):
+        pool = family.setup(seed)
+        X = np.array(pool.X, dtype=float)
+        assert len(np.unique(X)) == X.size  # no ties anywhere
+        expected = windows(X, pool.k, pool.s, pool.p, -np.inf).max(axis=(2, 3))
+        assert np.array_equal(numbers(family.generate(seed).answer), expected)
+
+
+def test_avg_pool_output_counts_padded_zeros() -> None:
+    family = families()["pooling/avg-pool-output"]
+    padded_seen = False
+    for seed in range(40):
+        pool = family.setup(seed)
+        X = np.array(pool.X, dtype=float)
+        expected = windows(X, pool.k, pool.s, pool.p, 0.0).mean(axis=(2, 3))
+        p = family.generate(seed)
+        assert np.allclose(numbers(p.answer), expected, rtol=1e-9)
+        if pool.p:
+            padded_seen = True
+            assert "count_include_pad=True" in p.statement
+    assert padded_seen
+
+
+def test_max_pool_gradient_against_finite_differences() -> None:
+    """L = sum(G * maxpool(X)) is linear near X when no window has a tie."""
+    family = families()["pooling/max-pool-gradient"]
+    for seed in range(15):
+        su = family.setup(seed)
+        X = np.array(su.pool.X, dtype=float)
+        G = np.array(su.G, dtype=float)
+
+        def loss(x: np.ndarray, su=su, G=G) -> float:
+            return float(
+                (G * windows(x, su.pool.k, su.pool.s, su.pool.p, -np.inf).max(axis=(2, 3))).sum()
+            )
+
+        numeric = np.zeros_like(X)
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                e = np.zeros_like(X)
+                e[i, j] = 1e-3
+                numeric[i, j] = (loss(X + e) - loss(X - e)) / 2e-3
+        key = numbers(family.generate(seed).answer)
+        assert np.allclose(key, numeric, atol=1e-6)
+        assert key.sum() == pytest.approx(G.sum())  # every window's gradient arrives whole
+
+
+def test_max_pool_gradient_names_the_even_spread() -> None:
+    p = generate("pooling/max-pool-gradient", 4)
+    spread = next(m for m in p.mistakes if m["tag"] == "spread-evenly")
+    assert p.check(spread["answer"]).mistake == "spread-evenly"
+
+
+def test_output_size_against_the_engine_and_its_default_stride() -> None:
+    family = families()["pooling/output-size"]
+    defaults = 0
+    for seed in range(30):
+        su = family.setup(seed)
+        y = F.avg_pool2d(Tensor(np.zeros((1, 1, su.h, su.w))), su.k, stride=su.s, padding=su.p)
+        p = family.generate(seed)
+        assert p.answer == f"({su.n}, {su.c}, {y.shape[2]}, {y.shape[3]})"
+        if su.s is None:
+            defaults += 1
+            assert "default stride is the kernel size" in p.statement
+    assert defaults
+
+
+def test_latex_prose_is_ascii() -> None:
+    for family_id in IDS:
+        for seed in range(10):
+            p = generate(family_id, seed)
+            for text in (p.statement_latex, p.solution_latex):
+                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
+                assert prose.isascii(), (family_id, seed, prose)
+
+
+def test_verify_command_passes_for_the_topic() -> None:
+    r = CliRunner().invoke(app, ["verify", "--topic", "pooling", "--seeds", "3"])
+    assert r.exit_code == 0, r.output
