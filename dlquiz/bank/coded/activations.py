@@ -1,0 +1,448 @@
+"""Activations in code: derivative values, a neuron's derivative at a point, and matching.
+
+Numbers come from the engine's autograd (the backward of ``Tensor.sigmoid/tanh/relu``) and
+are checked against the closed forms in exact SymPy arithmetic: the notes'
+sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2 and ReLU' = 1 for x > 0, 0 for x <= 0
+(so ReLU'(0) = 0, as the notes and PyTorch have it; every problem says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt, fmt_key
+
+_RTOL, _ATOL = 5e-3, 1e-6  # the judge's numeric tolerance
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+_NAMES = {"sigmoid": "the sigmoid σ", "tanh": "tanh", "relu": "ReLU"}
+_RELU_AT_ZERO = "ReLU'(0) = 0 by convention (the notes: ReLU' is 0 for x ≤ 0)"
+
+
+def _vector(values: Sequence[object]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _distinguishable(a: Sequence[float], b: Sequence[float]) -> bool:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
+
+
+def _keep_distinct(
+    key: Sequence[float], candidates: Sequence[tuple[str, Sequence[float], str]]
+) -> list[dict[str, str]]:
+    """Candidate mistakes the judge can tell from the key and from each other."""
+    seen = [[float(v) for v in key]]
+    out = []
+    for tag, values, feedback in candidates:
+        values = [float(v) for v in values]
+        if all(_distinguishable(values, s) for s in seen):
+            seen.append(values)
+            text = _vector([fmt_key(v) for v in values]) if len(values) > 1 else fmt_key(values[0])
+            out.append({"tag": tag, "answer": text, "feedback": feedback})
+    return out
+
+
+def engine_values_and_derivatives(act: str, xs: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """f(x) and f'(x) at the points by the engine: forward, then backward of the sum."""
+    from dlquiz.engine import Tensor
+
+    x = Tensor(np.array(xs, dtype=float), requires_grad=True)
+    y = getattr(x, act)()
+    y.sum().backward()
+    return y.data.copy(), x.grad.copy()
+
+
+def exact_derivative(act: str, x: Fraction | int) -> sp.Expr:
+    """The notes' closed form, exactly (ReLU'(0) = 0)."""
+    v = sp.Rational(Fraction(x).numerator, Fraction(x).denominator)
+    if act == "sigmoid":
+        s = 1 / (1 + sp.exp(-v))
+        return s * (1 - s)
+    if act == "tanh":
+        return 1 - sp.tanh(v) ** 2
+    return sp.Integer(1 if v > 0 else 0)
+
+
+def exact_value(act: str, x: Fraction | int) -> sp.Expr:
+    v = sp.Rational(Fraction(x).numerator, Fraction(x).denominator)
+    if act == "sigmoid":
+        return 1 / (1 + sp.exp(-v))
+    if act == "tanh":
+        return sp.tanh(v)
+    return sp.Max(0, v)
+
+
+def _n(e: sp.Expr) -> float:
+    return float(sp.N(e, 30))
+
+
+def _show(x: Fraction) -> str:
+    return str(int(x)) if x.denominator == 1 else fmt(float(x))
+
+
+# --- derivative values at a list of points ---------------------------------------------
+
+_POINTS = [Fraction(v, 2) for v in range(-8, 9)]  # -4 .. 4 in halves
+
+
+@register
+class DerivativeValues(Family):
+    id = "activations/derivative-values"
+    topic = "activations"
+    title = "An activation's derivative at a list of points (including 0)"
+    kind = "numbers"
+
+    def params(self, seed: int) -> tuple[str, list[Fraction]]:
+        draw = Draw(self.id, seed)
+        act = draw.choice(ACTIVATIONS)
+        others = draw.sample([p for p in _POINTS if p != 0], draw.integer(3, 4))
+        return act, sorted([Fraction(0), *others])
+
+    def generate(self, seed: int) -> Problem:
+        act, xs = self.params(seed)
+        f, df = engine_values_and_derivatives(act, [float(x) for x in xs])
+        points = ", ".join(_show(x) for x in xs)
+        formula = {
+            "sigmoid": "$sigmoid(x) = 1/(1 + exp(-x))$",
+            "tanh": "$tanh(x)$",
+            "relu": "$relu(x) = max(0, x)$",
+        }[act]
+        statement = (
+            f"Evaluate the derivative of the activation {formula} at the points "
+            f"x = {points}. Give the {len(xs)} values in this order, as a list, to 3 "
+            "significant figures." + (f" Use {_RELU_AT_ZERO}." if act == "relu" else "")
+        )
+        rule = {
+            "sigmoid": "The notes: $sigmoid'(x) = sigmoid(x)*(1 - sigmoid(x))$, largest at "
+            "x = 0 where it is 1/4, and symmetric: σ'(-x) = σ'(x).",
+            "tanh": "$tanh'(x) = 1 - tanh(x)^2$, largest at x = 0 where it is 1, and symmetric.",
+            "relu": "The notes: ReLU' is 1 for x > 0 and 0 for x ≤ 0 (the step function), "
+            "so ReLU'(0) = 0.",
+        }[act]
+        table = "; ".join(
+            f"x = {_show(x)}: f = {fmt(float(v), 4)}, f' = {fmt(float(d), 4)}"
+            for x, v, d in zip(xs, f, df, strict=True)
+        )
+        candidates = [
+            (
+                "function-for-derivative",
+                list(f),
+                "Those are the activation's values, not its derivative's.",
+            )
+        ]
+        if act == "sigmoid":
+            candidates.append(
+                (
+                    "one-minus-only",
+                    list(1 - f),
+                    "σ' = σ(1 - σ): you have only the factor 1 - σ.",
+                )
+            )
+        elif act == "tanh":
+            candidates.append(
+                ("missing-square", list(1 - f), "tanh' = 1 - tanh²: the tanh is squared.")
+            )
+        else:
+            candidates.append(
+                (
+                    "relu-at-zero",
+                    [1.0 if x >= 0 else 0.0 for x in xs],
+                    "By the stated convention ReLU'(0) = 0 (the notes: 0 for x ≤ 0).",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_vector([fmt_key(float(v)) for v in df]),
+            hints=[rule],
+            solution=f"{rule} Point by point: {table}.",
+            mistakes=_keep_distinct(list(df), candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        act, xs = self.params(problem.seed)
+        exact = [_n(exact_derivative(act, x)) for x in xs]
+        key = [float(v) for v in problem.answer.strip("[]").split(",")]
+        if not np.allclose(key, exact, rtol=1e-8, atol=1e-12):
+            return [f"engine derivatives {key} differ from the closed form {exact}"]
+        return []
+
+
+# --- a neuron's derivative at a point ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Neuron:
+    act: str
+    w: Fraction
+    b: Fraction
+    x: Fraction
+    wrt: str  # "x", "w" or "b"
+
+    @property
+    def z(self) -> Fraction:
+        return self.w * self.x + self.b
+
+    @property
+    def inner(self) -> Fraction:
+        """d z / d wrt."""
+        return {"x": self.w, "w": self.x, "b": Fraction(1)}[self.wrt]
+
+
+@register
+class NeuronDerivative(Family):
+    id = "activations/neuron-derivative"
+    topic = "activations"
+    title = "The derivative of a neuron a = act(w x + b) at a point"
+    kind = "number"
+
+    def neuron(self, seed: int) -> _Neuron:
+        draw = Draw(self.id, seed)
+        act = draw.choice(ACTIVATIONS)
+        wrt = draw.choice(["x", "w", "b"])
+        while True:
+            w = draw.fraction(-3, 3, (1, 1, 2))
+            b = Fraction(draw.integer(-3, 3))
+            x = draw.fraction(-3, 3, (1, 1, 2))
+            n = _Neuron(act, w, b, x, wrt)
+            # A pre-activation of 0 is ill-posed for ReLU; an inner factor of 0 or +-1
+            # (for x or w) would make the answer trivial or hide the chain-rule mistakes.
+            if n.z != 0 and abs(n.z) <= 4 and (wrt == "b" or n.inner not in (0, 1, -1)):
+                return n
+
+    @staticmethod
+    def engine(n: _Neuron) -> tuple[float, float]:
+        """(a, da/d wrt) by the engine's autograd."""
+        from dlquiz.engine import Tensor
+
+        leaves = {
+            name: Tensor(np.array(float(getattr(n, name))), requires_grad=name == n.wrt)
+            for name in ("w", "x", "b")
+        }
+        z = leaves["w"] * leaves["x"] + leaves["b"]
+        a = getattr(z, n.act)()
+        a.backward()
+        return float(a.data), float(leaves[n.wrt].grad)
+
+    def generate(self, seed: int) -> Problem:
+        n = self.neuron(seed)
+        a, grad = self.engine(n)
+        f = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"}[n.act]
+        slope = float(_n(exact_derivative(n.act, n.z)))
+        statement = (
+            f"A neuron computes $a = {f}(w*x + b)$ with $w = {n.w}$, $b = {n.b}$ and input "
+            f"$x = {n.x}$. Compute $d/d{n.wrt} a$ at these values, to 3 significant figures."
+            + (f" Use {_RELU_AT_ZERO}." if n.act == "relu" else "")
+        )
+        rule = {
+            "sigmoid": "$sigmoid'(z) = sigmoid(z)*(1 - sigmoid(z))$",
+            "tanh": "$tanh'(z) = 1 - tanh(z)^2$",
+            "relu": "ReLU'(z) = 1 for z > 0 and 0 for z ≤ 0",
+        }[n.act]
+        inner_text = {"x": "w", "w": "x", "b": "1"}[n.wrt]
+        solution = (
+            f"Let $z = w*x + b$ = {_show(n.z)}. By the chain rule "
+            f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$ with $d/d{n.wrt} z$ = {inner_text} = "
+            f"{_show(n.inner)}. With {rule}, the outer factor is {fmt(slope, 4)}, so "
+            f"the answer is {fmt(slope, 4)} × {_show(n.inner)} = {fmt(grad, 4)}."
+        )
+        candidates = [
+            (
+                "missing-inner-factor",
+                [slope],
+                f"Multiply by the inner derivative ∂z/∂{n.wrt} = {inner_text}.",
+            ),
+            (
+                "function-for-derivative",
+                [a * float(n.inner)],
+                "That uses the activation's value where its derivative belongs.",
+            ),
+            (
+                "wrong-argument",
+                [_n(exact_derivative(n.act, n.x)) * float(n.inner)],
+                "The derivative of the activation is taken at the pre-activation z = wx + b, "
+                "not at x.",
+            ),
+            ("sign", [-grad], "Check the sign of the inner derivative."),
+        ]
+        if n.act == "relu" and n.z < 0:
+            candidates.insert(
+                0,
+                (
+                    "inactive-relu",
+                    [float(n.inner)],
+                    "The pre-activation is negative, so ReLU is inactive: its derivative "
+                    "there is 0 and no gradient passes.",
+                ),
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(grad),
+            hints=[
+                f"First the pre-activation $z = w*x + b$; then the chain rule "
+                f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$.",
+                rule[0].upper() + rule[1:] + ".",
+            ],
+            solution=solution,
+            mistakes=_keep_distinct([grad], candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        n = self.neuron(problem.seed)
+        exact = _n(
+            exact_derivative(n.act, n.z) * sp.Rational(n.inner.numerator, n.inner.denominator)
+        )
+        if not np.isclose(float(problem.answer), exact, rtol=1e-8, atol=1e-12):
+            return [f"engine derivative {problem.answer} differs from the closed form {exact}"]
+        return []
+
+
+# --- which activation has this derivative? ------------------------------------------------
+
+# name shown as an option, SymPy form (for the independent check), engine form
+_CANDIDATES: dict[str, tuple[str, object]] = {
+    "sigmoid": ("the sigmoid $sigmoid(x) = 1/(1 + exp(-x))$", lambda t: 1 / (1 + sp.exp(-t))),
+    "tanh": ("$tanh(x)$", sp.tanh),
+    "relu": ("ReLU, $max(0, x)$", lambda t: sp.Max(0, t)),
+    "softplus": ("softplus, $log(1 + exp(x))$", lambda t: sp.log(1 + sp.exp(t))),
+    "identity": ("the identity (no activation), $x$", lambda t: t),
+}
+
+
+def _engine_derivative(name: str, xs: Sequence[float]) -> np.ndarray:
+    from dlquiz.engine import Tensor
+
+    x = Tensor(np.array(xs, dtype=float), requires_grad=True)
+    if name == "softplus":
+        y = (x.exp() + 1.0).log()
+    elif name == "identity":
+        y = x * 1.0
+    else:
+        y = getattr(x, name)()
+    y.sum().backward()
+    return x.grad.copy()
+
+
+def _exact_derivative_table(name: str, xs: Sequence[Fraction]) -> list[float]:
+    t = sp.Symbol("t", real=True)
+    f = _CANDIDATES[name][1](t)  # type: ignore[operator]
+    out = []
+    for x in xs:
+        v = sp.Rational(x.numerator, x.denominator)
+        if name == "relu":  # d/dt Max(0, t) is Heaviside(t); the convention ReLU'(0) = 0
+            out.append(1.0 if v > 0 else 0.0)
+        else:
+            out.append(_n(sp.diff(f, t).subs(t, v)))
+    return out
+
+
+@register
+class IdentifyActivation(Family):
+    id = "activations/identify"
+    topic = "activations"
+    title = "Which activation has this derivative? (a table of f'(x))"
+    kind = "choice"
+
+    def params(self, seed: int) -> tuple[str, list[Fraction], list[str]]:
+        draw = Draw(self.id, seed)
+        target = draw.choice(list(_CANDIDATES))
+        while True:
+            xs = sorted(draw.sample(_POINTS, 4))
+            tables = {n: _exact_derivative_table(n, xs) for n in _CANDIDATES}
+            matching = [n for n in _CANDIDATES if not _distinguishable(tables[n], tables[target])]
+            if matching == [target]:  # the table identifies the activation
+                break
+        order = draw.shuffle(list(_CANDIDATES))
+        return target, xs, order
+
+    def generate(self, seed: int) -> Problem:
+        target, xs, order = self.params(seed)
+        values = _engine_derivative(target, [float(x) for x in xs])
+        rows = ", ".join(
+            f"f'({_show(x)}) = {fmt(float(v), 3)}" for x, v in zip(xs, values, strict=True)
+        )
+        statement = (
+            f"The derivative of an activation function f was measured at four points: {rows}. "
+            "Which activation is f? (ReLU'(0) = 0 by convention.)"
+        )
+        letter = "ABCDEFGH"[order.index(target)]
+        facts = {
+            "sigmoid": "σ' = σ(1 - σ) is a bump with maximum 1/4 at 0",
+            "tanh": "tanh' = 1 - tanh² is a bump with maximum 1 at 0",
+            "relu": "ReLU' is 0 for x ≤ 0 and 1 for x > 0",
+            "softplus": "softplus' is the sigmoid itself: increasing from 0 to 1, 1/2 at 0",
+            "identity": "the identity has derivative 1 everywhere",
+        }
+        mistakes = []
+        # Reading the table as f itself: the option whose values (not derivative) match.
+        if target == "softplus":
+            mistakes.append(
+                {
+                    "tag": "function-for-derivative",
+                    "answer": "ABCDEFGH"[order.index("sigmoid")],
+                    "feedback": "The table is the derivative: these are σ(x)'s values, so f "
+                    "is the function whose derivative is σ, softplus.",
+                }
+            )
+        if target in ("sigmoid", "tanh"):
+            other = "tanh" if target == "sigmoid" else "sigmoid"
+            mistakes.append(
+                {
+                    "tag": "sigmoid-tanh",
+                    "answer": "ABCDEFGH"[order.index(other)],
+                    "feedback": "Both derivatives are bumps at 0: σ' peaks at 1/4, tanh' at 1.",
+                }
+            )
+        if target in ("relu", "identity"):
+            other = "identity" if target == "relu" else "relu"
+            mistakes.append(
+                {
+                    "tag": "relu-identity",
+                    "answer": "ABCDEFGH"[order.index(other)],
+                    "feedback": "ReLU' and the identity's derivative are both 1 for x > 0; "
+                    "they differ for x ≤ 0, where ReLU' is 0.",
+                }
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=letter,
+            choices=[_CANDIDATES[n][0] for n in order],
+            hints=[
+                "Compare the shapes: which derivatives are bumps, which are steps, which "
+                "are constant, which increase?",
+                "σ'(0) = 1/4, tanh'(0) = 1, ReLU'(x) is 0 or 1, softplus'(x) = σ(x).",
+            ],
+            solution=(
+                f"Here {facts[target]}, which matches the table. "
+                "The others: "
+                + "; ".join(facts[n] for n in _CANDIDATES if n != target)
+                + f". So the answer is {letter}."
+            ),
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        target, xs, order = self.params(problem.seed)
+        failures = []
+        engine = _engine_derivative(target, [float(x) for x in xs])
+        exact = _exact_derivative_table(target, xs)
+        if not np.allclose(engine, exact, rtol=1e-8, atol=1e-12):
+            failures.append(f"engine derivatives {engine} differ from SymPy's {exact}")
+        matching = [n for n in order if not _distinguishable(_exact_derivative_table(n, xs), exact)]
+        if matching != [target]:
+            failures.append(f"the table fits {matching}, not exactly one option")
+        if len(set(problem.choices)) != len(problem.choices):
+            failures.append("two options are the same")
+        if problem.answer != "ABCDEFGH"[order.index(target)]:
+            failures.append("the key is not the target's letter")
+        return failures

@@ -1,0 +1,125 @@
+"""Activation families: verified keys, known mistakes, keys against the notes' formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+
+FAMILIES = [
+    "activations/composition",
+    "activations/derivative-values",
+    "activations/neuron-derivative",
+    "activations/identify",
+]
+SEEDS = range(6)
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+# The notes' derivatives, written out independently of the package.
+NOTES = {
+    "sigmoid": lambda x: _sigmoid(x) * (1 - _sigmoid(x)),
+    "tanh": lambda x: 1 - math.tanh(x) ** 2,
+    "relu": lambda x: 1.0 if x > 0 else 0.0,
+}
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_family_passes_every_check(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "activations"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 9).to_json() == generate(family_id, 9).to_json()
+    assert len({generate(family_id, s).statement for s in range(12)}) > 6
+
+
+def test_derivative_values_follow_the_notes_including_relu_at_zero() -> None:
+    family = families()["activations/derivative-values"]
+    acts = set()
+    for seed in range(30):
+        act, xs = family.params(seed)
+        problem = family.generate(seed)
+        assert 0 in xs
+        key = [float(v) for v in problem.answer.strip("[]").split(",")]
+        assert key == pytest.approx([NOTES[act](float(x)) for x in xs], rel=1e-9, abs=1e-12)
+        if act == "relu":
+            assert "ReLU'(0) = 0" in problem.statement
+            assert key[xs.index(0)] == 0.0
+            wrong = "[" + ", ".join("1" if x >= 0 else "0" for x in xs) + "]"
+            assert problem.check(wrong).mistake == "relu-at-zero"
+        acts.add(act)
+    assert acts == {"sigmoid", "tanh", "relu"}
+
+
+def test_composition_accepts_primed_and_expanded_forms() -> None:
+    family = families()["activations/composition"]
+    for seed in range(12):
+        p = family.draw_params(seed)
+        problem = family.generate(seed)
+        w, c, act = p["w"], p["c"], p["act"]
+        z = f"(({w})*x + ({c}))"
+        outer = {"sigmoid": f"sigmoid'{z}", "tanh": f"tanh'{z}", "relu": f"step{z}"}[act]
+        assert problem.check(f"({w})*{outer}").equivalent, (seed, act)
+        assert problem.check(outer).mistake == "missing-inner-factor", (seed, act)
+
+
+def test_neuron_derivative_is_the_chain_rule() -> None:
+    family = families()["activations/neuron-derivative"]
+    for seed in range(30):
+        n = family.neuron(seed)
+        problem = family.generate(seed)
+        z = float(n.w * n.x + n.b)
+        assert z != 0
+        inner = {"x": float(n.w), "w": float(n.x), "b": 1.0}[n.wrt]
+        assert float(problem.answer) == pytest.approx(NOTES[n.act](z) * inner, rel=1e-9, abs=1e-12)
+
+
+FUNCS = {
+    "sigmoid": _sigmoid,
+    "tanh": math.tanh,
+    "relu": lambda x: max(0.0, x),
+    "softplus": lambda x: math.log1p(math.exp(x)),
+    "identity": lambda x: x,
+}
+
+
+def _difference_table(name: str, xs, h: float = 1e-6) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """f' by central differences; ReLU'(0) = 0 by the stated convention (left difference)."""
+    f = FUNCS[name]
+    return np.array(
+        [
+            (f(float(x)) - f(float(x) - h)) / h
+            if name == "relu" and x == 0
+            else (f(float(x) + h) - f(float(x) - h)) / (2 * h)
+            for x in xs
+        ]
+    )
+
+
+def test_identify_has_exactly_one_matching_option() -> None:
+    """The key's option reproduces the table by finite differences; no other option does."""
+    family = families()["activations/identify"]
+    for seed in range(25):
+        target, xs, order = family.params(seed)
+        problem = family.generate(seed)
+        assert problem.answer == "ABCDEFGH"[order.index(target)]
+        measured = _difference_table(target, xs)
+        fits = [
+            n
+            for n in order
+            if np.allclose(_difference_table(n, xs), measured, rtol=5e-3, atol=1e-4)
+        ]
+        assert fits == [target], (seed, fits)
