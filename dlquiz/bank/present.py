@@ -6,8 +6,9 @@ Student-facing renderings never include the answer.
 
 from __future__ import annotations
 
+import re
+
 from dlquiz.bank.problem import INPUT_HINTS, Problem
-from dlquiz.bank.render import escape_tex
 
 LETTERS = "ABCDEFGH"
 
@@ -16,10 +17,87 @@ def _choices_latex(problem: Problem) -> list[str]:
     return [f"{LETTERS[i]}) {c}" for i, c in enumerate(problem.choices)]
 
 
-def problem_markdown(problem: Problem, number: int) -> str:
-    lines = [f"## {number}. {problem.title or problem.id}", "", problem.statement_latex, ""]
+def _points(problem: Problem, show: bool) -> str:
+    if not show:
+        return ""
+    return f" ({problem.points} point{'s' if problem.points != 1 else ''})"
+
+
+def _fence(text: str) -> str:
+    """A Markdown code fence longer than any run of backticks in ``text``."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+_TT = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "^": r"\^{}",
+    "~": r"\textasciitilde{}",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "_": r"\_",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+
+_MD_FROM_TEX = (
+    (r"\textbackslash{}", "\\\\"),
+    (r"\textasciitilde{}", r"\~"),
+    (r"\^{}", r"\^"),
+    (r"\{", "{"),
+    (r"\}", "}"),
+)
+
+
+def markdown_text(latex_text: str) -> str:
+    r"""A statement's LaTeX form for Markdown: math kept, prose escapes made Markdown's.
+
+    ``\%``, ``\_``, ``\&``, ``\#`` and ``\$`` are Markdown escapes too; the others
+    would show as written.
+    """
+    pieces = re.split(r"(?<!\\)(\$)", latex_text)
+    inside = False
+    out = []
+    for piece in pieces:
+        if piece == "$":
+            inside = not inside
+        elif not inside:
+            for tex, md in _MD_FROM_TEX:
+                piece = piece.replace(tex, md)
+        out.append(piece)
+    return "".join(out)
+
+
+def markdown_escape(text: str) -> str:
+    """Plain text (an option) that Markdown shows as written."""
+    return re.sub(r"([\\`*_\[\]<>|$#])", r"\\\1", text)
+
+
+def tex_verbatim_text(text: str) -> str:
+    """Any plain text (an answer, an option) for LaTeX: every special character escaped."""
+    return "".join(_TT.get(ch, ch) for ch in text)
+
+
+def problem_markdown(problem: Problem, number: int, *, points: bool = False) -> str:
+    lines = [
+        f"## {number}. {problem.title or problem.id}{_points(problem, points)}",
+        "",
+        markdown_text(problem.statement_latex),
+        "",
+    ]
+    if problem.figure:
+        fence = _fence(problem.figure)
+        lines += [fence + "text", problem.figure.rstrip("\n"), fence, ""]
     if problem.choices:
-        lines += [f"- **{LETTERS[i]}**) {escape_tex(c)}" for i, c in enumerate(problem.choices)]
+        lines += [
+            f"- **{LETTERS[i]}**) {markdown_escape(c)}" for i, c in enumerate(problem.choices)
+        ]
         lines.append("")
     shapes = ", ".join(f"{n}: {s}" for n, s in sorted(problem.shapes.items()))
     if shapes:
@@ -29,31 +107,38 @@ def problem_markdown(problem: Problem, number: int) -> str:
 
 
 def solution_markdown(problem: Problem, number: int) -> str:
-    lines = [f"## {number}. {problem.title or problem.id}", "", problem.solution_latex, ""]
+    title = problem.title or problem.id
+    lines = [f"## {number}. {title}", "", markdown_text(problem.solution_latex), ""]
     lines += ["**Answer:** `" + problem.answer.replace("`", "'") + "`", ""]
     return "\n".join(lines)
 
 
-def problem_tex(problem: Problem, number: int) -> str:
+def problem_tex(problem: Problem, number: int, *, points: bool = False) -> str:
+    title = tex_verbatim_text(problem.title or problem.id) + _points(problem, points)
     lines = [
-        rf"\subsection*{{{number}. {escape_tex(problem.title or problem.id)}}}",
+        rf"\subsection*{{{number}. {title}}}",
         problem.statement_latex.replace("\n\n", "\n\n\\medskip\n"),
     ]
+    if problem.figure:  # drawn for a terminal: kept as it is, in a fixed-width font
+        lines += [r"\begin{verbatim}", problem.figure.rstrip("\n"), r"\end{verbatim}"]
     if problem.choices:
         lines.append(r"\begin{itemize}")
-        lines += [rf"\item[{LETTERS[i]})] {escape_tex(c)}" for i, c in enumerate(problem.choices)]
+        lines += [
+            rf"\item[{LETTERS[i]})] {tex_verbatim_text(c)}" for i, c in enumerate(problem.choices)
+        ]
         lines.append(r"\end{itemize}")
-    shapes = ", ".join(f"{escape_tex(n)}: {s}" for n, s in sorted(problem.shapes.items()))
+    shapes = ", ".join(f"{tex_verbatim_text(n)}: {s}" for n, s in sorted(problem.shapes.items()))
     if shapes:
         lines.append(rf"\par\emph{{Shapes:}} {shapes}")
-    lines.append(rf"\par\emph{{Answer with {escape_tex(INPUT_HINTS.get(problem.kind, ''))}.}}")
+    hint = tex_verbatim_text(INPUT_HINTS.get(problem.kind, ""))
+    lines.append(rf"\par\emph{{Answer with {hint}.}}")
     return "\n".join(lines) + "\n"
 
 
 def solution_tex(problem: Problem, number: int) -> str:
-    answer = escape_tex(problem.answer)
+    answer = tex_verbatim_text(problem.answer)
     return (
-        rf"\subsection*{{{number}. {escape_tex(problem.title or problem.id)}}}"
+        rf"\subsection*{{{number}. {tex_verbatim_text(problem.title or problem.id)}}}"
         + "\n"
         + problem.solution_latex.replace("\n\n", "\n\n\\medskip\n")
         + "\n"
