@@ -1,1 +1,228 @@
-"""``generate`` and ``grade``: the instructor's commands (issue 6)."""
+"""``generate`` and ``grade``: the instructor's commands (thin: options in, rendering out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dlquiz.cli import app, console
+from dlquiz.cli.judge_cmds import _fail
+from dlquiz.status import ExitStatus
+
+GENERATE_EPILOG = (
+    "Writes problems.md, problems.tex, solutions.md, solutions.tex, key.json and "
+    "answers.txt into DIR (with --variants K: DIR/v1 ... DIR/vK and DIR/roster.json; "
+    "with --format moodle also DIR/moodle.xml). "
+    "Exit codes: 0 written; 1 a family of the bank failed to build a problem; "
+    "2 unusable options (unknown topic or family, bad --n or --variants, DIR not writable)."
+)
+GRADE_EPILOG = (
+    "Writes grades.csv, grades.json, feedback/STUDENT.md and gradescope/STUDENT/results.json "
+    "into --out. A sheet holds lines 'N: answer', an optional '# version: N' and "
+    "'# student: ID'. Exit codes: 0 grading completed (sheets that could not be graded are "
+    "reported, not fatal); 2 the key is unusable, no sheet was found or --out cannot be "
+    "written; 130 interrupted."
+)
+
+
+@app.command(epilog=GENERATE_EPILOG)
+def generate(
+    out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="The folder to write."),
+    topic: list[str] = typer.Option([], "--topic", help="A topic (repeatable)."),
+    family: list[str] = typer.Option([], "--family", help="A family id (repeatable)."),
+    n: int = typer.Option(10, "--n", help="Number of questions."),
+    seed: int = typer.Option(0, "--seed", help="Which set (the same seed, the same set)."),
+    title: str | None = typer.Option(None, "--title", help="The set's title."),
+    variants: int | None = typer.Option(
+        None, "--variants", metavar="K", help="K versions of the set, one folder each."
+    ),
+    fmt: list[str] = typer.Option(
+        [], "--format", help="Also write another format: moodle (Moodle XML)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write a randomized problem set with solutions, an answer key and an answer sheet.
+
+    The problems are the bank's selection for --topic/--family, --n and --seed: the same
+    ones `dlquiz practice --seed S --mode random` presents for the same options.
+    """
+    from dlquiz.bank import FamilyError
+    from dlquiz.sets.generate import GenerationError, SetError, write_set
+
+    formats = {f.strip().lower() for item in fmt for f in item.split(",") if f.strip()}
+    unknown = formats - {"moodle"}
+    if unknown:
+        raise _fail(f"unknown --format '{sorted(unknown)[0]}' (known: moodle)", as_json)
+    try:
+        written = write_set(
+            out,
+            topics=topic,
+            family_ids=family,
+            n=n,
+            seed=seed,
+            title=title,
+            variants=variants,
+            moodle="moodle" in formats,
+            progress=lambda text: console.message(f"generating: {text}"),
+        )
+    except (FamilyError, SetError) as exc:
+        raise _fail(str(exc), as_json) from None
+    except GenerationError as exc:
+        if as_json:
+            console.print_json({"error": str(exc)})
+        console.message(f"error: {exc}", style="red")
+        raise typer.Exit(ExitStatus.FAILED) from None
+    for note in written.notes:
+        console.message(f"note: {note}")
+    if as_json:
+        console.print_json(written.to_json())
+        return
+    count = len(written.versions[0])
+    versions = len(written.versions)
+    what = f"{count} questions" + (f" in {versions} versions" if variants is not None else "")
+    console.line(f"Wrote {what} to {out}:", markup=False)
+    for f in written.files:
+        console.line(f"  {f}", markup=False)
+    if "moodle.xml" in written.files:
+        total = sum(len(v) for v in written.versions)
+        console.line(
+            f"moodle.xml holds {written.moodle_questions} of {total} questions; "
+            f"{len(written.omitted)} left out",
+            markup=False,
+        )
+        for o in written.omitted:
+            where = f"question {o.number}" + (f" (version {o.version})" if o.version else "")
+            console.line(f"  left out {where}: {o.reason}", markup=False)
+
+
+@app.command(epilog=GRADE_EPILOG)
+def grade(
+    key: Path = typer.Argument(..., metavar="KEY", help="A key.json or a roster.json."),
+    submissions: list[str] = typer.Argument(
+        ..., metavar="SUBMISSION...", help="Filled answer sheets, or folders of them."
+    ),
+    out: Path = typer.Option(
+        Path("grades"), "--out", "-o", metavar="DIR", help="Where the reports go."
+    ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", help="Worker processes (default: one per core)."
+    ),
+    timeout: float = typer.Option(
+        10.0, "--timeout", help="Seconds one answer may take before it is given up."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print grades.json on stdout."),
+) -> None:
+    """Grade a class's answer sheets against a key, with feedback for every student."""
+    from dlquiz.sets.grade import grade_sheets
+    from dlquiz.sets.keys import KeyFileError, load_keys
+    from dlquiz.sets.reports import write_reports
+    from dlquiz.sets.sheets import Sheet, find_sheets, read_sheet
+
+    if jobs is not None and not 1 <= jobs <= 256:
+        raise _fail("--jobs must be between 1 and 256", as_json)
+    if not 0 < timeout <= 3600:
+        raise _fail("--timeout must be a number of seconds in (0, 3600]", as_json)
+    try:
+        keyset = load_keys(key)
+    except KeyFileError as exc:
+        raise _fail(f"unusable key: {exc}", as_json) from None
+    files, missing = find_sheets(submissions, exclude=out)
+    files = [f for f in files if f.resolve() != key.resolve()]
+    if not files:
+        where = ", ".join(submissions)
+        raise _fail(f"no answer sheets found in {where}", as_json)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"cannot write into {out}: {exc.strerror or exc}", as_json) from None
+    sheets = [read_sheet(f) for f in files]
+    for name in missing:
+        sheets.append(Sheet(name, error="no such file or folder"))
+    try:
+        results = _grade_with_progress(grade_sheets, keyset, sheets, jobs, timeout)
+    except KeyboardInterrupt:
+        console.message("interrupted: nothing was written", style="red")
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    try:
+        document, _files = write_reports(out, keyset, results)
+    except OSError as exc:
+        raise _fail(f"cannot write into {out}: {exc.strerror or exc}", as_json) from None
+    for r in results:
+        if r.error:
+            console.message(f"not graded: {r.path}: {r.error}", style="yellow")
+        for note in r.notes:
+            console.message(f"note: {r.path}: {note}")
+    if as_json:
+        console.print_json(document)
+    else:
+        _print_summary(document["summary"])
+        console.line(
+            f"Reports: {out}/grades.csv, grades.json, feedback/, gradescope/", markup=False
+        )
+
+
+def _grade_with_progress(grade_sheets, keyset, sheets, jobs, timeout):  # type: ignore[no-untyped-def]
+    """A progress bar on stderr when it is a terminal; none otherwise."""
+    import time
+
+    err = console.err()
+    if not err.is_terminal:
+        return grade_sheets(keyset, sheets, jobs=jobs, timeout=timeout)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    # No refresh thread: the grader forks worker processes, and forking while another
+    # thread holds a lock is unsafe. The bar is redrawn as sheets complete.
+    with Progress(
+        "grading",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        auto_refresh=False,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("grading", total=len(sheets))
+        last = [0.0]
+
+        def progress(done: int) -> None:
+            bar.update(task, completed=done)
+            now = time.monotonic()
+            if now - last[0] > 0.1 or done == len(sheets):
+                bar.refresh()
+                last[0] = now
+
+        return grade_sheets(keyset, sheets, jobs=jobs, timeout=timeout, progress=progress)
+
+
+def _print_summary(summary: dict) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dlquiz.sets.reports import number
+
+    graded, total = summary["graded"], summary["sheets"]
+    head = f"{graded} of {total} sheets graded"
+    if summary["mean"] is not None:
+        head += (
+            f"; mean {number(summary['mean'])}, median {number(summary['median'])} "
+            f"of {number(summary['max_score'])} ({summary['mean_percent']:.1f}% on average)"
+        )
+    console.line(head, markup=False)
+    table = Table(title="Per question")
+    for col in ("#", "question", "right", "mean", "most common mistake", "unanswered"):
+        table.add_column(col, overflow="fold")
+    for q in summary["questions"]:
+        rate = "" if q["success_rate"] is None else f"{100 * q['success_rate']:.0f}%"
+        mean = "" if q["mean_score"] is None else f"{number(q['mean_score'])}/{number(q['points'])}"
+        common = q["most_common_mistake"]
+        mistake = f"{common['tag']} ×{common['count']}" if common else ""
+        table.add_row(
+            str(q["number"]),
+            escape(q["title"]),
+            rate,
+            mean,
+            escape(mistake),
+            str(q["unanswered"]),
+        )
+    console.out().print(table)

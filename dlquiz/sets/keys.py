@@ -1,0 +1,290 @@
+"""Answer keys on disk: ``key.json`` (one version of a set) and ``roster.json`` (several).
+
+The grader reads a key file alone and never regenerates problems, so a key written by an
+older install (or edited by hand) still grades. Loading checks everything the grader will
+rely on, and reads every question with the judge once: a key that cannot be used is
+reported (exit 2) before any sheet is graded, never half-way through a batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KEY_FORMAT = 1
+MAX_KEY_BYTES = 50_000_000
+
+
+class KeyFileError(ValueError):
+    """A key or roster file that cannot be used (the message names the file and the field)."""
+
+
+@dataclass
+class Question:
+    """One graded question: the bank's Problem fields the judge needs, plus its number."""
+
+    number: int
+    id: str
+    kind: str
+    answer: str
+    points: float = 1
+    title: str = ""
+    seed: int | None = None
+    vars: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, str] = field(default_factory=dict)
+    tolerance: float | None = None
+    mistakes: list[dict[str, str]] = field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
+
+    def prepare(self) -> Any:
+        """The judge's prepared key (parsed once; ``UnusableKey`` if it cannot be)."""
+        from dlquiz.judge import prepare
+
+        return prepare(
+            self.answer,
+            kind=self.kind,
+            vars=self.vars,
+            definitions=self.definitions,
+            mistakes=self.mistakes,
+        )
+
+
+@dataclass
+class Key:
+    """One version of a set: its questions in order."""
+
+    path: str
+    questions: list[Question]
+    title: str = ""
+    version: int | None = None
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(q.points for q in self.questions))
+
+    def question(self, number: int) -> Question | None:
+        for q in self.questions:
+            if q.number == number:
+                return q
+        return None
+
+
+@dataclass
+class KeySet:
+    """What ``grade`` grades against: one key, or a roster of versions."""
+
+    path: str
+    keys: dict[int | None, Key]
+    roster: bool = False
+    title: str = ""
+
+    def for_version(self, version: int | None) -> tuple[Key | None, str | None]:
+        """The key a sheet with this ``# version:`` line is graded against, or why none."""
+        if not self.roster:
+            key = next(iter(self.keys.values()))
+            if version is not None and key.version is not None and version != key.version:
+                return None, (
+                    f"the sheet is version {version} but {self.path} is the key of version "
+                    f"{key.version}: grade with the set's roster.json"
+                )
+            return key, None
+        versions = ", ".join(str(v) for v in self.keys)
+        if version is None:
+            if len(self.keys) == 1:
+                return next(iter(self.keys.values())), None
+            return None, f"no '# version: N' line, so no key can be chosen (versions: {versions})"
+        if version not in self.keys:
+            return None, f"version {version} is not in the roster (versions: {versions})"
+        return self.keys[version], None
+
+    @property
+    def numbers(self) -> list[int]:
+        """Every question number of every version, in order (the columns of grades.csv)."""
+        return sorted({q.number for k in self.keys.values() for q in k.questions})
+
+    def titles(self) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for key in self.keys.values():
+            for q in key.questions:
+                out.setdefault(q.number, q.title or q.id)
+        return out
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not path.is_file():
+        raise KeyFileError(f"{path}: not a file")
+    if size > MAX_KEY_BYTES:
+        raise KeyFileError(f"{path}: {size} bytes is too large for a key")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise KeyFileError(f"{path}: not UTF-8 text, so not a key written by dlquiz") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KeyFileError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except RecursionError:
+        raise KeyFileError(f"{path}: JSON nested too deeply") from None
+
+
+def load_keys(path: str | Path) -> KeySet:
+    """A ``key.json`` or a ``roster.json``, checked and read by the judge."""
+    p = Path(path)
+    data = _read_json(p)
+    if isinstance(data, dict) and "versions" in data and "questions" not in data:
+        return _load_roster(p, data)
+    key = _key_from_data(p, data)
+    return KeySet(str(path), {key.version: key}, roster=False, title=key.title)
+
+
+def _load_roster(path: Path, data: dict[str, Any]) -> KeySet:
+    versions = data["versions"]
+    if not isinstance(versions, dict) or not versions:
+        raise KeyFileError(f"{path}: 'versions' must map version numbers to key files")
+    keys: dict[int | None, Key] = {}
+    for name, rel in versions.items():
+        try:
+            number = int(name)
+        except (TypeError, ValueError):
+            raise KeyFileError(f"{path}: version '{name}' is not a number") from None
+        if not isinstance(rel, str) or not rel:
+            raise KeyFileError(f"{path}: version {number}: the key path must be text")
+        key_path = path.parent / rel
+        key = _key_from_data(key_path, _read_json(key_path))
+        if key.version is not None and key.version != number:
+            raise KeyFileError(
+                f"{path}: version {number} points to {rel}, the key of version {key.version}"
+            )
+        key.version = number
+        keys[number] = key
+    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    return KeySet(str(path), dict(sorted(keys.items())), roster=True, title=title or "")
+
+
+def _key_from_data(path: Path, data: Any) -> Key:
+    if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
+        raise KeyFileError(
+            f"{path}: not a dlquiz key (a key.json has a 'questions' list, "
+            "a roster.json a 'versions' map)"
+        )
+    raw = data["questions"]
+    if not raw:
+        raise KeyFileError(f"{path}: the key has no questions")
+    questions: list[Question] = []
+    seen: set[int] = set()
+    for i, entry in enumerate(raw, start=1):
+        q = _question(path, i, entry)
+        if q.number in seen:
+            raise KeyFileError(f"{path}: question number {q.number} appears twice")
+        seen.add(q.number)
+        questions.append(q)
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise KeyFileError(f"{path}: 'version' must be a whole number")
+    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    key = Key(str(path), questions, title or "", version)
+    _check_with_judge(key)
+    return key
+
+
+def _question(path: Path, index: int, entry: Any) -> Question:
+    where = f"{path}: question {index}"
+    if not isinstance(entry, dict):
+        raise KeyFileError(f"{where}: must be an object")
+    number = entry.get("number", index)
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise KeyFileError(f"{where}: 'number' must be a positive whole number")
+    where = f"{path}: question {number}"
+
+    def text(name: str, default: str | None = None) -> str:
+        value = entry.get(name, default)
+        if not isinstance(value, str):
+            raise KeyFileError(f"{where}: '{name}' must be text")
+        return value
+
+    def mapping(name: str) -> dict[str, str]:
+        value = entry.get(name) or {}
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise KeyFileError(f"{where}: '{name}' must map names to text")
+        return dict(value)
+
+    from dlquiz.judge import KINDS
+
+    kind = text("kind")
+    if kind not in KINDS:
+        raise KeyFileError(f"{where}: unknown kind '{kind}' (one of {', '.join(KINDS)})")
+    points = entry.get("points", 1)
+    if isinstance(points, bool) or not isinstance(points, int | float) or not points > 0:
+        raise KeyFileError(f"{where}: 'points' must be a positive number")
+    if not math.isfinite(points):
+        raise KeyFileError(f"{where}: 'points' must be finite")
+    tolerance = entry.get("tolerance")
+    if tolerance is not None and (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float)
+        or not 0 <= tolerance < 1
+    ):
+        raise KeyFileError(f"{where}: 'tolerance' must be a relative tolerance in [0, 1)")
+    mistakes = entry.get("mistakes") or []
+    if not isinstance(mistakes, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("tag"), str) and isinstance(m.get("answer"), str)
+        for m in mistakes
+    ):
+        raise KeyFileError(f"{where}: 'mistakes' must be a list of {{tag, answer, feedback}}")
+    choices = entry.get("choices") or []
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise KeyFileError(f"{where}: 'choices' must be a list of texts")
+    seed = entry.get("seed")
+    return Question(
+        number=number,
+        id=text("id", ""),
+        kind=kind,
+        answer=text("answer"),
+        points=points,
+        title=text("title", ""),
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        vars=mapping("vars"),
+        definitions=mapping("definitions"),
+        tolerance=None if tolerance is None else float(tolerance),
+        mistakes=[
+            {"tag": m["tag"], "answer": m["answer"], "feedback": str(m.get("feedback", ""))}
+            for m in mistakes
+        ],
+        choices=list(choices),
+    )
+
+
+def _check_with_judge(key: Key) -> None:
+    """Every question must be readable by the judge, and its own answer must earn full marks."""
+    from dlquiz.judge import UnusableKey, check
+    from dlquiz.vars import VarSpecError
+
+    for q in key.questions:
+        where = f"{key.path}: question {q.number}"
+        try:
+            prepared = q.prepare()
+            verdict = check(q.answer, prepared, tolerance=q.tolerance)
+        except (UnusableKey, VarSpecError) as exc:
+            raise KeyFileError(f"{where}: {exc}") from None
+        except (RecursionError, MemoryError, ValueError) as exc:
+            raise KeyFileError(f"{where}: the key cannot be read ({exc})") from None
+        if not verdict.equivalent:
+            raise KeyFileError(
+                f"{where}: the judge does not accept the key's own answer ({verdict.feedback})"
+            )
