@@ -1,0 +1,713 @@
+"""Batch normalization: batch statistics, outputs in both conventions, parameters, test time.
+
+The notes: BatchNorm(x) = gamma * (x - mu_B) / (sigma_B + eps) + beta, with the *biased*
+batch variance sigma_B^2 = (1/|B|) sum (x - mu_B)^2, and gamma, beta per feature.
+PyTorch (and the engine) put eps inside the square root: (x - mu_B) / sqrt(sigma_B^2 + eps).
+The two agree to 3 significant figures for PyTorch's default eps = 1e-5 but not for a
+large eps, so the output problems come in two families, one per convention, each stating
+its own. For a convolution's (N, C, H, W) output, gamma and beta are per channel
+(PyTorch's BatchNorm2d).
+
+Statistics and the notes' output are computed with engine tensors and verified by exact
+fractions/SymPy; the PyTorch output comes from the engine's batch_norm and is verified by
+exact SymPy arithmetic; parameter counts against the engine's BatchNorm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.vars import Namespace
+
+LETTERS = "ABCDEFGH"
+
+
+# --- small shared helpers -----------------------------------------------------------------
+def _mat(rows: Sequence[Sequence[object]]) -> str:
+    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
+
+
+def _vec(values: Sequence[object]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _key_mat(a: np.ndarray) -> str:
+    return _mat([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
+
+
+def _shown_mat(a: np.ndarray) -> str:
+    return _mat([[fmt(float(v)) for v in row] for row in np.atleast_2d(a)])
+
+
+def _numbers(text: str) -> np.ndarray:
+    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
+    from dlquiz.notation import parse
+    from dlquiz.numeric import evaluate
+
+    return evaluate(parse(text, Namespace()), {}, 1)[0]
+
+
+def _distinct_arrays(
+    key: np.ndarray, candidates: Sequence[tuple[str, np.ndarray, str]]
+) -> list[dict[str, str]]:
+    """Mistakes the judge can tell from the key and from each other (twice its tolerance)."""
+    kept = [np.asarray(key, dtype=float)]
+    out = []
+    for tag, values, feedback in candidates:
+        v = np.asarray(values, dtype=float)
+        if v.shape != kept[0].shape or any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
+            continue
+        kept.append(v)
+        out.append({"tag": tag, "answer": _key_mat(v), "feedback": feedback})
+    return out
+
+
+def _agree(key: np.ndarray, exact: np.ndarray, what: str) -> list[str]:
+    if key.shape != exact.shape or not np.allclose(key, exact, rtol=1e-8, atol=1e-10):
+        return [f"the key {key.tolist()} differs from {what} {exact.tolist()}"]
+    return []
+
+
+def _draw_batch(draw: Draw, batch: int, features: int) -> tuple[tuple[int, ...], ...]:
+    """Rows are examples; no feature is constant over the batch (its variance would be 0)."""
+    while True:
+        x = tuple(tuple(draw.integer(-3, 9) for _ in range(features)) for _ in range(batch))
+        if all(len({row[f] for row in x}) > 1 for f in range(features)):
+            return x
+
+
+def exact_stats(x: Sequence[Sequence[int]], *, unbiased: bool = False) -> tuple[list, list]:
+    """Per-feature mean and variance in fractions (biased, as in the notes, by default)."""
+    m = len(x)
+    means, variances = [], []
+    for f in range(len(x[0])):
+        col = [Fraction(row[f]) for row in x]
+        mu = sum(col) / m
+        ss = sum((v - mu) ** 2 for v in col)
+        means.append(mu)
+        variances.append(ss / (m - 1 if unbiased else m))
+    return means, variances
+
+
+# --- batch statistics ---------------------------------------------------------------------
+@register
+class BatchStatistics(Family):
+    id = "batch-norm/statistics"
+    topic = "batch-norm"
+    title = "Batch mean and (biased) batch variance per feature"
+    kind = "numbers"
+
+    def setup(self, seed: int) -> tuple[tuple[int, ...], ...]:
+        draw = Draw(self.id, seed)
+        return _draw_batch(draw, draw.integer(3, 6), draw.integer(1, 3))
+
+    @staticmethod
+    def engine_stats(x: Sequence[Sequence[int]]) -> np.ndarray:
+        from dlquiz.engine import Tensor
+
+        t = Tensor(np.array(x, dtype=float))
+        mean = t.mean(axis=0, keepdims=True)
+        var = ((t - mean) ** 2).mean(axis=0, keepdims=True)
+        return np.vstack([mean.data, var.data])
+
+    def generate(self, seed: int) -> Problem:
+        x = self.setup(seed)
+        m, features = len(x), len(x[0])
+        stats = self.engine_stats(x)
+        statement = (
+            f"A batch-norm layer receives a batch of $|B| = {m}$ examples with {features} "
+            f"feature{'s' if features > 1 else ''}, one example per row: $x = {_mat(x)}$. "
+            "Compute the batch mean $mu_B$ and the batch variance $sigma_B^2$ of each feature "
+            f"as in the notes (the variance divides by $|B| = {m}$). Answer with a matrix whose "
+            "first row holds the means and whose second row holds the variances"
+            + (" (one column per feature)." if features > 1 else ".")
+        )
+        means, variances = exact_stats(x)
+        cols = []
+        for f in range(features):
+            col = [row[f] for row in x]
+            dev = " + ".join(f"({fmt(Fraction(v) - means[f])})^2" for v in col)
+            cols.append(
+                f"feature {f + 1}: mean ({' + '.join(str(v) for v in col)})/{m} = "
+                f"{fmt(means[f])}, variance ({dev})/{m} = {fmt(variances[f])}"
+            )
+        solution = (
+            "Each feature is normalised over the batch, so work column by column. "
+            + "; ".join(cols)
+            + f". So the answer is ${_shown_mat(stats)}$. (PyTorch normalises with this "
+            "biased variance too; only its running average uses the unbiased one, dividing "
+            f"by {m - 1}.)"
+        )
+        _, unbiased = exact_stats(x, unbiased=True)
+        candidates = [
+            (
+                "unbiased-variance",
+                np.vstack([stats[0], [float(v) for v in unbiased]]),
+                f"The notes' batch variance divides by |B| = {m}, not by |B| - 1 = {m - 1}.",
+            ),
+            (
+                "std-not-variance",
+                np.vstack([stats[0], np.sqrt(stats[1])]),
+                "That is the standard deviation σ_B; the question asks for the variance σ_B².",
+            ),
+            (
+                "transposed-stats",
+                np.vstack([stats[1], stats[0]]),
+                "The first row holds the means, the second the variances.",
+            ),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key_mat(stats),
+            hints=[
+                "Statistics are per feature: take each column over the examples in the batch.",
+                f"The variance is the mean of the squared deviations: divide by {m}.",
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(stats, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        means, variances = exact_stats(self.setup(problem.seed))
+        exact = np.array([[float(v) for v in means], [float(v) for v in variances]])
+        return _agree(_numbers(problem.answer), exact, "exact fractions")
+
+
+# --- the batch-norm output in both conventions -------------------------------------------
+EPSILONS = (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2), Fraction(1, 100), Fraction(1, 10**5))
+GAMMAS = (Fraction(1, 2), Fraction(2), Fraction(3), Fraction(-1), Fraction(3, 2), Fraction(1))
+
+
+@dataclass(frozen=True)
+class _BNSetup:
+    x: tuple[tuple[int, ...], ...]
+    gamma: tuple[Fraction, ...]
+    beta: tuple[int, ...]
+    eps: Fraction
+
+
+def exact_output(su: _BNSetup, convention: str, *, unbiased: bool = False) -> list[list[sp.Expr]]:
+    """The batch-norm output in exact SymPy numbers: "notes" or "pytorch" (or "no-sqrt")."""
+    means, variances = exact_stats(su.x, unbiased=unbiased)
+    eps = sp.Rational(su.eps.numerator, su.eps.denominator)
+    out = []
+    for row in su.x:
+        new = []
+        for f, v in enumerate(row):
+            var = sp.Rational(variances[f].numerator, variances[f].denominator)
+            if convention == "notes":
+                denom = sp.sqrt(var) + eps
+            elif convention == "pytorch":
+                denom = sp.sqrt(var + eps)
+            else:  # the variance used where the standard deviation belongs
+                denom = var + eps
+            g = sp.Rational(su.gamma[f].numerator, su.gamma[f].denominator)
+            mu = sp.Rational(means[f].numerator, means[f].denominator)
+            new.append(g * (v - mu) / denom + su.beta[f])
+        out.append(new)
+    return out
+
+
+def _floats(rows: list[list[sp.Expr]]) -> np.ndarray:
+    return np.array([[float(sp.N(v, 30)) for v in row] for row in rows])
+
+
+class _BNOutput(Family):
+    """The output of batch norm for a given batch; subclasses fix the convention."""
+
+    convention: str
+    kind = "numbers"
+    topic = "batch-norm"
+
+    def setup(self, seed: int) -> _BNSetup:
+        draw = Draw(self.id, seed)
+        features = draw.integer(1, 2)
+        x = _draw_batch(draw, draw.integer(3, 5), features)
+        gamma = tuple(draw.choice(GAMMAS) for _ in range(features))
+        beta = tuple(draw.integer(-2, 3) for _ in range(features))
+        if all(g == 1 for g in gamma) and not any(beta):
+            beta = (1, *beta[1:])
+        return _BNSetup(x, gamma, beta, draw.choice(EPSILONS))
+
+    def engine_output(self, su: _BNSetup) -> np.ndarray:
+        raise NotImplementedError
+
+    def formula(self) -> str:
+        if self.convention == "notes":
+            return "$gamma*(x - mu_B)/(sigma_B + epsilon) + beta$"
+        return "$gamma*(x - mu_B)/sqrt(sigma_B^2 + epsilon) + beta$"
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        out = self.engine_output(su)
+        m, features = len(su.x), len(su.x[0])
+        where = (
+            "the notes' convention: $epsilon$ is added to the standard deviation $sigma_B$"
+            if self.convention == "notes"
+            else "PyTorch's convention: $epsilon$ is added to the variance, inside the square root"
+        )
+        eps_text = fmt(su.eps)
+        statement = (
+            f"A batch-norm layer in training mode computes {self.formula()} ({where}), with the "
+            "batch mean $mu_B$ and the biased batch variance $sigma_B^2$ (dividing by the "
+            f"batch size) of each feature. It receives $|B| = {m}$ examples with {features} "
+            f"feature{'s' if features > 1 else ''}, one per row: $x = {_mat(su.x)}$, and has "
+            + (
+                f"$gamma = {fmt(su.gamma[0])}$, $beta = {su.beta[0]}$"
+                if features == 1
+                else f"$gamma = {_vec([fmt(g) for g in su.gamma])}$ and "
+                f"$beta = {_vec(su.beta)}$ (one entry per feature)"
+            )
+            + f" and $epsilon = {eps_text}$. Compute the output for the whole batch (same "
+            "layout as $x$), to 3 significant figures."
+        )
+        means, variances = exact_stats(su.x)
+        per_feature = []
+        for f in range(features):
+            sd = float(np.sqrt(float(variances[f])))
+            denom = (
+                sd + float(su.eps)
+                if self.convention == "notes"
+                else np.sqrt(float(variances[f]) + float(su.eps))
+            )
+            per_feature.append(
+                (f"feature {f + 1}: " if features > 1 else "")
+                + f"mean {fmt(means[f])}, variance {fmt(variances[f])}, so the denominator is "
+                + (
+                    f"sqrt({fmt(variances[f])}) + {eps_text} = {fmt(denom)}"
+                    if self.convention == "notes"
+                    else f"sqrt({fmt(variances[f])} + {eps_text}) = {fmt(denom)}"
+                )
+            )
+        other = (
+            "PyTorch adds $epsilon$ inside the square root instead"
+            if self.convention == "notes"
+            else "the notes add $epsilon$ to $sigma_B$ instead"
+        )
+        close = (
+            "; with an $epsilon$ this small the two conventions agree to 3 significant figures."
+            if su.eps < Fraction(1, 1000)
+            else "; with this $epsilon$ the two conventions give visibly different outputs."
+        )
+        solution = (
+            "Normalise each feature with its own batch statistics: "
+            + "; ".join(per_feature)
+            + ". Subtract the mean, divide by the denominator, then scale by $gamma$ and shift "
+            f"by $beta$: the output is ${_shown_mat(out)}$. Here {other}" + close
+        )
+        other_convention = "pytorch" if self.convention == "notes" else "notes"
+        candidates = [
+            (
+                "pytorch-convention" if self.convention == "notes" else "notes-convention",
+                _floats(exact_output(su, other_convention)),
+                (
+                    "That is PyTorch's convention, ε inside the square root; the notes add ε "
+                    "to σ_B: (x - μ_B)/(σ_B + ε)."
+                    if self.convention == "notes"
+                    else "That is the notes' convention, ε added to σ_B; this problem uses "
+                    "PyTorch's: (x - μ_B)/√(σ_B² + ε)."
+                ),
+            ),
+            (
+                "unbiased-variance",
+                _floats(exact_output(su, self.convention, unbiased=True)),
+                f"The batch variance divides by |B| = {m}, not {m - 1}.",
+            ),
+            (
+                "no-scale-shift",
+                _floats(
+                    exact_output(
+                        _BNSetup(su.x, (Fraction(1),) * features, (0,) * features, su.eps),
+                        self.convention,
+                    )
+                ),
+                "That is the normalised x̂ only: multiply by γ and add β.",
+            ),
+            (
+                "variance-for-std",
+                _floats(exact_output(su, "no-sqrt")),
+                "Divide by the standard deviation (a square root of the variance), not by "
+                "the variance.",
+            ),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_key_mat(out),
+            hints=[
+                "Work feature by feature (column by column): mean, biased variance, then "
+                "normalise every example.",
+                (
+                    "The denominator is $sigma_B + epsilon$: the square root of the variance, "
+                    "plus $epsilon$."
+                    if self.convention == "notes"
+                    else "The denominator is $sqrt(sigma_B^2 + epsilon)$."
+                ),
+            ],
+            solution=solution,
+            mistakes=_distinct_arrays(out, candidates),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su = self.setup(problem.seed)
+        exact = _floats(exact_output(su, self.convention))
+        return _agree(_numbers(problem.answer), exact, "exact SymPy arithmetic")
+
+
+@register
+class BatchNormOutputNotes(_BNOutput):
+    id = "batch-norm/output-notes"
+    title = "Batch-norm output with the notes' convention (epsilon added to sigma_B)"
+    convention = "notes"
+
+    def engine_output(self, su: _BNSetup) -> np.ndarray:
+        """The notes' formula with engine tensors (no engine function implements it)."""
+        from dlquiz.engine import Tensor
+
+        x = Tensor(np.array(su.x, dtype=float))
+        mean = x.mean(axis=0, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=0, keepdims=True)
+        gamma = np.array([float(g) for g in su.gamma])
+        out = (x - mean) / (var.sqrt() + float(su.eps)) * gamma + np.array(su.beta, dtype=float)
+        return out.data
+
+
+@register
+class BatchNormOutputPyTorch(_BNOutput):
+    id = "batch-norm/output-pytorch"
+    title = "Batch-norm output with PyTorch's convention (epsilon inside the square root)"
+    convention = "pytorch"
+
+    def engine_output(self, su: _BNSetup) -> np.ndarray:
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        gamma = Tensor(np.array([float(g) for g in su.gamma]))
+        beta = Tensor(np.array(su.beta, dtype=float))
+        x = Tensor(np.array(su.x, dtype=float))
+        return F.batch_norm(x, gamma, beta, training=True, eps=float(su.eps)).data
+
+
+# --- learnable parameters -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _ParamSetup:
+    layer: str  # "dense" or "conv"
+    width: int  # features (dense) or channels (conv)
+    batch: int
+    size: int  # conv: height = width of the feature map
+    ask: str  # "learnable" or "stored"
+
+
+@register
+class BatchNormParameters(Family):
+    id = "batch-norm/parameters"
+    topic = "batch-norm"
+    title = "How many parameters a batch-norm layer has"
+    kind = "integer"
+
+    def setup(self, seed: int) -> _ParamSetup:
+        draw = Draw(self.id, seed)
+        return _ParamSetup(
+            draw.choice(["dense", "conv"]),
+            draw.choice([16, 32, 48, 64, 96, 100, 128, 200, 256, 512]),
+            draw.choice([8, 16, 32, 64, 128]),
+            draw.choice([7, 8, 14, 16, 28, 32]),
+            draw.choice(["learnable", "stored"]),
+        )
+
+    def generate(self, seed: int) -> Problem:
+        su = self.setup(seed)
+        n = su.width
+        key = 2 * n if su.ask == "learnable" else 4 * n
+        if su.layer == "dense":
+            where = (
+                f"after a fully connected layer with {n} output units, trained with batches "
+                f"of shape ({su.batch}, {n})"
+            )
+            unit = "feature"
+        else:
+            where = (
+                f"(PyTorch's BatchNorm2d) after a convolutional layer with {n} output channels, "
+                f"whose output batches have shape ({su.batch}, {n}, {su.size}, {su.size}) "
+                "(N, C, H, W)"
+            )
+            unit = "channel"
+        question = (
+            "How many learnable parameters (trained by gradient descent) does the batch-norm "
+            "layer have?"
+            if su.ask == "learnable"
+            else "How many numbers does the batch-norm layer store in all, counting its "
+            "learnable parameters and the running mean and running variance it keeps for "
+            "test time?"
+        )
+        statement = f"A batch-norm layer is placed {where}. {question}"
+        solution = (
+            f"Batch norm normalises each {unit} with the batch statistics and then applies its "
+            f"own scale $gamma$ and shift $beta$: one of each per {unit}, so {n} + {n} = "
+            f"{2 * n} learnable parameters"
+            + (
+                f" (shared over the batch and, for a convolution, over all {su.size}x{su.size} "
+                "positions of a channel)"
+                if su.layer == "conv"
+                else " (shared over the batch)"
+            )
+            + ". "
+            + (
+                f"The running mean and running variance ({n} each) are buffers updated as "
+                "moving averages, not learned by gradients."
+                if su.ask == "learnable"
+                else f"It also stores a running mean and a running variance, {n} each, so "
+                f"{2 * n} + {2 * n} = {4 * n} numbers."
+            )
+            + " (The notes' 'same shape as x' means one per feature: for a convolution, per "
+            "channel.)"
+        )
+        candidates = [
+            ("gamma-only", n, "Count both γ and β: one of each per " + unit + "."),
+            (
+                "per-example",
+                2 * n * su.batch,
+                "γ and β are shared by every example in the batch: they do not grow with the "
+                "batch size.",
+            ),
+        ]
+        if su.layer == "conv":
+            candidates.append(
+                (
+                    "per-position",
+                    (2 if su.ask == "learnable" else 4) * n * su.size * su.size,
+                    "For a convolution, BatchNorm2d keeps one γ and one β per channel, shared "
+                    "by all positions.",
+                )
+            )
+        if su.ask == "learnable":
+            candidates.append(
+                (
+                    "running-stats-counted",
+                    4 * n,
+                    "The running mean and variance are buffers, updated as moving averages, "
+                    "not learnable parameters.",
+                )
+            )
+        else:
+            candidates.append(
+                (
+                    "running-stats-missed",
+                    2 * n,
+                    f"Add the running mean and running variance: {n} numbers each.",
+                )
+            )
+        seen = {key}
+        mistakes = []
+        for tag, value, feedback in candidates:
+            if value not in seen:
+                seen.add(value)
+                mistakes.append({"tag": tag, "answer": str(value), "feedback": feedback})
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=str(key),
+            hints=[
+                f"$gamma$ and $beta$ have one entry per {unit}.",
+                "The running statistics are not trained by gradient descent.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """Counts from the engine's BatchNorm, which must also accept the stated batch."""
+        from dlquiz.engine import BatchNorm, Tensor
+
+        su = self.setup(problem.seed)
+        bn = BatchNorm(su.width)
+        learnable = sum(p.data.size for p in bn.parameters())
+        stored = learnable + bn.running_mean.size + bn.running_var.size
+        shape = (2, su.width) if su.layer == "dense" else (2, su.width, su.size, su.size)
+        x = Tensor(np.random.default_rng(problem.seed).normal(size=shape))
+        if bn(x).shape != shape:
+            return ["the engine's BatchNorm changed the shape"]
+        engine = learnable if su.ask == "learnable" else stored
+        if int(problem.answer) != engine:
+            return [f"the key {problem.answer} but the engine's BatchNorm gives {engine}"]
+        return []
+
+
+# --- test time (concept) ------------------------------------------------------------------
+TEST_TIME_QUESTIONS = {
+    "statistics": (
+        "Which mean and variance does the layer use to normalise a test example?",
+        "The running averages of the batch mean and variance accumulated during training, "
+        "fixed at test time",
+        [
+            (
+                "batch-statistics",
+                "The mean and variance of the current test batch",
+                "That is training mode: at test time (eval) the layer uses the running "
+                "statistics from training, so an output does not depend on the rest of the "
+                "batch.",
+            ),
+            (
+                "initial-values",
+                "Mean 0 and variance 1, the values the running statistics start from",
+                "The running statistics are updated at every training step; at test time "
+                "they hold the averages collected during training.",
+            ),
+            (
+                "skipped",
+                "None: batch norm is switched off at test time and x passes through unchanged",
+                "Batch norm still normalises at test time, with the running statistics, and "
+                "still applies γ and β.",
+            ),
+        ],
+    ),
+    "dependence": (
+        "The test example x is evaluated once alone and once inside a test batch with other "
+        "examples. How do the two outputs for x compare?",
+        "They are equal: each example is normalised with the same fixed running statistics",
+        [
+            (
+                "batch-statistics",
+                "They differ, because the mean and variance are recomputed from each test batch",
+                "At test time the layer uses the running statistics from training, so other "
+                "examples in the batch do not matter.",
+            ),
+            (
+                "zero-variance",
+                "Alone, the output is beta, because a single example has batch variance 0",
+                "That would happen with batch statistics (training mode); at test time the "
+                "running statistics are used, so a single example is fine.",
+            ),
+            (
+                "batch-size",
+                "They differ by a factor that depends on the test batch size",
+                "The test batch size plays no role: the running statistics are fixed.",
+            ),
+        ],
+    ),
+    "learned": (
+        "Which of its quantities were learned by gradient descent during training?",
+        "Only the scale gamma and the shift beta; the running mean and variance are moving "
+        "averages",
+        [
+            (
+                "running-stats-learned",
+                "gamma, beta and the running mean and variance, all by gradient descent",
+                "The running mean and variance are not trained: they are moving averages of "
+                "the batch statistics (buffers).",
+            ),
+            (
+                "nothing-learned",
+                "Nothing: batch norm has no learnable parameters",
+                "γ and β are learnable parameters, trained with the rest of the network.",
+            ),
+            (
+                "statistics-only",
+                "Only the running mean and variance",
+                "Those are moving averages, not gradient-trained; γ and β are the learned ones.",
+            ),
+        ],
+    ),
+}
+
+
+@register
+class BatchNormTestTime(Family):
+    id = "batch-norm/test-time"
+    topic = "batch-norm"
+    title = "What batch norm does differently at test time"
+    kind = "choice"
+
+    def setup(self, seed: int) -> tuple[str, int, int, Fraction, int, list[int]]:
+        draw = Draw(self.id, seed)
+        question = draw.choice(sorted(TEST_TIME_QUESTIONS))
+        width = draw.choice([16, 32, 64, 100, 128, 256, 512])
+        batch = draw.choice([16, 32, 64, 128, 256])
+        momentum = draw.choice([Fraction(1, 10), Fraction(1, 100), Fraction(1, 20)])
+        test = draw.choice([1, 10, 50, 100, 1000])
+        order = draw.shuffle(range(4))
+        return question, width, batch, momentum, test, order
+
+    def generate(self, seed: int) -> Problem:
+        question, width, batch, momentum, test, order = self.setup(seed)
+        text, right, wrong = TEST_TIME_QUESTIONS[question]
+        options = [right] + [w[1] for w in wrong]
+        choices = [options[i] for i in order]
+        answer = LETTERS[order.index(0)]
+        statement = (
+            f"A network has a batch-norm layer over {width} features. It was trained with "
+            f"mini-batches of {batch} examples, keeping running averages of the batch "
+            f"statistics with momentum {fmt(momentum)}, and is now evaluated (PyTorch's "
+            f"model.eval()) on {test} test example{'s' if test > 1 else ''}. {text}"
+        )
+        mistakes = [
+            {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
+            for i, (tag, _, feedback) in enumerate(wrong)
+        ]
+        solution = (
+            "During training batch norm normalises with the statistics of the current "
+            "mini-batch and updates running averages of them: running <- (1 - momentum) * "
+            "running + momentum * batch statistic. At test time (eval) it normalises with "
+            "those fixed running averages and applies the learned $gamma$ and $beta$, so the "
+            "output for an example depends on that example alone. "
+            f"The answer is {answer}: {right}."
+        )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=answer,
+            hints=[
+                "In training the statistics come from the mini-batch; what could a layer use "
+                "when a single test example arrives?",
+                "Only $gamma$ and $beta$ receive gradients.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+            choices=choices,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """Structure (one right option, distinct options) and the engine's eval behaviour."""
+        from dlquiz.engine import BatchNorm, Tensor
+
+        failures = []
+        question, *_ = self.setup(problem.seed)
+        _, right, _ = TEST_TIME_QUESTIONS[question]
+        letters = [LETTERS[i] for i in range(len(problem.choices))]
+        if len(set(problem.choices)) != len(problem.choices):
+            failures.append("the options are not distinct")
+        if problem.choices[letters.index(problem.answer)] != right:
+            failures.append("the key does not point at the right option")
+        if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
+            failures.append("every wrong option needs exactly one mistake tag")
+        rng = np.random.default_rng(problem.seed)
+        bn = BatchNorm(4, momentum=0.1)
+        for _ in range(20):  # train: the running statistics move towards the data's
+            bn(Tensor(rng.normal(3.0, 2.0, size=(8, 4))))
+        learnable = {id(p) for p in bn.parameters()}
+        if learnable != {id(bn.gamma), id(bn.beta)}:
+            failures.append("the engine's BatchNorm learns more than gamma and beta")
+        if not np.allclose(bn.running_mean, 3.0, atol=1.0):
+            failures.append("the running mean did not track the training batches")
+        bn.eval()
+        x = rng.normal(size=(1, 4))
+        others = rng.normal(5.0, 3.0, size=(5, 4))
+        alone = bn(Tensor(x)).data[0]
+        together = bn(Tensor(np.vstack([x, others]))).data[0]
+        if not np.allclose(alone, together):
+            failures.append("in eval mode the engine's output depends on the batch")
+        bn.train()
+        pair = bn(Tensor(np.vstack([x, others[:1]]))).data[0]
+        if np.allclose(pair, alone):
+            failures.append("in training mode the engine's output ignores the batch")
+        return failures

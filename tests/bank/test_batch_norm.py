@@ -1,0 +1,132 @@
+"""Batch-norm families: statistics and outputs against NumPy, both epsilon conventions."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+
+IDS = [
+    "batch-norm/statistics",
+    "batch-norm/output-notes",
+    "batch-norm/output-pytorch",
+    "batch-norm/parameters",
+    "batch-norm/test-time",
+]
+
+
+def numbers(text: str) -> np.ndarray:
+    rows = text.strip("[]").split(";")
+    return np.array([[float(v) for v in row.split(",")] for row in rows])
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    for seed in range(6):
+        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 9).to_json() == generate(family_id, 9).to_json()
+
+
+def test_statistics_against_numpy_with_the_biased_variance() -> None:
+    family = families()["batch-norm/statistics"]
+    for seed in range(20):
+        x = np.array(family.setup(seed), dtype=float)
+        expected = np.vstack([x.mean(axis=0), x.var(axis=0, ddof=0)])
+        assert np.allclose(numbers(family.generate(seed).answer), expected, rtol=1e-9)
+
+
+def _by_hand(su, convention: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    x = np.array(su.x, dtype=float)
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    eps = float(su.eps)
+    denom = np.sqrt(var) + eps if convention == "notes" else np.sqrt(var + eps)
+    gamma = np.array([float(g) for g in su.gamma])
+    return gamma * (x - mu) / denom + np.array(su.beta, dtype=float)
+
+
+@pytest.mark.parametrize(
+    ("family_id", "convention"), [("output-notes", "notes"), ("output-pytorch", "pytorch")]
+)
+def test_output_against_numpy_in_its_own_convention(family_id: str, convention: str) -> None:
+    family = families()[f"batch-norm/{family_id}"]
+    for seed in range(20):
+        su = family.setup(seed)
+        key = numbers(family.generate(seed).answer).reshape(len(su.x), len(su.x[0]))
+        assert np.allclose(key, _by_hand(su, convention), rtol=1e-9)
+
+
+def test_the_conventions_differ_for_a_large_epsilon_and_not_for_a_small_one() -> None:
+    family = families()["batch-norm/output-pytorch"]
+    large = small = 0
+    for seed in range(60):
+        su = family.setup(seed)
+        p = family.generate(seed)
+        tags = {m["tag"] for m in p.mistakes}
+        notes = _by_hand(su, "notes")
+        if float(su.eps) >= 0.1:
+            large += 1
+            assert "notes-convention" in tags
+            wrong = next(m for m in p.mistakes if m["tag"] == "notes-convention")
+            assert np.allclose(numbers(wrong["answer"]).ravel(), notes.ravel(), rtol=1e-8)
+            assert p.check(wrong["answer"]).mistake == "notes-convention"
+        elif float(su.eps) < 1e-3:
+            small += 1
+            assert "notes-convention" not in tags  # indistinguishable at 3 figures:
+            key = numbers(p.answer).reshape(notes.shape)
+            assert np.allclose(notes, key, rtol=5e-3, atol=1e-6)
+    assert large and small
+
+
+def test_the_notes_statement_names_its_convention() -> None:
+    p = generate("batch-norm/output-notes", 3)
+    assert "ε is added to the standard deviation" in p.statement
+    assert r"\sigma_{\text{B}} + \epsilon" in p.statement_latex
+    q = generate("batch-norm/output-pytorch", 3)
+    assert "inside the square root" in q.statement
+    assert r"\sqrt{\sigma_{\text{B}}^{2} + \epsilon}" in q.statement_latex
+
+
+def test_parameters_by_hand() -> None:
+    family = families()["batch-norm/parameters"]
+    for seed in range(30):
+        su = family.setup(seed)
+        expected = (2 if su.ask == "learnable" else 4) * su.width
+        assert int(family.generate(seed).answer) == expected
+
+
+def test_test_time_choices_are_shuffled_and_every_wrong_option_is_tagged() -> None:
+    family = families()["batch-norm/test-time"]
+    keys = set()
+    for seed in range(30):
+        p = family.generate(seed)
+        keys.add(p.answer)
+        assert len(p.choices) == 4 and len(set(p.choices)) == 4
+        wrong = sorted(m["answer"] for m in p.mistakes)
+        assert wrong == sorted(set("ABCD") - {p.answer})
+        assert "running" in p.choices["ABCD".index(p.answer)]
+    assert len(keys) >= 3  # the right letter moves
+
+
+def test_latex_prose_and_choices_are_ascii() -> None:
+    for family_id in IDS:
+        for seed in range(10):
+            p = generate(family_id, seed)
+            for text in (p.statement_latex, p.solution_latex, *p.choices):
+                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
+                assert prose.isascii(), (family_id, seed, prose)
+
+
+def test_verify_command_passes_for_the_topic() -> None:
+    r = CliRunner().invoke(app, ["verify", "--topic", "batch-norm", "--seeds", "3"])
+    assert r.exit_code == 0, r.output
