@@ -158,7 +158,7 @@ def grade(
     else:
         _print_summary(document["summary"])
         console.line(
-            f"Reports: {out}/grades.csv, grades.json, feedback/, gradescope/", markup=False
+            f"Reports in {out}: grades.csv, grades.json, feedback/, gradescope/", markup=False
         )
 
 
@@ -210,11 +210,15 @@ def _print_summary(summary: dict) -> None:
         )
     console.line(head, markup=False)
     table = Table(title="Per question")
-    for col in ("#", "question", "right", "mean", "most common mistake", "unanswered"):
-        table.add_column(col, overflow="fold")
+    table.add_column("#", justify="right")
+    table.add_column("question", overflow="ellipsis", no_wrap=True, max_width=30)
+    table.add_column("right", justify="right", no_wrap=True)
+    table.add_column("mean", justify="right", no_wrap=True)
+    table.add_column("most common mistake", overflow="fold")
+    table.add_column("blank", justify="right")
     for q in summary["questions"]:
         rate = "" if q["success_rate"] is None else f"{100 * q['success_rate']:.0f}%"
-        mean = "" if q["mean_score"] is None else f"{number(q['mean_score'])}/{number(q['points'])}"
+        mean = "" if q["mean_score"] is None else f"{q['mean_score']:.2f}/{number(q['points'])}"
         common = q["most_common_mistake"]
         mistake = f"{common['tag']} ×{common['count']}" if common else ""
         table.add_row(

@@ -1,0 +1,325 @@
+"""``dlquiz grade``: keys, rosters, full marks, mistakes, partial credit, hostile sheets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+
+import pytest
+from sets_helpers import questions, sheet
+from typer.testing import CliRunner
+
+from dlquiz.cli import app
+from dlquiz.sets import grade as grading
+from dlquiz.sets.keys import KeyFileError, load_keys
+from dlquiz.sets.sheets import parse_sheet
+
+runner = CliRunner()
+
+
+def _grade(*args: str):
+    return runner.invoke(app, ["grade", *args])
+
+
+def _key_answers(key_path) -> dict[int, str]:
+    return {q["number"]: q["answer"] for q in questions(key_path)}
+
+
+def _first_mistakes(key_path) -> dict[int, tuple[str, str]]:
+    return {
+        q["number"]: (q["mistakes"][0]["answer"], q["mistakes"][0]["tag"])
+        for q in questions(key_path)
+    }
+
+
+def test_the_key_earns_full_marks_and_mistakes_earn_zero_named(single_set, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ada.txt").write_text(sheet(_key_answers(single_set / "key.json")))
+    mistakes = _first_mistakes(single_set / "key.json")
+    (subs / "bob.txt").write_text(sheet({n: a for n, (a, _) in mistakes.items()}))
+    out = tmp_path / "grades"
+    result = _grade(str(single_set / "key.json"), str(subs), "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    ada, bob = data["students"]
+    assert (ada["student"], ada["score"], ada["max_score"]) == ("ada", 4, 4)
+    assert all(a["status"] == "right" for a in ada["answers"])
+    assert bob["score"] == 0
+    for a in bob["answers"]:
+        assert a["status"] == "wrong"
+        assert a["mistake"] == mistakes[a["number"]][1]
+    summary = data["summary"]
+    assert (summary["graded"], summary["mean"], summary["median"]) == (2, 2, 2)
+    for q in summary["questions"]:
+        assert q["success_rate"] == 0.5
+        assert q["most_common_mistake"]["tag"] == mistakes[q["number"]][1]
+        assert q["most_common_mistake"]["count"] == 1
+
+
+def test_equivalent_rewrites_earn_full_marks(single_set):
+    keyset = load_keys(single_set / "key.json")
+    rewrites = {}
+    for q in keyset.keys[None].questions:
+        if q.kind == "expression":
+            rewrites[q.number] = f"0 + ({q.answer})*1"
+        else:  # the key rounded to three significant figures, as a student writes it
+            values = [float(v) for v in q.answer.strip("[]").split(",")]
+            rewrites[q.number] = "[" + ", ".join(f"{v:.3g}" for v in values) + "]"
+    [result] = grading.grade_sheets(keyset, [parse_sheet(sheet(rewrites), "r.txt")], jobs=1)
+    assert result.score == result.max_score == 4
+
+
+def test_partial_credit_for_a_partly_right_vector(single_set):
+    keyset = load_keys(single_set / "key.json")
+    q = next(q for q in keyset.keys[None].questions if q.kind == "numbers")
+    values = [float(v) for v in q.answer.strip("[]").split(",")]
+    wrong_one = [*values[:-1], values[-1] + 1]
+    text = sheet({q.number: "[" + ", ".join(f"{v:.4g}" for v in wrong_one) + "]"})
+    [result] = grading.grade_sheets(keyset, [parse_sheet(text, "p.txt")], jobs=1)
+    answer = next(a for a in result.answers if a.number == q.number)
+    assert answer.status == "partial"
+    assert answer.score == pytest.approx((len(values) - 1) / len(values))
+    assert answer.entries is not None and answer.entries[-1] == [False]
+    assert result.score == pytest.approx(answer.score)
+
+
+def test_roster_picks_each_sheets_key_by_version(variant_set, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for v in (1, 2, 3):
+        answers = _key_answers(variant_set / f"v{v}" / "key.json")
+        (subs / f"s{v}.txt").write_text(sheet(answers, version=v))
+    v2 = _key_answers(variant_set / "v2" / "key.json")
+    (subs / "wrong-version.txt").write_text(sheet(v2, version=1))
+    (subs / "no-version.txt").write_text(sheet(v2))
+    (subs / "v9.txt").write_text(sheet(v2, version=9))
+    out = tmp_path / "g"
+    result = _grade(str(variant_set / "roster.json"), str(subs), "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    by_id = {s["student"]: s for s in json.loads(result.stdout)["students"]}
+    for v in (1, 2, 3):
+        assert by_id[f"s{v}"]["score"] == 3 and by_id[f"s{v}"]["version"] == v
+    assert by_id["wrong-version"]["score"] < 3  # graded against version 1's key
+    assert not by_id["no-version"]["graded"]
+    assert "no '# version: N' line" in by_id["no-version"]["error"]
+    assert "version 9 is not in the roster" in by_id["v9"]["error"]
+    assert "not graded" in result.stderr
+
+
+def test_a_sheet_for_another_version_is_refused_by_a_single_key(variant_set, tmp_path):
+    f = tmp_path / "s.txt"
+    f.write_text(sheet(_key_answers(variant_set / "v2" / "key.json"), version=2))
+    result = _grade(str(variant_set / "v1" / "key.json"), str(f), "--out", str(tmp_path / "g"))
+    assert result.exit_code == 0
+    data = json.loads((tmp_path / "g" / "grades.json").read_text())
+    assert "grade with the set's roster.json" in data["students"][0]["error"]
+
+
+def test_hostile_sheets_are_graded_or_reported_and_never_stop_the_batch(single_set, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    key = _key_answers(single_set / "key.json")
+    (subs / "good.txt").write_text(sheet(key, student="s0001"))
+    (subs / "empty.txt").write_bytes(b"")
+    (subs / "binary.txt").write_bytes(os.urandom(2000))
+    (subs / "scan.pdf").write_bytes(b"%PDF-1.5\n" + os.urandom(500))
+    (subs / "huge.txt").write_bytes(b"1: " + b"(" * 2_000_000)
+    (subs / "latin1.txt").write_bytes(sheet(key, student="Zoë").encode("cp1252"))
+    (subs / "dupes.txt").write_text(f"1: nonsense\n1: {key[1]}\n")
+    (subs / "unknown.txt").write_text(f"1: {key[1]}\n99: 5\n0: 1\n")
+    (subs / "long-answer.txt").write_text("1: " + "x+" * 5000 + "x\n2: " + "9^" * 50 + "9\n")
+    (subs / "garbage.txt").write_text("1: )(\n2: [1, 2; 3]\n3: exp(exp(exp(1000)))\n4: ∂∂∂\n")
+    out = tmp_path / "g"
+    result = _grade(str(single_set / "key.json"), str(subs), "--out", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    by_id = {s["student"]: s for s in json.loads(result.stdout)["students"]}
+    assert by_id["s0001"]["score"] == 4
+    assert by_id["empty"]["score"] == 0 and by_id["empty"]["graded"]
+    assert not by_id["binary"]["graded"] and "binary" in by_id["binary"]["error"]
+    assert "a PDF file" in by_id["scan"]["error"]
+    assert "larger than 1 MB" in by_id["huge"]["error"]
+    assert by_id["Zoë"]["score"] == 4 and any("Windows-1252" in n for n in by_id["Zoë"]["notes"])
+    assert by_id["dupes"]["score"] == 1
+    assert any("answered twice" in n for n in by_id["dupes"]["notes"])
+    assert by_id["unknown"]["score"] == 1
+    assert any("does not have are ignored: 0, 99" in n for n in by_id["unknown"]["notes"])
+    long_answers = by_id["long-answer"]["answers"]
+    assert long_answers[0]["status"] == "unreadable" and "too long" in long_answers[0]["feedback"]
+    assert long_answers[1]["status"] == "unreadable"
+    assert by_id["garbage"]["score"] == 0
+    assert all(a["status"] in ("wrong", "unreadable") for a in by_id["garbage"]["answers"])
+    assert "Traceback" not in result.output
+    csv_rows = (out / "grades.csv").read_text().splitlines()
+    assert len(csv_rows) == 1 + len(by_id)
+
+
+def test_missing_submission_paths_are_reported(single_set, tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text(sheet(_key_answers(single_set / "key.json")))
+    result = _grade(
+        str(single_set / "key.json"),
+        str(f),
+        str(tmp_path / "nope.txt"),
+        "--out",
+        str(tmp_path / "g"),
+    )
+    assert result.exit_code == 0
+    assert "nope.txt: no such file or folder" in result.stderr
+
+
+def test_no_sheets_at_all_is_a_usage_error(single_set, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = _grade(
+        str(single_set / "key.json"), str(tmp_path / "empty"), "--out", str(tmp_path / "g")
+    )
+    assert result.exit_code == 2
+    assert "no answer sheets found" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "not a dlquiz key"),
+        ('{"questions": []}', "the key has no questions"),
+        ('{"questions": [{"kind": "poem", "answer": "x"}]}', "unknown kind 'poem'"),
+        ('{"questions": [{"kind": "number", "answer": "1", "points": -1}]}', "'points' must be"),
+        ('{"questions": [{"kind": "number", "answer": "(("}]}', "cannot be read"),
+        ('{"questions": [{"kind": "number", "answer": "x"}]}', "cannot contain variables"),
+        (
+            '{"questions": [{"number": 1, "kind": "number", "answer": "1"}, '
+            '{"number": 1, "kind": "number", "answer": "2"}]}',
+            "appears twice",
+        ),
+        ('{"questions": [{"kind": "number", "answer": "1", "tolerance": 5}]}', "'tolerance'"),
+        ('{"versions": {"1": "missing/key.json"}}', "cannot be read"),
+        ('{"versions": {"one": "k.json"}}', "version 'one' is not a number"),
+    ],
+)
+def test_an_unusable_key_exits_2(tmp_path, content, message):
+    key = tmp_path / "key.json"
+    key.write_text(content)
+    sheet_file = tmp_path / "s.txt"
+    sheet_file.write_text("1: 1\n")
+    result = _grade(str(key), str(sheet_file), "--out", str(tmp_path / "g"))
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    with pytest.raises(KeyFileError):
+        load_keys(key)
+
+
+def test_a_binary_key_exits_2(tmp_path):
+    key = tmp_path / "key.json"
+    key.write_bytes(b"\xff\xfe\x00garbage")
+    result = _grade(str(key), str(key), "--out", str(tmp_path / "g"))
+    assert result.exit_code == 2
+    assert "not UTF-8" in result.stderr or "not valid JSON" in result.stderr
+
+
+def test_a_key_edited_by_hand_without_optional_fields_still_grades(tmp_path):
+    key = tmp_path / "key.json"
+    key.write_text(
+        json.dumps(
+            {
+                "questions": [
+                    {"kind": "number", "answer": "1/(1+exp(-2))"},
+                    {"kind": "shape", "answer": "(32, 14, 14)", "points": 2},
+                    {"kind": "choice", "answer": "B", "mistakes": [{"tag": "t", "answer": "A"}]},
+                    {"kind": "integer", "answer": "27"},
+                    {"kind": "expression", "answer": "x*W", "vars": {"W": "2x3", "x": ""}},
+                ]
+            }
+        )
+    )
+    f = tmp_path / "s.txt"
+    f.write_text("1: 0.881\n2: 32x14x14\n3: A\n4: (28 + 2 - 3)/1 \n5: W*x\n")
+    [result] = grading.grade_sheets(load_keys(key), [parse_sheet(f.read_text(), "s")], jobs=1)
+    statuses = [a.status for a in result.answers]
+    assert statuses == ["right", "right", "wrong", "right", "right"]
+    assert result.answers[2].mistake == "t"
+    assert result.score == 5 and result.max_score == 6
+
+
+# --- time limits and crashes: a stand-in judge that misbehaves on purpose -------------------
+
+
+@pytest.fixture
+def misbehaving_judge(monkeypatch):
+    """Answers 'SLOW' sleep, 'STUCK' also ignore SIGALRM, 'CRASH' kill the worker."""
+    real = grading.judge_answer
+
+    def judge(question, prepared, text):
+        if text == "SLOW":
+            time.sleep(60)
+        if text == "STUCK":
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            time.sleep(60)
+        if text == "CRASH":
+            os._exit(9)
+        return real(question, prepared, text)
+
+    monkeypatch.setattr(grading, "judge_answer", judge)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs POSIX signals")
+def test_answers_that_hang_or_crash_cost_only_their_own_question(single_set, misbehaving_judge):
+    keyset = load_keys(single_set / "key.json")
+    key = _key_answers(single_set / "key.json")
+    texts = [
+        sheet(key | {1: "SLOW"}),
+        sheet(key | {2: "STUCK"}),
+        sheet(key | {3: "CRASH"}),
+        sheet(key),
+        sheet(key | {1: "SLOW", 4: "STUCK"}),
+    ]
+    sheets = [parse_sheet(t, f"s{i}.txt") for i, t in enumerate(texts)]
+    started = time.monotonic()
+    results = grading.grade_sheets(keyset, sheets, jobs=2, timeout=0.5)
+    assert time.monotonic() - started < 20
+    scores = [r.score for r in results]
+    assert scores == [3, 3, 3, 4, 2]
+    assert results[0].answers[0].status == "timeout"
+    assert results[1].answers[1].status == "timeout"
+    assert results[2].answers[2].status == "error"
+    assert [a.status for a in results[4].answers] == ["timeout", "right", "right", "timeout"]
+    assert any("could not be judged" in n for n in results[0].notes)
+
+
+def test_parallel_and_serial_grading_agree(single_set):
+    keyset = load_keys(single_set / "key.json")
+    key = _key_answers(single_set / "key.json")
+    mistakes = _first_mistakes(single_set / "key.json")
+    texts = [
+        sheet(key if i % 3 == 0 else {n: a for n, (a, _) in mistakes.items()}) for i in range(12)
+    ]
+    texts += [sheet({1: "garbage(", 2: "1/0"})]
+    sheets = [parse_sheet(t, f"s{i}.txt") for i, t in enumerate(texts)]
+    one = grading.grade_sheets(keyset, sheets, jobs=1)
+    two = grading.grade_sheets(keyset, sheets, jobs=2)
+    assert [r.to_json() for r in one] == [r.to_json() for r in two]
+
+
+def test_grade_through_a_real_process(single_set, tmp_path):
+    """The installed command end to end (the worker pool under a real process)."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "ada.txt"
+    f.write_text(sheet(_key_answers(single_set / "key.json")))
+    exe = shutil.which("dlquiz")
+    cmd = [exe] if exe else [sys.executable, "-m", "dlquiz"]
+    proc = subprocess.run(
+        [*cmd, "grade", str(single_set / "key.json"), str(f), "--out", str(tmp_path / "g")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "1 of 1 sheets graded; mean 4, median 4 of 4" in proc.stdout
+    assert (tmp_path / "g" / "feedback" / "ada.md").exists()
