@@ -214,6 +214,8 @@ class Bridge:
         }
         if name in table:
             return table[name](x)
+        if name in _SCALAR_IDENTITY:  # of a scalar (see _is_elementwise)
+            return x
         if name == "sigmoid'":
             return sigmoid(x) * (1 - sigmoid(x))
         if name == "tanh'":
@@ -337,9 +339,15 @@ def _ordered_terms(s: sp.Add) -> list[sp.Expr]:
     return positive + negative
 
 
+# Reductions that are the identity on a scalar: sum(s) = mean(s) = maxof(s) = s.
+_SCALAR_IDENTITY = frozenset({"sum", "mean", "maxof"})
+
+
 def _is_elementwise(node: Expr) -> bool:
     if node.op in _ELEMENTWISE_OPS:
         return True
+    if node.op == "fn" and node.value in _SCALAR_IDENTITY and node.args[0].is_scalar:
+        return True  # not an opaque piece: d/do sum(3*o^2) is 6*o, not 0
     return node.op == "fn" and node.value not in (E.REDUCTIONS | E.VECTOR_MAPS)
 
 
