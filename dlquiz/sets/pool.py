@@ -2,11 +2,13 @@
 
 ``concurrent.futures`` cannot stop one runaway task without breaking the whole pool, and
 a class's answer sheets are untrusted. Here each worker process takes one job (a list of
-items: one sheet's answers) at a time and reports after every item, so the parent knows
-which item is running and since when. An item that passes its time limit is stopped in
-the worker (a SIGALRM, cheap: the worker carries on); one that does not stop (stuck in C
-code, or the worker died) has its worker killed and replaced, and the rest of its job is
-handed out again. Either way the item is reported as timed out and the batch goes on.
+items: one sheet's answers) at a time and sends back all its results at once, while it
+publishes in shared memory which item it is on and since when. So the parent knows, at no
+cost per item, which answer is running and for how long. An item that passes its time
+limit is stopped in the worker (a SIGALRM, cheap: the worker carries on); one that does
+not stop (stuck in C code, or the worker died) has its worker killed and replaced, and
+the other items of its job are handed out again. Either way the item is reported as
+timed out (or failed) and the batch goes on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 STARTUP_TIMEOUT = 60.0
 GRACE = 2.0  # seconds after the soft limit before the worker is killed
 MEMORY_LIMIT = 2 * 1024**3  # on top of what the worker already maps
+_JOB, _INDEX, _STARTED = 0, 1, 2  # the shared state: job, item index, when it started
 
 
 class _SoftTimeout(BaseException):
@@ -61,20 +64,40 @@ def _limit_memory() -> None:
         pass
 
 
-def _serve(
-    conn: Any,
-    handler: Callable[[Any], Any],
-    soft: float,
-    reset: Callable[[], None] | None,
-    init: Callable[[], None] | None,
-) -> None:
-    """The worker: items in, one outcome per item out, until the pipe closes."""
+def _run_item(handler: Callable, item: Any, soft: float, reset: Callable | None) -> tuple:
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, soft)
+            return ("ok", handler(item))
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _SoftTimeout:
+        if reset is not None:
+            reset()
+        return ("timeout", None)
+    except MemoryError:
+        return ("error", "ran out of memory")
+    except RecursionError:
+        return ("error", "nested too deeply")
+    except Exception as exc:  # one bad item must not end the worker
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def _publish(state: Any, job: int, index: int) -> None:
+    """Which item the worker is on, since now; ``started`` is cleared while it changes."""
+    state[_STARTED] = 0.0
+    state[_JOB], state[_INDEX] = job, index
+    state[_STARTED] = time.monotonic()
+
+
+def _serve(conn: Any, state: Any, spec: _Spec) -> None:
+    """The worker: a job in, its results out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGALRM, _alarm)
     _limit_memory()
-    if init is not None:
-        init()
-    conn.send(("ready", None, None))
+    if spec.init is not None:
+        spec.init()
+    conn.send("ready")
     while True:
         try:
             message = conn.recv()
@@ -83,27 +106,17 @@ def _serve(
         if message is None:
             return
         job, items = message
-        for index, item in enumerate(items):
-            try:
-                try:
-                    signal.setitimer(signal.ITIMER_REAL, soft)
-                    result: tuple[str, Any] = ("ok", handler(item))
-                finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-            except _SoftTimeout:
-                result = ("timeout", None)
-                if reset is not None:
-                    reset()
-            except MemoryError:
-                result = ("error", "ran out of memory")
-            except RecursionError:
-                result = ("error", "nested too deeply")
-            except Exception as exc:  # one bad item must not end the worker
-                result = ("error", f"{type(exc).__name__}: {exc}")
-            try:
-                conn.send((job, index, result))
-            except Exception as exc:
-                conn.send((job, index, ("error", f"the result could not be sent: {exc}")))
+        results = []
+        for index, item in items:
+            _publish(state, job, index)
+            results.append((index, _run_item(spec.handler, item, spec.soft, spec.reset)))
+        _publish(state, job, -1)  # sending the results
+        try:
+            conn.send((job, results))
+        except Exception as exc:
+            conn.send(
+                (job, [(i, ("error", f"the result could not be sent: {exc}")) for i, _ in items])
+            )
 
 
 @dataclass
@@ -118,24 +131,29 @@ class _Spec:
 class _Worker:
     def __init__(self, spec: _Spec) -> None:
         parent, child = spec.ctx.Pipe()
+        self.state = spec.ctx.RawArray("d", 3)
         self.proc = spec.ctx.Process(
-            target=_serve,
-            args=(child, spec.handler, spec.soft, spec.reset, spec.init),
-            daemon=True,
-            name="dlquiz-grader",
+            target=_serve, args=(child, self.state, spec), daemon=True, name="dlquiz-grader"
         )
         self.proc.start()
         child.close()
         self.conn = parent
         self.job: int | None = None
-        self.items: Sequence[Any] = ()
-        self.start = 0  # the job's items from here on were sent to this worker
-        self.current = 0  # the item it is working on now
-        self.deadline = 0.0
+        self.items: list[tuple[int, Any]] = []
+        self.sent = 0.0
         if not parent.poll(STARTUP_TIMEOUT):
             self.kill()
             raise RuntimeError("a grading worker did not start")
         parent.recv()
+
+    def current(self) -> tuple[int | None, float]:
+        """The item being judged (None: none yet, or sending) and since when."""
+        started, job, index = self.state[_STARTED], self.state[_JOB], self.state[_INDEX]
+        if started == 0.0 or self.state[_STARTED] != started:
+            return None, time.monotonic()  # changing right now: look again later
+        if int(job) != self.job:
+            return None, self.sent
+        return (None if index < 0 else int(index)), started
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -155,15 +173,15 @@ def run_jobs(
 ) -> Iterator[Outcome]:
     """Run ``handler`` on every item of every job in ``processes`` workers.
 
-    Yields one ``Outcome`` per item as it completes (in no fixed order). ``timeout`` is
-    the limit per item in seconds. ``reset`` runs in a worker after an item was stopped
-    (to drop state the interrupted item may have left half-done); ``init`` once in each
-    worker when it starts.
+    Yields one ``Outcome`` per item (a job's outcomes together when it completes, in no
+    fixed order between jobs). ``timeout`` is the limit per item in seconds. ``reset``
+    runs in a worker after an item was stopped (to drop state the interrupted item may
+    have left half-done); ``init`` once in each worker when it starts.
     """
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     spec = _Spec(mp.get_context(method), handler, timeout, reset, init)
-    queue: deque[tuple[int, int, Sequence[Any]]] = deque(
-        (j, 0, items) for j, items in enumerate(jobs) if items
+    queue: deque[tuple[int, list[tuple[int, Any]]]] = deque(
+        (j, list(enumerate(items))) for j, items in enumerate(jobs) if items
     )
     hard = timeout + GRACE
     workers: list[_Worker] = []
@@ -173,52 +191,56 @@ def run_jobs(
         while True:
             for w in workers:
                 if w.job is None and queue:
-                    job, start, items = queue.popleft()
-                    w.job, w.items, w.start, w.current = job, items, start, start
-                    w.conn.send((job, list(items[start:])))
-                    w.deadline = time.monotonic() + hard
+                    w.job, w.items = queue.popleft()
+                    w.sent = time.monotonic()
+                    w.conn.send((w.job, w.items))
             busy = [w for w in workers if w.job is not None]
             if not busy:
                 return
-            wait_for = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-            ready = wait([w.conn for w in busy], timeout=wait_for)
+            now = time.monotonic()
+            deadline = min(w.current()[1] for w in busy) + hard
+            ready = wait([w.conn for w in busy], timeout=min(max(deadline - now, 0.01), 1.0))
             for w in busy:
                 if w.conn in ready:
                     try:
-                        job, index, (status, value) = w.conn.recv()
+                        job, results = w.conn.recv()
                     except (EOFError, OSError):
                         yield from _replace(w, workers, queue, spec, "died")
                         continue
-                    yield Outcome(job, w.start + index, status, value)
-                    w.current = w.start + index + 1
-                    if w.current >= len(w.items):
-                        w.job = None
-                    else:
-                        w.deadline = time.monotonic() + hard
-                elif time.monotonic() >= w.deadline:
-                    yield from _replace(w, workers, queue, spec, "stuck")
+                    for index, (status, value) in results:
+                        yield Outcome(job, index, status, value)
+                    w.job, w.items = None, []
+                else:
+                    _, started = w.current()
+                    if time.monotonic() - started > hard:
+                        yield from _replace(w, workers, queue, spec, "stuck")
     finally:
         for w in workers:  # nothing in a worker needs a clean exit
             w.kill()
 
 
 def _replace(
-    w: _Worker,
-    workers: list[_Worker],
-    queue: deque,
-    spec: _Spec,
-    why: str,
+    w: _Worker, workers: list[_Worker], queue: deque, spec: _Spec, why: str
 ) -> Iterator[Outcome]:
-    """The worker's current item failed: report it, requeue the rest, start a new worker."""
+    """The worker's current item failed: report it, requeue the others, start a new worker.
+
+    The results of items it had already finished were never sent, so they are judged
+    again by another worker (judging is deterministic).
+    """
     assert w.job is not None
-    job, items, done = w.job, w.items, w.current
+    job, items = w.job, w.items
+    index, _ = w.current()
+    if index is None:  # before its first item or after its last: blame the first
+        index = items[0][0]
     w.kill()
     workers.remove(w)
-    status = "timeout" if why == "stuck" else "error"
-    value = None if why == "stuck" else "the grading process stopped on this answer"
-    yield Outcome(job, done, status, value)
-    if done + 1 < len(items):
-        queue.appendleft((job, done + 1, items))
+    if why == "stuck":
+        yield Outcome(job, index, "timeout", None)
+    else:
+        yield Outcome(job, index, "error", "the grading process stopped on this answer")
+    rest = [(i, item) for i, item in items if i != index]
+    if rest:
+        queue.appendleft((job, rest))
     workers.append(_Worker(spec))
 
 
