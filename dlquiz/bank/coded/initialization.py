@@ -1,0 +1,1060 @@
+"""Initialization: the variance of a layer's output and gradient, and the Xavier sigma.
+
+Under the notes' assumptions (independent zero-mean inputs x ~ N(0, I), weights
+w ~ N(0, sigma^2 I) independent of them, nonlinearities ignored) a linear layer gives
+Var(o_i) = n_in sigma^2 Var(x) forward and Var(dL/dx_j) = n_out sigma^2 Var(dL/do)
+backward; Xavier takes sigma^2 = 2 / (n_in + n_out) to balance the two. Keys are exact
+(fractions, or SymPy for the symbolic family); they are verified by Monte Carlo with the
+engine (its batched matmul, its autograd, its ``init.xavier_*``) within a stated
+statistical tolerance: five standard errors of the estimate, the standard error itself
+estimated from the samples (a fixed seed, so a verdict never flickers).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from dlquiz.bank.coded.mlp import keep_distinct
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt, fmt_key
+
+MC_SIGMAS = 5.0  # the statistical tolerance: |estimate - key| <= 5 standard errors
+MC_FLOATS = 4_000_000  # weight entries drawn per Monte Carlo check (memory and time)
+MC_TRIALS = 8000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo variance with its standard error."""
+
+    value: float
+    se: float
+
+    def agrees(self, key: float) -> bool:
+        return abs(self.value - key) <= MC_SIGMAS * self.se
+
+    def describe(self, key: float) -> str:
+        return (
+            f"Monte Carlo gives {self.value:.5g} ± {self.se:.2g} (1 s.e.), the key {key:.5g}: "
+            f"{abs(self.value - key) / self.se:.1f} standard errors apart (tolerance {MC_SIGMAS:g})"
+        )
+
+
+def variance_of(samples: np.ndarray) -> Estimate:
+    """Var of zero-mean samples (the mean is known to be 0): mean of squares, with its s.e."""
+    sq = np.asarray(samples, dtype=float).reshape(-1) ** 2
+    return Estimate(float(sq.mean()), float(sq.std(ddof=1) / math.sqrt(sq.size)))
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], var_w: float, dist: str):
+    if dist == "uniform":  # U(-a, a) has variance a^2 / 3
+        a = math.sqrt(3 * var_w)
+        return rng.uniform(-a, a, shape)
+    return rng.normal(0.0, math.sqrt(var_w), shape)
+
+
+def _trials(*matrix_sizes: int) -> int:
+    return max(2000, min(MC_TRIALS, MC_FLOATS // max(1, sum(matrix_sizes))))
+
+
+def mc_forward(
+    widths: list[int],
+    var_w: float,
+    var_x: float,
+    *,
+    var_b: float = 0.0,
+    dist: str = "normal",
+    seed: int = 0,
+) -> Estimate:
+    """Var of the first output after linear layers widths[0] -> widths[1] -> ... on the engine.
+
+    Every trial draws fresh weights, biases and input; the layers run as one batched
+    engine matmul over the trials.
+    """
+    from dlquiz.engine import Tensor
+
+    rng = np.random.default_rng(seed)
+    sizes = [a * b for a, b in itertools.pairwise(widths)]
+    t = _trials(*sizes)
+    a = Tensor(rng.normal(0.0, math.sqrt(var_x), (t, widths[0], 1)))
+    for n_in, n_out in itertools.pairwise(widths):
+        W = Tensor(_weights(rng, (t, n_out, n_in), var_w, dist))
+        a = W @ a
+        if var_b:
+            a = a + Tensor(rng.normal(0.0, math.sqrt(var_b), (t, n_out, 1)))
+    return variance_of(a.data[:, 0, 0])
+
+
+def mc_backward(
+    n_in: int, n_out: int, var_w: float, var_g: float, *, dist: str = "normal", seed: int = 0
+) -> Estimate:
+    """Var of (dL/dx)_1 for o = W x with upstream gradient g ~ N(0, var_g I): engine autograd.
+
+    (dL/dx)_1 = sum_i W_i1 g_i involves only the first column of W, so its variance does not
+    depend on n_in; at most two input columns are simulated, to spend the trials on n_out.
+    """
+    from dlquiz.engine import Tensor
+
+    rng = np.random.default_rng(seed)
+    n_in = min(n_in, 2)
+    t = _trials(n_in * n_out)
+    x = Tensor(rng.normal(0.0, 1.0, (t, n_in, 1)), requires_grad=True)
+    W = Tensor(_weights(rng, (t, n_out, n_in), var_w, dist))
+    g = Tensor(rng.normal(0.0, math.sqrt(var_g), (t, n_out, 1)))
+    ((W @ x) * g).sum().backward()
+    return variance_of(x.grad[:, 0, 0])
+
+
+def _frac_text(v: Fraction) -> str:
+    return fmt(v, 6)
+
+
+# --- the variance of a layer's output, in numbers -----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Variance:
+    case: str  # forward, stack, backward, preserve
+    n_in: int
+    n_out: int
+    var_w: Fraction
+    sigma: Fraction | None  # the statement gives sigma (else sigma^2)
+    var_x: Fraction  # Var(x_j), or Var(dL/do_i) for the backward case
+    depth: int
+
+
+_SIGMAS = (Fraction(1, 10), Fraction(1, 5), Fraction(1, 20), Fraction(1, 2), Fraction(1, 4))
+_WIDE = (16, 20, 25, 32, 50, 64, 100, 128, 200, 256, 400, 500, 512)
+
+
+@register
+class OutputVariance(Family):
+    id = "initialization/output-variance"
+    topic = "initialization"
+    title = "Variance of a linear layer's output (or gradient) under the notes' assumptions"
+    kind = "number"
+
+    def params(self, seed: int) -> _Variance:
+        draw = Draw(self.id, seed)
+        case = draw.choice(["forward", "forward", "stack", "backward", "preserve"])
+        var_x = draw.choice([Fraction(1), Fraction(1), Fraction(2), Fraction(4), Fraction(1, 2)])
+        if case == "stack":
+            n = draw.choice([4, 5, 8, 10, 16])
+            var_w = draw.choice(
+                [Fraction(1, n), Fraction(2, n), Fraction(1, 2 * n), Fraction(1, 4)]
+            )
+            return _Variance(case, n, n, var_w, None, var_x, draw.integer(2, 3))
+        n_in = draw.choice(_WIDE)
+        n_out = draw.choice([n for n in _WIDE if n != n_in])
+        if case == "backward":
+            n_in = draw.choice([2, 3, 4, 5, 8])  # the sizes that matter are n_out's
+        if draw.choice([True, False]):
+            sigma = draw.choice(_SIGMAS)
+            return _Variance(case, n_in, n_out, sigma * sigma, sigma, var_x, 1)
+        fan = n_out if case == "backward" else n_in
+        var_w = draw.choice(
+            [Fraction(1, fan), Fraction(2, fan), Fraction(1, 100), Fraction(1, 50), Fraction(1, 10)]
+        )
+        return _Variance(case, n_in, n_out, var_w, None, var_x, 1)
+
+    @staticmethod
+    def exact(p: _Variance) -> Fraction | float:
+        if p.case == "forward":
+            return p.n_in * p.var_w * p.var_x
+        if p.case == "backward":
+            return p.n_out * p.var_w * p.var_x
+        if p.case == "stack":
+            return (p.n_in * p.var_w) ** p.depth * p.var_x
+        return 1 / math.sqrt(p.n_in)  # the sigma that keeps Var(o_i) = Var(x_j)
+
+    def generate(self, seed: int) -> Problem:
+        p = self.params(seed)
+        key = self.exact(p)
+        sigma_text = (
+            f"$sigma = {_frac_text(p.sigma)}$"
+            if p.sigma is not None
+            else f"$sigma^2 = {_frac_text(p.var_w)}$"
+        )
+        assumptions = (
+            "Assume, as the notes do, that the inputs are independent with zero mean, the "
+            "weights are drawn independently of them with zero mean, and nonlinearities are "
+            "ignored."
+        )
+        vx = _frac_text(p.var_x)
+        n_in, n_out = p.n_in, p.n_out
+        if p.case == "forward":
+            statement = (
+                f"A fully connected layer $o = W@x$ maps $n_in = {n_in}$ inputs to "
+                f"$n_out = {n_out}$ outputs. Its weights are drawn from N(0, $sigma^2$) with "
+                f"{sigma_text}, and each input has variance Var(x_j) = {vx}. {assumptions} "
+                "What is Var(o_i), the variance of one output?"
+            )
+        elif p.case == "backward":
+            statement = (
+                f"A fully connected layer $o = W@x$ maps $n_in = {n_in}$ inputs to "
+                f"$n_out = {n_out}$ outputs, with weights drawn from N(0, $sigma^2$), "
+                f"{sigma_text}. During backpropagation the upstream gradient g = dL/do has "
+                f"independent zero-mean entries with variance {vx}, independent of the weights, "
+                "and dL/dx = W^T g. Ignoring nonlinearities, what is the variance of one "
+                "entry of dL/dx?"
+            )
+        elif p.case == "stack":
+            statement = (
+                f"A deep linear network stacks {p.depth} fully connected layers of width "
+                f"{n_in} (each maps {n_in} units to {n_in} units, without biases), all weights "
+                f"drawn independently from N(0, $sigma^2$) with {sigma_text}. The input has "
+                f"Var(x_j) = {vx}. {assumptions} What is the variance of one output "
+                f"entry after all {p.depth} layers?"
+            )
+        else:
+            statement = (
+                f"A fully connected layer $o = W@x$ maps $n_in = {n_in}$ inputs to "
+                f"$n_out = {n_out}$ outputs, weights drawn from N(0, $sigma^2$). {assumptions} "
+                "Which standard deviation $sigma$ keeps the forward pass's variance unchanged, "
+                "Var(o_i) = Var(x_j)?"
+            )
+        var_w = float(p.var_w)
+        sigma = math.sqrt(var_w)
+        candidates: list[tuple[str, object, str]] = []
+        if p.case in ("forward", "backward"):
+            fan, other = (n_in, n_out) if p.case == "forward" else (n_out, n_in)
+            fan_name = "n_in" if p.case == "forward" else "n_out"
+            candidates += [
+                (
+                    "missing-fan",
+                    var_w * float(p.var_x),
+                    f"Each entry is a sum of {fan_name} = {fan} independent terms, and "
+                    "variances of independent terms add: multiply by the fan.",
+                ),
+                (
+                    "sigma-not-squared" if p.sigma is not None else "sigma-squared-again",
+                    fan * (sigma if p.sigma is not None else var_w * var_w) * float(p.var_x),
+                    "A weight's variance is sigma² (square the standard deviation once)."
+                    if p.sigma is not None
+                    else "You were given the variance sigma² already; do not square it again.",
+                ),
+                (
+                    "wrong-fan",
+                    other * var_w * float(p.var_x),
+                    "Forward, o_i sums over the n_in inputs (fan-in); backward, (dL/dx)_j sums "
+                    "over the n_out outputs (fan-out)."
+                    if p.case == "forward"
+                    else "Backward, (dL/dx)_j = Σ_i W_ij g_i sums over the n_out outputs "
+                    "(fan-out), not the inputs.",
+                ),
+                (
+                    "input-variance-ignored",
+                    fan * var_w,
+                    "The variance of each term w_ij x_j is Var(w) Var(x): keep Var(x) (or of g).",
+                ),
+                (
+                    "std-not-variance",
+                    math.sqrt(float(key)),
+                    "That is the standard deviation; the question asks for the variance.",
+                ),
+            ]
+        elif p.case == "stack":
+            one = n_in * var_w
+            candidates += [
+                (
+                    "single-layer",
+                    one * float(p.var_x),
+                    f"That is after one layer; each of the {p.depth} layers multiplies the "
+                    f"variance by n sigma² = {fmt(one)}.",
+                ),
+                (
+                    "linear-in-depth",
+                    p.depth * one * float(p.var_x),
+                    "The factors multiply, layer after layer: (n sigma²)^depth, "
+                    "not depth × n sigma².",
+                ),
+                (
+                    "missing-fan",
+                    var_w**p.depth * float(p.var_x),
+                    f"Each layer sums n = {n_in} independent terms: its factor is n sigma².",
+                ),
+            ]
+        else:
+            candidates += [
+                (
+                    "variance-not-std",
+                    1 / n_in,
+                    "1/n_in is sigma², the variance; the question asks for sigma.",
+                ),
+                (
+                    "xavier",
+                    math.sqrt(2 / (n_in + n_out)),
+                    "That is Xavier's compromise between forward and backward; the forward pass "
+                    "alone needs n_in sigma² = 1.",
+                ),
+                (
+                    "fan-out",
+                    1 / math.sqrt(n_out),
+                    "Forward, o_i sums over the n_in inputs: n_in sigma² = 1.",
+                ),
+            ]
+        mistakes = keep_distinct(float(key), candidates, text=lambda v: fmt_key(float(v)))
+        if p.case == "forward":
+            solution = (
+                f"o_i = Σ_j w_ij x_j sums n_in = {n_in} independent zero-mean terms, each "
+                f"with variance Var(w) Var(x) = {fmt(var_w, 6)} · {vx}. Variances of independent "
+                f"terms add, so Var(o_i) = $n_in*sigma^2$ Var(x) = {n_in} · {fmt(var_w, 6)} · {vx} "
+                f"= {fmt(float(key), 6)}."
+            )
+        elif p.case == "backward":
+            solution = (
+                f"(dL/dx)_j = Σ_i W_ij g_i sums n_out = {n_out} independent zero-mean terms, each "
+                f"with variance $sigma^2$ Var(g) = {fmt(var_w, 6)} · {vx}, so the variance is "
+                f"$n_out*sigma^2$ Var(g) = {fmt(float(key), 6)}: backward it is the fan-out that "
+                "counts."
+            )
+        elif p.case == "stack":
+            solution = (
+                f"Each layer multiplies the variance by $n*sigma^2$ = {n_in} · {fmt(var_w, 6)} = "
+                f"{fmt(n_in * var_w, 6)}, so after {p.depth} layers Var = "
+                f"({fmt(n_in * var_w, 6)})^{p.depth} · {vx} = {fmt(float(key), 6)}. "
+                "Unless $n*sigma^2 = 1$ the signal explodes or vanishes with depth."
+            )
+        else:
+            solution = (
+                f"Forward, Var(o_i) = $n_in*sigma^2$ Var(x_j); it equals Var(x_j) when "
+                f"$n_in*sigma^2 = 1$, i.e. $sigma = 1/sqrt(n_in) = 1/sqrt({n_in})$ "
+                f"= {fmt(float(key), 6)}."
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(float(key)),
+            hints=[
+                "Var of a sum of independent terms is the sum of their variances; for independent "
+                "zero-mean w and x, Var(w x) = Var(w) Var(x).",
+                "Forward the sum runs over the n_in inputs; backward over the n_out outputs.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        p = self.params(problem.seed)
+        key = float(problem.answer)
+        if not math.isclose(key, float(self.exact(p)), rel_tol=1e-9):
+            return [f"the key {key} is not the formula's {float(self.exact(p))}"]
+        var_w, var_x = float(p.var_w), float(p.var_x)
+        seed = problem.seed
+        if p.case == "forward":
+            est = mc_forward([p.n_in, 1], var_w, var_x, seed=seed)
+        elif p.case == "backward":
+            est = mc_backward(p.n_in, p.n_out, var_w, var_x, seed=seed)
+        elif p.case == "stack":
+            est = mc_forward([p.n_in] * (p.depth + 1), var_w, var_x, seed=seed)
+        else:
+            est = mc_forward([p.n_in, 1], key * key, var_x, seed=seed)
+            if not est.agrees(var_x):
+                return [f"with sigma = {key}: " + est.describe(var_x)]
+            return []
+        return [] if est.agrees(key) else [est.describe(key)]
+
+
+# --- the variance as a formula ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Formula:
+    direction: str  # forward, backward or two-layer
+    dist: str  # normal (sigma) or uniform (a)
+    c: Fraction  # Var(x_j), or Var of the upstream gradient's entries
+    var_b: Fraction  # Var(b_i), 0 without a bias
+
+
+_C = (1, 2, 3, 4, 5, 6, 9, Fraction(1, 2), Fraction(1, 4))
+_BIAS = (0, Fraction(1, 4), Fraction(1, 2), 1, 2)
+
+
+def _namespace(p: _Formula):  # type: ignore[no-untyped-def]
+    from dlquiz.vars import Namespace
+
+    specs = ["n_in:positive", "n_out:positive"]
+    if p.direction == "two-layer":
+        specs.append("n_h:positive")
+    specs.append("sigma:positive" if p.dist == "normal" else "a:positive")
+    return Namespace.from_specs(specs)
+
+
+@lru_cache(maxsize=64)
+def _derive_formula(p: _Formula) -> str:
+    """The key by SymPy, in the notation: Var(w) (an integral for the uniform law), then sums.
+
+    For independent zero-mean terms Var(sum_j w_j x_j + b) = sum_j Var(w_j) Var(x_j) + Var(b);
+    SymPy sums the n equal terms.
+    """
+    import sympy as sp
+
+    from dlquiz.printing import to_notation
+    from dlquiz.symbolic.bridge import Bridge
+
+    bridge = Bridge(_namespace(p))
+    w, j = sp.Symbol("w", real=True), sp.Symbol("j", integer=True, positive=True)
+    if p.dist == "normal":
+        var_w = bridge.symbol("sigma") ** 2
+    else:
+        a = bridge.symbol("a")
+        var_w = sp.integrate(w**2 / (2 * a), (w, -a, a))  # E[w^2] under U(-a, a)
+    c = sp.Rational(p.c.numerator, p.c.denominator)
+    var_b = sp.Rational(p.var_b.numerator, p.var_b.denominator)
+    n_in, n_out = bridge.symbol("n_in"), bridge.symbol("n_out")
+    if p.direction == "forward":
+        key = sp.summation(var_w * c, (j, 1, n_in)) + var_b
+    elif p.direction == "backward":
+        key = sp.summation(var_w * c, (j, 1, n_out))  # the bias does not reach dL/dx
+    else:
+        hidden = sp.summation(var_w * c, (j, 1, n_in)) + var_b
+        key = sp.summation(var_w * hidden, (j, 1, bridge.symbol("n_h"))) + var_b
+    return to_notation(bridge.from_sympy(sp.expand(key)))
+
+
+def _variance_text(
+    p: _Formula,
+    *,
+    fans: tuple[str, ...] | None = None,
+    var_w: str | None = None,
+    c: str | None = None,
+    bias: bool | None = None,
+) -> str:
+    """A variance formula in the notation, built the way a student writes it.
+
+    The defaults give the right formula; each keyword makes one known mistake (a wrong fan,
+    sigma for sigma^2, a^2 for a^2/3, Var(x) dropped, the bias dropped or added).
+    """
+    if fans is None:
+        fans = {"forward": ("n_in",), "backward": ("n_out",), "two-layer": ("n_in", "n_h")}[
+            p.direction
+        ]
+    if var_w is None:
+        var_w = "sigma^2" if p.dist == "normal" else "a^2/3"
+    if c is None:
+        c = f"({p.c})"
+    if bias is None:
+        bias = p.direction != "backward" and p.var_b != 0
+    b = f" + {p.var_b}" if bias else ""
+    text = c
+    for fan in fans:
+        text = f"{fan}*({var_w})*({text}){b}"
+    return text
+
+
+@register
+class VarianceFormula(Family):
+    id = "initialization/variance-formula"
+    topic = "initialization"
+    title = "Var of a layer's output or gradient as a formula in n_in, n_out and sigma"
+    kind = "expression"
+
+    def params(self, seed: int) -> _Formula:
+        draw = Draw(self.id, seed)
+        return _Formula(
+            draw.choice(["forward", "forward", "backward", "two-layer"]),
+            draw.choice(["normal", "normal", "uniform"]),
+            Fraction(draw.choice(_C)),
+            Fraction(draw.choice(_BIAS)),
+        )
+
+    def generate(self, seed: int) -> Problem:
+        p = self.params(seed)
+        ns = _namespace(p)
+        key = _derive_formula(p)
+        c, vb = _frac_text(p.c), _frac_text(p.var_b)
+        law = "N(0, $sigma^2$)" if p.dist == "normal" else "the uniform distribution U($-a$, $a$)"
+        bias = f"a bias with independent entries of mean 0 and variance {vb}" if p.var_b else ""
+        note = "Ignore nonlinearities, as the notes do."
+        if p.direction == "forward":
+            statement = (
+                "A fully connected layer $o = W@x + b$ maps $n_in$ inputs to $n_out$ outputs. "
+                f"Its weights are drawn independently from {law}; "
+                f"{'it has ' + bias if p.var_b else 'it has no bias'}. The inputs are "
+                f"independent of the parameters, with mean 0 and variance {c}. {note} "
+                "Give Var(o_i), the variance of one output, as a formula"
+            )
+        elif p.direction == "backward":
+            statement = (
+                "A fully connected layer $o = W@x + b$ maps $n_in$ inputs to $n_out$ outputs. "
+                f"Its weights are drawn independently from {law}; "
+                f"{'it has ' + bias if p.var_b else 'it has no bias'}. During "
+                "backpropagation the upstream gradient g = dL/do has independent entries of "
+                f"mean 0 and variance {c}, independent of the weights, and dL/dx = W^T g. "
+                f"{note} Give the variance of one entry of dL/dx as a formula"
+            )
+        else:
+            statement = (
+                "Two fully connected layers map $n_in$ inputs to $n_h$ hidden units and those to "
+                f"$n_out$ outputs. Every weight is drawn independently from {law}; "
+                f"{'each layer has ' + bias if p.var_b else 'neither layer has a bias'}. The "
+                f"inputs are independent of the parameters, with mean 0 and variance {c}. "
+                f"{note} Give the variance of one output of the second layer as a formula"
+            )
+        names = ["$n_in$", "$n_out$"] + (["$n_h$"] if p.direction == "two-layer" else [])
+        names.append("$sigma$" if p.dist == "normal" else "$a$")
+        statement += f" in {', '.join(names)}."
+        raw_w = "sigma" if p.dist == "normal" else "a^2"
+        fan = {"forward": "n_in", "backward": "n_out", "two-layer": "n_in"}[p.direction]
+        candidates: list[tuple[str, str | None, str]] = [
+            (
+                "sigma-not-squared" if p.dist == "normal" else "uniform-variance",
+                _variance_text(p, var_w=raw_w),
+                "A weight's variance is sigma², not sigma."
+                if p.dist == "normal"
+                else "The variance of U(-a, a) is a²/3 (the integral of w²/(2a) from -a to a), "
+                "not a².",
+            ),
+            (
+                "input-variance-ignored",
+                _variance_text(p, c="1") if p.c != 1 else None,
+                f"Each product w·x has variance Var(w)·Var(x), and the input variance is {c}."
+                if p.direction != "backward"
+                else f"Each product W_ij g_i has variance Var(W)·Var(g), and Var(g) = {c}.",
+            ),
+        ]
+        if p.direction == "two-layer":
+            candidates += [
+                (
+                    "single-layer",
+                    _variance_text(p, fans=("n_in",)),
+                    "That is the hidden units' variance; the second layer multiplies it by "
+                    "n_h·Var(w) (and adds its bias).",
+                ),
+                (
+                    "wrong-fan",
+                    _variance_text(p, fans=("n_in", "n_out")),
+                    "The second layer's outputs sum over its n_h inputs, not over n_out.",
+                ),
+            ]
+        else:
+            other = "n_out" if p.direction == "forward" else "n_in"
+            candidates += [
+                (
+                    "missing-fan",
+                    _variance_text(p, fans=("1",)),
+                    f"Each entry sums {fan} independent terms (the layer's "
+                    f"{'fan-in' if fan == 'n_in' else 'fan-out'}): their variances add up.",
+                ),
+                (
+                    "wrong-fan",
+                    _variance_text(p, fans=(other,)),
+                    "Forward, o_i sums over the n_in inputs; backward, (dL/dx)_j = Σ_i W_ij g_i "
+                    "sums over the n_out outputs.",
+                ),
+            ]
+        if p.var_b:
+            backward = p.direction == "backward"
+            candidates.append(
+                (
+                    "bias-in-backward" if backward else "bias-ignored",
+                    _variance_text(p, bias=backward),
+                    "The bias does not depend on x: it contributes nothing to dL/dx."
+                    if backward
+                    else "The bias is independent of W x, so its variance adds.",
+                )
+            )
+        mistakes = _distinct_formulas(key, candidates, ns)
+        var_w_text = (
+            "$sigma^2$" if p.dist == "normal" else "$a^2/3$ (the integral of w²/(2a) over (-a, a))"
+        )
+        plus_b = f", and the bias adds {vb}" if p.var_b else ""
+        solution = {
+            "forward": (
+                f"o_i = Σ_j W_ij x_j + b_i. The $n_in$ products are independent with mean 0 and "
+                f"Var(W_ij x_j) = Var(W_ij) Var(x_j), with Var(W_ij) = {var_w_text} and "
+                f"Var(x_j) = {c}. Variances of independent terms add{plus_b}."
+            ),
+            "backward": (
+                f"(dL/dx)_j = Σ_i W_ij g_i sums $n_out$ independent zero-mean products, each "
+                f"of variance Var(W_ij) Var(g_i), with Var(W_ij) = {var_w_text} and "
+                f"Var(g_i) = {c}: backward the sum runs over the outputs (the fan-out)"
+                + (", and the bias plays no part in dL/dx." if p.var_b else ".")
+            ),
+            "two-layer": (
+                f"Each hidden unit sums $n_in$ independent products of variance Var(w)·{c}, "
+                f"with Var(w) = {var_w_text}{plus_b}. The second layer sums $n_h$ independent "
+                "products of a weight and a hidden unit, multiplying that variance by "
+                f"$n_h$·Var(w){plus_b.replace(', and the bias adds', ' and adding')}."
+            ),
+        }[p.direction]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=key,
+            ns=ns,
+            hints=[
+                "For independent zero-mean w and x, Var(w x) = Var(w) Var(x); variances of "
+                "independent terms add.",
+                "Count the terms: forward a sum over the fan-in, backward over the fan-out.",
+            ],
+            solution=f"{solution} So the variance is ${key}$.",
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """The formula at a concrete point against the engine's Monte Carlo."""
+        from dlquiz.notation import parse
+        from dlquiz.numeric import evaluate
+
+        p = self.params(problem.seed)
+        ns = _namespace(p)
+        key = parse(problem.answer, ns)
+        rng = np.random.default_rng(problem.seed)
+        n_in, n_out, n_h = (int(v) for v in rng.integers(3, 13, 3))
+        scale = float(rng.uniform(0.15, 0.45))
+        values = {"n_in": n_in, "n_out": n_out, "n_h": n_h, "sigma": scale, "a": scale}
+        env = {k: np.full((1, 1, 1), float(v)) for k, v in values.items() if k in ns}
+        value = float(evaluate(key, env, 1)[0, 0, 0])
+        var_w = scale**2 if p.dist == "normal" else scale**2 / 3
+        c, vb = float(p.c), float(p.var_b)
+        seed = problem.seed
+        if p.direction == "forward":
+            est = mc_forward([n_in, 1], var_w, c, var_b=vb, dist=p.dist, seed=seed)
+        elif p.direction == "backward":
+            est = mc_backward(n_in, n_out, var_w, c, dist=p.dist, seed=seed)
+        else:
+            est = mc_forward([n_in, n_h, 1], var_w, c, var_b=vb, dist=p.dist, seed=seed)
+        if not est.agrees(value):
+            where = f"n_in={n_in}, n_out={n_out}, n_h={n_h}, scale={scale:.3f}"
+            return [f"at {where}: {est.describe(value)}"]
+        return []
+
+
+def _distinct_formulas(key: str, candidates, ns) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The mistakes that differ from the key and from each other (exactly, by SymPy)."""
+    import sympy as sp
+
+    from dlquiz.bank.render import parse_math
+    from dlquiz.printing import to_notation
+    from dlquiz.symbolic.bridge import Bridge
+
+    bridge = Bridge(ns)
+    seen = [bridge.to_sympy(parse_math(key, ns.copy()))]
+    out = []
+    for tag, text, feedback in candidates:
+        if text is None:
+            continue
+        expr = parse_math(text, ns.copy())
+        s = bridge.to_sympy(expr)
+        if all(sp.expand(s - t) != 0 for t in seen):
+            seen.append(s)
+            out.append({"tag": tag, "answer": to_notation(expr), "feedback": feedback})
+    return out
+
+
+# --- Xavier ---------------------------------------------------------------------------------
+
+_FANS = (2, 3, 4, 5, 6, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 300, 400, 500, 512, 784)
+
+
+def _xavier_exact(n_in: int, n_out: int, ask: str) -> float:
+    """sigma = sqrt(2/(n_in+n_out)), its square, or the uniform bound sqrt(6/(n_in+n_out))."""
+    import sympy as sp
+
+    total = sp.Integer(n_in + n_out)
+    value = {"sigma": sp.sqrt(2 / total), "sigma2": 2 / total, "bound": sp.sqrt(6 / total)}[ask]
+    return float(sp.N(value, 30))
+
+
+@register
+class Xavier(Family):
+    id = "initialization/xavier"
+    topic = "initialization"
+    title = "Xavier initialization: sigma, sigma^2 or the uniform bound for a layer"
+    kind = "number"
+
+    def params(self, seed: int) -> tuple[int, int, str]:
+        draw = Draw(self.id, seed)
+        n_in = draw.choice(_FANS)
+        n_out = draw.choice([n for n in _FANS if n != n_in])
+        return n_in, n_out, draw.choice(["sigma", "sigma", "sigma2", "bound"])
+
+    def generate(self, seed: int) -> Problem:
+        n_in, n_out, ask = self.params(seed)
+        key = _xavier_exact(n_in, n_out, ask)
+        total = n_in + n_out
+        asked = {
+            "sigma": "the standard deviation $sigma$ of the weights (Xavier normal)",
+            "sigma2": "the variance $sigma^2$ of the weights (Xavier normal)",
+            "bound": "the bound $a$ of Xavier uniform, where the weights are drawn from "
+            "U($-a$, $a$) with the same variance as Xavier normal",
+        }[ask]
+        statement = (
+            f"A fully connected layer maps $n_in = {n_in}$ inputs to $n_out = {n_out}$ outputs "
+            "and is initialized with Xavier (Glorot) initialization, gain 1, as in the notes: "
+            "under the notes' assumptions (zero-mean independent inputs and weights, "
+            "nonlinearities ignored) it balances the forward and the backward variance. "
+            f"Give {asked}, to 3 significant figures."
+        )
+        sigma, var = math.sqrt(2 / total), 2 / total
+        bound = math.sqrt(6 / total)
+        candidates: dict[str, list[tuple[str, object, str]]] = {
+            "sigma": [
+                (
+                    "variance-not-std",
+                    var,
+                    "2/(n_in + n_out) is sigma², the variance: take its square root.",
+                ),
+                (
+                    "fan-in-only",
+                    1 / math.sqrt(n_in),
+                    "1/√n_in only keeps the forward variance; Xavier averages the fans: sigma² = "
+                    "2/(n_in + n_out).",
+                ),
+                (
+                    "missing-two",
+                    math.sqrt(1 / total),
+                    "The 2 is missing: Xavier asks (n_in + n_out)/2 · sigma² = 1, so sigma² = "
+                    "2/(n_in + n_out).",
+                ),
+                (
+                    "uniform-bound",
+                    bound,
+                    "That is the bound of Xavier uniform, √(6/(n_in + n_out)); the normal's sigma "
+                    "is √(2/(n_in + n_out)).",
+                ),
+            ],
+            "sigma2": [
+                (
+                    "std-not-variance",
+                    sigma,
+                    "That is sigma, the standard deviation; the variance is 2/(n_in + n_out).",
+                ),
+                (
+                    "fan-in-only",
+                    1 / n_in,
+                    "1/n_in only keeps the forward variance; Xavier averages the fans: 2/(n_in + "
+                    "n_out).",
+                ),
+                ("missing-two", 1 / total, "The 2 is missing: sigma² = 2/(n_in + n_out)."),
+            ],
+            "bound": [
+                (
+                    "normal-sigma",
+                    sigma,
+                    "That is the normal's sigma. U(-a, a) has variance a²/3, so a = √3·sigma = "
+                    "√(6/(n_in + n_out)).",
+                ),
+                ("bound-squared", 6 / total, "Take the square root: a² = 6/(n_in + n_out)."),
+                (
+                    "variance-as-bound",
+                    var,
+                    "U(-a, a) has variance a²/3; setting a²/3 = 2/(n_in + n_out) gives a = "
+                    "√(6/(n_in + n_out)).",
+                ),
+                (
+                    "fan-in-only",
+                    math.sqrt(3 / n_in),
+                    "That balances only the forward pass; Xavier uses the average fan, (n_in + "
+                    "n_out)/2.",
+                ),
+            ],
+        }
+        mistakes = keep_distinct(key, candidates[ask], text=lambda v: fmt_key(float(v)))
+        base = (
+            f"Forward, Var(o_i) = $n_in*sigma^2$ Var(x) is kept when $n_in*sigma^2 = 1$; "
+            f"backward the gradient's variance is kept when $n_out*sigma^2 = 1$. Both hold "
+            f"only if n_in = n_out, so Xavier sets the average fan times sigma² to 1: "
+            f"$sigma^2 = 2/(n_in + n_out)$ = 2/{total} = {fmt(var, 6)}."
+        )
+        tail = {
+            "sigma": f" So $sigma = sqrt(2/(n_in + n_out))$ = {fmt(key, 6)}.",
+            "sigma2": f" That is the answer, {fmt(key, 6)}.",
+            "bound": f" U($-a$, $a$) has variance $a^2/3$; setting it to $sigma^2$ gives "
+            f"$a = sqrt(6/(n_in + n_out))$ = {fmt(key, 6)}.",
+        }[ask]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(key),
+            hints=[
+                "Forward the variance is kept when $n_in*sigma^2 = 1$, backward when "
+                "$n_out*sigma^2 = 1$; Xavier takes the average of the two fans.",
+                "The uniform distribution U($-a$, $a$) has variance $a^2/3$.",
+            ],
+            solution=base + tail,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """The key against the exact formula and the statistics of the engine's init."""
+        from dlquiz.engine import init
+
+        n_in, n_out, ask = self.params(problem.seed)
+        key = float(problem.answer)
+        failures = []
+        if not math.isclose(key, _xavier_exact(n_in, n_out, ask), rel_tol=1e-9):
+            failures.append(
+                f"the key {key} is not the exact value {_xavier_exact(n_in, n_out, ask)}"
+            )
+        reps = max(1, 200_000 // (n_in * n_out))
+        rng = np.random.default_rng(problem.seed)
+        if ask == "bound":
+            w = np.concatenate(
+                [init.xavier_uniform((n_out, n_in), rng).ravel() for _ in range(reps)]
+            )
+            est = variance_of(w)
+            if not est.agrees(key * key / 3):
+                failures.append("Var of xavier_uniform vs a²/3: " + est.describe(key * key / 3))
+            if not (np.abs(w).max() <= key and np.abs(w).max() > 0.99 * key):
+                failures.append(
+                    f"xavier_uniform's samples reach {np.abs(w).max():.6g}, not the bound {key:.6g}"
+                )
+        else:
+            w = np.concatenate(
+                [init.xavier_normal((n_out, n_in), rng).ravel() for _ in range(reps)]
+            )
+            est = variance_of(w)
+            target = key if ask == "sigma2" else key * key
+            if not est.agrees(target):
+                failures.append("Var of xavier_normal vs the key's sigma²: " + est.describe(target))
+        return failures
+
+
+# --- why Xavier (concept) -----------------------------------------------------------------------
+
+_LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True)
+class _Option:
+    tag: str  # "correct" for the right option, else the mistake's tag
+    text: str
+    feedback: str
+    value: float | None = None  # the number the option claims, for the engine check
+
+
+def _why_options(kind: str, n_in: int, n_out: int) -> list[_Option]:
+    r = Fraction(n_out, n_in)
+    if kind == "why":
+        return [
+            _Option(
+                "correct",
+                "Forward the variance is kept when n_in·σ² = 1, backward when n_out·σ² = 1; "
+                "both cannot hold when n_in ≠ n_out, so Xavier satisfies their average, "
+                "(n_in + n_out)/2 · σ² = 1.",
+                "",
+            ),
+            _Option(
+                "relu-correction",
+                "It corrects for ReLU, which zeroes half of the units and so halves the variance.",
+                "That is He initialization's argument (σ² = 2/n_in); the notes' derivation "
+                "ignores nonlinearities and balances forward against backward.",
+            ),
+            _Option(
+                "unit-weights",
+                "It makes every weight's variance 1, so weights and inputs start on one scale.",
+                "σ² = 2/(n_in + n_out) is far below 1; what Xavier keeps near 1 is the "
+                "variance of activations and gradients, not of the weights.",
+            ),
+            _Option(
+                "forward-only",
+                "It keeps only the forward variance n_in·σ² equal to 1; the backward pass does "
+                "not matter at initialization.",
+                "The backward pass matters as much: gradients are multiplied by n_out·σ² per "
+                "layer. Xavier balances the two.",
+            ),
+            _Option(
+                "zero-sum",
+                "It makes each unit's weights sum to zero, so the outputs have mean zero.",
+                "The outputs have mean zero because the weights have mean zero; the variance "
+                "σ² is about the spread, balanced between forward and backward.",
+            ),
+        ]
+    if kind == "backward-factor":
+        return [
+            _Option("correct", f"{fmt(r, 4)} (n_out/n_in)", "", float(r)),
+            _Option(
+                "inverted",
+                f"{fmt(1 / r, 4)} (n_in/n_out)",
+                "Backward the sum runs over the n_out outputs: the factor is n_out·σ² = "
+                "n_out/n_in.",
+                float(1 / r),
+            ),
+            _Option(
+                "no-change",
+                "1 (the variance is kept)",
+                "σ² = 1/n_in keeps the forward variance only; backward the factor is n_out·σ² = "
+                "n_out/n_in.",
+                1.0,
+            ),
+            _Option(
+                "fan-out-only",
+                f"{n_out} (n_out)",
+                "Each of the n_out terms has variance σ²·Var(g) with σ² = 1/n_in: the factor is "
+                "n_out/n_in.",
+                float(n_out),
+            ),
+        ]
+    if kind == "unit-sigma":
+        return [
+            _Option("correct", f"{n_in} (n_in)", "", float(n_in)),
+            _Option(
+                "no-change",
+                "1 (the variance is kept)",
+                f"Each output sums n_in = {n_in} independent terms of variance σ²·Var(x): with σ "
+                "= 1 the variance grows n_in-fold.",
+                1.0,
+            ),
+            _Option(
+                "std-factor",
+                f"{fmt(math.sqrt(n_in), 4)} (√n_in)",
+                "√n_in is the factor of the standard deviation; the variance grows by n_in.",
+                math.sqrt(n_in),
+            ),
+            _Option(
+                "inverse",
+                f"{fmt(Fraction(1, n_in), 4)} (1/n_in)",
+                "The variance grows: it is n_in·σ²·Var(x) with σ = 1, not divided by n_in.",
+                1 / n_in,
+            ),
+        ]
+    n = n_in  # equal fans
+    return [
+        _Option(
+            "correct",
+            f"σ² = 1/{n}: it keeps both the forward and the backward variance exactly",
+            "",
+            1.0,
+        ),
+        _Option(
+            "missing-half",
+            f"σ² = 2/{n}: it doubles the forward variance to leave room for the backward one",
+            f"With n_in = n_out = n, 2/(n_in + n_out) = 2/(2n) = 1/{n}.",
+            2.0,
+        ),
+        _Option(
+            "forward-only",
+            f"σ² = 1/{n}: it keeps the forward variance, but the backward one still grows n-fold",
+            f"Backward the factor is n_out·σ² = {n}·(1/{n}) = 1 as well.",
+            float(n),
+        ),
+        _Option(
+            "unit-weights",
+            "σ² = 1: equal fans need no scaling",
+            f"With σ² = 1 every layer multiplies the variance by n = {n}.",
+            float(n),
+        ),
+    ]
+
+
+@register
+class WhyXavier(Family):
+    id = "initialization/why-xavier"
+    topic = "initialization"
+    title = "Why Xavier: balancing the forward and the backward variance"
+    kind = "choice"
+
+    def params(self, seed: int) -> tuple[str, int, int, list[_Option]]:
+        draw = Draw(self.id, seed)
+        kind = draw.choice(["why", "why", "backward-factor", "unit-sigma", "equal-fans"])
+        n_in = draw.choice(_FANS[3:])
+        # fans at least a factor 2 apart: the factors the options claim are then far apart
+        unequal = [n for n in _FANS[3:] if max(n, n_in) >= 2 * min(n, n_in)]
+        n_out = n_in if kind == "equal-fans" else draw.choice(unequal)
+        options = _why_options(kind, n_in, n_out)
+        right, wrong = options[0], options[1:]
+        chosen = [right, *draw.sample(wrong, 3)]
+        return kind, n_in, n_out, draw.shuffle(chosen)
+
+    def generate(self, seed: int) -> Problem:
+        kind, n_in, n_out, options = self.params(seed)
+        total = n_in + n_out
+        setting = (
+            f"A fully connected layer maps $n_in = {n_in}$ inputs to $n_out = {n_out}$ outputs; "
+            "assume, as the notes do, independent zero-mean inputs and weights "
+            "(w ~ N(0, $sigma^2$)) and ignore nonlinearities."
+        )
+        question = {
+            "why": f" Xavier initialization takes $sigma^2 = 2/(n_in + n_out)$ = 2/{total}. Why?",
+            "backward-factor": " It is initialized with $sigma^2 = 1/n_in$, which keeps the "
+            "variance of the forward pass. Going backward through the layer (from dL/do to "
+            "dL/dx = W^T dL/do), by what factor is the gradient's variance multiplied?",
+            "unit-sigma": " Its weights are drawn from a standard normal ($sigma = 1$). By what "
+            "factor is the variance of each output larger than that of each input?",
+            "equal-fans": " What is Xavier's $sigma^2 = 2/(n_in + n_out)$ here, and what "
+            "does it do?",
+        }[kind]
+        key = _LETTERS[next(i for i, o in enumerate(options) if o.tag == "correct")]
+        mistakes = [
+            {"tag": o.tag, "answer": _LETTERS[i], "feedback": o.feedback}
+            for i, o in enumerate(options)
+            if o.tag != "correct"
+        ]
+        solution = (
+            "Under the notes' assumptions a layer multiplies the forward variance by "
+            "$n_in*sigma^2$ (each output sums n_in independent products) and the backward "
+            "variance by $n_out*sigma^2$ (each input's gradient sums n_out products). "
+            "Keeping both at 1 needs $n_in*sigma^2 = 1$ and $n_out*sigma^2 = 1$, impossible "
+            "unless the fans are equal; Xavier satisfies the average, "
+            f"$sigma^2 = 2/(n_in + n_out)$. Here: option {key}, "
+            f"{next(o.text for o in options if o.tag == 'correct')}"
+        )
+        return self.problem(
+            seed,
+            statement=setting + question,
+            answer=key,
+            hints=[
+                "Forward, Var(o_i) = $n_in*sigma^2$ Var(x); backward, Var((dL/dx)_j) = "
+                "$n_out*sigma^2$ Var(dL/do).",
+                "Which of the two products equals 1 for the σ² in question?",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+            choices=[o.text for o in options],
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """One right option, distinct options, and the claimed numbers against the engine."""
+        kind, n_in, n_out, options = self.params(problem.seed)
+        failures = []
+        right = [i for i, o in enumerate(options) if o.tag == "correct"]
+        if len(right) != 1 or problem.answer != _LETTERS[right[0]]:
+            failures.append("exactly one option must be right, and it must be the key")
+        if len({o.text for o in options}) != len(options):
+            failures.append("two options have the same text")
+        if sorted(m["answer"] for m in problem.mistakes) != sorted(
+            _LETTERS[i] for i, o in enumerate(options) if o.tag != "correct"
+        ):
+            failures.append("every wrong option needs its mistake entry")
+        seed = problem.seed
+        if kind == "why":
+            var_w = 2 / (n_in + n_out)
+            fwd = mc_forward([n_in, 1], var_w, 1.0, seed=seed)
+            bwd = mc_backward(n_in, n_out, var_w, 1.0, seed=seed + 1)
+            mean = (fwd.value + bwd.value) / 2
+            se = math.hypot(fwd.se, bwd.se) / 2
+            if abs(mean - 1) > MC_SIGMAS * se:
+                failures.append(f"forward and backward factors average {mean:.4f}, not 1")
+            unbalanced = mc_backward(n_in, n_out, 1 / n_in, 1.0, seed=seed + 2)
+            if not unbalanced.agrees(n_out / n_in):
+                failures.append(
+                    "backward with sigma² = 1/n_in: " + unbalanced.describe(n_out / n_in)
+                )
+            return failures
+        if kind == "backward-factor":
+            est = mc_backward(n_in, n_out, 1 / n_in, 1.0, seed=seed)
+        elif kind == "unit-sigma":
+            est = mc_forward([n_in, 1], 1.0, 1.0, seed=seed)
+        else:
+            n = n_in
+            fwd = mc_forward([n, 1], 1 / n, 1.0, seed=seed)
+            bwd = mc_backward(n, n, 1 / n, 1.0, seed=seed + 1)
+            for name, est in (("forward", fwd), ("backward", bwd)):
+                if not est.agrees(1.0):
+                    failures.append(f"{name} with sigma² = 1/n: " + est.describe(1.0))
+            return failures
+        for o in options:
+            assert o.value is not None
+            if (o.tag == "correct") != est.agrees(o.value):
+                failures.append(f"option '{o.text}' ({o.tag}): " + est.describe(o.value))
+        return failures
