@@ -249,13 +249,13 @@ def grade_sheets(
     for result in results:
         if result.graded:
             result.score = sum(a.score for a in result.answers)
-            stopped = [a.number for a in result.answers if a.status in ("timeout", "error")]
-            if stopped:
-                result.notes.append(
-                    "question(s) "
-                    + ", ".join(map(str, stopped))
-                    + " could not be judged in time and earn no points"
-                )
+            for status, why in (("timeout", "in time"), ("error", "(the judge failed)")):
+                stopped = [str(a.number) for a in result.answers if a.status == status]
+                if stopped:
+                    result.notes.append(
+                        f"question(s) {', '.join(stopped)} could not be judged {why} "
+                        "and earn no points"
+                    )
     return results
 
 
