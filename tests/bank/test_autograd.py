@@ -1,0 +1,185 @@
+"""Autograd families: the notes' decomposition, the drawn graph, and keys checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.coded.autograd import Model, figure
+from dlquiz.bank.verify import check_problem
+from dlquiz.graphs import build_graph
+from dlquiz.printing import to_notation
+
+FAMILIES = [
+    "autograd/operations",
+    "autograd/local-gradient",
+    "autograd/backward-values",
+    "autograd/weight-gradient",
+]
+SEEDS = range(6)
+NOTES_MODEL = Model(3, (2,), ("relu",), (True, True))
+
+
+def _numbers(text: str) -> np.ndarray:
+    return np.array([[float(v) for v in row.split(",")] for row in text.strip("[]").split(";")])
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_family_passes_every_check(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "autograd"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        # an addition only passes g through: no listed mistake, the generic diagnosis
+        passes_through = family_id.endswith("local-gradient") and family.params(seed)[1] == "z_h"
+        assert problem.mistakes or passes_through, (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 3).to_json() == generate(family_id, 3).to_json()
+    assert len({generate(family_id, s).statement for s in range(12)}) > 6
+
+
+def test_the_notes_decomposition() -> None:
+    names = [(s.name, s.formula) for s in NOTES_MODEL.steps]
+    assert names == [
+        ("m_h", "W_n@x"),
+        ("z_h", "m_h + b_n"),
+        ("h", "relu(z_h)"),
+        ("m_o", "W_o@h"),
+        ("o", "m_o + b_o"),
+        ("r", "y - o"),
+        ("L", "r^2"),
+    ]
+    assert to_notation(NOTES_MODEL.loss()) == "(y - (W_o@relu(W_n@x + b_n) + b_o))^2"
+    assert [s.name for s in NOTES_MODEL.path("W_n")] == ["m_h", "z_h", "h", "m_o", "o", "r", "L"]
+
+
+def _engine_count(model: Model) -> tuple[int, int]:
+    """(operations with each subtraction counted once, named leaves), from the raw graph."""
+    specs = [f"{k}:{v}" if v else k for k, v in model.leaves().items()]
+    g = build_graph(to_notation(model.loss()), specs, [])
+    negations = [
+        n
+        for n in g.nodes.values()
+        if n.op == "mul" and any(g.nodes[i].label == "-1" for i in n.inputs)
+    ]
+    ops = sum(1 for n in g.nodes.values() if n.op != "leaf") - len(negations)
+    leaves = sum(1 for n in g.nodes.values() if n.op == "leaf" and n.label not in ("-1", "0.5"))
+    return ops, leaves
+
+
+def test_operations_key_counts_the_engine_graph() -> None:
+    family = families()["autograd/operations"]
+    asks = set()
+    for seed in range(40):
+        model, ask, _leaf = family.params(seed)
+        problem = family.generate(seed)
+        ops, leaves = _engine_count(model)
+        if ask == "operations":
+            assert int(problem.answer) == ops
+        elif ask == "leaves":
+            assert int(problem.answer) == leaves
+        asks.add(ask)
+        assert "Computational graph" in problem.solution
+        assert "Computational graph" not in problem.statement  # it would give the count away
+    assert asks == {"operations", "leaves", "path"}
+
+
+def test_figure_is_labelled_with_the_notes_names() -> None:
+    text = figure(NOTES_MODEL)
+    for label in ("L = r²", "r = y - o", "o = m_o + b_o", "h = ReLU(z_h)", "m_h = W_n x"):
+        assert label in text
+    assert "grad" not in text and "value" not in text
+    with_values = figure(
+        NOTES_MODEL,
+        at={
+            "x": "[1, 0, -1]",
+            "W_n": "[1, 1, 1; 0, 1, -1]",
+            "b_n": "[0, 1]",
+            "W_o": "[[2, 1]]",
+            "b_o": "0",
+            "y": "1",
+        },
+    )
+    assert "value" in with_values and "grad" not in with_values
+
+
+def test_local_gradient_accepts_the_textbook_rules() -> None:
+    family = families()["autograd/local-gradient"]
+    seen = set()
+    for seed in range(60):
+        model, node, wrt = family.params(seed)
+        problem = family.generate(seed)
+        act = model.acts[0]
+        prime = {"relu": "step", "sigmoid": "sigmoid'", "tanh": "tanh'"}[act]
+        right, wrong, tag = {
+            ("m_h", "W_n"): ("g@x.T", "x@g.T", "transposed"),
+            ("m_h", "x"): ("W_n.T@g", "(W_n.T@g).T", "transposed"),
+            ("h", "z_h"): (f"hadamard(g, {prime}(z_h))", f"{prime}(z_h)", "missing-upstream"),
+            ("z_h", "b_n"): ("g", None, None),
+            ("m_o", "h"): ("W_o.T*g", "W_o*g", "transposed"),
+            ("m_o", "W_o"): ("g*h.T", "g*h", "transposed"),
+            ("r", "o"): ("-g", "g", "sign"),
+            ("L", "r"): ("2*r", "r", "lost-factor"),
+        }[(node, wrt)]
+        assert problem.check(right).equivalent, (seed, node, wrt)
+        if wrong is not None:
+            assert problem.check(wrong).mistake == tag, (seed, node, wrt)
+        assert "m_h = W_n x" in problem.figure
+        seen.add((node, wrt))
+    assert len(seen) == 8
+
+
+def test_backward_values_match_a_float_chain_rule() -> None:
+    family = families()["autograd/backward-values"]
+    for seed in range(30):
+        p, half, asked = family.params(seed)
+        problem = family.generate(seed)
+        W_n, x = np.array(p.W_n, float), np.array(p.x, float)
+        b_n, W_o = np.array(p.b_n, float), np.array(p.W_o, float)
+        z = W_n @ x + b_n
+        assert (z != 0).all()
+        h = np.maximum(z, 0)
+        o = W_o @ h + p.b_o
+        d_o = -(1.0 if half else 2.0) * (p.y - o)
+        d_z = W_o * d_o * (z > 0)
+        expected = {
+            "o": np.array([d_o]),
+            "h": W_o * d_o,
+            "z_h": d_z,
+            "b_n": d_z,
+            "W_n": np.outer(d_z, x),
+            "W_o": d_o * h,
+            "x": W_n.T @ d_z,
+        }[asked]
+        got = _numbers(problem.answer)
+        np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-9)
+        assert "value" in problem.figure and "grad" not in problem.figure
+
+
+def test_weight_gradient_accepts_the_chain_rule_written_out() -> None:
+    family = families()["autograd/weight-gradient"]
+    seen = set()
+    for seed in range(40):
+        model, wrt = family.params(seed)
+        problem = family.generate(seed)
+        act = model.acts[0]
+        prime = {"relu": "step", "sigmoid": "sigmoid'", "tanh": "tanh'"}[act]
+        g_o = "-(y - o)" if model.half else "-2*(y - o)"
+        delta = f"hadamard(W_o.T*({g_o}), {prime}(z_h))"
+        typed = {
+            "W_n": f"{delta}@x.T",
+            "b_n": delta,
+            "x": f"W_n.T@{delta}",
+            "W_o": f"({g_o})*h.T",
+        }[wrt]
+        assert problem.check(typed).equivalent, (seed, wrt, typed)
+        if wrt == "W_n":
+            assert problem.check(f"x@({delta}).T").mistake == "transposed"
+            assert "dm_h/dW_n" in problem.solution  # the notes' slip, corrected
+        seen.add(wrt)
+    assert seen == {"W_n", "b_n", "x", "W_o"}
