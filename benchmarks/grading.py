@@ -13,8 +13,8 @@ answer texts can carry the batch:
 - 20% garbage: unknown names, unbalanced brackets, words, wrong shapes.
 
 Then it grades them from the files as ``dlquiz grade`` does (read every sheet, judge every
-answer in the worker pool, ``--jobs`` processes, default one per core) and prints answers
-checked per second, next to the judge's single-check rate measured in the same run (one
+answer in the worker pool, with 1 process and with ``--jobs``, default one per core) and
+prints answers checked per second, next to the judge's single-check rate in the same run (one
 process calling ``dlquiz.judge.check`` on a sample of the same answers with the same
 prepared keys). Target: at least 500 answers per second on a 2-core machine. It also
 prints how each category was graded, so a fast but wrong grader shows.
@@ -58,11 +58,16 @@ def rewrite(q: Question, text: str, k: int, rng: random.Random) -> str:
         return body if values.size == 1 else f"[{body}]"
     if q.kind == "integer":
         return f"({text})*{k}/{k}"
-    if q.kind == "shape":
-        parts = text.strip("()[] ").replace("x", ",").split(",")
-        seps = [", ", ",", " x ", "x", " , "]
-        return "(" + " " * (k % 5) + seps[k % len(seps)].join(p.strip() for p in parts) + ")"
-    return [text, f" {text}", f"({text})", text.lower(), f"{text}."][k % 5]
+    if q.kind == "shape":  # separators, spaces and brackets: hundreds of spellings
+        parts = [p.strip() for p in text.strip("()[] ").replace("x", ",").split(",")]
+        seps = [", ", ",", " x ", "x", " , ", " ,", "  ,  "]
+        body = parts[0]
+        for i, p in enumerate(parts[1:]):
+            body += seps[(k // (7**i)) % len(seps)] + p
+        left, right = ("(", ")") if k % 2 else ("[", "]")
+        return left + " " * (k % 3) + body + " " * (k // 3 % 3) + right
+    # a letter has only a few spellings; these answers repeat (and cost next to nothing)
+    return [text, f"({text})", text.lower(), f"{text}.", f"[{text}]", f"{text.lower()})"][k % 6]
 
 
 def garbage(q: Question, k: int, rng: random.Random) -> str:
@@ -153,21 +158,28 @@ def main() -> None:
         single = len(sample) / (time.perf_counter() - started)
 
         paths = sorted(folder.iterdir())
-        started = time.perf_counter()
-        results = grade_paths(keyset, paths, jobs=jobs)
-        elapsed = time.perf_counter() - started
-        rate = len(texts) / elapsed
+        rates = {}
+        for n in sorted({1, jobs}):
+            started = time.perf_counter()
+            results = grade_paths(keyset, paths, jobs=n)
+            elapsed = time.perf_counter() - started
+            rates[n] = (len(texts) / elapsed, elapsed)
+        rate = rates[jobs][0]
 
     outcome: dict[str, Counter] = {"rewrite": Counter(), "mistake": Counter(), "garbage": Counter()}
     for s, r in enumerate(results):
         for a in r.answers:
             outcome[sheets[s][a.number][0]][a.status] += 1
     print(f"judge alone (1 process):  {single:8.0f} answers/s  ({len(sample)} checks)")
+    for n, (r, elapsed) in rates.items():
+        print(
+            f"dlquiz grade ({n} job{'s' if n > 1 else ' '}):    {r:8.0f} answers/s  "
+            f"({len(texts)} answers in {elapsed:.2f} s, reading the files included)"
+        )
     print(
-        f"dlquiz grade ({jobs} jobs):   {rate:8.0f} answers/s  "
-        f"({len(texts)} answers in {elapsed:.2f} s, reading the files included)"
+        f"grade ({jobs} jobs) / single-check: {rate / single:.2f}x; target >= 500 answers/s: ",
+        end="",
     )
-    print(f"grade / single-check: {rate / single:.2f}x; target >= 500 answers/s: ", end="")
     print("met" if rate >= 500 else "NOT met")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     if load is not None:
