@@ -1,0 +1,709 @@
+"""Regularization in numbers: a weight-decay step, and dropout's outputs and expectations.
+
+The symbolic weight-decay gradient and update are data
+(``problems/regularization/*.toml``). These families need code: the weight-decay step
+comes from the engine (autograd for the penalty's gradient, ``optim.SGD`` for the step,
+with PyTorch's ``weight_decay = 2 lambda`` convention made explicit) and is checked by
+exact rational arithmetic; dropout's outputs come from the engine's
+``functional.dropout`` and are checked by a plain loop, and its expectation and variance
+by Monte Carlo with the engine within five standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from dlquiz.bank.coded.mlp import (
+    array_text,
+    close_to,
+    keep_distinct,
+    key_text,
+    read_numbers,
+    shown,
+)
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+from dlquiz.bank.render import fmt, fmt_key
+
+MC_SIGMAS = 5.0  # statistical tolerance of the Monte Carlo checks, in standard errors
+MC_UNITS = 200_000  # dropout draws per Monte Carlo check
+
+_LETTERS = "ABCDEFGH"
+
+
+def _frac(v: Fraction) -> str:
+    return fmt(v, 6)
+
+
+# --- a weight-decay step ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Step:
+    case: str  # notes (lambda*||w||^2), half (lambda/2*||w||^2) or pytorch (weight_decay)
+    w: tuple[Fraction, ...]
+    g: tuple[int, ...]  # the data loss's gradient at w
+    eta: Fraction
+    lam: Fraction  # lambda, or PyTorch's weight_decay in the pytorch case
+
+    @property
+    def decay(self) -> Fraction:
+        """The coefficient of w in the gradient: 2*lambda, lambda or weight_decay."""
+        return {"notes": 2 * self.lam, "half": self.lam, "pytorch": self.lam}[self.case]
+
+
+def _step_exact(
+    s: _Step, *, decay: Fraction | None = None, sign: int = 1, lr_on_decay: bool = True
+) -> list[Fraction]:
+    """w - eta*(g + decay*w) in exact arithmetic; the keywords make the known mistakes."""
+    d = s.decay if decay is None else decay
+    out = []
+    for wi, gi in zip(s.w, s.g, strict=True):
+        step = s.eta * gi + (s.eta if lr_on_decay else 1) * d * wi
+        out.append(wi - sign * step)
+    return out
+
+
+def _step_engine(s: _Step) -> np.ndarray:
+    """The engine's step: autograd for the penalty (notes' forms), SGD's weight_decay for PyTorch.
+
+    The data loss enters as its gradient g: sum(g ⊙ w) has exactly that gradient at w.
+    """
+    from dlquiz.engine import Tensor
+    from dlquiz.engine.optim import SGD
+
+    w = Tensor(np.array([float(v) for v in s.w]), requires_grad=True)
+    g = Tensor(np.array(s.g, dtype=float))
+    if s.case == "pytorch":
+        opt = SGD([w], lr=float(s.eta), weight_decay=float(s.lam))
+        loss = (g * w).sum()
+    else:
+        opt = SGD([w], lr=float(s.eta))
+        coeff = float(s.lam) if s.case == "notes" else float(s.lam) / 2
+        loss = (g * w).sum() + (w * w).sum() * coeff
+    loss.backward()
+    opt.step()
+    return w.data.copy()
+
+
+@register
+class WeightDecayStep(Family):
+    id = "regularization/weight-decay-step"
+    topic = "regularization"
+    title = "One SGD step with weight decay, in numbers (the notes' lambda vs PyTorch's)"
+    kind = "numbers"
+
+    def params(self, seed: int) -> _Step:
+        draw = Draw(self.id, seed)
+        case = draw.choice(["notes", "notes", "half", "pytorch"])
+        n = draw.integer(2, 4)
+        w = tuple(draw.fraction(-3, 3, (1, 2)) for _ in range(n))
+        while not all(w):
+            w = tuple(draw.fraction(-3, 3, (1, 2)) for _ in range(n))
+        g = tuple(draw.integer(-4, 4) for _ in range(n))
+        eta = draw.choice([Fraction(1, 10), Fraction(1, 5), Fraction(1, 2), Fraction(1, 20)])
+        lam = draw.choice(
+            [Fraction(1, 10), Fraction(1, 20), Fraction(1, 4), Fraction(1, 2), Fraction(1, 100)]
+        )
+        return _Step(case, w, g, eta, lam)
+
+    def generate(self, seed: int) -> Problem:
+        s = self.params(seed)
+        key = _step_engine(s)
+        w, g = array_text(s.w), array_text(s.g)
+        eta, lam = _frac(s.eta), _frac(s.lam)
+        intro = (
+            f"A model's weights are $w = {w}$ and the gradient of its data loss at this $w$ is "
+            f"$g = {g}$. One step of gradient descent with learning rate $eta = {eta}$ is taken"
+        )
+        if s.case == "notes":
+            statement = (
+                f"{intro} on the regularized loss $J = L + lambda*||w||^2$ with $lambda = {lam}$ "
+                "(weight decay as in the notes: the penalty is added to the loss). What is $w$ "
+                "after the step?"
+            )
+        elif s.case == "half":
+            statement = (
+                f"{intro} on the regularized loss $J = L + lambda/2*||w||^2$ with $lambda = {lam}$ "
+                "(the convention with a 1/2, as in some textbooks). What is $w$ after the step?"
+            )
+        else:
+            statement = (
+                f"{intro} by PyTorch's torch.optim.SGD(params, lr={eta}, weight_decay={lam}), "
+                "which adds weight_decay times w to the gradient (so weight_decay corresponds to "
+                "2 lambda for the notes' penalty lambda ||w||^2). What is $w$ after the step?"
+            )
+        factor = 1 - s.eta * s.decay
+        candidates = [
+            (
+                "penalty-lost-factor" if s.case == "notes" else "convention-mixup",
+                _step_exact(s, decay=s.decay / 2 if s.case == "notes" else 2 * s.decay),
+                "The penalty λ‖w‖² has gradient 2λw: the factor 2 from the square stays."
+                if s.case == "notes"
+                else (
+                    "With λ/2·‖w‖² the 1/2 cancels the 2: the penalty's gradient is λw."
+                    if s.case == "half"
+                    else "PyTorch's weight_decay is added as weight_decay·w, no extra 2: it is "
+                    "already the notes' 2λ."
+                ),
+            ),
+            (
+                "missing-decay",
+                _step_exact(s, decay=Fraction(0)),
+                "The penalty's gradient is missing: weight decay adds a term proportional to w.",
+            ),
+            (
+                "decay-sign",
+                _step_exact(s, decay=-s.decay),
+                "The decay term shrinks w: it enters the gradient with a plus sign, so the step "
+                "subtracts it.",
+            ),
+            ("ascent", _step_exact(s, sign=-1), "Gradient descent subtracts η times the gradient."),
+            (
+                "decay-without-lr",
+                _step_exact(s, lr_on_decay=False),
+                "The learning rate multiplies the whole gradient, the decay term included.",
+            ),
+        ]
+        mistakes = keep_distinct(key, candidates)
+        total = f"the gradient is $g + {_frac(s.decay)}*w$"
+        coeff_text = {
+            "notes": f"the penalty's gradient is $2*lambda*w$, so {total}",
+            "half": f"the penalty's gradient is $lambda*w$, so {total}",
+            "pytorch": f"SGD adds weight_decay times w: {total}",
+        }[s.case]
+        solution = (
+            f"For this loss {coeff_text}. The step is $w - eta*(g + {_frac(s.decay)}*w)$ "
+            f"= {_frac(factor)}·w - {eta}·g: the weights shrink by the factor "
+            f"1 - η·{_frac(s.decay)} = {_frac(factor)} before the data gradient acts. "
+            f"That gives {shown(key)}."
+        )
+        if s.case == "notes":
+            solution += (
+                f" (In PyTorch the same step is SGD with weight_decay = 2λ = {_frac(2 * s.lam)}.)"
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=key_text(key),
+            hints=[
+                "Gradient descent on J: $w <- w - eta*d/dw J$, where $d/dw J$ is $g$ plus the "
+                "penalty's gradient.",
+                "$d/dw (lambda*||w||^2) = 2*lambda*w$; PyTorch's weight_decay is added as "
+                "weight_decay times w.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+            given={"w": str(len(s.w)), "g": str(len(s.w))},
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        s = self.params(problem.seed)
+        exact = [float(v) for v in _step_exact(s)]
+        if not close_to(read_numbers(problem.answer), exact):
+            return [f"the engine's step {problem.answer} differs from the exact rule {exact}"]
+        return []
+
+
+# --- dropout -------------------------------------------------------------------------------
+
+_P = (
+    Fraction(1, 2),
+    Fraction(1, 5),
+    Fraction(1, 4),
+    Fraction(1, 10),
+    Fraction(3, 10),
+    Fraction(2, 5),
+    Fraction(3, 4),
+)
+
+NOTES_DROPOUT = (
+    "(the notes' dropout: each unit becomes 0 with probability $p$ and $h/(1 - p)$ with "
+    "probability $1 - p$)"
+)
+
+
+@dataclass(frozen=True)
+class _Dropout:
+    h: tuple[Fraction, ...]
+    p: Fraction
+    rng_seed: int  # the engine's draw
+    ask: str  # output or gradient
+    upstream: tuple[int, ...]  # dL/dh' for the gradient question
+
+
+def _dropout_engine(d: _Dropout) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's inverted dropout on h (training mode) and dL/dh through it."""
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    h = Tensor(np.array([float(v) for v in d.h]), requires_grad=True)
+    out = F.dropout(h, float(d.p), training=True, rng=d.rng_seed)
+    (out * Tensor(np.array(d.upstream, dtype=float))).sum().backward()
+    return out.data.copy(), h.grad.copy()
+
+
+@register
+class DropoutOutput(Family):
+    id = "regularization/dropout-output"
+    topic = "regularization"
+    title = "Inverted dropout on a vector: the output for a given mask, and the gradient through it"
+    kind = "numbers"
+
+    def params(self, seed: int) -> _Dropout:
+        draw = Draw(self.id, seed)
+        n = draw.integer(3, 6)
+        p = draw.choice(_P)
+        h = tuple(Fraction(draw.nonzero(-6, 6), draw.choice([1, 1, 2])) for _ in range(n))
+        upstream = tuple(draw.nonzero(-3, 3) for _ in range(n))
+        ask = draw.choice(["output", "output", "gradient"])
+        while True:  # a draw of the engine that keeps some units and drops others
+            d = _Dropout(h, p, draw.integer(0, 2**31 - 1), ask, upstream)
+            kept = _dropout_engine(d)[0] != 0
+            if kept.any() and not kept.all():
+                return d
+
+    def generate(self, seed: int) -> Problem:
+        d = self.params(seed)
+        out, grad = _dropout_engine(d)
+        kept = out != 0
+        n = len(d.h)
+        keep_list = [str(i + 1) for i in range(n) if kept[i]]
+        drop_list = [str(i + 1) for i in range(n) if not kept[i]]
+        mask = "keeps unit" + ("s " if len(keep_list) > 1 else " ") + ", ".join(keep_list)
+        mask += " and drops unit" + ("s " if len(drop_list) > 1 else " ") + ", ".join(drop_list)
+        p = _frac(d.p)
+        statement = (
+            f"A dropout layer with $p = {p}$ {NOTES_DROPOUT} is applied during training to the "
+            f"hidden representation $h = {array_text(d.h)}$. Its random draw {mask}."
+        )
+        hv = np.array([float(v) for v in d.h])
+        up = np.array(d.upstream, dtype=float)
+        keep = 1 - float(d.p)
+        if d.ask == "output":
+            key = out
+            statement += " What is the layer's output h'?"
+            values = hv
+        else:
+            key = grad
+            statement += (
+                f" Backpropagation brings the gradient dL/dh' = {array_text(d.upstream)} to the "
+                "layer's output. What is the gradient dL/dh with respect to its input?"
+            )
+            values = up
+        candidates = [
+            (
+                "not-scaled",
+                values * kept,
+                f"The kept units are scaled by 1/(1 - p) = 1/{_frac(1 - d.p)}, so that E[h'] = h.",
+            ),
+            (
+                "scaled-by-keep",
+                values * kept * keep,
+                "Inverted dropout divides the kept units by 1 - p; multiplying by 1 - p is the "
+                "classic test-time scaling.",
+            ),
+            (
+                "scaled-by-p",
+                values * kept / float(d.p),
+                "The kept units are divided by the keep probability 1 - p, not by p.",
+            ),
+            (
+                "mask-inverted",
+                values * (~kept) / keep,
+                "Units that are dropped become 0; the kept ones are the ones scaled.",
+            ),
+        ]
+        if d.ask == "gradient":
+            candidates.append(
+                (
+                    "gradient-not-masked",
+                    up / keep,
+                    "The dropped units did not reach the output: their gradient is 0 (the same "
+                    "mask applies backward).",
+                )
+            )
+        mistakes = keep_distinct(key, candidates)
+        scale = fmt(1 / keep, 6)
+        if d.ask == "output":
+            solution = (
+                f"Dropped units become 0; kept units are divided by 1 - p = {_frac(1 - d.p)}, "
+                f"i.e. multiplied by {scale}. So h' = {shown(key)}."
+            )
+        else:
+            solution = (
+                f"Dropout multiplies each unit by m_i/(1 - p), with m_i = 1 for a kept unit and "
+                f"0 for a dropped one; backward the gradient is multiplied by the same factor: "
+                f"0 for the dropped units, {scale} times dL/dh' for the kept ones. "
+                f"So dL/dh = {shown(key)}."
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=key_text(key),
+            hints=[
+                "A dropped unit outputs 0; a kept unit outputs h/(1 - p) (inverted dropout).",
+                "The operation is h' = m ⊙ h/(1 - p) for the fixed mask m: backward, the gradient "
+                "is multiplied by the same m/(1 - p).",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """A plain loop of the notes' rule, exact, with the mask the engine drew."""
+        d = self.params(problem.seed)
+        out, _ = _dropout_engine(d)
+        kept = [v != 0 for v in out]
+        source = d.h if d.ask == "output" else d.upstream
+        exact = [
+            Fraction(v) / (1 - d.p) if k else Fraction(0) for v, k in zip(source, kept, strict=True)
+        ]
+        if not close_to(read_numbers(problem.answer), [float(v) for v in exact]):
+            return [f"engine dropout gives {problem.answer}, the rule {[float(v) for v in exact]}"]
+        return []
+
+
+@dataclass(frozen=True)
+class _Moment:
+    ask: str  # mean, mean-classic, variance, kept
+    h: Fraction
+    p: Fraction
+
+
+def _moment_exact(m: _Moment) -> Fraction:
+    q = 1 - m.p
+    return {
+        "mean": m.h,
+        "mean-classic": q * m.h,
+        "variance": m.h * m.h * m.p / q,
+        "kept": m.h / q,
+    }[m.ask]
+
+
+@register
+class DropoutExpectation(Family):
+    id = "regularization/dropout-expectation"
+    topic = "regularization"
+    title = "Dropout's expected activation, its variance and the value of a kept unit"
+    kind = "number"
+
+    def params(self, seed: int) -> _Moment:
+        draw = Draw(self.id, seed)
+        ask = draw.choice(["mean", "mean", "mean-classic", "variance", "kept", "kept"])
+        h = Fraction(draw.nonzero(-8, 8), draw.choice([1, 1, 2, 4]))
+        return _Moment(ask, h, draw.choice(_P))
+
+    def generate(self, seed: int) -> Problem:
+        m = self.params(seed)
+        key = _moment_exact(m)
+        h, p, q = _frac(m.h), _frac(m.p), _frac(1 - m.p)
+        unit = f"a hidden unit with activation $h = {h}$"
+        if m.ask == "mean-classic":
+            statement = (
+                f"A variant of dropout (the original, non-inverted one) sets {unit} to 0 with "
+                f"probability $p = {p}$ and leaves it unchanged otherwise, with no rescaling "
+                "during training. What is the expected value E[h'] of its output during training?"
+            )
+        else:
+            what = {
+                "mean": "the expected value E[h'] of the unit's output during training",
+                "variance": "the variance Var(h') of the unit's output during training",
+                "kept": "the value h' of the unit when it is kept",
+            }[m.ask]
+            statement = (
+                f"Dropout with $p = {p}$ {NOTES_DROPOUT} is applied during training to {unit}. "
+                f"What is {what}?"
+            )
+        hv, pv, qv = float(m.h), float(m.p), 1 - float(m.p)
+        candidates: list[tuple[str, object, str]] = {
+            "mean": [
+                (
+                    "not-scaled",
+                    qv * hv,
+                    "Kept units are scaled by 1/(1 - p): E[h'] = (1 - p)·h/(1 - p) = h.",
+                ),
+                (
+                    "kept-value",
+                    hv / qv,
+                    "That is the value of a kept unit; it occurs only with probability 1 - p.",
+                ),
+                (
+                    "drop-probability",
+                    pv * hv / qv,
+                    "The unit is kept with probability 1 - p, not p.",
+                ),
+            ],
+            "mean-classic": [
+                (
+                    "inverted-dropout",
+                    hv,
+                    "Without the 1/(1 - p) scaling the expectation shrinks: E[h'] = (1 - p)h.",
+                ),
+                (
+                    "drop-probability",
+                    pv * hv,
+                    "The unit survives with probability 1 - p, so E[h'] = (1 - p)h.",
+                ),
+                ("scaled", hv / qv, "There is no rescaling in this variant."),
+            ],
+            "variance": [
+                (
+                    "bernoulli-variance",
+                    pv * qv * hv * hv,
+                    "That is Var(m·h) for a 0/1 mask; the kept value is h/(1 - p): Var = E[h'²] - "
+                    "h² = h²/(1 - p) - h².",
+                ),
+                ("second-moment", hv * hv / qv, "That is E[h'²]; subtract (E[h'])² = h²."),
+                ("inverse", hv * hv * qv / pv, "Var(h') = h²/(1 - p) - h² = h² p/(1 - p)."),
+            ],
+            "kept": [
+                (
+                    "times-keep",
+                    qv * hv,
+                    "Inverted dropout divides a kept unit by 1 - p (multiplying is the classic "
+                    "test-time rule).",
+                ),
+                ("divided-by-p", hv / pv, "Divide by the keep probability 1 - p, not by p."),
+                ("not-scaled", hv, "The kept units are scaled up by 1/(1 - p) during training."),
+            ],
+        }[m.ask]
+        mistakes = keep_distinct(float(key), candidates, text=lambda v: fmt_key(float(v)))
+        solution = {
+            "mean": f"h' is 0 with probability p = {p} and h/(1 - p) with probability 1 - p = {q}, "
+            f"so E[h'] = (1 - p)·h/(1 - p) = h = {h}: the scaling makes the expected output equal "
+            "to the unit's activation, so nothing needs to change at test time.",
+            "mean-classic": f"h' is 0 with probability p and h with probability 1 - p = {q}, so "
+            f"E[h'] = (1 - p)h = {_frac(key)}. That is why this variant multiplies by 1 - p at "
+            "test time (inverted dropout scales during training instead).",
+            "variance": f"E[h'] = h and E[h'²] = (1 - p)·(h/(1 - p))² = h²/(1 - p), so "
+            f"Var(h') = h²/(1 - p) - h² = h²·p/(1 - p) = {fmt(float(key), 6)}.",
+            "kept": f"A kept unit is divided by the keep probability 1 - p = {q}: "
+            f"h' = {h}/{q} = {fmt(float(key), 6)}.",
+        }[m.ask]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(float(key)),
+            hints=[
+                "List the outcomes with their probabilities: 0 with probability p, the kept value "
+                "with probability 1 - p.",
+                "E[h'] is the probability-weighted sum of the outcomes; Var(h') = E[h'²] - E[h']².",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """Monte Carlo with the engine's dropout on many copies of the unit."""
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        m = self.params(problem.seed)
+        key = float(problem.answer)
+        failures = []
+        if not math.isclose(key, float(_moment_exact(m)), rel_tol=1e-9):
+            failures.append(f"the key {key} is not the exact value {float(_moment_exact(m))}")
+        units = Tensor(np.full(MC_UNITS, float(m.h)))
+        out = F.dropout(units, float(m.p), training=True, rng=problem.seed).data
+        if m.ask == "mean-classic":
+            out = out * (1 - float(m.p))  # zeroing without the inverted scaling
+        if m.ask == "kept":
+            kept = out[out != 0]
+            if not np.allclose(kept, key, rtol=1e-12):
+                failures.append(f"the engine's kept units are {kept[:3]}, the key {key}")
+            return failures
+        if m.ask == "variance":
+            estimate = float(out.var(ddof=1))
+            centered = (out - out.mean()) ** 2
+            se = float(centered.std(ddof=1) / math.sqrt(out.size))
+        else:
+            estimate = float(out.mean())
+            se = float(out.std(ddof=1) / math.sqrt(out.size))
+        if abs(estimate - key) > MC_SIGMAS * se:
+            failures.append(
+                f"Monte Carlo over {out.size} units gives {estimate:.6g} ± {se:.2g}, the key {key}"
+            )
+        return failures
+
+
+# --- dropout at test time (concept) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TestTime:
+    variant: str  # inverted (the notes) or classic (scale at test time)
+    h: Fraction
+    p: Fraction
+    options: tuple[tuple[str, str, str, float | None], ...]  # (tag, text, feedback, value)
+
+
+@register
+class DropoutTestTime(Family):
+    id = "regularization/dropout-test-time"
+    topic = "regularization"
+    title = "Dropout at test time: what the layer does once training is over"
+    kind = "choice"
+
+    def params(self, seed: int) -> _TestTime:
+        draw = Draw(self.id, seed)
+        variant = draw.choice(["inverted", "inverted", "classic"])
+        h = Fraction(draw.nonzero(-8, 8), draw.choice([1, 2, 4]))
+        p = draw.choice(_P)
+        q = 1 - p
+        hs, hq, hd = _frac(h), _frac(q * h), _frac(h / q)
+        if variant == "inverted":
+            right = (
+                "correct",
+                f"{hs}: at test time dropout is switched off and passes h through unchanged",
+                "",
+                float(h),
+            )
+            wrong = [
+                (
+                    "scale-at-test",
+                    f"{hd}: the unit is divided by 1 - p, as in training",
+                    "The 1/(1 - p) scaling belongs to training; at test time the layer is the "
+                    "identity.",
+                    float(h / q),
+                ),
+                (
+                    "classic-scaling",
+                    f"{hq}: the unit is multiplied by 1 - p to match training",
+                    "Multiplying by 1 - p is the rule of non-inverted dropout; the notes' dropout "
+                    "already scaled during training, so E[h'] = h and test time uses h.",
+                    float(q * h),
+                ),
+                (
+                    "dropout-at-test",
+                    f"0 with probability {_frac(p)} and {hd} otherwise, as in training",
+                    "Dropout is random only during training; at test time the prediction must be "
+                    "deterministic, so the layer is switched off.",
+                    None,
+                ),
+                (
+                    "always-zero",
+                    "0: dropped units stay dropped after training",
+                    "No unit is dropped permanently: each training step draws a new mask, and at "
+                    "test time every unit is used.",
+                    0.0,
+                ),
+            ]
+        else:
+            right = (
+                "correct",
+                f"{hq}: every unit is kept and multiplied by 1 - p",
+                "",
+                float(q * h),
+            )
+            wrong = [
+                (
+                    "no-rescale",
+                    f"{hs}: the unit passes through unchanged",
+                    "In this variant training does not rescale, so E[h'] = (1 - p)h during "
+                    "training; test time must multiply by 1 - p to match.",
+                    float(h),
+                ),
+                (
+                    "scale-at-test",
+                    f"{hd}: the unit is divided by 1 - p",
+                    "Dividing by 1 - p belongs to inverted dropout's training step; here test "
+                    "time multiplies by 1 - p.",
+                    float(h / q),
+                ),
+                (
+                    "dropout-at-test",
+                    f"0 with probability {_frac(p)} and {hs} otherwise, as in training",
+                    "At test time the layer is deterministic: every unit is kept, scaled by 1 - p.",
+                    None,
+                ),
+            ]
+        chosen = [right, *draw.sample(wrong, 3)]
+        return _TestTime(variant, h, p, tuple(draw.shuffle(chosen)))
+
+    def generate(self, seed: int) -> Problem:
+        t = self.params(seed)
+        p = _frac(t.p)
+        if t.variant == "inverted":
+            setup = (
+                f"A network is trained with dropout $p = {p}$ {NOTES_DROPOUT}. After training, a "
+                f"hidden unit has activation $h = {_frac(t.h)}$ on a test input."
+            )
+        else:
+            setup = (
+                f"A network is trained with the original, non-inverted dropout: during training "
+                f"each unit is set to 0 with probability $p = {p}$ and left unchanged otherwise "
+                f"(no rescaling). After training, a hidden unit has activation $h = {_frac(t.h)}$ "
+                "on a test input."
+            )
+        statement = setup + " What does the dropout layer output for this unit at test time?"
+        key = _LETTERS[next(i for i, o in enumerate(t.options) if o[0] == "correct")]
+        mistakes = [
+            {"tag": tag, "answer": _LETTERS[i], "feedback": feedback}
+            for i, (tag, _, feedback, _) in enumerate(t.options)
+            if tag != "correct"
+        ]
+        if t.variant == "inverted":
+            solution = (
+                "During training the notes' dropout outputs 0 with probability p and h/(1 - p) "
+                "with probability 1 - p, so E[h'] = h: the scaling is already done. At test time "
+                "dropout is switched off (PyTorch's eval mode) and the unit passes through: "
+                f"the output is h = {_frac(t.h)}."
+            )
+        else:
+            solution = (
+                "During training this variant outputs 0 or h, so E[h'] = (1 - p)h. To give the "
+                "next layer the same expected input at test time, every unit is kept and "
+                f"multiplied by 1 - p: (1 - {p})·{_frac(t.h)} = {_frac((1 - t.p) * t.h)}."
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=key,
+            hints=[
+                "What is E[h'] during training? The test-time output must match it, without "
+                "randomness.",
+                "Inverted dropout scales by 1/(1 - p) during training; the original variant "
+                "scales by 1 - p at test time instead.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+            choices=[o[1] for o in t.options],
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """One right option; the engine's eval-mode dropout and training mean back it."""
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        t = self.params(problem.seed)
+        failures = []
+        right = [i for i, o in enumerate(t.options) if o[0] == "correct"]
+        if len(right) != 1 or problem.answer != _LETTERS[right[0]]:
+            failures.append("exactly one option must be right, and it must be the key")
+        if len({o[1] for o in t.options}) != len(t.options):
+            failures.append("two options have the same text")
+        units = Tensor(np.full(MC_UNITS, float(t.h)))
+        train = F.dropout(units, float(t.p), training=True, rng=problem.seed).data
+        if t.variant == "classic":
+            train = train * (1 - float(t.p))  # zeroing without rescaling
+        test = F.dropout(units, float(t.p), training=False).data
+        if t.variant == "classic":
+            test = test * (1 - float(t.p))  # the classic test-time rule on the engine's identity
+        mean, se = float(train.mean()), float(train.std(ddof=1) / math.sqrt(train.size))
+        correct_value = t.options[right[0]][3] if right else None
+        if correct_value is None or not np.allclose(test, correct_value):
+            failures.append(f"the engine's test-time output {test[0]} is not the right option's")
+        if abs(mean - test[0]) > MC_SIGMAS * se:
+            failures.append(
+                f"the training mean {mean:.6g} ± {se:.2g} does not match test time {test[0]}"
+            )
+        for tag, text, _, value in t.options:
+            if tag != "correct" and value is not None and abs(value - test[0]) <= 1e-12:
+                failures.append(f"the wrong option '{text}' gives the right value")
+        return failures
