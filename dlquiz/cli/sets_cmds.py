@@ -98,7 +98,9 @@ def generate(
 
 @app.command(epilog=GRADE_EPILOG)
 def grade(
-    key: Path = typer.Argument(..., metavar="KEY", help="A key.json or a roster.json."),
+    key: Path = typer.Argument(
+        ..., metavar="KEY", help="A key.json or a roster.json (or the set's folder)."
+    ),
     submissions: list[str] = typer.Argument(
         ..., metavar="SUBMISSION...", help="Filled answer sheets, or folders of them."
     ),
@@ -128,7 +130,10 @@ def grade(
     except KeyFileError as exc:
         raise _fail(f"unusable key: {exc}", as_json) from None
     files, missing = find_sheets(submissions, exclude=out)
-    files = [f for f in files if f.resolve() != key.resolve()]
+    key_files = {Path(keyset.path).resolve()} | {
+        Path(k.path).resolve() for k in keyset.keys.values()
+    }
+    files = [f for f in files if f.resolve() not in key_files]
     if not files:
         where = ", ".join(submissions)
         raise _fail(f"no answer sheets found in {where}", as_json)

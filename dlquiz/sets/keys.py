@@ -142,13 +142,23 @@ def _read_json(path: Path) -> Any:
 
 
 def load_keys(path: str | Path) -> KeySet:
-    """A ``key.json`` or a ``roster.json``, checked and read by the judge."""
+    """A ``key.json`` or a ``roster.json``, checked and read by the judge.
+
+    A set's folder stands for its ``roster.json`` (or its ``key.json`` without variants).
+    """
     p = Path(path)
+    if p.is_dir():
+        for name in ("roster.json", "key.json"):
+            if (p / name).is_file():
+                p = p / name
+                break
+        else:
+            raise KeyFileError(f"{path}: a folder without a roster.json or key.json")
     data = _read_json(p)
     if isinstance(data, dict) and "versions" in data and "questions" not in data:
         return _load_roster(p, data)
     key = _key_from_data(p, data)
-    return KeySet(str(path), {key.version: key}, roster=False, title=key.title)
+    return KeySet(str(p), {key.version: key}, roster=False, title=key.title)
 
 
 def _load_roster(path: Path, data: dict[str, Any]) -> KeySet:

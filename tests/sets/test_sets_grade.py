@@ -110,6 +110,17 @@ def test_roster_picks_each_sheets_key_by_version(variant_set, tmp_path):
     assert "not graded" in result.stderr
 
 
+def test_the_sets_folder_stands_for_its_roster(variant_set, tmp_path):
+    f = tmp_path / "s.txt"
+    f.write_text(sheet(_key_answers(variant_set / "v3" / "key.json"), version=3))
+    result = _grade(str(variant_set), str(f), "--out", str(tmp_path / "g"), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["students"][0]["score"] == 3
+    result = _grade(str(tmp_path), str(f), "--out", str(tmp_path / "g"))
+    assert result.exit_code == 2
+    assert "without a roster.json or key.json" in result.stderr
+
+
 def test_a_sheet_for_another_version_is_refused_by_a_single_key(variant_set, tmp_path):
     f = tmp_path / "s.txt"
     f.write_text(sheet(_key_answers(variant_set / "v2" / "key.json"), version=2))
