@@ -1,0 +1,459 @@
+"""ResNets: the 1x1 projection that makes a residual's shapes match, block shapes, and why.
+
+The notes: a residual connection computes f(x) + x, "optionally processing x to match
+shape" with a 1x1 convolution. When the branch f changes the number of channels (or, with
+stride s, the spatial size), the shortcut is a 1x1 convolution with C_out filters and the
+same stride. The gradient of f(x) + x (the TOML families residual-grad-*) carries the +1
+that lets gradients through deep stacks; the concept question's key fact is checked with
+the engine (gradients through stacked plain and residual blocks).
+
+Sizes follow PyTorch's floor((n + 2p - k)/s) + 1 and are verified against the engine's
+actual Conv2d/Residual outputs; parameter counts against the engine's Conv2d.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dlquiz.bank.family import Family, register
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.rand import Draw
+
+LETTERS = "ABCDEFGH"
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def _out(n: int, k: int, s: int, p: int) -> int:
+    return (n + 2 * p - k) // s + 1
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A basic ResNet block: 3x3 conv (stride s, padding 1), BN, ReLU, 3x3 conv, + shortcut."""
+
+    n: int
+    c_in: int
+    c_out: int
+    size: int  # height = width of the input
+    stride: int
+    bias: bool  # whether the 1x1 projection has a bias
+
+    @property
+    def out_size(self) -> int:
+        return _out(_out(self.size, 3, self.stride, 1), 3, 1, 1)
+
+    def describe(self) -> str:
+        return (
+            f"conv 3x3 with {self.c_out} filters, stride {self.stride}, padding 1; batch norm; "
+            f"ReLU; conv 3x3 with {self.c_out} filters, stride 1, padding 1"
+        )
+
+    def engine(self, batch: int = 1) -> tuple[tuple[int, ...], int]:
+        """The block's output shape and its projection's parameter count, from the engine.
+
+        The shortcut is the engine's own Residual, which makes a 1x1 convolution with this
+        stride when the shapes differ (with a bias: counted again without it when asked).
+        """
+        from dlquiz.engine import BatchNorm, Conv2d, Residual, Sequential, Tensor
+        from dlquiz.engine import functional as F
+
+        body = Sequential(
+            Conv2d(self.c_in, self.c_out, 3, stride=self.stride, padding=1, rng=0),
+            BatchNorm(self.c_out),
+            F.relu,
+            Conv2d(self.c_out, self.c_out, 3, stride=1, padding=1, rng=1),
+        )
+        block = Residual(body, self.c_in, self.c_out, stride=self.stride, rng=2)
+        x = Tensor(np.random.default_rng(0).normal(size=(batch, self.c_in, self.size, self.size)))
+        out = block(x).shape
+        assert block.projection is not None
+        proj = block.projection
+        if not self.bias:
+            proj = Conv2d(self.c_in, self.c_out, 1, stride=self.stride, bias=False, rng=3)
+        if proj(x).shape != out:
+            raise AssertionError("the 1x1 projection does not match the branch's shape")
+        return out, sum(p.data.size for p in proj.parameters())
+
+
+def _draw_block(draw: Draw, *, small: bool = False) -> _Block:
+    """A block that changes the shape (more channels, or a stride), so it needs a projection."""
+    while True:
+        c_in = draw.choice([16, 32, 64] if small else [16, 32, 64, 128, 256])
+        c_out = draw.choice([c_in, 2 * c_in, 2 * c_in, c_in // 2 if c_in > 16 else 3 * c_in])
+        stride = draw.choice([1, 2, 2])
+        if c_out != c_in or stride != 1:
+            break
+    size = draw.choice([8, 14, 16, 28, 32] if small else [7, 14, 28, 32, 56, 64])
+    return _Block(
+        draw.choice([1, 8, 32, 64]), c_in, c_out, size, stride, draw.choice([True, False])
+    )
+
+
+# --- the 1x1 projection's parameters ------------------------------------------------------
+@register
+class ProjectionParams(Family):
+    id = "resnet/projection-params"
+    topic = "resnet"
+    title = "Parameters of the 1x1 convolution that matches a residual's shapes"
+    kind = "integer"
+
+    def setup(self, seed: int) -> _Block:
+        return _draw_block(Draw(self.id, seed))
+
+    def generate(self, seed: int) -> Problem:
+        b = self.setup(seed)
+        weights = b.c_out * b.c_in
+        key = weights + (b.c_out if b.bias else 0)
+        bias_text = "with a bias per output channel" if b.bias else "without bias"
+        statement = (
+            f"A ResNet block receives $x$ with {b.c_in} channels of size {b.size}x{b.size} "
+            f"(PyTorch's NCHW). Its branch f is: {b.describe()}. To add $x$ to f(x) the "
+            f"shortcut processes $x$ with a 1x1 convolution (stride {b.stride}, {bias_text}) "
+            "so the shapes match. How many parameters does this 1x1 convolution have?"
+        )
+        ho = b.out_size
+        solution = (
+            f"f(x) has {b.c_out} channels of size {ho}x{ho}"
+            + (f" (the first conv's stride {b.stride} shrinks it)" if b.stride > 1 else "")
+            + f", while $x$ has {b.c_in} channels of size {b.size}x{b.size}. The 1x1 "
+            f"convolution maps {b.c_in} channels to {b.c_out}"
+            + (f" and its stride {b.stride} matches the size" if b.stride > 1 else "")
+            + f": its weight has shape ({b.c_out}, {b.c_in}, 1, 1), i.e. {b.c_out} x {b.c_in} = "
+            f"{weights} weights"
+            + (f", plus {b.c_out} biases: {key}." if b.bias else f" and no bias: {key}.")
+            + " It mixes channels at each position; it sees no neighbours."
+        )
+        candidates = [
+            (
+                "kernel-3x3",
+                9 * weights + (b.c_out if b.bias else 0),
+                "The projection is a 1x1 convolution: one weight per (output, input) channel "
+                "pair, not 3x3 = 9.",
+            ),
+            (
+                "per-position",
+                key * b.out_size * b.out_size,
+                "Convolution weights are shared across positions: the count does not depend "
+                "on the feature map's size.",
+            ),
+            (
+                "in-channels-squared",
+                b.c_in * b.c_in + (b.c_in if b.bias else 0),
+                f"The projection must produce {b.c_out} channels to match f(x), so it has "
+                f"{b.c_out} filters over {b.c_in} input channels.",
+            ),
+        ]
+        if b.bias:
+            candidates.append(("forgot-bias", weights, f"Add the {b.c_out} biases."))
+        else:
+            candidates.append(("bias-counted", weights + b.c_out, "This projection has no bias."))
+        seen = {key}
+        mistakes = []
+        for tag, value, feedback in candidates:
+            if value not in seen:
+                seen.add(value)
+                mistakes.append({"tag": tag, "answer": str(value), "feedback": feedback})
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=str(key),
+            hints=[
+                "What must the shortcut output so that it can be added to f(x): how many channels?",
+                "A 1x1 convolution has one weight per (output channel, input channel) pair.",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        b = self.setup(problem.seed)
+        small = _Block(1, b.c_in, b.c_out, 8, b.stride, b.bias)  # counts do not depend on size
+        _, count = small.engine()
+        if int(problem.answer) != count:
+            return [f"the key {problem.answer} but the engine's projection has {count}"]
+        return []
+
+
+# --- shapes in a block ---------------------------------------------------------------------
+@register
+class BlockShape(Family):
+    id = "resnet/block-shape"
+    topic = "resnet"
+    title = "Shapes in a residual block with stride: its output and its 1x1 projection"
+    kind = "shape"
+
+    def setup(self, seed: int) -> tuple[_Block, str]:
+        draw = Draw(self.id, seed)
+        return _draw_block(draw, small=True), draw.choice(["output", "weight"])
+
+    def generate(self, seed: int) -> Problem:
+        b, ask = self.setup(seed)
+        ho = b.out_size
+        mid = _out(b.size, 3, b.stride, 1)
+        if ask == "output":
+            key: tuple[int, ...] = (b.n, b.c_out, ho, ho)
+            question = "What is the shape of the block's output f(x) + x (NCHW)?"
+        else:
+            key = (b.c_out, b.c_in, 1, 1)
+            question = (
+                "What is the shape of the weight tensor of the 1x1 convolution on the "
+                "shortcut (PyTorch's order: out channels, in channels, kernel height, kernel "
+                "width)?"
+            )
+        statement = (
+            "A residual block receives a batch $x$ of shape "
+            f"{_shape((b.n, b.c_in, b.size, b.size))} (NCHW). Its branch f is: {b.describe()}. "
+            "Because f changes the shape, the "
+            f"shortcut is a 1x1 convolution with stride {b.stride}. {question}"
+        )
+        solution = (
+            f"The first conv: floor(({b.size} + 2 - 3)/{b.stride}) + 1 = {mid}, with "
+            f"{b.c_out} channels; the second conv (stride 1, padding 1) keeps {mid}x{mid}. So "
+            f"f(x) has shape {_shape((b.n, b.c_out, ho, ho))}. The shortcut must produce the "
+            f"same shape from {b.c_in} channels of size {b.size}x{b.size}: a 1x1 convolution "
+            f"with {b.c_out} filters and stride {b.stride}, whose weight has shape "
+            f"{_shape((b.c_out, b.c_in, 1, 1))}. "
+            + (
+                f"The sum f(x) + x has the shape of f(x): {_shape(key)}."
+                if ask == "output"
+                else f"So the weight's shape is {_shape(key)}."
+            )
+        )
+        if ask == "output":
+            candidates = [
+                (
+                    "stride-ignored",
+                    (b.n, b.c_out, b.size, b.size),
+                    f"The first conv's stride {b.stride} shrinks height and width.",
+                ),
+                (
+                    "in-channels",
+                    (b.n, b.c_in, ho, ho),
+                    f"The branch ends with {b.c_out} "
+                    "filters, and the projected shortcut matches them.",
+                ),
+                (
+                    "stride-twice",
+                    (b.n, b.c_out, _out(mid, 3, b.stride, 1), _out(mid, 3, b.stride, 1)),
+                    "Only the first conv has the stride; the second has stride 1.",
+                ),
+            ]
+        else:
+            candidates = [
+                (
+                    "transposed-weight",
+                    (b.c_in, b.c_out, 1, 1),
+                    "PyTorch orders a conv weight (out channels, in channels, kh, kw).",
+                ),
+                ("kernel-3x3", (b.c_out, b.c_in, 3, 3), "The projection is a 1x1 convolution."),
+                (
+                    "no-kernel-dims",
+                    (b.c_out, b.c_in),
+                    "A conv weight has four dimensions, the last two the 1x1 kernel.",
+                ),
+            ]
+        seen = {key}
+        mistakes = []
+        for tag, shape, feedback in candidates:
+            if shape not in seen:
+                seen.add(shape)
+                mistakes.append({"tag": tag, "answer": _shape(shape), "feedback": feedback})
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=_shape(key),
+            hints=[
+                "Follow height and width through each conv with floor((n + 2p - k)/s) + 1.",
+                "The shortcut must produce exactly the shape of f(x).",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """The engine's Residual with this body: its output and its projection's weight."""
+        from dlquiz.engine import Conv2d
+
+        b, ask = self.setup(problem.seed)
+        batch = min(b.n, 2)  # the batch passes through; two images show that it does
+        shape, _ = b.engine(batch)
+        if shape[0] != batch:
+            return [f"the engine changed the batch size: {shape}"]
+        if ask == "output":
+            engine = (b.n, *shape[1:])
+        else:
+            engine = Conv2d(b.c_in, b.c_out, 1, stride=b.stride, rng=0).weight.shape
+        if _shape(engine) != problem.answer:
+            return [f"the key {problem.answer} but the engine gives {_shape(engine)}"]
+        return []
+
+
+# --- what a residual connection is for (concept) -----------------------------------------
+PURPOSE_QUESTIONS = {
+    "purpose": (
+        "What is the main purpose of the residual connection y = f(x) + x?",
+        "A block only has to learn a correction f(x) to the identity, and the gradient reaches "
+        "earlier layers through the + x path (dy/dx = f'(x) + 1), so very deep networks still "
+        "train",
+        [
+            (
+                "fewer-parameters",
+                "It reduces the number of parameters of the block",
+                "An identity shortcut adds no parameters but removes none either: the branch "
+                "keeps all of its weights.",
+            ),
+            (
+                "normalisation",
+                "It normalises the activations, like batch norm",
+                "Adding x does not normalise anything; that is batch norm's job.",
+            ),
+            (
+                "regularisation",
+                "It is a regulariser that reduces overfitting, like dropout",
+                "Residual connections fix an optimisation problem (deep plain networks train "
+                "worse, even on the training set), not overfitting.",
+            ),
+        ],
+    ),
+    "projection": (
+        "Some blocks change the number of channels or, with stride 2, the spatial size. Why is "
+        "the shortcut then a 1x1 convolution?",
+        "To change the channels (and, with the same stride, the size) of x so that it can be "
+        "added to f(x)",
+        [
+            (
+                "nonlinearity",
+                "To add a non-linearity to the shortcut",
+                "A 1x1 convolution is linear; its job is to make the shapes match.",
+            ),
+            (
+                "receptive-field",
+                "To enlarge the receptive field of the block",
+                "A 1x1 kernel sees a single position: it does not enlarge the receptive field.",
+            ),
+            (
+                "normalisation",
+                "To normalise x before the addition",
+                "The 1x1 convolution maps channels to match shapes; it does not normalise.",
+            ),
+        ],
+    ),
+    "degradation": (
+        "Without shortcuts, the deeper plain network has a higher training error than the "
+        "shallower one. What do residual connections change?",
+        "A block can represent the identity by driving f towards 0, so extra blocks need not "
+        "hurt, and gradients flow back through the identity paths",
+        [
+            (
+                "overfitting",
+                "They stop the deeper network from overfitting, the cause of its higher "
+                "training error",
+                "Overfitting would lower the training error; a higher training error is an "
+                "optimisation problem, which the identity paths address.",
+            ),
+            (
+                "fewer-layers",
+                "They let the network skip layers at test time to save computation",
+                "Every block still runs; the shortcut adds x to f(x), it does not skip work.",
+            ),
+            (
+                "larger-learning-rate",
+                "They only allow a larger learning rate, nothing else",
+                "The key effect is the identity path: each block defaults to the identity and "
+                "passes gradients through unchanged.",
+            ),
+        ],
+    ),
+}
+
+
+@register
+class ResidualPurpose(Family):
+    id = "resnet/purpose"
+    topic = "resnet"
+    title = "What a residual connection is for"
+    kind = "choice"
+
+    def setup(self, seed: int) -> tuple[str, int, int, int, list[int]]:
+        draw = Draw(self.id, seed)
+        question = draw.choice(sorted(PURPOSE_QUESTIONS))
+        deep = draw.choice([34, 50, 56, 101, 110, 152])
+        shallow = draw.choice([18, 20, 32])
+        channels = draw.choice([16, 64, 128, 256])
+        return question, deep, shallow, channels, draw.shuffle(range(4))
+
+    def generate(self, seed: int) -> Problem:
+        question, deep, shallow, channels, order = self.setup(seed)
+        text, right, wrong = PURPOSE_QUESTIONS[question]
+        options = [right] + [w[1] for w in wrong]
+        choices = [options[i] for i in order]
+        answer = LETTERS[order.index(0)]
+        statement = (
+            f"A {deep}-layer and {'an' if shallow == 18 else 'a'} {shallow}-layer convolutional "
+            f"network (blocks of 3x3 convolutions with {channels} channels) are trained on the "
+            f"same data. {text}"
+        )
+        mistakes = [
+            {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
+            for i, (tag, _, feedback) in enumerate(wrong)
+        ]
+        solution = (
+            "A residual block outputs y = f(x) + x. If the best a block can do is nothing, "
+            "it only has to drive its branch f to 0, which is easy, so a deeper network is at "
+            "least as good as a shallower one on the training set. In backprop "
+            "d/dx (f(x) + x) = f'(x) + 1: the +1 passes the gradient through each block "
+            "unchanged, so it does not vanish over many layers. When f changes the shape, a "
+            "1x1 convolution on the shortcut makes x match. "
+            f"The answer is {answer}: {right}."
+        )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=answer,
+            hints=[
+                "What is the derivative of f(x) + x with respect to $x$?",
+                "What must a block learn to behave like the identity?",
+            ],
+            solution=solution,
+            mistakes=mistakes,
+            choices=choices,
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        """Structure, and the engine: gradients survive stacked residual blocks, not plain ones."""
+        from dlquiz.engine import Tensor
+
+        failures = []
+        question, deep, *_ = self.setup(problem.seed)
+        _, right, _ = PURPOSE_QUESTIONS[question]
+        letters = [LETTERS[i] for i in range(len(problem.choices))]
+        if len(set(problem.choices)) != len(problem.choices):
+            failures.append("the options are not distinct")
+        if problem.choices[letters.index(problem.answer)] != right:
+            failures.append("the key does not point at the right option")
+        if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
+            failures.append("every wrong option needs exactly one mistake tag")
+        rng = np.random.default_rng(problem.seed)
+        weights = [rng.normal(0.0, 0.1, size=(8, 8)) for _ in range(deep)]
+        norms = {}
+        for residual in (False, True):
+            x = Tensor(rng.normal(size=8), requires_grad=True)
+            h = x
+            for w in weights:
+                branch = (Tensor(w) @ h).tanh()
+                h = branch + h if residual else branch
+            h.sum().backward()
+            assert x.grad is not None
+            norms[residual] = float(np.linalg.norm(x.grad))
+        if not (norms[False] < 1e-6 < 0.1 < norms[True]):
+            failures.append(
+                f"through {deep} blocks the engine's gradient is {norms[False]:.2e} plain and "
+                f"{norms[True]:.2e} residual: the identity path should keep it alive"
+            )
+        return failures

@@ -1,0 +1,165 @@
+"""ResNet families: residual gradients against finite differences, shapes against the engine."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+from dlquiz.engine import BatchNorm, Conv2d, Residual, Sequential, Tensor
+from dlquiz.engine import functional as F
+from dlquiz.notation import parse
+from dlquiz.numeric import evaluate
+from dlquiz.vars import Namespace
+
+IDS = [
+    "resnet/residual-grad-scalar",
+    "resnet/residual-grad-vector",
+    "resnet/projection-params",
+    "resnet/block-shape",
+    "resnet/purpose",
+]
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    for seed in range(6):
+        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 11).to_json() == generate(family_id, 11).to_json()
+
+
+def _value(answer: str, vars: dict[str, str], env: dict[str, np.ndarray]) -> np.ndarray:
+    return evaluate(parse(answer, Namespace.from_specs(vars)), env, 1)[0]
+
+
+def test_scalar_residual_gradient_is_branch_plus_one_by_finite_differences() -> None:
+    family = families()["resnet/residual-grad-scalar"]
+    acts = {"relu": lambda z: np.maximum(z, 0.0), "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+    checked = 0
+    for seed in range(40):
+        params = family.draw_params(seed)
+        act = params["fx"].split("(")[0]
+        if act not in acts:
+            continue
+        w = float(Fraction(params["wr" if act == "relu" else "w"]))
+        c = float(params["cr" if act == "relu" else "c"])
+        p = family.generate(seed)
+        for x0 in (-1.3, 0.7, 1.9):
+            if abs(w * x0 + c) < 1e-3:
+                continue
+            y = lambda x, w=w, c=c, act=act: acts[act](w * x + c) + x  # noqa: E731
+            numeric = (y(x0 + 1e-6) - y(x0 - 1e-6)) / 2e-6
+            key = _value(p.answer, p.vars, {params["x"]: np.full((1, 1, 1), x0)})[0, 0]
+            assert key == pytest.approx(numeric, rel=1e-5, abs=1e-6)
+            checked += 1
+    assert checked > 20
+
+
+def test_scalar_residual_names_the_missing_skip() -> None:
+    p = generate("resnet/residual-grad-scalar", 3)
+    no_skip = next(m for m in p.mistakes if m["tag"] == "no-skip")
+    assert p.check(no_skip["answer"]).mistake == "no-skip"
+    assert p.check(f"({p.answer}) - 1").mistake == "no-skip"
+
+
+def test_vector_residual_gradient_by_finite_differences() -> None:
+    family = families()["resnet/residual-grad-vector"]
+    checked = 0
+    for seed in range(40):
+        params = family.draw_params(seed)
+        if params["act"] == "phi":
+            continue
+        p = family.generate(seed)
+        n, x = int(params["n"]), params["x"]
+        rng = np.random.default_rng(seed)
+        values = {name: rng.normal(size=(n, n)) for name in ("W", "V")}
+        values |= {name: rng.normal(size=n) for name in (x, "b", "g")}
+        act = (
+            (lambda z: np.maximum(z, 0.0))
+            if params["act"] == "relu"
+            else (lambda z: 1 / (1 + np.exp(-z)))
+        )
+
+        def loss(xv, values=values, params=params, act=act):  # type: ignore[no-untyped-def]
+            W, V, b, g = values["W"], values["V"], values["b"], values["g"]
+            pre = W @ xv + (b if "+ b" in params["fb"] else 0)
+            f = act(pre)
+            if params["fb"].startswith("V@"):
+                f = V @ f
+            y = f + xv
+            if params["ypost"].startswith("relu"):
+                y = np.maximum(y, 0.0)
+            return float(g @ y)
+
+        x0 = values[x]
+        numeric = np.array([(loss(x0 + 1e-6 * e) - loss(x0 - 1e-6 * e)) / 2e-6 for e in np.eye(n)])
+        env = {k: v.reshape(1, *(v.shape if v.ndim == 2 else (n, 1))) for k, v in values.items()}
+        env = {k: v for k, v in env.items() if k in p.vars}
+        key = _value(p.answer, p.vars, env)[:, 0]
+        assert np.allclose(key, numeric, rtol=1e-5, atol=1e-6), (seed, p.answer)
+        checked += 1
+    assert checked > 15
+
+
+def test_projection_params_by_hand_and_with_the_engine() -> None:
+    family = families()["resnet/projection-params"]
+    for seed in range(20):
+        b = family.setup(seed)
+        expected = b.c_out * b.c_in + (b.c_out if b.bias else 0)
+        assert int(family.generate(seed).answer) == expected
+    proj = Residual(F.relu, 64, 128, stride=2, rng=0).projection
+    assert sum(p.data.size for p in proj.parameters()) == 128 * 64 + 128
+
+
+def test_block_shape_against_a_residual_block_built_here() -> None:
+    family = families()["resnet/block-shape"]
+    for seed in range(8):
+        b, ask = family.setup(seed)
+        body = Sequential(
+            Conv2d(b.c_in, b.c_out, 3, stride=b.stride, padding=1, rng=0),
+            BatchNorm(b.c_out),
+            F.relu,
+            Conv2d(b.c_out, b.c_out, 3, padding=1, rng=1),
+        )
+        block = Residual(body, b.c_in, b.c_out, stride=b.stride, rng=2)
+        out = block(Tensor(np.zeros((1, b.c_in, b.size, b.size)))).shape
+        expected = (b.n, *out[1:]) if ask == "output" else block.projection.weight.shape
+        assert (
+            generate("resnet/block-shape", seed).answer
+            == "(" + ", ".join(str(v) for v in expected) + ")"
+        )
+
+
+def test_purpose_options_are_shuffled_and_tagged() -> None:
+    family = families()["resnet/purpose"]
+    keys = set()
+    for seed in range(30):
+        p = family.generate(seed)
+        keys.add(p.answer)
+        assert sorted(m["answer"] for m in p.mistakes) == sorted(set("ABCD") - {p.answer})
+    assert len(keys) >= 3
+
+
+def test_latex_prose_and_choices_are_ascii() -> None:
+    for family_id in IDS:
+        for seed in range(10):
+            p = generate(family_id, seed)
+            for text in (p.statement_latex, p.solution_latex, *p.choices):
+                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
+                assert prose.isascii(), (family_id, seed, prose)
+
+
+def test_verify_command_passes_for_the_topic() -> None:
+    r = CliRunner().invoke(app, ["verify", "--topic", "resnet", "--seeds", "2"])
+    assert r.exit_code == 0, r.output
