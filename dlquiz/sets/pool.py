@@ -13,6 +13,7 @@ timed out (or failed) and the batch goes on.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -185,6 +186,7 @@ def run_jobs(
     )
     hard = timeout + GRACE
     workers: list[_Worker] = []
+    gc.freeze()  # forked workers then do not copy every page when their collector runs
     try:
         for _ in range(max(1, min(processes, len(queue)))):
             workers.append(_Worker(spec))
@@ -217,6 +219,7 @@ def run_jobs(
     finally:
         for w in workers:  # nothing in a worker needs a clean exit
             w.kill()
+        gc.unfreeze()
 
 
 def _replace(
