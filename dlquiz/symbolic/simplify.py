@@ -34,7 +34,10 @@ def best_form(s: sp.Expr) -> sp.Expr:
             candidates.append(transform(s))
         except (sp.PolynomialError, TypeError, ValueError, NotImplementedError):
             continue
-    if sp.count_ops(s) < SIMPLIFY_OPS_LIMIT:
+    # Not with tanh: sympy.simplify then runs trigsimp (0.1-0.4 s) and what it finds is
+    # written with sech/cosh, which the notation lacks and `readable` below drops anyway;
+    # a family drawing new constants per seed never hits the cache.
+    if sp.count_ops(s) < SIMPLIFY_OPS_LIMIT and not s.has(sp.tanh):
         with contextlib.suppress(TypeError, ValueError, NotImplementedError):
             candidates.append(sp.simplify(s))
     readable = [c for c in candidates if not c.has(*_HYPERBOLIC)] or candidates
