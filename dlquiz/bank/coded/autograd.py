@@ -322,6 +322,9 @@ def _vector(values: Sequence[object]) -> str:
 
 
 def _matrix(rows: Sequence[Sequence[object]]) -> str:
+    """``[1, 2; 3, 4]``; a single row as ``[[1, 2]]`` (``[1, 2]`` would be a column)."""
+    if len(rows) == 1:
+        return "[[" + ", ".join(str(v) for v in rows[0]) + "]]"
     return "[" + "; ".join(", ".join(str(v) for v in r) for r in rows) + "]"
 
 
