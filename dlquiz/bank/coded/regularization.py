@@ -20,6 +20,7 @@ import numpy as np
 from dlquiz.bank.coded.mlp import (
     array_text,
     close_to,
+    distinguishable,
     keep_distinct,
     key_text,
     read_numbers,
@@ -102,15 +103,24 @@ class WeightDecayStep(Family):
         draw = Draw(self.id, seed)
         case = draw.choice(["notes", "notes", "half", "pytorch"])
         n = draw.integer(2, 4)
-        w = tuple(draw.fraction(-3, 3, (1, 2)) for _ in range(n))
-        while not all(w):
+        etas = [Fraction(1, 10), Fraction(1, 5), Fraction(1, 2), Fraction(1, 4)]
+        lams = [Fraction(1, 10), Fraction(1, 20), Fraction(1, 4), Fraction(1, 2), Fraction(1, 5)]
+        while True:
             w = tuple(draw.fraction(-3, 3, (1, 2)) for _ in range(n))
-        g = tuple(draw.integer(-4, 4) for _ in range(n))
-        eta = draw.choice([Fraction(1, 10), Fraction(1, 5), Fraction(1, 2), Fraction(1, 20)])
-        lam = draw.choice(
-            [Fraction(1, 10), Fraction(1, 20), Fraction(1, 4), Fraction(1, 2), Fraction(1, 100)]
+            g = tuple(draw.integer(-4, 4) for _ in range(n))
+            step = _Step(case, w, g, draw.choice(etas), draw.choice(lams))
+            if all(w) and self._decay_visible(step):
+                return step
+
+    @staticmethod
+    def _decay_visible(s: _Step) -> bool:
+        """Forgetting the decay, or the other convention's factor 2, must show at 3 figures."""
+        key = [float(v) for v in _step_exact(s)]
+        other = s.decay / 2 if s.case == "notes" else 2 * s.decay
+        return all(
+            distinguishable(key, [float(v) for v in _step_exact(s, decay=d)])
+            for d in (Fraction(0), other)
         )
-        return _Step(case, w, g, eta, lam)
 
     def generate(self, seed: int) -> Problem:
         s = self.params(seed)

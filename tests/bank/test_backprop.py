@@ -1,0 +1,152 @@
+"""Backprop families: derived keys, the notes' forms accepted, numbers by finite differences."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.coded.mlp import read_numbers
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+
+IDS = ["backprop/dl-dw", "backprop/recursion", "backprop/two-layer", "backprop/numeric-delta"]
+SEEDS = range(6)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "backprop"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        assert problem.mistakes and problem.hints and problem.solution
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 9).to_json() == generate(family_id, 9).to_json()
+
+
+def _seed_with(family_id: str, **wanted: str) -> int:
+    family = families()[family_id]
+    for seed in range(300):
+        params = family.draw_params(seed)
+        if all(params.get(k) == v for k, v in wanted.items()):
+            return seed
+    raise AssertionError(f"no seed of {family_id} draws {wanted}")
+
+
+def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
+    family = families()["backprop/dl-dw"]
+    for seed in range(30):
+        params = family.draw_params(seed)
+        m, p = int(params["m"]), int(params["p"])
+        assert p == m - 1  # the linked choice: a_{m-1} feeds layer m
+        problem = family.generate(seed)
+        assert f"W{m}" in problem.vars and f"a{p}" in problem.vars
+    seed = _seed_with("backprop/dl-dw", m="3", wrt="W{m}")
+    problem = generate("backprop/dl-dw", seed)
+    assert problem.check("delta3@a2.T").equivalent
+    assert problem.check("δ_3 a_2^T").equivalent
+    assert problem.check("a2@delta3.T").mistake == "transposed"
+    seed = _seed_with("backprop/dl-dw", m="2", wrt="a{p}")
+    assert generate("backprop/dl-dw", seed).check("W2.T@delta2").equivalent
+
+
+@pytest.mark.parametrize(
+    ("act", "form"),
+    [
+        ("sigmoid", "hadamard(W3.T@delta3, sigmoid(z2)*(1 - sigmoid(z2)))"),
+        ("tanh", "(W3.T@delta3) ⊙ (1 - tanh(z2)^2)"),
+        ("relu", "hadamard(W3.T@delta3, step(z2))"),
+        ("phi", "hadamard(W3.T@delta3, phi'(z2))"),
+    ],
+)
+def test_recursion_accepts_the_notes_form(act: str, form: str) -> None:
+    seed = _seed_with("backprop/recursion", act=act, m="2")
+    problem = generate("backprop/recursion", seed)
+    assert problem.check(form).equivalent, problem.check(form).feedback
+    assert problem.check("W3.T@delta3").mistake == "missing-derivative"
+    assert problem.check(f"hadamard(W3.T@delta3, {act}(z2))").mistake == (
+        "activation-not-derivative"
+    )
+
+
+def test_two_layer_accepts_deltas_written_with_the_definitions() -> None:
+    seed = _seed_with("backprop/two-layer", wrt="W1", act="sigmoid", scale="1/2")
+    problem = generate("backprop/two-layer", seed)
+    answer = "hadamard(W2.T@(o - y), sigmoid(z1)*(1 - sigmoid(z1)))@x.T"
+    assert problem.check(answer).equivalent
+    assert problem.check("hadamard(W2.T@(o - y), h*(1 - h))@x.T").equivalent
+    assert problem.check("(W2.T@(o - y))@x.T").mistake == "missing-derivative"
+    assert problem.check("x@hadamard(W2.T@(o - y), h*(1 - h)).T").mistake == "transposed"
+
+
+def test_template_keys_disagreeing_with_autograd_are_caught() -> None:
+    """verify() re-derives and compares with the engine: a wrong derivation must fail it."""
+    from dlquiz.bank.render import parse_math
+    from dlquiz.symbolic.derive import derivative
+    from dlquiz.vars import Namespace
+    from dlquiz.verification import verify_derivative
+
+    ns = Namespace.from_specs(["W3:3x2", "delta3:3", "z2:2", "b3:3"])
+    target = parse_math("sum(hadamard(delta3, W3@sigmoid(z2) + b3))", ns)
+    right = derivative(target, "z2", ns)
+    wrong = parse_math("W3.T@delta3", ns)
+    assert verify_derivative(target, "z2", right, ns).ok
+    assert not verify_derivative(target, "z2", wrong, ns).ok
+
+
+def test_numeric_delta_matches_finite_differences() -> None:
+    """Perturb z_m (for delta) or W_m (for dW) and difference the cost sum(delta ⊙ z_{m+1})."""
+    family = families()["backprop/numeric-delta"]
+    act = {
+        "relu": lambda z: np.maximum(z, 0.0),
+        "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+        "tanh": np.tanh,
+    }
+    for seed in range(20):
+        layer = family.params(seed)
+        W_next = np.array(layer.W_next, float)
+        delta_next = np.array(layer.delta_next, float)
+        a_prev = np.array(layer.a_prev, float)
+        z0 = np.array(layer.z, float)
+
+        def cost(z: np.ndarray, layer=layer, W_next=W_next, delta_next=delta_next) -> float:
+            return float(delta_next @ (W_next @ act[layer.act](z)))
+
+        grad_z = np.array(
+            [
+                (cost(z0 + 1e-6 * np.eye(len(z0))[j]) - cost(z0 - 1e-6 * np.eye(len(z0))[j])) / 2e-6
+                for j in range(len(z0))
+            ]
+        )
+        expected = np.outer(grad_z, a_prev) if layer.ask == "dW" else grad_z
+        got = read_numbers(family.generate(seed).answer)
+        np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_numeric_delta_verify_rejects_a_wrong_key() -> None:
+    family = families()["backprop/numeric-delta"]
+    problem = family.generate(4)
+    values = read_numbers(problem.answer).ravel() * 2
+    doubled = "[" + ", ".join(repr(float(v)) for v in values) + "]"
+    assert family.verify(replace(problem, answer=doubled))
+
+
+def test_show_and_verify_commands() -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["show", "backprop/recursion", "--seed", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data == generate("backprop/recursion", 1).to_json()
+    assert "hadamard" in data["answer"]
+    r = runner.invoke(app, ["verify", "--topic", "backprop", "--seeds", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)

@@ -1,0 +1,169 @@
+"""Initialization families: formulas, Monte Carlo checks that can fail, and the concept question."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from fractions import Fraction
+
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.coded.initialization import mc_backward, mc_forward
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+
+IDS = [
+    "initialization/output-variance",
+    "initialization/variance-formula",
+    "initialization/xavier",
+    "initialization/why-xavier",
+]
+SEEDS = range(6)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "initialization"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        assert problem.mistakes and problem.hints and problem.solution
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 3).to_json() == generate(family_id, 3).to_json()
+
+
+def test_monte_carlo_estimates_the_notes_formulas_and_has_power() -> None:
+    """n_in sigma^2 Var(x) forward, n_out sigma^2 Var(g) backward; 1.3x off is rejected."""
+    forward = mc_forward([50, 1], 0.02, 2.0, seed=1)
+    assert forward.agrees(50 * 0.02 * 2.0)
+    assert not forward.agrees(1.3 * 50 * 0.02 * 2.0)
+    backward = mc_backward(7, 40, 0.05, 0.5, seed=2)
+    assert backward.agrees(40 * 0.05 * 0.5)
+    assert not backward.agrees(7 * 0.05 * 0.5)  # the fan-in is the wrong count backward
+    stacked = mc_forward([8, 8, 8], 1 / 4, 1.0, seed=3)
+    assert stacked.agrees(4.0) and not stacked.agrees(2.0)
+    uniform = mc_forward([30, 1], 0.01, 1.0, dist="uniform", seed=4)
+    assert uniform.agrees(0.3)
+
+
+def test_output_variance_key_is_the_formula_and_a_wrong_key_fails_verify() -> None:
+    family = families()["initialization/output-variance"]
+    cases = set()
+    for seed in range(40):
+        p = family.params(seed)
+        cases.add(p.case)
+        problem = family.generate(seed)
+        key = float(problem.answer)
+        if p.case == "forward":
+            assert key == pytest.approx(p.n_in * float(p.var_w) * float(p.var_x))
+        elif p.case == "backward":
+            assert key == pytest.approx(p.n_out * float(p.var_w) * float(p.var_x))
+        elif p.case == "stack":
+            assert key == pytest.approx((p.n_in * float(p.var_w)) ** p.depth * float(p.var_x))
+        else:
+            assert key == pytest.approx(1 / math.sqrt(p.n_in))
+        if seed < 10:
+            assert family.verify(replace(problem, answer=repr(key * 1.5)))
+    assert cases == {"forward", "backward", "stack", "preserve"}
+
+
+def test_variance_formula_accepts_equivalent_forms_and_names_mistakes() -> None:
+    family = families()["initialization/variance-formula"]
+    for seed in range(200):
+        p = family.params(seed)
+        if p.direction == "forward" and p.dist == "normal" and p.var_b == 0 and p.c == 2:
+            problem = family.generate(seed)
+            assert problem.check("2*n_in*sigma^2").equivalent
+            assert problem.check("n_in σ² · 2").equivalent
+            assert problem.check("2*n_in*sigma").mistake == "sigma-not-squared"
+            assert problem.check("2*n_out*sigma^2").mistake == "wrong-fan"
+            assert problem.check("n_in*sigma^2").mistake == "input-variance-ignored"
+            assert family.verify(replace(problem, answer="3*n_in*sigma^2"))
+            return
+    pytest.fail("no seed drew the plain forward case")
+
+
+def test_variance_formula_uniform_law_has_variance_a_squared_over_three() -> None:
+    family = families()["initialization/variance-formula"]
+    for seed in range(200):
+        p = family.params(seed)
+        if p.direction == "backward" and p.dist == "uniform":
+            problem = family.generate(seed)
+            c = p.c
+            assert problem.check(f"n_out*a^2/3*({c})").equivalent
+            assert problem.check(f"n_out*a^2*({c})").mistake == "uniform-variance"
+            return
+    pytest.fail("no seed drew the uniform backward case")
+
+
+def test_xavier_key_is_the_glorot_formula_and_verify_uses_the_engines_init() -> None:
+    family = families()["initialization/xavier"]
+    for seed in range(30):
+        n_in, n_out, ask = family.params(seed)
+        expected = {
+            "sigma": math.sqrt(2 / (n_in + n_out)),
+            "sigma2": 2 / (n_in + n_out),
+            "bound": math.sqrt(6 / (n_in + n_out)),
+        }[ask]
+        problem = family.generate(seed)
+        assert float(problem.answer) == pytest.approx(expected, rel=1e-9)
+        if seed < 8:
+            assert family.verify(replace(problem, answer=repr(expected * 1.2)))
+
+
+def test_xavier_by_hand() -> None:
+    """n_in = 784, n_out = 256: sigma = sqrt(2/1040) = 0.04385."""
+    family = families()["initialization/xavier"]
+    for seed in range(500):
+        if family.params(seed) == (784, 256, "sigma"):
+            assert float(generate("initialization/xavier", seed).answer) == pytest.approx(
+                0.0438529, rel=1e-5
+            )
+            return
+    problem = generate("initialization/xavier", 0)
+    assert problem.check(problem.answer).equivalent
+
+
+def test_why_xavier_has_one_right_option_and_labels_every_wrong_one() -> None:
+    family = families()["initialization/why-xavier"]
+    kinds = set()
+    for seed in range(30):
+        kinds.add(family.params(seed)[0])
+        problem = family.generate(seed)
+        assert len(problem.choices) == 4
+        assert len(problem.mistakes) == 3
+        assert problem.check(problem.answer).equivalent
+        for m in problem.mistakes:
+            assert problem.check(m["answer"]).mistake == m["tag"]
+        if seed < 4:
+            wrong = next(m["answer"] for m in problem.mistakes)
+            assert family.verify(replace(problem, answer=wrong))
+    assert kinds == {"why", "backward-factor", "unit-sigma", "equal-fans"}
+
+
+def test_backward_factor_option_is_fan_out_over_fan_in() -> None:
+    family = families()["initialization/why-xavier"]
+    for seed in range(100):
+        kind, n_in, n_out, options = family.params(seed)
+        if kind == "backward-factor":
+            right = next(o for o in options if o.tag == "correct")
+            assert right.value == pytest.approx(float(Fraction(n_out, n_in)))
+            return
+    pytest.fail("no backward-factor question")
+
+
+def test_show_and_verify_commands() -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["show", "initialization/xavier", "--seed", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == generate("initialization/xavier", 2).to_json()
+    r = runner.invoke(app, ["verify", "--topic", "initialization", "--seeds", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)

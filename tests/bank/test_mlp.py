@@ -1,0 +1,170 @@
+"""MLP families: verified keys and mistakes, and keys against independent computations."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.coded.mlp import read_numbers
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+
+IDS = ["mlp/forward", "mlp/backward", "mlp/parameter-count", "mlp/shapes"]
+SEEDS = range(8)
+ACT = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+}
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "mlp"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        assert problem.mistakes and problem.hints and problem.solution
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 5).to_json() == generate(family_id, 5).to_json()
+    assert len({generate(family_id, s).statement for s in range(15)}) > 10
+
+
+def _net(seed: int):  # type: ignore[no-untyped-def]
+    return families()["mlp/forward"].params(seed)
+
+
+def test_forward_key_is_a_plain_numpy_forward_pass() -> None:
+    for seed in range(25):
+        net, ask = _net(seed)
+        x = np.array(net.x, float)
+        h = ACT[net.act](np.array(net.W1, float) @ x + np.array(net.b1, float))
+        o = np.array(net.W2, float) @ h + np.array(net.b2, float)
+        got = read_numbers(generate("mlp/forward", seed).answer).ravel()
+        np.testing.assert_allclose(got, h if ask == "h" else o, rtol=1e-9)
+
+
+def test_forward_pre_activations_are_never_zero_and_relu_sees_both_signs() -> None:
+    for seed in range(60):
+        net, _ = _net(seed)
+        z = net.z1()
+        assert all(v != 0 for v in z)
+        if net.act == "relu":
+            assert min(z) < 0 < max(z)
+
+
+def _loss(net, y, scale, params: dict[str, np.ndarray]) -> float:  # type: ignore[no-untyped-def]
+    h = ACT[net.act](params["W1"] @ np.array(net.x, float) + params["b1"])
+    o = params["W2"] @ h + params["b2"]
+    return float(scale) * float(((o - np.array(y, float)) ** 2).sum())
+
+
+def test_backward_key_matches_finite_differences_of_the_loss() -> None:
+    """Central differences of L = c*||O - y||^2 in the asked parameter: no backprop at all."""
+    family = families()["mlp/backward"]
+    for seed in range(20):
+        net, y, scale, wrt = family.params(seed)
+        params = {k: np.array(getattr(net, k), float) for k in ("W1", "b1", "W2", "b2")}
+        numeric = np.zeros_like(params[wrt])
+        for idx in np.ndindex(params[wrt].shape):
+            up = {k: v.copy() for k, v in params.items()}
+            down = {k: v.copy() for k, v in params.items()}
+            up[wrt][idx] += 1e-6
+            down[wrt][idx] -= 1e-6
+            numeric[idx] = (_loss(net, y, scale, up) - _loss(net, y, scale, down)) / 2e-6
+        got = read_numbers(family.generate(seed).answer)
+        np.testing.assert_allclose(got.reshape(numeric.shape), numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_backward_accepts_a_row_typed_as_a_list_and_names_the_missing_derivative() -> None:
+    family = families()["mlp/backward"]
+    for seed in range(80):
+        problem = family.generate(seed)
+        tags = {m["tag"] for m in problem.mistakes}
+        if "missing-derivative" in tags:
+            wrong = next(m for m in problem.mistakes if m["tag"] == "missing-derivative")
+            verdict = problem.check(wrong["answer"])
+            assert not verdict.equivalent and verdict.mistake == "missing-derivative"
+            assert "nonlinearity" in verdict.feedback
+            break
+    else:
+        pytest.fail("no seed listed the missing-derivative mistake")
+    for seed in range(200):  # a single output: dL/dW2 is a 1 x h row
+        net, _, _, wrt = family.params(seed)
+        if wrt == "W2" and len(net.b2) == 1:
+            problem = family.generate(seed)
+            assert problem.answer.startswith("[[")
+            flat = "[" + problem.answer.strip("[]") + "]"
+            assert problem.check(flat).equivalent
+            return
+    pytest.fail("no seed asked for a single output's weight gradient")
+
+
+def test_verify_rejects_a_wrong_forward_key() -> None:
+    family = families()["mlp/forward"]
+    problem = family.generate(2)
+    values = read_numbers(problem.answer).ravel()
+    values[0] += 0.01
+    broken = replace(problem, answer="[" + ", ".join(repr(float(v)) for v in values) + "]")
+    assert family.verify(broken)
+
+
+def test_parameter_count_is_the_layer_formula_and_the_engine_agrees() -> None:
+    family = families()["mlp/parameter-count"]
+    for seed in range(30):
+        sizes, ask = family.params(seed)
+        pairs = list(itertools.pairwise(sizes))
+        if ask == "total":
+            expected = sum(a * b + b for a, b in pairs)
+        elif ask == "weights":
+            expected = sum(a * b for a, b in pairs)
+        else:
+            a, b = pairs[int(ask[5:]) - 1]
+            expected = a * b + b
+        problem = family.generate(seed)
+        assert int(problem.answer) == expected
+        assert family.verify(replace(problem, answer=str(expected + 1)))
+
+
+def test_parameter_count_by_hand() -> None:
+    """784 -> 128 -> 10: 784*128 + 128 + 128*10 + 10 = 101770."""
+    family = families()["mlp/parameter-count"]
+    assert family.count([784, 128, 10], "total") == 101_770
+    assert family.count([784, 128, 10], "total", biases="none") == 101_632
+    assert family.count([784, 128, 10], "layer2") == 1290
+
+
+def test_shapes_follow_the_engine_and_reversed_order_is_transposed() -> None:
+    family = families()["mlp/shapes"]
+    seen = set()
+    for seed in range(40):
+        problem = family.generate(seed)
+        _, _, what, _ = family.params(seed)
+        seen.add(what)
+        assert family.verify(problem) == []
+        dims = problem.answer.strip("()").split(", ")
+        if len(dims) == 2 and dims[0] != dims[1]:
+            verdict = problem.check(f"({dims[1]}, {dims[0]})")
+            assert verdict.mistake == "transposed"
+        assert family.verify(replace(problem, answer="(1, 1)"))
+    assert seen == {"H", "O", "W", "b", "dW"}
+
+
+def test_show_and_verify_commands() -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["show", "mlp/backward", "--seed", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == generate("mlp/backward", 4).to_json()
+    r = runner.invoke(app, ["verify", "--topic", "mlp", "--seeds", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)

@@ -1,0 +1,180 @@
+"""Regularization families: weight decay (symbolic and numeric) and dropout."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from dlquiz.bank import families, generate
+from dlquiz.bank.coded.mlp import read_numbers
+from dlquiz.bank.verify import check_problem
+from dlquiz.cli import app
+
+IDS = [
+    "regularization/weight-decay-gradient",
+    "regularization/weight-decay-update",
+    "regularization/weight-decay-step",
+    "regularization/dropout-output",
+    "regularization/dropout-expectation",
+    "regularization/dropout-test-time",
+]
+SEEDS = range(6)
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_every_family_passes_the_bank_checks(family_id: str) -> None:
+    family = families()[family_id]
+    assert family.topic == "regularization"
+    for seed in SEEDS:
+        problem = family.generate(seed)
+        assert check_problem(family, problem) == [], (family_id, seed)
+        assert problem.mistakes and problem.hints and problem.solution
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_same_seed_same_problem(family_id: str) -> None:
+    assert generate(family_id, 7).to_json() == generate(family_id, 7).to_json()
+
+
+def _seed_with(family_id: str, **wanted: str) -> int:
+    family = families()[family_id]
+    for seed in range(400):
+        params = family.draw_params(seed)
+        if all(params.get(k) == v for k, v in wanted.items()):
+            return seed
+    raise AssertionError(f"no seed of {family_id} draws {wanted}")
+
+
+def test_weight_decay_gradient_is_two_lambda_w_with_the_notes_penalty() -> None:
+    seed = _seed_with(
+        "regularization/weight-decay-gradient", loss="1/2*(w.T@x + b - y)^2", pen="lambda"
+    )
+    problem = generate("regularization/weight-decay-gradient", seed)
+    assert problem.check("(w.T@x + b - y)*x + 2*lambda*w").equivalent
+    assert problem.check("(w^T x + b - y) x + 2 λ w").equivalent
+    assert problem.check("(w.T@x + b - y)*x + lambda*w").mistake == "penalty-lost-factor"
+    assert problem.check("(w.T@x + b - y)*x").mistake == "missing-penalty"
+
+
+def test_weight_decay_gradient_with_the_half_convention_is_lambda_w() -> None:
+    seed = _seed_with("regularization/weight-decay-gradient", loss="ell(w.T@x)", pen="lambda/2")
+    problem = generate("regularization/weight-decay-gradient", seed)
+    assert problem.check("ell'(w.T@x)*x + lambda*w").equivalent
+    assert not problem.check("ell'(w.T@x)*x + 2*lambda*w").equivalent  # the notes' factor
+
+
+def test_weight_decay_update_shrinks_then_steps() -> None:
+    seed = _seed_with("regularization/weight-decay-update", loss="1/2*(w.T@x - y)^2", pen="lambda")
+    problem = generate("regularization/weight-decay-update", seed)
+    assert problem.check("(1 - 2*eta*lambda)*w - eta*(w.T@x - y)*x").equivalent
+    assert problem.check("w - eta*((w.T@x - y)*x + lambda*w)").mistake == "penalty-lost-factor"
+    assert problem.check("w + eta*((w.T@x - y)*x + 2*lambda*w)").mistake == "ascent"
+
+
+def _step_by_hand(w, g, eta, decay):  # type: ignore[no-untyped-def]
+    return [Fraction(wi) - eta * (gi + decay * Fraction(wi)) for wi, gi in zip(w, g, strict=True)]
+
+
+def test_weight_decay_step_uses_two_lambda_for_the_notes_and_weight_decay_for_pytorch() -> None:
+    family = families()["regularization/weight-decay-step"]
+    cases = set()
+    for seed in range(40):
+        s = family.params(seed)
+        cases.add(s.case)
+        decay = {"notes": 2 * s.lam, "half": s.lam, "pytorch": s.lam}[s.case]
+        expected = [float(v) for v in _step_by_hand(s.w, s.g, s.eta, decay)]
+        problem = family.generate(seed)
+        np.testing.assert_allclose(read_numbers(problem.answer).ravel(), expected, rtol=1e-12)
+        tags = {m["tag"] for m in problem.mistakes}
+        assert "missing-decay" in tags  # forgetting the decay always shows at 3 figures
+        assert ("penalty-lost-factor" if s.case == "notes" else "convention-mixup") in tags
+    assert cases == {"notes", "half", "pytorch"}
+
+
+def test_weight_decay_step_matches_pytorch_when_installed() -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed (the `torch` extra)")
+    family = families()["regularization/weight-decay-step"]
+    for seed in range(20):
+        s = family.params(seed)
+        w = torch.tensor([float(v) for v in s.w], dtype=torch.float64, requires_grad=True)
+        decay = {"notes": 2 * s.lam, "half": s.lam, "pytorch": s.lam}[s.case]
+        opt = torch.optim.SGD([w], lr=float(s.eta), weight_decay=float(decay))
+        w.grad = torch.tensor([float(v) for v in s.g], dtype=torch.float64)
+        opt.step()
+        got = read_numbers(family.generate(seed).answer).ravel()
+        np.testing.assert_allclose(got, w.detach().numpy(), rtol=1e-12)
+
+
+def test_dropout_output_follows_the_stated_mask() -> None:
+    family = families()["regularization/dropout-output"]
+    for seed in range(30):
+        d = family.params(seed)
+        problem = family.generate(seed)
+        key = read_numbers(problem.answer).ravel()
+        kept_units = problem.statement.split("keeps unit")[1].split(" and drops")[0]
+        kept = {int(v) - 1 for v in kept_units.strip(" s").split(",")}
+        source = d.h if d.ask == "output" else d.upstream
+        for i, v in enumerate(source):
+            want = float(Fraction(v) / (1 - d.p)) if i in kept else 0.0
+            assert key[i] == pytest.approx(want, rel=1e-9, abs=1e-12)
+        assert 0 < len(kept) < len(source)
+
+
+def test_dropout_output_verify_rejects_the_unscaled_answer() -> None:
+    family = families()["regularization/dropout-output"]
+    problem = family.generate(1)
+    unscaled = next(m["answer"] for m in problem.mistakes if m["tag"] == "not-scaled")
+    assert family.verify(replace(problem, answer=unscaled))
+    assert problem.check(unscaled).mistake == "not-scaled"
+
+
+def test_dropout_expectation_keys_and_monte_carlo_rejects_wrong_ones() -> None:
+    family = families()["regularization/dropout-expectation"]
+    asks = set()
+    for seed in range(40):
+        m = family.params(seed)
+        asks.add(m.ask)
+        q = 1 - m.p
+        expected = {
+            "mean": m.h,
+            "mean-classic": q * m.h,
+            "variance": m.h**2 * m.p / q,
+            "kept": m.h / q,
+        }[m.ask]
+        problem = family.generate(seed)
+        assert float(problem.answer) == pytest.approx(float(expected), rel=1e-9)
+        if seed < 12:
+            assert family.verify(replace(problem, answer=repr(float(expected) * 1.25 + 0.1)))
+    assert asks == {"mean", "mean-classic", "variance", "kept"}
+
+
+def test_dropout_test_time_is_the_identity_for_the_notes_dropout() -> None:
+    family = families()["regularization/dropout-test-time"]
+    variants = set()
+    for seed in range(30):
+        t = family.params(seed)
+        variants.add(t.variant)
+        problem = family.generate(seed)
+        right = next(o for o in t.options if o[0] == "correct")
+        expected = t.h if t.variant == "inverted" else (1 - t.p) * t.h
+        assert right[3] == pytest.approx(float(expected))
+        for m in problem.mistakes:
+            assert problem.check(m["answer"]).mistake == m["tag"]
+        if seed < 6:
+            assert family.verify(replace(problem, answer=problem.mistakes[0]["answer"]))
+    assert variants == {"inverted", "classic"}
+
+
+def test_show_and_verify_commands() -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["show", "regularization/weight-decay-step", "--seed", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == generate("regularization/weight-decay-step", 3).to_json()
+    r = runner.invoke(app, ["verify", "--topic", "regularization", "--seeds", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)
