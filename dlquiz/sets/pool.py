@@ -122,18 +122,24 @@ def _serve(conn: Any, state: Any, spec: _Spec) -> None:
 
 @dataclass
 class _Spec:
-    ctx: Any
+    """What a worker runs (picklable, for platforms that spawn rather than fork)."""
+
     handler: Callable[[Any], Any]
     soft: float
     reset: Callable[[], None] | None
     init: Callable[[], None] | None
 
 
+def _context() -> Any:
+    return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+
+
 class _Worker:
     def __init__(self, spec: _Spec) -> None:
-        parent, child = spec.ctx.Pipe()
-        self.state = spec.ctx.RawArray("d", 3)
-        self.proc = spec.ctx.Process(
+        ctx = _context()
+        parent, child = ctx.Pipe()
+        self.state = ctx.RawArray("d", 3)
+        self.proc = ctx.Process(
             target=_serve, args=(child, self.state, spec), daemon=True, name="dlquiz-grader"
         )
         self.proc.start()
@@ -179,8 +185,7 @@ def run_jobs(
     runs in a worker after an item was stopped (to drop state the interrupted item may
     have left half-done); ``init`` once in each worker when it starts.
     """
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    spec = _Spec(mp.get_context(method), handler, timeout, reset, init)
+    spec = _Spec(handler, timeout, reset, init)
     queue: deque[tuple[int, list[tuple[int, Any]]]] = deque(
         (j, list(enumerate(items))) for j, items in enumerate(jobs) if items
     )
