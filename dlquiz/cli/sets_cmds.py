@@ -38,7 +38,7 @@ def generate(
         None, "--variants", metavar="K", help="K versions of the set, one folder each."
     ),
     fmt: list[str] = typer.Option(
-        [], "--format", help="Also write another format: moodle (Moodle XML)."
+        [], "--format", metavar="FORMAT", help="Also write another format: moodle (Moodle XML)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
