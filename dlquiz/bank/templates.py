@@ -163,6 +163,8 @@ class TemplateFamily(Family):
         for _ in range(_FILL_DEPTH):
             filled = _PARAM.sub(repl, text)
             if filled == text:
+                if _PARAM.search(filled):  # a param whose value is itself
+                    break
                 return filled
             text = filled
         raise self.fail(field, "params refer to each other in a loop")
