@@ -150,3 +150,80 @@ def test_show_and_verify_commands() -> None:
     r = runner.invoke(app, ["verify", "--topic", "backprop", "--seeds", "2", "--json"])
     assert r.exit_code == 0, r.output
     assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)
+
+
+LINKED = """
+title = "Linked params"
+statement = "Layer {m} computes $z{m} = W{m}@a{p}$. Find $d/dW{m} L$."
+hints = ["Outer product."]
+[params]
+layer = { choice = [{ m = "2", p = "1" }, { m = "3", p = "2" }] }
+task = { choice = [{ tail = "@a{p}.T" }] }
+[vars]
+"W{m}" = "2x3"
+"a{p}" = "3"
+"delta{m}" = "2"
+[definitions]
+"z{m}" = "W{m}@a{p}"
+L = "sum(hadamard(delta{m}, z{m}))"
+[answer]
+derive = "L"
+wrt = "W{m}"
+allow = ["z{m}"]
+[[mistakes]]
+tag = "transposed"
+answer = "(delta{m}{tail}).T"
+feedback = "transpose"
+"""
+
+
+def test_templates_link_params_and_name_variables_with_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dlquiz.bank.templates import load_templates
+
+    (tmp_path / "backprop").mkdir()
+    (tmp_path / "backprop" / "t.toml").write_text(LINKED, encoding="utf-8")
+    family = load_templates(tmp_path)["backprop/t"]
+    names = set()
+    for seed in range(12):
+        m, p = family.draw_params(seed)["m"], family.draw_params(seed)["p"]
+        assert int(p) == int(m) - 1
+        problem = family.generate(seed)
+        names.add(m)
+        assert problem.answer == f"delta{m}@a{p}.T"
+        assert set(problem.vars) == {f"W{m}", f"a{p}", f"delta{m}", f"z{m}"}
+        assert problem.check(f"a{p}@delta{m}.T").mistake == "transposed"
+        assert family.verify(problem) == []
+    assert names == {"2", "3"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        'layer = { choice = [{ m = "2", p = "1" }, { m = "3" }] }',  # keys differ
+        'layer = { choice = [{ m = "2", p = "1" }, "3"] }',  # a table and a string
+        'layer = { choice = [{ m = 2, p = "1" }] }',  # not a string value
+        "layer = { choice = [] }",
+    ],
+)
+def test_a_broken_choice_of_tables_names_the_param(tmp_path, bad: str) -> None:  # type: ignore[no-untyped-def]
+    from dlquiz.bank.family import FamilyError
+    from dlquiz.bank.templates import load_templates
+
+    text = LINKED.replace('layer = { choice = [{ m = "2", p = "1" }, { m = "3", p = "2" }] }', bad)
+    (tmp_path / "backprop").mkdir()
+    (tmp_path / "backprop" / "t.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(FamilyError, match=r"backprop/t\.toml: field 'params\.layer'"):
+        load_templates(tmp_path)
+
+
+@pytest.mark.parametrize("tail", ["{tail}", "({tail})"])
+def test_params_that_refer_to_each_other_in_a_loop_are_reported(tmp_path, tail: str) -> None:  # type: ignore[no-untyped-def]
+    from dlquiz.bank.family import FamilyError
+    from dlquiz.bank.templates import load_templates
+
+    text = LINKED.replace('tail = "@a{p}.T"', f'tail = "{tail}"')
+    (tmp_path / "backprop").mkdir()
+    (tmp_path / "backprop" / "t.toml").write_text(text, encoding="utf-8")
+    family = load_templates(tmp_path)["backprop/t"]
+    with pytest.raises(FamilyError, match=r"field 'mistakes\[0\]\.answer': params refer"):
+        family.generate(0)
