@@ -14,15 +14,60 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 from dlquiz.expr import Expr
+from dlquiz.notation.names import GREEK
 from dlquiz.printing import to_latex, to_notation, to_unicode
 from dlquiz.vars import Namespace
+
+GREEK_LETTER_NAMES = dict(GREEK)
 
 _RELATIONS = re.compile(r"\s*(<-|←|:=|=|≈)\s*")
 _LATEX_RELATION = {"<-": r"\leftarrow", "←": r"\leftarrow", "=": "=", ":=": ":=", "≈": r"\approx"}
 _UNICODE_RELATION = {"<-": "←", "←": "←", "=": "=", ":=": ":=", "≈": "≈"}
 _TEX_SPECIAL = {"%": r"\%", "&": r"\&", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}"}
+# Unicode that prose (hints, options, input hints) may carry, as math pdflatex can set
+# with nothing but amsmath: an unmapped Greek letter or ⊙ stops the compilation.
+_UNICODE_MATH = {
+    **{letter: f"$\\{name}$" for letter, name in GREEK_LETTER_NAMES.items()},
+    "⊙": r"$\odot$",
+    "∘": r"$\circ$",
+    "ᵀ": r"$^\top$",
+    "²": r"$^2$",
+    "³": r"$^3$",
+    "⁻": r"$^-$",
+    "¹": r"$^1$",
+    "∂": r"$\partial$",
+    "←": r"$\leftarrow$",
+    "→": r"$\to$",
+    "≈": r"$\approx$",
+    "≤": r"$\le$",
+    "≥": r"$\ge$",
+    "≠": r"$\ne$",
+    "±": r"$\pm$",
+    "·": r"$\cdot$",
+    "×": r"$\times$",
+    "−": "-",
+    "√": r"$\surd$",
+    "‖": r"$\|$",
+    "∑": r"$\sum$",
+    "∞": r"$\infty$",
+    "∈": r"$\in$",
+    "ŷ": r"$\hat{y}$",
+    "…": r"\ldots{}",
+    "’": "'",
+    "′": "'",
+    "‘": "`",
+    "“": "``",
+    "”": "''",
+    "–": "--",
+    "—": "---",
+    "\u0302": r"\^{}",
+    **{chr(0x2080 + d): f"$_{d}$" for d in range(10)},
+    "𝟏": r"$\mathbf{1}$",
+    "𝟎": r"$\mathbf{0}$",
+}
 _TEX_ESCAPES = {
     **_TEX_SPECIAL,
+    **_UNICODE_MATH,
     "\\": r"\textbackslash{}",
     "$": r"\$",
     "^": r"\^{}",
