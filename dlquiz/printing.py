@@ -15,6 +15,7 @@ from dlquiz.expr import Expr
 from dlquiz.notation.names import GREEK_LETTER
 
 ADD, MUL, NEG, POW, POST, ATOM = 1, 2, 3, 4, 5, 6
+HADAMARD = 1.5  # "a ⊙ b" binds looser than juxtaposition: (a ⊙ b) xᵀ needs its parentheses
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -125,7 +126,8 @@ class _Printer:
         else:
             parts += [self.wrap(f, MUL) for f in arrays]
         if len(parts) == 1:
-            return parts[0], MUL
+            infix_hadamard = len(arrays) >= 2 and self.style != "notation"
+            return parts[0], HADAMARD if infix_hadamard else MUL
         return self.join_product(parts), MUL
 
     def join_product(self, parts: list[str]) -> str:
