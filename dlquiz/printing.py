@@ -254,7 +254,8 @@ class _UnicodePrinter(_Printer):
     def power(self, base: str, exponent: Expr) -> str:
         if exponent.op == "num" and exponent.value.denominator == 1:  # type: ignore[union-attr]
             return base + str(exponent.value.numerator).translate(_SUPERSCRIPT)  # type: ignore[union-attr]
-        return f"{base}^({self(exponent)})"
+        text, prec = self.p(exponent)
+        return f"{base}^{text}" if prec == ATOM else f"{base}^({text})"
 
     def matmul(self, a: str, b: str) -> str:
         return f"{a} {b}"

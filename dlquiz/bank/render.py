@@ -93,6 +93,9 @@ def fmt(x: float | Fraction | int, sig: int = 4) -> str:
     exponent = d.adjusted()
     quantum = Decimal(1).scaleb(exponent - sig + 1)
     rounded = d.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    if abs(value) < 1e-4:  # 1e-8, not 0.00000001 (the notation reads both)
+        mantissa, _, power = format(rounded.normalize(), "e").partition("e")
+        return f"{mantissa}e{int(power)}"
     text = format(rounded, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

@@ -50,7 +50,9 @@ def render_problem(problem, *, solution: bool = False, number: int | None = None
     if problem.choices:
         parts.append(Text(""))
         parts += [Text(f"  {chr(65 + i)}) {c}") for i, c in enumerate(problem.choices)]
-    shapes = ", ".join(f"{n}: {s}" for n, s in sorted(problem.shapes.items()))
+    from dlquiz.printing import to_unicode
+
+    shapes = ", ".join(f"{to_unicode.name(n)}: {s}" for n, s in sorted(problem.shapes.items()))
     if shapes:
         parts += [Text(""), Text(f"Shapes: {shapes}", style="dim")]
     parts += [Text(f"Answer with {problem.input_hint}.", style="dim")]
