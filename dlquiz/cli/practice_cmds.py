@@ -179,12 +179,15 @@ class RichDisplay:
 
     def wrong(self, feedback: str, mistake: str | None, tries_left: int) -> None:
         tag = f" [{mistake}]" if mistake else ""
+        text = feedback.strip()
+        if text and text[-1] not in ".!?)":
+            text += "."
         left = (
             f"{tries_left} tr{'ies' if tries_left != 1 else 'y'} left."
             if tries_left
             else "No tries left."
         )
-        self._say(f"✗ Not right: {feedback}{tag}. {left}", "red")
+        self._say(f"✗ Not right{tag}: {text} {left}", "red")
 
     def solution(self, problem: Problem, *, asked: bool) -> None:
         self._say("Solution:", "bold")
