@@ -183,6 +183,10 @@ class Picker(Protocol):
     def next(self, store: Store, previous: str | None) -> Problem | None: ...
 
 
+class BuildError(RuntimeError):
+    """A family failed to build its problem (a bug in the bank, not the student's doing)."""
+
+
 class RandomPicker:
     """Exactly the problems ``dlquiz.bank.select`` gives (and ``generate`` writes), in order.
 
@@ -199,7 +203,10 @@ class RandomPicker:
         if not self._plan:
             return None
         family, seed = self._plan.pop(0)
-        return family.generate(seed)
+        problem = _generate(family, seed)
+        if problem is None:
+            raise BuildError(f"the problem of {family.id} with seed {seed} could not be built")
+        return problem
 
 
 class AdaptivePicker:
@@ -348,7 +355,11 @@ class Session:
             self.display.start(info)
             previous: str | None = None
             for position in range(1, info.n + 1):
-                problem = self.picker.next(self.store, previous)
+                try:
+                    problem = self.picker.next(self.store, previous)
+                except BuildError as exc:
+                    self.display.notice(f"{exc}; skipping it.")
+                    continue
                 if problem is None:
                     self.display.notice("No problem could be built for this selection.")
                     break

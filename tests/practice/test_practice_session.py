@@ -238,6 +238,34 @@ def test_a_whole_adaptive_session(home, clock):
     assert store.card(SOFTMAX).state.name in ("Learning", "Relearning")
 
 
+def test_a_family_that_fails_to_build_is_skipped_with_a_notice(home):
+    class Broken:
+        id = "broken/family"
+
+        def generate(self, seed):  # type: ignore[no-untyped-def]
+            raise ZeroDivisionError("a bug in the bank")
+
+    notices = []
+
+    class Notes(Recorder):
+        def notice(self, text):  # type: ignore[no-untyped-def]
+            notices.append(text)
+
+    picker = RandomPicker([], [DW], 2, 5)
+    good = picker._plan[1]
+    picker._plan[0] = (Broken(), 1)
+    store = Store()
+    summary = Session(
+        store,
+        picker,
+        ScriptedInput([good[0].generate(good[1]).answer]),
+        Notes(),
+        info=SessionInfo("random", 2, 5),
+    ).run()
+    assert notices == ["the problem of broken/family with seed 1 could not be built; skipping it."]
+    assert [p.outcome for p in summary.played] == ["right"]
+
+
 def test_shielded_delays_ctrl_c_until_the_write_is_done():
     done = []
 
