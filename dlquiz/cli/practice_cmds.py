@@ -131,6 +131,7 @@ class RichDisplay:
 
     def __init__(self, database: Path) -> None:
         self.database = database
+        self.summarised = False
 
     def _say(self, text: str, style: str | None = None) -> None:
         from rich.text import Text
@@ -203,6 +204,7 @@ class RichDisplay:
     def summary(self, summary: Summary) -> None:
         from rich.table import Table
 
+        self.summarised = True
         out = console.out()
         out.print()
         if summary.interrupted:
@@ -276,6 +278,7 @@ def practice(
     store = _open_store(create=True)
     assert store is not None
     display = RichDisplay(store.path)
+    session: Session | None = None
     try:
         try:
             if mode == "random":
@@ -288,14 +291,17 @@ def practice(
             raise _fail(str(exc)) from None
         info = SessionInfo(mode, n, seed, tuple(topic), tuple(family))
         source: Any = TerminalInput(history_path()) if sys.stdin.isatty() else PipedInput()
+        session = Session(store, picker, source, display, info=info)
         try:
-            summary = Session(store, picker, source, display, info=info).run()
+            summary = session.run()
         except StoreError as exc:
             raise _fail(str(exc)) from None
-    except KeyboardInterrupt:  # before the session started, or a second Ctrl-C
-        summary = Summary("interrupted")
-        with contextlib.suppress(KeyboardInterrupt):
-            display.summary(summary)
+    except KeyboardInterrupt:  # before the session started, or during its summary
+        summary = session.summary if session is not None else Summary("interrupted")
+        summary.reason = "interrupted"
+        if not display.summarised:
+            with contextlib.suppress(KeyboardInterrupt):
+                display.summary(summary)
     finally:
         store.close()
     raise typer.Exit(ExitStatus.INTERRUPTED if summary.interrupted else ExitStatus.OK)

@@ -393,7 +393,6 @@ class Session:
                 variant=variant_key(problem),
             )
         started = self.timer()
-        self.display.problem(problem, position, self.picker.total)
         tries = hints = 0
         finished = False
 
@@ -416,6 +415,7 @@ class Session:
                 )
 
         try:
+            self.display.problem(problem, position, self.picker.total)
             while True:
                 try:
                     text = self.source.read(self.prompt)
