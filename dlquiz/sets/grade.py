@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlquiz.sets.keys import Key, KeySet, Question
+from dlquiz.sets.keys import KeySet, Question
 from dlquiz.sets.sheets import Sheet, read_sheet, student_from_path
 
 DEFAULT_TIMEOUT = 10.0  # seconds per answer; the judge's own symbolic limit is 2 s
-STATUSES = ("right", "partial", "wrong", "unreadable", "missing", "timeout", "error")
 
 
 @dataclass
@@ -29,7 +28,7 @@ class AnswerResult:
     number: int
     points: float
     score: float = 0.0
-    status: str = "missing"  # one of STATUSES
+    status: str = "missing"  # right, partial, wrong, unreadable, missing, timeout or error
     answer: str | None = None
     mistake: str | None = None
     feedback: str = "no answer"
@@ -284,8 +283,3 @@ def grade_paths(
     """Read the sheet files and grade them (see ``grade_sheets``)."""
     sheets = [read_sheet(p) for p in paths]
     return grade_sheets(keyset, sheets, jobs=jobs, timeout=timeout, progress=progress)
-
-
-def key_of(keyset: KeySet, result: SheetResult) -> Key | None:
-    """The key a graded sheet was graded against."""
-    return keyset.keys.get(result.version) if result.graded else None
