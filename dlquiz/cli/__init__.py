@@ -47,8 +47,44 @@ def _root(
 
 
 def main() -> None:
-    """Entry point of the ``dlquiz`` script."""
-    app()
+    """Entry point of the ``dlquiz`` script: Ctrl-C anywhere ends with 130, never a traceback.
+
+    Click would print "Aborted!" and exit 1, which the documented exit codes do not allow.
+    Its exceptions are recognised by behaviour (``show``/``exit_code``): Typer may bring
+    its own copy of Click.
+    """
+    import sys
+
+    from dlquiz.status import ExitStatus
+
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        _interrupted()
+    except Exception as exc:
+        if type(exc).__name__ == "Abort":  # Click's wrapper of Ctrl-C and of end of input
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                _interrupted()
+            console.message("aborted")
+            sys.exit(ExitStatus.FAILED)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors
+            exc.show()
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Exit" and hasattr(exc, "exit_code"):
+            sys.exit(exc.exit_code)
+        raise
+    if code == ExitStatus.INTERRUPTED:  # Typer's own translation of Ctrl-C, returned
+        _interrupted()
+    sys.exit(code if isinstance(code, int) else ExitStatus.OK)
+
+
+def _interrupted() -> None:
+    import sys
+
+    from dlquiz.status import ExitStatus
+
+    sys.stderr.write("\ninterrupted\n")  # not through Rich: it may be mid-render
+    sys.exit(ExitStatus.INTERRUPTED)
 
 
 # Command modules register themselves on ``app``; imported last to avoid a cycle.

@@ -36,6 +36,11 @@ def _tasks() -> dict[str, Any]:
 
 
 def _serve(conn: Any) -> None:  # runs in the child
+    import signal
+
+    # Ctrl-C in the terminal reaches the whole process group; the parent decides, and
+    # kills this process when it ends, so the worker must not print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import resource
 
