@@ -19,6 +19,7 @@ Nothing here raises for a bad file.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,11 +111,17 @@ def decode(data: bytes) -> tuple[str | None, str | None, str | None]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-        note = "not UTF-8: read as Windows-1252 (Latin-1) text"
+        lenient = data.decode("utf-8-sig", errors="replace")
+        multibyte = sum(1 for ch in lenient if ord(ch) > 0x7F and ch != "\ufffd")
+        if multibyte > lenient.count("\ufffd"):  # UTF-8 with a few broken bytes
+            text = lenient
+            note = "some bytes are not valid UTF-8: they were replaced by \ufffd"
+        else:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            note = "not UTF-8: read as Windows-1252 (Latin-1) text"
     controls = len(_CONTROL.findall(text))
     if controls > max(4, len(text) // 20):
         return None, None, "a binary file (mostly control characters), not a text sheet"
@@ -187,8 +194,10 @@ def _header(sheet: Sheet, name: str, value: str, lineno: int, versions: dict[str
 
 
 def clean_id(text: str) -> str:
-    """A student id fit for a table: no control characters, one line, bounded length."""
-    text = _CONTROL.sub("", text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    """A student id fit for a table: one line, bounded, without control or format
+    characters (no terminal escapes, no right-to-left overrides)."""
+    text = "".join(" " if ch.isspace() else ch for ch in text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
     return " ".join(text.split())[:MAX_ID_CHARS]
 
 

@@ -123,14 +123,23 @@ def test_encodings(tmp_path, data, note):
         assert s.notes == []
 
 
+def test_utf8_with_a_broken_byte_keeps_its_greek(tmp_path):
+    f = tmp_path / "s.txt"
+    f.write_bytes("# student: Zoë\n1: σ(z)*(1 - σ(z))\n2: x".encode() + b"\xff\n")
+    s = read_sheet(f)
+    assert s.answers[1] == "σ(z)*(1 - σ(z))"
+    assert s.answers[2] == "x\ufffd"
+    assert any("not valid UTF-8" in n for n in s.notes)
+
+
 def test_unreadable_path_is_an_error_not_an_exception(tmp_path):
     s = read_sheet(tmp_path / "missing.txt")
     assert s.error is not None and "cannot be read" in s.error
 
 
 def test_control_characters_never_reach_an_id_or_answer():
-    s = parse_sheet("# student: a\x1b[31mb\n1: x\x07y\n")
-    assert s.student == "a[31mb"
+    s = parse_sheet("# student: a\x1b[31mb\u202e\u200bc\n1: x\x07y\n")
+    assert s.student == "a[31mbc"
     assert s.answers[1] == "xy"
 
 
