@@ -91,9 +91,19 @@ def generate(
             f"{len(written.omitted)} left out",
             markup=False,
         )
+        grouped: dict[tuple[int, str], list[int]] = {}
         for o in written.omitted:
-            where = f"question {o.number}" + (f" (version {o.version})" if o.version else "")
-            console.line(f"  left out {where}: {o.reason}", markup=False)
+            grouped.setdefault((o.number, o.reason), []).append(o.version or 0)
+        for (number, reason), which in grouped.items():
+            where = f"question {number}"
+            if variants is not None:
+                shown = (
+                    "all versions"
+                    if len(which) == versions
+                    else "version" + ("s " if len(which) > 1 else " ") + ", ".join(map(str, which))
+                )
+                where += f" ({shown})"
+            console.line(f"  left out {where}: {reason}", markup=False)
 
 
 @app.command(epilog=GRADE_EPILOG)
