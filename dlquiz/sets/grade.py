@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,25 +227,26 @@ def grade_sheets(
     if progress:
         progress(done)
     if any(per_job):
-        grader = AnswerGrader(keyset)
-        for outcome in run_jobs(
+        outcomes = run_jobs(
             per_job,
-            grader,
+            AnswerGrader(keyset),
             processes=jobs or default_processes(),
             timeout=timeout,
             reset=_reset_symbolic_worker,
             init=_start_grader,
-        ):
-            sheet_index, items = work[outcome.job]
-            _, number, text = items[outcome.index]
-            result = results[sheet_index]
-            slot = next(i for i, a in enumerate(result.answers) if a.number == number)
-            result.answers[slot] = _from_outcome(outcome, result.answers[slot], text, timeout)
-            remaining[outcome.job] -= 1
-            if remaining[outcome.job] == 0:
-                done += 1
-                if progress:
-                    progress(done)
+        )
+        with closing(outcomes):  # on any exception (Ctrl-C) the workers go at once
+            for outcome in outcomes:
+                sheet_index, items = work[outcome.job]
+                _, number, text = items[outcome.index]
+                result = results[sheet_index]
+                slot = next(i for i, a in enumerate(result.answers) if a.number == number)
+                result.answers[slot] = _from_outcome(outcome, result.answers[slot], text, timeout)
+                remaining[outcome.job] -= 1
+                if remaining[outcome.job] == 0:
+                    done += 1
+                    if progress:
+                        progress(done)
     for result in results:
         if result.graded:
             result.score = sum(a.score for a in result.answers)

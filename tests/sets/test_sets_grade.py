@@ -334,3 +334,43 @@ def test_grade_through_a_real_process(single_set, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "1 of 1 sheets graded; mean 4, median 4 of 4" in proc.stdout
     assert (tmp_path / "g" / "feedback" / "ada.md").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux's /proc")
+def test_ctrl_c_ends_with_130_kills_the_workers_and_writes_nothing(single_set, tmp_path):
+    import subprocess
+    import sys
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    text = sheet(_key_answers(single_set / "key.json"))
+    for i in range(3000):
+        (subs / f"s{i:04d}.txt").write_text(text)
+    exe = shutil.which("dlquiz")
+    cmd = [exe] if exe else [sys.executable, "-m", "dlquiz"]
+    out = tmp_path / "g"
+    proc = subprocess.Popen(
+        [*cmd, "grade", str(single_set / "key.json"), str(subs), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    children_file = f"/proc/{proc.pid}/task/{proc.pid}/children"
+    workers: list[str] = []
+    deadline = time.monotonic() + 60
+    while not workers and proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with open(children_file) as f:
+                workers = f.read().split()
+        except OSError:
+            pass
+        time.sleep(0.01)
+    if proc.poll() is not None:
+        pytest.skip("grading finished before it could be interrupted")
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not (out / "grades.csv").exists()
+    time.sleep(0.2)
+    assert not [w for w in workers if os.path.exists(f"/proc/{w}")]
