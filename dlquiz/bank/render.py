@@ -102,9 +102,12 @@ def fmt(x: float | Fraction | int, sig: int = 4) -> str:
     return "0" if text in ("-0", "") else text
 
 
+KEY_ZERO = 1e-12  # below this a float key is rounding noise of an exact 0 (0.1 + 0.2 - 0.3)
+
+
 def fmt_key(x: float, sig: int = 10) -> str:
     """A key value: more digits than shown, still rounded so platforms agree."""
-    return fmt(x, sig)
+    return "0" if abs(float(x)) < KEY_ZERO else fmt(x, sig)
 
 
 def parse_math(text: str, ns: Namespace) -> Expr:

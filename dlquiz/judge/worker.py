@@ -130,6 +130,22 @@ def worker() -> Worker:
     return _worker
 
 
+def forget_inherited() -> None:
+    """In a forked child: start its own worker when needed, never use the parent's.
+
+    The child inherits the parent's pipe to the parent's worker; talking through it would
+    mix replies. The parent's worker is left alone (the parent stops it).
+    """
+    global _worker
+    _worker = None
+
+
+def restart() -> None:
+    """Stop this process's worker (an interrupted call may have left a reply in the pipe)."""
+    if _worker is not None:
+        _worker.stop()
+
+
 def run(name: str, *args: Any, timeout: float | None = None) -> Any:
     """Run a registered symbolic task in the worker, within ``timeout`` seconds."""
     return worker().run(name, *args, timeout=timeout)

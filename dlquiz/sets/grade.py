@@ -141,7 +141,7 @@ def _reset_symbolic_worker() -> None:
     """After an interrupted answer the judge's SymPy worker may hold a stale reply."""
     from dlquiz.judge import worker as symbolic
 
-    symbolic.worker().stop()
+    symbolic.restart()
 
 
 def _start_grader() -> None:
@@ -152,7 +152,7 @@ def _start_grader() -> None:
     """
     from dlquiz.judge import worker as symbolic
 
-    symbolic._worker = None
+    symbolic.forget_inherited()
     warnings.simplefilter("ignore")
 
 
