@@ -15,39 +15,22 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from dlquiz.bank.coded.common import (
+    LETTERS,
+    distinguishable,
+    exact_dact,
+    keep_distinct,
+    n30,
+    vector,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import fmt, fmt_key
 
-_RTOL, _ATOL = 5e-3, 1e-6  # the judge's numeric tolerance
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 _NAMES = {"sigmoid": "the sigmoid σ", "tanh": "tanh", "relu": "ReLU"}
 _RELU_AT_ZERO = "ReLU'(0) = 0 by convention (the notes: ReLU' is 0 for x ≤ 0)"
-
-
-def _vector(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
-
-def _distinguishable(a: Sequence[float], b: Sequence[float]) -> bool:
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
-
-
-def _keep_distinct(
-    key: Sequence[float], candidates: Sequence[tuple[str, Sequence[float], str]]
-) -> list[dict[str, str]]:
-    """Candidate mistakes the judge can tell from the key and from each other."""
-    seen = [[float(v) for v in key]]
-    out = []
-    for tag, values, feedback in candidates:
-        values = [float(v) for v in values]
-        if all(_distinguishable(values, s) for s in seen):
-            seen.append(values)
-            text = _vector([fmt_key(v) for v in values]) if len(values) > 1 else fmt_key(values[0])
-            out.append({"tag": tag, "answer": text, "feedback": feedback})
-    return out
 
 
 def engine_values_and_derivatives(act: str, xs: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -61,27 +44,8 @@ def engine_values_and_derivatives(act: str, xs: Sequence[float]) -> tuple[np.nda
 
 
 def exact_derivative(act: str, x: Fraction | int) -> sp.Expr:
-    """The notes' closed form, exactly (ReLU'(0) = 0)."""
-    v = sp.Rational(Fraction(x).numerator, Fraction(x).denominator)
-    if act == "sigmoid":
-        s = 1 / (1 + sp.exp(-v))
-        return s * (1 - s)
-    if act == "tanh":
-        return 1 - sp.tanh(v) ** 2
-    return sp.Integer(1 if v > 0 else 0)
-
-
-def exact_value(act: str, x: Fraction | int) -> sp.Expr:
-    v = sp.Rational(Fraction(x).numerator, Fraction(x).denominator)
-    if act == "sigmoid":
-        return 1 / (1 + sp.exp(-v))
-    if act == "tanh":
-        return sp.tanh(v)
-    return sp.Max(0, v)
-
-
-def _n(e: sp.Expr) -> float:
-    return float(sp.N(e, 30))
+    """The notes' closed form at a drawn point, exactly (ReLU'(0) = 0)."""
+    return exact_dact(act, sp.Rational(Fraction(x).numerator, Fraction(x).denominator))
 
 
 def _show(x: Fraction) -> str:
@@ -161,15 +125,15 @@ class DerivativeValues(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_vector([fmt_key(float(v)) for v in df]),
+            answer=vector([fmt_key(float(v)) for v in df]),
             hints=[rule],
             solution=f"{rule} Point by point: {table}.",
-            mistakes=_keep_distinct(list(df), candidates),
+            mistakes=keep_distinct(list(df), candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         act, xs = self.params(problem.seed)
-        exact = [_n(exact_derivative(act, x)) for x in xs]
+        exact = [n30(exact_derivative(act, x)) for x in xs]
         key = [float(v) for v in problem.answer.strip("[]").split(",")]
         if not np.allclose(key, exact, rtol=1e-8, atol=1e-12):
             return [f"engine derivatives {key} differ from the closed form {exact}"]
@@ -236,7 +200,7 @@ class NeuronDerivative(Family):
         n = self.neuron(seed)
         a, grad = self.engine(n)
         f = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"}[n.act]
-        slope = float(_n(exact_derivative(n.act, n.z)))
+        slope = float(n30(exact_derivative(n.act, n.z)))
         statement = (
             f"A neuron computes $a = {f}(w*x + b)$ with $w = {n.w}$, $b = {n.b}$ and input "
             f"$x = {n.x}$. Compute $d/d{n.wrt} a$ at these values, to 3 significant figures."
@@ -267,7 +231,7 @@ class NeuronDerivative(Family):
             ),
             (
                 "wrong-argument",
-                [_n(exact_derivative(n.act, n.x)) * float(n.inner)],
+                [n30(exact_derivative(n.act, n.x)) * float(n.inner)],
                 "The derivative of the activation is taken at the pre-activation z = wx + b, "
                 "not at x.",
             ),
@@ -293,12 +257,12 @@ class NeuronDerivative(Family):
                 rule[0].upper() + rule[1:] + ".",
             ],
             solution=solution,
-            mistakes=_keep_distinct([grad], candidates),
+            mistakes=keep_distinct([grad], candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         n = self.neuron(problem.seed)
-        exact = _n(
+        exact = n30(
             exact_derivative(n.act, n.z) * sp.Rational(n.inner.numerator, n.inner.denominator)
         )
         if not np.isclose(float(problem.answer), exact, rtol=1e-8, atol=1e-12):
@@ -341,7 +305,7 @@ def _exact_derivative_table(name: str, xs: Sequence[Fraction]) -> list[float]:
         if name == "relu":  # d/dt Max(0, t) is Heaviside(t); the convention ReLU'(0) = 0
             out.append(1.0 if v > 0 else 0.0)
         else:
-            out.append(_n(sp.diff(f, t).subs(t, v)))
+            out.append(n30(sp.diff(f, t).subs(t, v)))
     return out
 
 
@@ -358,7 +322,7 @@ class IdentifyActivation(Family):
         while True:
             xs = sorted(draw.sample(_POINTS, 4))
             tables = {n: _exact_derivative_table(n, xs) for n in _CANDIDATES}
-            matching = [n for n in _CANDIDATES if not _distinguishable(tables[n], tables[target])]
+            matching = [n for n in _CANDIDATES if not distinguishable(tables[n], tables[target])]
             if matching == [target]:  # the table identifies the activation
                 break
         order = draw.shuffle(list(_CANDIDATES))
@@ -374,7 +338,7 @@ class IdentifyActivation(Family):
             f"The derivative of an activation function f was measured at four points: {rows}. "
             "Which activation is f? (ReLU'(0) = 0 by convention.)"
         )
-        letter = "ABCDEFGH"[order.index(target)]
+        letter = LETTERS[order.index(target)]
         facts = {
             "sigmoid": "σ' = σ(1 - σ) is a bump with maximum 1/4 at 0",
             "tanh": "tanh' = 1 - tanh² is a bump with maximum 1 at 0",
@@ -388,7 +352,7 @@ class IdentifyActivation(Family):
             mistakes.append(
                 {
                     "tag": "function-for-derivative",
-                    "answer": "ABCDEFGH"[order.index("sigmoid")],
+                    "answer": LETTERS[order.index("sigmoid")],
                     "feedback": "The table is the derivative: these are σ(x)'s values, so f "
                     "is the function whose derivative is σ, softplus.",
                 }
@@ -398,7 +362,7 @@ class IdentifyActivation(Family):
             mistakes.append(
                 {
                     "tag": "sigmoid-tanh",
-                    "answer": "ABCDEFGH"[order.index(other)],
+                    "answer": LETTERS[order.index(other)],
                     "feedback": "Both derivatives are bumps at 0: σ' peaks at 1/4, tanh' at 1.",
                 }
             )
@@ -407,7 +371,7 @@ class IdentifyActivation(Family):
             mistakes.append(
                 {
                     "tag": "relu-identity",
-                    "answer": "ABCDEFGH"[order.index(other)],
+                    "answer": LETTERS[order.index(other)],
                     "feedback": "ReLU' and the identity's derivative are both 1 for x > 0; "
                     "they differ for x ≤ 0, where ReLU' is 0.",
                 }
@@ -438,11 +402,11 @@ class IdentifyActivation(Family):
         exact = _exact_derivative_table(target, xs)
         if not np.allclose(engine, exact, rtol=1e-8, atol=1e-12):
             failures.append(f"engine derivatives {engine} differ from SymPy's {exact}")
-        matching = [n for n in order if not _distinguishable(_exact_derivative_table(n, xs), exact)]
+        matching = [n for n in order if not distinguishable(_exact_derivative_table(n, xs), exact)]
         if matching != [target]:
             failures.append(f"the table fits {matching}, not exactly one option")
         if len(set(problem.choices)) != len(problem.choices):
             failures.append("two options are the same")
-        if problem.answer != "ABCDEFGH"[order.index(target)]:
+        if problem.answer != LETTERS[order.index(target)]:
             failures.append("the key is not the target's letter")
         return failures

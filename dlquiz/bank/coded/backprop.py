@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from dlquiz.bank.coded.mlp import (
+from dlquiz.bank.coded.common import (
     ACT_TEXT,
     array_text,
     close_to,
@@ -21,6 +21,7 @@ from dlquiz.bank.coded.mlp import (
     exact_dact,
     keep_distinct,
     key_text,
+    numeric,
     read_numbers,
     shown,
 )
@@ -75,10 +76,6 @@ def _exact(layer: _Layer) -> dict[str, sp.Matrix]:
         delta.append(back * exact_dact(layer.act, sp.Integer(layer.z[j])))
     dW = [[delta[j] * layer.a_prev[c] for c in range(d)] for j in range(n)]
     return {"delta": sp.Matrix(delta), "db": sp.Matrix(delta), "dW": sp.Matrix(dW)}
-
-
-def _numbers(m: sp.Matrix) -> np.ndarray:
-    return np.array([[float(sp.N(v, 30)) for v in m.row(i)] for i in range(m.rows)])
 
 
 @register
@@ -215,7 +212,7 @@ class NumericDelta(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         layer = self.params(problem.seed)
-        exact = _numbers(_exact(layer)[layer.ask])
+        exact = numeric(_exact(layer)[layer.ask])
         if not close_to(read_numbers(problem.answer), exact):
             return [f"engine autograd gives {problem.answer}, the notes' formulas {exact.ravel()}"]
         return []

@@ -20,7 +20,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from dlquiz.bank.coded.mlp import keep_distinct
+from dlquiz.bank.coded.common import (
+    LETTERS,
+    fraction_text,
+    keep_distinct,
+    tagged_option_failures,
+    tagged_options,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
@@ -113,10 +119,6 @@ def mc_backward(
     return variance_of(x.grad[:, 0, 0])
 
 
-def _frac_text(v: Fraction) -> str:
-    return fmt(v, 6)
-
-
 # --- the variance of a layer's output, in numbers -----------------------------------------
 
 
@@ -179,16 +181,16 @@ class OutputVariance(Family):
         p = self.params(seed)
         key = self.exact(p)
         sigma_text = (
-            f"$sigma = {_frac_text(p.sigma)}$"
+            f"$sigma = {fraction_text(p.sigma)}$"
             if p.sigma is not None
-            else f"$sigma^2 = {_frac_text(p.var_w)}$"
+            else f"$sigma^2 = {fraction_text(p.var_w)}$"
         )
         assumptions = (
             "Assume, as the notes do, that the inputs are independent with zero mean, the "
             "weights are drawn independently of them with zero mean, and nonlinearities are "
             "ignored."
         )
-        vx = _frac_text(p.var_x)
+        vx = fraction_text(p.var_x)
         n_in, n_out = p.n_in, p.n_out
         if p.case == "forward":
             statement = (
@@ -470,7 +472,7 @@ class VarianceFormula(Family):
         p = self.params(seed)
         ns = _namespace(p)
         key = _derive_formula(p)
-        c, vb = _frac_text(p.c), _frac_text(p.var_b)
+        c, vb = fraction_text(p.c), fraction_text(p.var_b)
         law = "N(0, $sigma^2$)" if p.dist == "normal" else "the uniform distribution U($-a$, $a$)"
         bias = f"a bias with independent entries of mean 0 and variance {vb}" if p.var_b else ""
         note = "Ignore nonlinearities, as the notes do."
@@ -822,8 +824,6 @@ class Xavier(Family):
 
 # --- why Xavier (concept) -----------------------------------------------------------------------
 
-_LETTERS = "ABCDEFGH"
-
 
 @dataclass(frozen=True)
 class _Option:
@@ -984,12 +984,7 @@ class WhyXavier(Family):
             "equal-fans": " What is Xavier's $sigma^2 = 2/(n_in + n_out)$ here, and what "
             "does it do?",
         }[kind]
-        key = _LETTERS[next(i for i, o in enumerate(options) if o.tag == "correct")]
-        mistakes = [
-            {"tag": o.tag, "answer": _LETTERS[i], "feedback": o.feedback}
-            for i, o in enumerate(options)
-            if o.tag != "correct"
-        ]
+        key, mistakes = tagged_options([(o.tag, o.feedback) for o in options])
         solution = (
             "Under the notes' assumptions a layer multiplies the forward variance by "
             "$n_in*sigma^2$ (each output sums n_in independent products) and the backward "
@@ -1016,14 +1011,11 @@ class WhyXavier(Family):
     def verify(self, problem: Problem) -> list[str]:
         """One right option, distinct options, and the claimed numbers against the engine."""
         kind, n_in, n_out, options = self.params(problem.seed)
-        failures = []
-        right = [i for i, o in enumerate(options) if o.tag == "correct"]
-        if len(right) != 1 or problem.answer != _LETTERS[right[0]]:
-            failures.append("exactly one option must be right, and it must be the key")
-        if len({o.text for o in options}) != len(options):
-            failures.append("two options have the same text")
+        failures = tagged_option_failures(
+            problem.answer, [o.tag for o in options], [o.text for o in options]
+        )
         if sorted(m["answer"] for m in problem.mistakes) != sorted(
-            _LETTERS[i] for i, o in enumerate(options) if o.tag != "correct"
+            LETTERS[i] for i, o in enumerate(options) if o.tag != "correct"
         ):
             failures.append("every wrong option needs its mistake entry")
         seed = problem.seed

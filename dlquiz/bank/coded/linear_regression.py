@@ -8,12 +8,12 @@ optimiser and are checked against exact rational arithmetic of the notes' update
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from dlquiz.bank.coded.common import keep_distinct, vector
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
@@ -22,23 +22,10 @@ from dlquiz.expr import Expr, substitute
 from dlquiz.printing import to_notation
 from dlquiz.vars import Namespace, VarSpec
 
-# The judge's numeric tolerance: a mistake closer than this to the key (or to an earlier
-# mistake) could not be told apart from it, so it is left out for that seed.
-_RTOL, _ATOL = 5e-3, 1e-6
-
-
-def _vector(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
 
 def _a(n: int) -> str:
     """The article before a spelled number: "an 8-vector", "a 5-vector"."""
     return f"an {n}" if str(n).startswith("8") or n in (11, 18) else f"a {n}"
-
-
-def _distinguishable(a: Sequence[float], b: Sequence[float]) -> bool:
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
 
 
 # --- the batch gradient ----------------------------------------------------------------
@@ -314,14 +301,14 @@ class SgdSteps(Family):
         d, steps = len(run.w0), len(run.examples)
         key = _sgd_engine(run)
         names = ["w"] if d == 1 else [f"w_{i + 1}" for i in range(d)]
-        order = _vector([*names, "b"])
+        order = vector([*names, "b"])
         loss = "1/2*(yhat - y)^2" if run.half else "(yhat - y)^2"
         model = "w*x + b" if d == 1 else "w.T@x + b"
-        w_text = str(run.w0[0]) if d == 1 else _vector(run.w0)
+        w_text = str(run.w0[0]) if d == 1 else vector(run.w0)
 
         def example(i: int) -> str:
             x, y = run.examples[i]
-            xs = str(x[0]) if d == 1 else _vector(x)
+            xs = str(x[0]) if d == 1 else vector(x)
             return f"$x = {xs}$, $y = {y}$"
 
         if steps == 1:
@@ -331,9 +318,9 @@ class SgdSteps(Family):
         if d == 1:
             intro = f"A linear regression model $yhat = {model}$ starts from $w = {w_text}$"
         else:
-            entries = _vector([f"x_{i + 1}" for i in range(d)])
+            entries = vector([f"x_{i + 1}" for i in range(d)])
             intro = (
-                f"A linear regression model with weights $w = {_vector(names)}$ takes "
+                f"A linear regression model with weights $w = {vector(names)}$ takes "
                 f"inputs $x = {entries}$ and predicts $yhat = {model}$. "
                 f"It starts from $w = {w_text}$"
             )
@@ -356,7 +343,7 @@ class SgdSteps(Family):
             lines.append(
                 f"Step {k + 1}: $yhat$ = {fmt(yhat)}, so $d/dyhat L$ = {fmt(g)}; "
                 f"the gradient is {fmt(g)} times $x$ for $w$ and {fmt(g)} for $b$; "
-                f"the parameters become {_vector([fmt(v) for v in after])}."
+                f"the parameters become {vector([fmt(v) for v in after])}."
             )
         gradient_rule = (
             "$d/dw L = (yhat - y)*x$ and $d/db L = yhat - y$ (the notes' rule)"
@@ -399,23 +386,11 @@ class SgdSteps(Family):
                     "not at the starting ones.",
                 ),
             ]
-        mistakes: list[dict[str, str]] = []
-        seen = [key]
-        for tag, values, feedback in candidates:
-            floats = [float(v) for v in values]
-            if all(_distinguishable(floats, s) for s in seen):
-                seen.append(floats)
-                mistakes.append(
-                    {
-                        "tag": tag,
-                        "answer": _vector([fmt_key(v) for v in floats]),
-                        "feedback": feedback,
-                    }
-                )
+        mistakes = keep_distinct(key, candidates)
         return self.problem(
             seed,
             statement=statement,
-            answer=_vector([fmt_key(v) for v in key]),
+            answer=vector([fmt_key(v) for v in key]),
             hints=[
                 "Compute $yhat$ for the example, then $d/dyhat L$; the gradient for $w$ is "
                 "that times $x$, for $b$ it is that times 1.",

@@ -5,8 +5,8 @@ integer weights: the numbers come from the engine (``dlquiz.engine``, its autogr
 the backward pass) and are verified by exact SymPy arithmetic of the notes' formulas.
 Parameter counts and shapes are checked against engine layers built with those sizes.
 
-The small helpers at the top (number text, keeping only the mistakes the judge can tell
-apart) are shared by the backprop, initialization and regularization modules.
+The helpers it shares with the other topics (number text, keeping only the mistakes the
+judge can tell apart, the activations in exact arithmetic) are in ``common``.
 """
 
 from __future__ import annotations
@@ -19,125 +19,23 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from dlquiz.bank.coded.common import (
+    ACT_TEXT,
+    array_text,
+    close_to,
+    engine_act,
+    exact_act,
+    exact_dact,
+    keep_distinct,
+    key_text,
+    numeric,
+    read_numbers,
+    shown,
+    tuple_text,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key
-
-# The judge's numeric tolerance: a mistake this close to the key (or to an earlier
-# mistake) could not be told apart from it, so it is left out for that seed.
-RTOL, ATOL = 5e-3, 1e-6
-EXACT_RTOL = 1e-8  # engine numbers against exact arithmetic
-
-
-# --- shared helpers -------------------------------------------------------------------
-
-
-def number_text(v: object) -> str:
-    """A given number as shown: integers as they are, fractions as short decimals."""
-    if isinstance(v, Fraction) and v.denominator != 1:
-        return fmt(v, 4)
-    if isinstance(v, (int, Fraction)):
-        return str(int(v))
-    return fmt(float(v), 4)  # type: ignore[arg-type]
-
-
-def array_text(values: object, cell=number_text) -> str:  # type: ignore[no-untyped-def]
-    """Notation for a vector or matrix: ``[1, 2]`` (a column), ``[[1, 2]]`` (a row),
-    ``[1, 2; 3, 4]``; a 1x1 array is its number."""
-    a = np.asarray(values, dtype=object)
-    if a.ndim == 0 or a.size == 1:
-        return cell(a.reshape(-1)[0])
-    if a.ndim == 1 or a.shape[1] == 1:
-        return "[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]"
-    if a.shape[0] == 1:
-        return "[[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]]"
-    return "[" + "; ".join(", ".join(cell(v) for v in row) for row in a) + "]"
-
-
-def key_text(values: object) -> str:
-    """A numeric key: 10 significant digits, in the same layout as ``array_text``."""
-    return array_text(np.asarray(values, dtype=float), lambda v: fmt_key(float(v)))
-
-
-def shown(values: object) -> str:
-    """Computed numbers for a solution, to 4 significant figures."""
-    return array_text(np.asarray(values, dtype=float), lambda v: fmt(float(v), 4))
-
-
-def distinguishable(a: object, b: object) -> bool:
-    """Would the judge tell these two numeric answers apart? (Different shapes: yes.)"""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if x.size != y.size:
-        return True
-    x, y = x.reshape(-1), y.reshape(-1)
-    return bool((np.abs(x - y) > ATOL + RTOL * np.maximum(np.abs(x), np.abs(y))).any())
-
-
-def keep_distinct(
-    key: object, candidates: Sequence[tuple[str, object, str]], *, text=key_text
-) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
-    """The (tag, values, feedback) candidates that differ from the key and from each other.
-
-    Values of None are skipped (a mistake that does not exist for this seed).
-    """
-    seen: list[object] = [key]
-    out = []
-    for tag, values, feedback in candidates:
-        if values is None:
-            continue
-        if all(distinguishable(values, s) for s in seen):
-            seen.append(values)
-            out.append({"tag": tag, "answer": text(values), "feedback": feedback})
-    return out
-
-
-def read_numbers(answer: str) -> np.ndarray:
-    """The numbers of a key written by ``key_text`` (rows split on ';')."""
-    body = answer.strip().strip("[]")
-    rows = [r for r in body.split(";")]
-    return np.array(
-        [[float(v) for v in r.replace("[", "").replace("]", "").split(",")] for r in rows]
-    )
-
-
-def close_to(key: object, reference: object, rtol: float = EXACT_RTOL) -> bool:
-    a = np.asarray(key, dtype=float).reshape(-1)
-    b = np.asarray(reference, dtype=float).reshape(-1)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=1e-12))
-
-
-# --- activations, exact and on the engine ---------------------------------------------
-
-ACTIVATIONS = ("relu", "sigmoid", "tanh")
-ACT_TEXT = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
-
-
-def exact_act(name: str, z: sp.Expr) -> sp.Expr:
-    if name == "relu":
-        return sp.Max(0, z)
-    if name == "sigmoid":
-        return 1 / (1 + sp.exp(-z))
-    return sp.tanh(z)
-
-
-def exact_dact(name: str, z: sp.Expr) -> sp.Expr:
-    """The derivative, with the notes' ReLU'(0) = 0."""
-    if name == "relu":
-        return sp.Integer(1) if z > 0 else sp.Integer(0)
-    if name == "sigmoid":
-        s = 1 / (1 + sp.exp(-z))
-        return s * (1 - s)
-    return 1 - sp.tanh(z) ** 2
-
-
-def engine_act(name: str, t):  # type: ignore[no-untyped-def]
-    return {"relu": t.relu, "sigmoid": t.sigmoid, "tanh": t.tanh}[name]()
-
-
-def numeric(m: sp.Matrix) -> np.ndarray:
-    """An exact SymPy matrix to floats, through 30 significant digits."""
-    return np.array([[float(sp.N(v, 30)) for v in m.row(i)] for i in range(m.rows)])
 
 
 def _col(values: Sequence[int]) -> np.ndarray:
@@ -801,9 +699,7 @@ class MlpShapes(Family):
                     "The batch loss sums the examples' gradients: ∂L/∂W has the shape of W.",
                 )
             )
-        mistakes = keep_distinct(
-            key, candidates, text=lambda s: "(" + ", ".join(str(v) for v in s) + ")"
-        )
+        mistakes = keep_distinct(key, candidates, text=tuple_text)
         n_in, n_out = sizes[layer - 1], sizes[layer]
         explain = {
             "H": f"Row i of $H{layer}$ is the hidden representation of example i, one entry "
@@ -818,7 +714,7 @@ class MlpShapes(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer="(" + ", ".join(str(v) for v in key) + ")",
+            answer=tuple_text(key),
             hints=[
                 "Write down the widths layer by layer: " + " → ".join(str(s) for s in sizes) + ".",
                 "Activations of a batch: (batch, units). Parameters do not depend on the "
@@ -850,7 +746,7 @@ class MlpShapes(Family):
             "b": lin.bias.shape,
             "dW": lin.weight.grad.shape,
         }[what]
-        expected = "(" + ", ".join(str(v) for v in actual) + ")"
+        expected = tuple_text(actual)
         if tuple(actual) != self.shape(sizes, batch, what, layer) or expected != problem.answer:
             return [f"the engine gives the shape {tuple(actual)}, the key says {problem.answer}"]
         return []

@@ -17,14 +17,17 @@ from fractions import Fraction
 
 import numpy as np
 
-from dlquiz.bank.coded.mlp import (
+from dlquiz.bank.coded.common import (
     array_text,
     close_to,
     distinguishable,
+    fraction_text,
     keep_distinct,
     key_text,
     read_numbers,
     shown,
+    tagged_option_failures,
+    tagged_options,
 )
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
@@ -33,13 +36,6 @@ from dlquiz.bank.render import fmt, fmt_key
 
 MC_SIGMAS = 5.0  # statistical tolerance of the Monte Carlo checks, in standard errors
 MC_UNITS = 200_000  # dropout draws per Monte Carlo check
-
-_LETTERS = "ABCDEFGH"
-
-
-def _frac(v: Fraction) -> str:
-    return fmt(v, 6)
-
 
 # --- a weight-decay step ----------------------------------------------------------------
 
@@ -126,7 +122,7 @@ class WeightDecayStep(Family):
         s = self.params(seed)
         key = _step_engine(s)
         w, g = array_text(s.w), array_text(s.g)
-        eta, lam = _frac(s.eta), _frac(s.lam)
+        eta, lam = fraction_text(s.eta), fraction_text(s.lam)
         intro = (
             f"A model's weights are $w = {w}$ and the gradient of its data loss at this $w$ is "
             f"$g = {g}$. One step of gradient descent with learning rate $eta = {eta}$ is taken"
@@ -181,21 +177,23 @@ class WeightDecayStep(Family):
             ),
         ]
         mistakes = keep_distinct(key, candidates)
-        total = f"the gradient is $g + {_frac(s.decay)}*w$"
+        total = f"the gradient is $g + {fraction_text(s.decay)}*w$"
         coeff_text = {
             "notes": f"the penalty's gradient is $2*lambda*w$, so {total}",
             "half": f"the penalty's gradient is $lambda*w$, so {total}",
             "pytorch": f"SGD adds weight_decay times w: {total}",
         }[s.case]
         solution = (
-            f"For this loss {coeff_text}. The step is $w - eta*(g + {_frac(s.decay)}*w)$ "
-            f"= {_frac(factor)}·w - {eta}·g: the weights shrink by the factor "
-            f"1 - η·{_frac(s.decay)} = {_frac(factor)} before the data gradient acts. "
+            f"For this loss {coeff_text}. The step is $w - eta*(g + {fraction_text(s.decay)}*w)$ "
+            f"= {fraction_text(factor)}·w - {eta}·g: the weights shrink by the factor "
+            f"1 - η·{fraction_text(s.decay)} = {fraction_text(factor)} before the data gradient "
+            "acts. "
             f"That gives {shown(key)}."
         )
         if s.case == "notes":
             solution += (
-                f" (In PyTorch the same step is SGD with weight_decay = 2λ = {_frac(2 * s.lam)}.)"
+                " (In PyTorch the same step is SGD with weight_decay = 2λ = "
+                f"{fraction_text(2 * s.lam)}.)"
             )
         return self.problem(
             seed,
@@ -287,7 +285,7 @@ class DropoutOutput(Family):
         drop_list = [str(i + 1) for i in range(n) if not kept[i]]
         mask = "keeps unit" + ("s " if len(keep_list) > 1 else " ") + ", ".join(keep_list)
         mask += " and drops unit" + ("s " if len(drop_list) > 1 else " ") + ", ".join(drop_list)
-        p = _frac(d.p)
+        p = fraction_text(d.p)
         statement = (
             f"A dropout layer with $p = {p}$ {NOTES_DROPOUT} is applied during training to the "
             f"hidden representation $h = {array_text(d.h)}$. Its random draw {mask}."
@@ -310,7 +308,8 @@ class DropoutOutput(Family):
             (
                 "not-scaled",
                 values * kept,
-                f"The kept units are scaled by 1/(1 - p) = 1/{_frac(1 - d.p)}, so that E[h'] = h.",
+                f"The kept units are scaled by 1/(1 - p) = 1/{fraction_text(1 - d.p)}, so that "
+                "E[h'] = h.",
             ),
             (
                 "scaled-by-keep",
@@ -342,7 +341,8 @@ class DropoutOutput(Family):
         scale = fmt(1 / keep, 6)
         if d.ask == "output":
             solution = (
-                f"Dropped units become 0; kept units are divided by 1 - p = {_frac(1 - d.p)}, "
+                "Dropped units become 0; kept units are divided by 1 - p = "
+                f"{fraction_text(1 - d.p)}, "
                 f"i.e. multiplied by {scale}. So h' = {shown(key)}."
             )
         else:
@@ -412,7 +412,7 @@ class DropoutExpectation(Family):
     def generate(self, seed: int) -> Problem:
         m = self.params(seed)
         key = _moment_exact(m)
-        h, p, q = _frac(m.h), _frac(m.p), _frac(1 - m.p)
+        h, p, q = fraction_text(m.h), fraction_text(m.p), fraction_text(1 - m.p)
         unit = f"a hidden unit with activation $h = {h}$"
         if m.ask == "mean-classic":
             statement = (
@@ -489,7 +489,8 @@ class DropoutExpectation(Family):
             f"so E[h'] = (1 - p)·h/(1 - p) = h = {h}: the scaling makes the expected output equal "
             "to the unit's activation, so nothing needs to change at test time.",
             "mean-classic": f"h' is 0 with probability p and h with probability 1 - p = {q}, so "
-            f"E[h'] = (1 - p)h = {_frac(key)}. That is why this variant multiplies by 1 - p at "
+            f"E[h'] = (1 - p)h = {fraction_text(key)}. That is why this variant multiplies by "
+            "1 - p at "
             "test time (inverted dropout scales during training instead).",
             "variance": f"E[h'] = h and E[h'²] = (1 - p)·(h/(1 - p))² = h²/(1 - p), so "
             f"Var(h') = h²/(1 - p) - h² = h²·p/(1 - p) = {fmt(float(key), 6)}.",
@@ -566,7 +567,7 @@ class DropoutTestTime(Family):
         h = Fraction(draw.nonzero(-8, 8), draw.choice([1, 2, 4]))
         p = draw.choice(_P)
         q = 1 - p
-        hs, hq, hd = _frac(h), _frac(q * h), _frac(h / q)
+        hs, hq, hd = fraction_text(h), fraction_text(q * h), fraction_text(h / q)
         if variant == "inverted":
             right = (
                 "correct",
@@ -591,7 +592,7 @@ class DropoutTestTime(Family):
                 ),
                 (
                     "dropout-at-test",
-                    f"0 with probability {_frac(p)} and {hd} otherwise, as in training",
+                    f"0 with probability {fraction_text(p)} and {hd} otherwise, as in training",
                     "Dropout is random only during training; at test time the prediction must be "
                     "deterministic, so the layer is switched off.",
                     None,
@@ -628,7 +629,7 @@ class DropoutTestTime(Family):
                 ),
                 (
                     "dropout-at-test",
-                    f"0 with probability {_frac(p)} and {hs} otherwise, as in training",
+                    f"0 with probability {fraction_text(p)} and {hs} otherwise, as in training",
                     "At test time the layer is deterministic: every unit is kept, scaled by 1 - p.",
                     None,
                 ),
@@ -638,38 +639,35 @@ class DropoutTestTime(Family):
 
     def generate(self, seed: int) -> Problem:
         t = self.params(seed)
-        p = _frac(t.p)
+        p = fraction_text(t.p)
         if t.variant == "inverted":
             setup = (
                 f"A network is trained with dropout $p = {p}$ {NOTES_DROPOUT}. After training, a "
-                f"hidden unit has activation $h = {_frac(t.h)}$ on a test input."
+                f"hidden unit has activation $h = {fraction_text(t.h)}$ on a test input."
             )
         else:
             setup = (
                 f"A network is trained with the original, non-inverted dropout: during training "
                 f"each unit is set to 0 with probability $p = {p}$ and left unchanged otherwise "
-                f"(no rescaling). After training, a hidden unit has activation $h = {_frac(t.h)}$ "
+                "(no rescaling). After training, a hidden unit has activation "
+                f"$h = {fraction_text(t.h)}$ "
                 "on a test input."
             )
         statement = setup + " What does the dropout layer output for this unit at test time?"
-        key = _LETTERS[next(i for i, o in enumerate(t.options) if o[0] == "correct")]
-        mistakes = [
-            {"tag": tag, "answer": _LETTERS[i], "feedback": feedback}
-            for i, (tag, _, feedback, _) in enumerate(t.options)
-            if tag != "correct"
-        ]
+        key, mistakes = tagged_options([(tag, feedback) for tag, _, feedback, _ in t.options])
         if t.variant == "inverted":
             solution = (
                 "During training the notes' dropout outputs 0 with probability p and h/(1 - p) "
                 "with probability 1 - p, so E[h'] = h: the scaling is already done. At test time "
                 "dropout is switched off (PyTorch's eval mode) and the unit passes through: "
-                f"the output is h = {_frac(t.h)}."
+                f"the output is h = {fraction_text(t.h)}."
             )
         else:
             solution = (
                 "During training this variant outputs 0 or h, so E[h'] = (1 - p)h. To give the "
                 "next layer the same expected input at test time, every unit is kept and "
-                f"multiplied by 1 - p: (1 - {p})·{_frac(t.h)} = {_frac((1 - t.p) * t.h)}."
+                f"multiplied by 1 - p: (1 - {p})·{fraction_text(t.h)} = "
+                f"{fraction_text((1 - t.p) * t.h)}."
             )
         return self.problem(
             seed,
@@ -692,12 +690,10 @@ class DropoutTestTime(Family):
         from dlquiz.engine import functional as F
 
         t = self.params(problem.seed)
-        failures = []
+        failures = tagged_option_failures(
+            problem.answer, [o[0] for o in t.options], [o[1] for o in t.options]
+        )
         right = [i for i, o in enumerate(t.options) if o[0] == "correct"]
-        if len(right) != 1 or problem.answer != _LETTERS[right[0]]:
-            failures.append("exactly one option must be right, and it must be the key")
-        if len({o[1] for o in t.options}) != len(t.options):
-            failures.append("two options have the same text")
         units = Tensor(np.full(MC_UNITS, float(t.h)))
         train = F.dropout(units, float(t.p), training=True, rng=problem.seed).data
         if t.variant == "classic":

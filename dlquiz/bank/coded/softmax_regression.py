@@ -9,14 +9,18 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from dlquiz.bank.coded.common import (
+    keep_distinct,
+    key_matrix,
+    matrix,
+    n30,
+    shown_matrix,
+    vector,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import fmt, fmt_key
-
-
-def _vector(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
 
 
 @register
@@ -47,22 +51,22 @@ class SoftmaxProbabilities(Family):
         shown = [fmt(float(v), 4) for v in p]
         exps = [fmt(float(np.exp(v)), 4) for v in o]
         total = fmt(float(np.exp(o).sum()), 4)
-        unnormalized = _vector([fmt_key(float(np.exp(v))) for v in o])
+        unnormalized = vector([fmt_key(float(np.exp(v))) for v in o])
         return self.problem(
             seed,
             statement=(
-                f"A softmax regression model produces the scores $o = {_vector(o)}$. "
+                f"A softmax regression model produces the scores $o = {vector(o)}$. "
                 "Compute the predicted probabilities $yhat = softmax(o)$, where "
                 "each $yhat$ entry is $exp(o)$ divided by $sum(exp(o))$, to 3 significant figures."
             ),
-            answer=_vector([fmt_key(float(v)) for v in p]),
+            answer=vector([fmt_key(float(v)) for v in p]),
             hints=[
                 "Exponentiate each score, then divide by the sum of the exponentials.",
-                f"The exponentials are {_vector(exps)}; their sum is {total}.",
+                f"The exponentials are {vector(exps)}; their sum is {total}.",
             ],
             solution=(
-                f"Exponentiate each score: {_vector(exps)}. Their sum is {total}. "
-                f"Dividing each by the sum gives {_vector(shown)}; the probabilities add up to 1."
+                f"Exponentiate each score: {vector(exps)}. Their sum is {total}. "
+                f"Dividing each by the sum gives {vector(shown)}; the probabilities add up to 1."
             ),
             mistakes=[
                 {
@@ -76,39 +80,16 @@ class SoftmaxProbabilities(Family):
     def verify(self, problem: Problem) -> list[str]:
         o = self.scores(problem.seed)
         exact = [sp.exp(v) / sum(sp.exp(u) for u in o) for v in o]  # exact, then 30 digits
-        reference = np.array([float(sp.N(e, 30)) for e in exact])
+        reference = np.array([n30(e) for e in exact])
         key = np.array([float(v) for v in problem.answer.strip("[]").split(",")])
         if not np.allclose(key, reference, rtol=1e-8, atol=0):
             return [f"engine softmax {key} differs from the exact values {reference}"]
         return []
 
 
-# --- shared pieces of the numeric families --------------------------------------------
-
-_RTOL, _ATOL = 5e-3, 1e-6  # the judge's numeric tolerance
-
-
-def _distinguishable(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Could the judge tell these apart? A mistake must differ from the key and the others."""
-    x, y = np.atleast_1d(np.asarray(a, dtype=float)), np.atleast_1d(np.asarray(b, dtype=float))
-    if x.shape != y.shape:
-        return True
-    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
-
-
-def _keep_distinct(
-    key: Sequence[float], candidates: Sequence[tuple[str, Sequence[float], str]]
-) -> list[dict[str, str]]:
-    """The candidate mistakes the judge can tell from the key and from each other."""
-    seen = [list(key)]
-    out = []
-    for tag, values, feedback in candidates:
-        values = [float(v) for v in values]
-        if all(np.isfinite(values)) and all(_distinguishable(values, s) for s in seen):
-            seen.append(values)
-            text = _vector([fmt_key(v) for v in values]) if len(values) > 1 else fmt_key(values[0])
-            out.append({"tag": tag, "answer": text, "feedback": feedback})
-    return out
+def _finite(candidates: list) -> list:
+    """The candidate mistakes whose numbers are all finite (others are no answer)."""
+    return [c for c in candidates if all(np.isfinite([float(v) for v in c[1]]))]
 
 
 def _onehot(k: int, c: int) -> list[int]:
@@ -147,17 +128,13 @@ def _draw_example(draw: Draw, *, allow_model: bool) -> _Example:
             return _Example(o, label)
 
 
-def _matrix_text(rows: Sequence[Sequence[object]]) -> str:
-    return "[" + "; ".join(", ".join(str(v) for v in r) for r in rows) + "]"
-
-
 def _scores_text(ex: _Example) -> str:
     """How the statement gives the scores: directly, or as the model's parameters."""
     if ex.W is None:
-        return f"A softmax regression model produces the scores $o = {_vector(ex.o)}$"
+        return f"A softmax regression model produces the scores $o = {vector(ex.o)}$"
     return (
-        f"A softmax regression model with $W = {_matrix_text(ex.W)}$ and "
-        f"$b = {_vector(ex.b)}$ receives the input $x = {_vector(ex.x)}$; its scores are "
+        f"A softmax regression model with $W = {matrix(ex.W)}$ and "
+        f"$b = {vector(ex.b)}$ receives the input $x = {vector(ex.x)}$; its scores are "
         "$o = W@x + b$"
     )
 
@@ -177,10 +154,6 @@ def _exact_softmax(o: Sequence[int]) -> list[sp.Expr]:
     return [sp.exp(v) / sum(sp.exp(u) for u in o) for v in o]
 
 
-def _n30(e: sp.Expr) -> float:
-    return float(sp.N(e, 30))
-
-
 @register
 class CrossEntropyValue(Family):
     id = "softmax-regression/loss-value"
@@ -197,16 +170,16 @@ class CrossEntropyValue(Family):
         loss, _ = _engine_loss_and_grad(ex.o, c)
         p = np.exp(np.array(ex.o, float)) / np.exp(np.array(ex.o, float)).sum()
         statement = (
-            f"{_scores_text(ex)}. The label is one-hot, $y = {_vector(_onehot(k, c))}$ "
+            f"{_scores_text(ex)}. The label is one-hot, $y = {vector(_onehot(k, c))}$ "
             f"(the correct class is class {c + 1} of {k}). With $yhat = softmax(o)$, compute "
             "the cross-entropy loss $L = -sum(y*log(yhat))$ (natural logarithm), to 3 "
             "significant figures."
         )
-        exps = _vector([fmt(float(np.exp(v)), 4) for v in ex.o])
+        exps = vector([fmt(float(np.exp(v)), 4) for v in ex.o])
         total = fmt(float(np.exp(np.array(ex.o, float)).sum()), 4)
         lines = []
         if ex.W is not None:
-            lines.append(f"First the scores: o = W x + b = {_vector(ex.o)}.")
+            lines.append(f"First the scores: o = W x + b = {vector(ex.o)}.")
         lines += [
             f"Only the correct class survives the sum, so $L = -log(yhat_{c + 1})$ (the notes: "
             "-log of the probability of the correct class).",
@@ -254,7 +227,7 @@ class CrossEntropyValue(Family):
                 "$yhat_c = exp(o_c)/sum(exp(o))$, so $L = log(sum(exp(o))) - o_c$.",
             ],
             solution=" ".join(lines),
-            mistakes=_keep_distinct([loss], candidates),
+            mistakes=keep_distinct([loss], _finite(candidates)),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -268,8 +241,8 @@ class CrossEntropyValue(Family):
             if tuple(o) != ex.o:
                 failures.append(f"the scores W x + b = {o}, not {list(ex.o)}")
         exact = sp.log(sum(sp.exp(v) for v in ex.o)) - ex.o[ex.label]
-        if not np.isclose(float(problem.answer), _n30(exact), rtol=1e-8, atol=0):
-            failures.append(f"engine loss {problem.answer} differs from the exact {_n30(exact)}")
+        if not np.isclose(float(problem.answer), n30(exact), rtol=1e-8, atol=0):
+            failures.append(f"engine loss {problem.answer} differs from the exact {n30(exact)}")
         return failures
 
 
@@ -296,8 +269,8 @@ class ScoreGradient(Family):
         y = _onehot(k, c)
         p = np.exp(np.array(ex.o, float)) / np.exp(np.array(ex.o, float)).sum()
         statement = (
-            f"A softmax regression model produces the scores $o = {_vector(ex.o)}$ for an "
-            f"example whose one-hot label is $y = {_vector(y)}$. With $yhat = softmax(o)$ and "
+            f"A softmax regression model produces the scores $o = {vector(ex.o)}$ for an "
+            f"example whose one-hot label is $y = {vector(y)}$. With $yhat = softmax(o)$ and "
             "the cross-entropy loss $L = -sum(y*log(yhat))$, compute the gradient $d/do L$ "
             "(one number per class), to 3 significant figures."
         )
@@ -321,7 +294,7 @@ class ScoreGradient(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_vector([fmt_key(float(v)) for v in grad]),
+            answer=vector([fmt_key(float(v)) for v in grad]),
             hints=[
                 "The notes: $d/do L = softmax(o) - y$ for a one-hot $y$.",
                 "Compute the probabilities first, then subtract 1 at the correct class.",
@@ -330,17 +303,17 @@ class ScoreGradient(Family):
                 "For softmax with cross-entropy the gradient in the scores is "
                 "$d/do L = softmax(o) - y$ (the notes write it entry by entry: "
                 "dL/do_i = softmax(o)_i - y_i). "
-                f"Here softmax(o) = {_vector([fmt(float(v), 4) for v in p])}; subtracting "
-                f"$y = {_vector(y)}$ gives {_vector([fmt(float(v), 4) for v in grad])}. "
+                f"Here softmax(o) = {vector([fmt(float(v), 4) for v in p])}; subtracting "
+                f"$y = {vector(y)}$ gives {vector([fmt(float(v), 4) for v in grad])}. "
                 "The entries add up to 0, and only the correct class's entry is negative."
             ),
-            mistakes=_keep_distinct(list(grad), candidates),
+            mistakes=keep_distinct(list(grad), _finite(candidates)),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         ex = self.example(problem.seed)
         exact = _exact_softmax(ex.o)
-        reference = [_n30(e) - (1 if i == ex.label else 0) for i, e in enumerate(exact)]
+        reference = [n30(e) - (1 if i == ex.label else 0) for i, e in enumerate(exact)]
         key = [float(v) for v in problem.answer.strip("[]").split(",")]
         if not np.allclose(key, reference, rtol=1e-8, atol=1e-12):
             return [f"engine gradient {key} differs from the exact softmax(o) - y {reference}"]
@@ -416,9 +389,9 @@ class SoftmaxSgdStep(Family):
             else f"Compute $W$ after one SGD step $W <- W - eta*d/dW L$ with $eta = {s.eta}$"
         )
         statement = (
-            f"A softmax regression model has $W = {_matrix_text(s.W)}$ and "
-            f"$b = {_vector(s.b)}$. For the input $x = {_vector(s.x)}$ with one-hot label "
-            f"$y = {_vector(_onehot(k, s.label))}$, its scores are $o = W@x + b$, "
+            f"A softmax regression model has $W = {matrix(s.W)}$ and "
+            f"$b = {vector(s.b)}$. For the input $x = {vector(s.x)}$ with one-hot label "
+            f"$y = {vector(_onehot(k, s.label))}$, its scores are $o = W@x + b$, "
             "$yhat = softmax(o)$ and the loss is $L = -sum(y*log(yhat))$. "
             f"{question} (a {k}x{d} matrix, rows as in $W$), to 3 significant figures."
         )
@@ -448,33 +421,27 @@ class SoftmaxSgdStep(Family):
                     "∂L/∂W = (ŷ - y) xᵀ has one row per class, like W: you have x (ŷ - y)ᵀ.",
                 )
             )
-        mistakes = []
-        seen = [key.ravel()]
-        for tag, values, feedback in candidates:
-            flat = np.asarray(values, dtype=float).ravel()
-            if all(_distinguishable(flat, v) for v in seen):
-                seen.append(flat)
-                mistakes.append({"tag": tag, "answer": _numbers_text(values), "feedback": feedback})
-        shown = _matrix_text([[fmt(float(v), 4) for v in row] for row in grad])
+        mistakes = keep_distinct(key, candidates, text=key_matrix)
+        shown = shown_matrix(grad)
         update = (
             ""
             if s.ask == "gradient"
             else f" The step subtracts η = {fmt(s.eta)} times it from W: "
-            + _matrix_text([[fmt(float(v), 4) for v in row] for row in updated])
+            + shown_matrix(updated)
             + "."
         )
         return self.problem(
             seed,
             statement=statement,
-            answer=_numbers_text(key),
+            answer=key_matrix(key),
             hints=[
                 "First the scores and the probabilities; then $d/do L = yhat - y$.",
                 "$d/dW L = (yhat - y)@x.T$: row $i$ is $(yhat_i - y_i)$ times $x.T$.",
             ],
             solution=(
-                f"The scores are o = W x + b = {_vector(s.o)} and the probabilities "
-                f"softmax(o) = {_vector([fmt(float(v), 4) for v in p])}. The notes' "
-                f"$d/do L = yhat - y$ = {_vector([fmt(float(v), 4) for v in delta])}, and "
+                f"The scores are o = W x + b = {vector(s.o)} and the probabilities "
+                f"softmax(o) = {vector([fmt(float(v), 4) for v in p])}. The notes' "
+                f"$d/do L = yhat - y$ = {vector([fmt(float(v), 4) for v in delta])}, and "
                 "since $o = W@x + b$ the gradient for $W$ is the outer product "
                 f"$d/dW L = (yhat - y)@x.T$ = {shown}.{update}"
             ),
@@ -492,15 +459,10 @@ class SoftmaxSgdStep(Family):
                     w - sp.Rational(s.eta.numerator, s.eta.denominator) * gi
                     for w, gi in zip(s.W[i], g, strict=True)
                 ]
-            rows.append([_n30(v) for v in g])
+            rows.append([n30(v) for v in g])
         key = np.array(
             [[float(v) for v in row.split(",")] for row in problem.answer.strip("[]").split(";")]
         )
         if not np.allclose(key, np.array(rows), rtol=1e-8, atol=1e-12):
             return [f"engine {s.ask} {key.tolist()} differs from the exact {rows}"]
         return []
-
-
-def _numbers_text(a: np.ndarray) -> str:
-    a = np.atleast_2d(np.asarray(a, dtype=float))
-    return "[" + "; ".join(", ".join(fmt_key(float(v)) for v in row) for row in a) + "]"

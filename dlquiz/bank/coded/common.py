@@ -1,0 +1,304 @@
+"""The helpers the coded families share: one copy of what every topic module needs.
+
+The topic modules were written side by side and each grew the same small pieces: the
+text of a vector, matrix or shape in the answer notation, the filter that keeps only the
+mistakes the judge can tell apart, reading a key's numbers back, the output size of a
+convolution or pooling window, the letters of a concept question. They live here so that
+a fix reaches every family at once. This module defines no family (``dlquiz.bank.coded``
+imports every module of the package; importing this one registers nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+
+import numpy as np
+import sympy as sp
+
+from dlquiz.bank.problem import Problem
+from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.judge.core import NUMERIC_ATOL, NUMERIC_RTOL
+from dlquiz.vars import Namespace
+
+EXACT_RTOL = 1e-8  # engine numbers against exact arithmetic
+LETTERS = "ABCDEFGH"  # the options of a concept question
+
+Candidate = tuple[str, object, str]  # (tag, value, feedback) of a known mistake
+
+
+# --- notation text ----------------------------------------------------------------------
+
+
+def vector(values: Sequence[object]) -> str:
+    """``[1, 2, 3]``: a list in the notation (a column vector)."""
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def matrix(rows: Sequence[Sequence[object]]) -> str:
+    """``[1, 2; 3, 4]``: rows split by ``;`` (a single row stays ``[1, 2]``)."""
+    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
+
+
+def tuple_text(shape: Sequence[int]) -> str:
+    """A shape as the answer to a shape question: ``(32, 16, 14, 14)``, ``(5)``."""
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def key_matrix(a: object) -> str:
+    """A numeric key as rows (even a single row or number), 10 significant digits."""
+    return matrix([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
+
+
+def shown_matrix(a: object) -> str:
+    """Computed numbers as rows, to 4 significant figures, for a solution."""
+    return matrix([[fmt(float(v)) for v in row] for row in np.atleast_2d(a)])
+
+
+def fraction_text(v: Fraction) -> str:
+    """A drawn fraction in a statement: exact enough to compute with (6 figures)."""
+    return fmt(v, 6)
+
+
+def number_text(v: object) -> str:
+    """A given number as shown: integers as they are, fractions as short decimals."""
+    if isinstance(v, Fraction) and v.denominator != 1:
+        return fmt(v, 4)
+    if isinstance(v, (int, Fraction)):
+        return str(int(v))
+    return fmt(float(v), 4)  # type: ignore[arg-type]
+
+
+def array_text(values: object, cell: Callable[[object], str] = number_text) -> str:
+    """Notation for a vector or matrix: ``[1, 2]`` (a column), ``[[1, 2]]`` (a row),
+    ``[1, 2; 3, 4]``; a 1x1 array is its number."""
+    a = np.asarray(values, dtype=object)
+    if a.ndim == 0 or a.size == 1:
+        return cell(a.reshape(-1)[0])
+    if a.ndim == 1 or a.shape[1] == 1:
+        return "[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]"
+    if a.shape[0] == 1:
+        return "[[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]]"
+    return "[" + "; ".join(", ".join(cell(v) for v in row) for row in a) + "]"
+
+
+def key_text(values: object) -> str:
+    """A numeric key: 10 significant digits, in the same layout as ``array_text``."""
+    return array_text(np.asarray(values, dtype=float), lambda v: fmt_key(float(v)))  # type: ignore[arg-type]
+
+
+def shown(values: object) -> str:
+    """Computed numbers for a solution, to 4 significant figures."""
+    return array_text(np.asarray(values, dtype=float), lambda v: fmt(float(v), 4))  # type: ignore[arg-type]
+
+
+# --- exact numbers and activations ------------------------------------------------------
+
+
+def n30(e: sp.Expr) -> float:
+    """An exact SymPy number as a float, through 30 significant digits."""
+    return float(sp.N(e, 30))
+
+
+def numeric(m: sp.MatrixBase | Sequence[Sequence[sp.Expr]]) -> np.ndarray:
+    """An exact SymPy matrix (or rows of exact numbers) to floats, through 30 digits."""
+    rows = m.tolist() if isinstance(m, sp.MatrixBase) else m
+    return np.array([[n30(v) for v in row] for row in rows])
+
+
+ACT_TEXT = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+
+def exact_act(name: str, z: sp.Expr) -> sp.Expr:
+    """relu, sigmoid or tanh of an exact number."""
+    if name == "relu":
+        return sp.Max(0, z)
+    if name == "sigmoid":
+        return 1 / (1 + sp.exp(-z))
+    return sp.tanh(z)
+
+
+def exact_dact(name: str, z: sp.Expr) -> sp.Expr:
+    """The derivative at an exact number, with the notes' ReLU'(0) = 0."""
+    if name == "relu":
+        return sp.Integer(1) if z > 0 else sp.Integer(0)
+    if name == "sigmoid":
+        s = 1 / (1 + sp.exp(-z))
+        return s * (1 - s)
+    return 1 - sp.tanh(z) ** 2
+
+
+def engine_act(name: str, t):  # type: ignore[no-untyped-def]
+    """The activation on an engine tensor (so its backward is the engine's)."""
+    return {"relu": t.relu, "sigmoid": t.sigmoid, "tanh": t.tanh}[name]()
+
+
+# --- reading a key back -----------------------------------------------------------------
+
+
+def key_numbers(text: str) -> np.ndarray:
+    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
+    from dlquiz.notation import parse
+    from dlquiz.numeric import evaluate
+
+    return evaluate(parse(text, Namespace()), {}, 1)[0]
+
+
+def read_numbers(answer: str) -> np.ndarray:
+    """The numbers of a key written by ``key_text``, as rows (split on ';'), no parser."""
+    body = answer.strip().strip("[]")
+    rows = [r for r in body.split(";")]
+    return np.array(
+        [[float(v) for v in r.replace("[", "").replace("]", "").split(",")] for r in rows]
+    )
+
+
+def close_to(key: object, reference: object, rtol: float = EXACT_RTOL) -> bool:
+    """A key against exact arithmetic: the same entries, to ``rtol``."""
+    a = np.asarray(key, dtype=float).reshape(-1)
+    b = np.asarray(reference, dtype=float).reshape(-1)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=1e-12))
+
+
+# --- known mistakes the judge can tell apart --------------------------------------------
+
+
+def distinguishable(a: object, b: object) -> bool:
+    """Would the judge tell these two numeric answers apart? (Different sizes: yes.)
+
+    Its numeric tolerance, entry by entry: a mistake closer than this to the key (or to
+    an earlier mistake) could not be named, so it is left out for that seed.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.size != y.size:
+        return True
+    x, y = x.reshape(-1), y.reshape(-1)
+    bound = NUMERIC_ATOL + NUMERIC_RTOL * np.maximum(np.abs(x), np.abs(y))
+    return bool((np.abs(x - y) > bound).any())
+
+
+def separated(a: object, b: object) -> bool:
+    """Stricter than ``distinguishable``: same shape, and apart by twice the tolerance.
+
+    (``np.allclose(a, b, rtol=1e-2, atol=1e-5)``, measured relative to ``b``, the key or
+    the mistake kept before.) An array of another shape counts as not apart: dropped.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return x.shape == y.shape and not np.allclose(x, y, rtol=1e-2, atol=1e-5)
+
+
+def keep_distinct(
+    key: object,
+    candidates: Sequence[Candidate],
+    *,
+    text: Callable[[object], str] = key_text,
+    apart: Callable[[object, object], bool] = distinguishable,
+) -> list[dict[str, str]]:
+    """The (tag, values, feedback) candidates apart from the key and from each other.
+
+    Values of None are skipped (a mistake that does not exist for this seed); ``text``
+    writes a kept one's answer, ``apart`` says what counts as apart.
+    """
+    seen: list[object] = [key]
+    out = []
+    for tag, values, feedback in candidates:
+        if values is None:
+            continue
+        if all(apart(values, s) for s in seen):
+            seen.append(values)
+            out.append({"tag": tag, "answer": text(values), "feedback": feedback})
+    return out
+
+
+def distinct_counts(key: int, candidates: Sequence[tuple[str, int, str]]) -> list[dict[str, str]]:
+    """Integer mistakes that differ from the key and from each other (negatives skipped)."""
+    seen = {key}
+    out = []
+    for tag, value, feedback in candidates:
+        if value in seen or value < 0:
+            continue
+        seen.add(value)
+        out.append({"tag": tag, "answer": str(value), "feedback": feedback})
+    return out
+
+
+def distinct_shapes(
+    key: tuple[int, ...], candidates: Sequence[tuple[str, tuple[int, ...], str]]
+) -> list[dict[str, str]]:
+    """Shape mistakes that differ from the key and from each other (a size below 1 skipped)."""
+    seen = {key}
+    out = []
+    for tag, shape, feedback in candidates:
+        if shape in seen or min(shape) < 1:
+            continue
+        seen.add(shape)
+        out.append({"tag": tag, "answer": tuple_text(shape), "feedback": feedback})
+    return out
+
+
+# --- sizes ------------------------------------------------------------------------------
+
+
+def out_size(n: int, k: int, s: int, p: int) -> int:
+    """floor((n + 2p - k)/s) + 1: PyTorch's rule for a convolution or pooling window, p per side."""
+    return (n + 2 * p - k) // s + 1
+
+
+# --- concept questions ------------------------------------------------------------------
+
+
+def shuffled_options(
+    right: str, wrong: Sequence[tuple[str, str, str]], order: Sequence[int]
+) -> tuple[list[str], str, list[dict[str, str]]]:
+    """(choices, key letter, mistakes) for the right option and (tag, text, feedback) wrong ones.
+
+    ``order`` is a permutation of the option indices (0 the right one, i + 1 the wrong
+    ``i``): ``choices[j]`` is option ``order[j]``. Each wrong option is a mistake, in the
+    order given.
+    """
+    options = [right] + [w[1] for w in wrong]
+    choices = [options[i] for i in order]
+    answer = LETTERS[order.index(0)]
+    mistakes = [
+        {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
+        for i, (tag, _, feedback) in enumerate(wrong)
+    ]
+    return choices, answer, mistakes
+
+
+def option_failures(problem: Problem, right: str) -> list[str]:
+    """What is wrong with a ``shuffled_options`` question: distinct, keyed, all tagged."""
+    failures = []
+    letters = [LETTERS[i] for i in range(len(problem.choices))]
+    if len(set(problem.choices)) != len(problem.choices):
+        failures.append("the options are not distinct")
+    if problem.choices[letters.index(problem.answer)] != right:
+        failures.append("the key does not point at the right option")
+    if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
+        failures.append("every wrong option needs exactly one mistake tag")
+    return failures
+
+
+def tagged_options(options: Sequence[tuple[str, str]]) -> tuple[str, list[dict[str, str]]]:
+    """(key letter, mistakes) for options in shown order, as (tag, feedback) pairs.
+
+    The right option's tag is "correct"; every other option is a mistake, in letter order.
+    """
+    key = LETTERS[next(i for i, (tag, _) in enumerate(options) if tag == "correct")]
+    mistakes = [
+        {"tag": tag, "answer": LETTERS[i], "feedback": feedback}
+        for i, (tag, feedback) in enumerate(options)
+        if tag != "correct"
+    ]
+    return key, mistakes
+
+
+def tagged_option_failures(answer: str, tags: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """What is wrong with a ``tagged_options`` question: one right option, keyed; distinct."""
+    failures = []
+    right = [i for i, tag in enumerate(tags) if tag == "correct"]
+    if len(right) != 1 or answer != LETTERS[right[0]]:
+        failures.append("exactly one option must be right, and it must be the key")
+    if len(set(texts)) != len(texts):
+        failures.append("two options have the same text")
+    return failures
