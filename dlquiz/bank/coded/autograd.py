@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from dlquiz.bank.coded.common import distinguishable, keep_distinct, matrix, vector
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
@@ -35,7 +36,6 @@ from dlquiz.vars import Namespace, VarSpec
 ACTS = ("relu", "sigmoid", "tanh")
 ACT_PRIME = {"relu": "step", "sigmoid": "sigmoid'", "tanh": "tanh'"}
 ACT_TEXT = {"relu": "ReLU", "sigmoid": "the sigmoid", "tanh": "tanh"}
-_RTOL, _ATOL = 5e-3, 1e-6  # the judge's numeric tolerance
 CONVENTION = (
     "Count as one operation each matrix product, addition, subtraction, activation, square "
     "and multiplication by a constant; the inputs, parameters and the target are leaves, "
@@ -317,15 +317,11 @@ def count_operations(model: Model) -> tuple[int, int, dict[str, int]]:
 # --- shared helpers -------------------------------------------------------------------------
 
 
-def _vector(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
-
 def _matrix(rows: Sequence[Sequence[object]]) -> str:
     """``[1, 2; 3, 4]``; a single row as ``[[1, 2]]`` (``[1, 2]`` would be a column)."""
     if len(rows) == 1:
         return "[[" + ", ".join(str(v) for v in rows[0]) + "]]"
-    return "[" + "; ".join(", ".join(str(v) for v in r) for r in rows) + "]"
+    return matrix(rows)
 
 
 def _numbers(a: np.ndarray) -> str:
@@ -334,7 +330,7 @@ def _numbers(a: np.ndarray) -> str:
     if a.size == 1:
         return fmt_key(float(a.reshape(-1)[0]))
     if 1 in a.shape:
-        return _vector([fmt_key(float(v)) for v in a.reshape(-1)])
+        return vector([fmt_key(float(v)) for v in a.reshape(-1)])
     return _matrix([[fmt_key(float(v)) for v in row] for row in a])
 
 
@@ -343,18 +339,16 @@ def _shown(a: np.ndarray) -> str:
     if a.size == 1:
         return fmt(float(a.reshape(-1)[0]))
     if 1 in a.shape:
-        return _vector([fmt(float(v)) for v in a.reshape(-1)])
+        return vector([fmt(float(v)) for v in a.reshape(-1)])
     return _matrix([[fmt(float(v)) for v in row] for row in a])
 
 
 def _distinguishable(a: np.ndarray, b: np.ndarray) -> bool:
+    """``distinguishable``, and a matrix and its transpose: the judge tells them apart by shape."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.size != b.size:
+    if a.size == b.size and a.shape != b.shape and not (1 in a.shape and 1 in b.shape):
         return True
-    if a.shape != b.shape and not (1 in a.shape and 1 in b.shape):
-        return True  # a matrix and its transpose: the judge tells them apart by shape
-    x, y = a.reshape(-1), b.reshape(-1)
-    return bool((np.abs(x - y) > _ATOL + _RTOL * np.maximum(np.abs(x), np.abs(y))).any())
+    return distinguishable(a, b)
 
 
 # --- 1. how many operations ------------------------------------------------------------------
@@ -730,8 +724,8 @@ class _Point:
     def values(self) -> dict[str, str]:
         return {
             "W_n": _matrix(self.W_n),
-            "x": _vector(self.x),
-            "b_n": _vector(self.b_n),
+            "x": vector(self.x),
+            "b_n": vector(self.b_n),
             "W_o": _matrix([self.W_o]),
             "b_o": str(self.b_o),
             "y": str(self.y),
@@ -859,8 +853,7 @@ class BackwardValues(Family):
         o = sum(w * hi for w, hi in zip(p.W_o, h, strict=True)) + p.b_o
         c = "1/2*" if half else ""
         chain = [
-            f"Forward: $z_h$ = {_vector(z)}, $h$ = {_vector(h)}, $o$ = {o}, "
-            f"$r = y - o$ = {p.y - o}.",
+            f"Forward: $z_h$ = {vector(z)}, $h$ = {vector(h)}, $o$ = {o}, $r = y - o$ = {p.y - o}.",
             f"Backward: $L = {c}r^2$ gives $d/dr L$ = {_shown(exact['o'] * -1)} and "
             f"$d/do L = -(d/dr L)$ = {_shown(exact['o'])}.",
             f"$d/dh L = W_o.T*(d/do L)$ = {_shown(exact['h'])}; through the ReLU "
@@ -907,13 +900,7 @@ class BackwardValues(Family):
                     "dL/dW_n = (dL/dz_h) xᵀ has the shape of W_n: you have x (dL/dz_h)ᵀ.",
                 )
             )
-        mistakes = []
-        seen = [np.asarray(key, dtype=float)]
-        for tag, values_, feedback in candidates:
-            arr = np.asarray(values_, dtype=float)
-            if all(_distinguishable(arr, s) for s in seen):
-                seen.append(arr)
-                mistakes.append({"tag": tag, "answer": _numbers(arr), "feedback": feedback})
+        mistakes = keep_distinct(key, candidates, text=_numbers, apart=_distinguishable)
         return self.problem(
             seed,
             statement=statement,

@@ -22,53 +22,23 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from dlquiz.bank.coded.common import (
+    distinct_counts,
+    keep_distinct,
+    key_matrix,
+    key_numbers,
+    matrix,
+    numeric,
+    option_failures,
+    separated,
+    shown_matrix,
+    shuffled_options,
+    vector,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key
-from dlquiz.vars import Namespace
-
-LETTERS = "ABCDEFGH"
-
-
-# --- small shared helpers -----------------------------------------------------------------
-def _mat(rows: Sequence[Sequence[object]]) -> str:
-    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
-
-
-def _vec(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
-
-def _key_mat(a: np.ndarray) -> str:
-    return _mat([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
-
-
-def _shown_mat(a: np.ndarray) -> str:
-    return _mat([[fmt(float(v)) for v in row] for row in np.atleast_2d(a)])
-
-
-def _numbers(text: str) -> np.ndarray:
-    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
-    from dlquiz.notation import parse
-    from dlquiz.numeric import evaluate
-
-    return evaluate(parse(text, Namespace()), {}, 1)[0]
-
-
-def _distinct_arrays(
-    key: np.ndarray, candidates: Sequence[tuple[str, np.ndarray, str]]
-) -> list[dict[str, str]]:
-    """Mistakes the judge can tell from the key and from each other (twice its tolerance)."""
-    kept = [np.asarray(key, dtype=float)]
-    out = []
-    for tag, values, feedback in candidates:
-        v = np.asarray(values, dtype=float)
-        if v.shape != kept[0].shape or any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
-            continue
-        kept.append(v)
-        out.append({"tag": tag, "answer": _key_mat(v), "feedback": feedback})
-    return out
+from dlquiz.bank.render import fmt
 
 
 def _agree(key: np.ndarray, exact: np.ndarray, what: str) -> list[str]:
@@ -125,7 +95,7 @@ class BatchStatistics(Family):
         stats = self.engine_stats(x)
         statement = (
             f"A batch-norm layer receives a batch of $|B| = {m}$ examples with {features} "
-            f"feature{'s' if features > 1 else ''}, one example per row: $x = {_mat(x)}$. "
+            f"feature{'s' if features > 1 else ''}, one example per row: $x = {matrix(x)}$. "
             "Compute the batch mean $mu_B$ and the batch variance $sigma_B^2$ of each feature "
             f"as in the notes (the variance divides by $|B| = {m}$). Answer with a matrix whose "
             "first row holds the means and whose second row holds the variances"
@@ -143,7 +113,7 @@ class BatchStatistics(Family):
         solution = (
             "Each feature is normalised over the batch, so work column by column. "
             + "; ".join(cols)
-            + f". So the answer is ${_shown_mat(stats)}$. (PyTorch normalises with this "
+            + f". So the answer is ${shown_matrix(stats)}$. (PyTorch normalises with this "
             "biased variance too; only its running average uses the unbiased one, dividing "
             f"by {m - 1}.)"
         )
@@ -168,19 +138,19 @@ class BatchStatistics(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key_mat(stats),
+            answer=key_matrix(stats),
             hints=[
                 "Statistics are per feature: take each column over the examples in the batch.",
                 f"The variance is the mean of the squared deviations: divide by {m}.",
             ],
             solution=solution,
-            mistakes=_distinct_arrays(stats, candidates),
+            mistakes=keep_distinct(stats, candidates, text=key_matrix, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         means, variances = exact_stats(self.setup(problem.seed))
         exact = np.array([[float(v) for v in means], [float(v) for v in variances]])
-        return _agree(_numbers(problem.answer), exact, "exact fractions")
+        return _agree(key_numbers(problem.answer), exact, "exact fractions")
 
 
 # --- the batch-norm output in both conventions -------------------------------------------
@@ -216,10 +186,6 @@ def exact_output(su: _BNSetup, convention: str, *, unbiased: bool = False) -> li
             new.append(g * (v - mu) / denom + su.beta[f])
         out.append(new)
     return out
-
-
-def _floats(rows: list[list[sp.Expr]]) -> np.ndarray:
-    return np.array([[float(sp.N(v, 30)) for v in row] for row in rows])
 
 
 class _BNOutput(Family):
@@ -261,12 +227,12 @@ class _BNOutput(Family):
             f"A batch-norm layer in training mode computes {self.formula()} ({where}), with the "
             "batch mean $mu_B$ and the biased batch variance $sigma_B^2$ (dividing by the "
             f"batch size) of each feature. It receives $|B| = {m}$ examples with {features} "
-            f"feature{'s' if features > 1 else ''}, one per row: $x = {_mat(su.x)}$, and has "
+            f"feature{'s' if features > 1 else ''}, one per row: $x = {matrix(su.x)}$, and has "
             + (
                 f"$gamma = {fmt(su.gamma[0])}$, $beta = {su.beta[0]}$"
                 if features == 1
-                else f"$gamma = {_vec([fmt(g) for g in su.gamma])}$ and "
-                f"$beta = {_vec(su.beta)}$ (one entry per feature)"
+                else f"$gamma = {vector([fmt(g) for g in su.gamma])}$ and "
+                f"$beta = {vector(su.beta)}$ (one entry per feature)"
             )
             + f" and $epsilon = {eps_text}$. Compute the output for the whole batch (same "
             "layout as $x$), to 3 significant figures."
@@ -303,13 +269,13 @@ class _BNOutput(Family):
             "Normalise each feature with its own batch statistics: "
             + "; ".join(per_feature)
             + ". Subtract the mean, divide by the denominator, then scale by $gamma$ and shift "
-            f"by $beta$: the output is ${_shown_mat(out)}$. Here {other}" + close
+            f"by $beta$: the output is ${shown_matrix(out)}$. Here {other}" + close
         )
         other_convention = "pytorch" if self.convention == "notes" else "notes"
         candidates = [
             (
                 "pytorch-convention" if self.convention == "notes" else "notes-convention",
-                _floats(exact_output(su, other_convention)),
+                numeric(exact_output(su, other_convention)),
                 (
                     "That is PyTorch's convention, ε inside the square root; the notes add ε "
                     "to σ_B: (x - μ_B)/(σ_B + ε)."
@@ -320,12 +286,12 @@ class _BNOutput(Family):
             ),
             (
                 "unbiased-variance",
-                _floats(exact_output(su, self.convention, unbiased=True)),
+                numeric(exact_output(su, self.convention, unbiased=True)),
                 f"The batch variance divides by |B| = {m}, not {m - 1}.",
             ),
             (
                 "no-scale-shift",
-                _floats(
+                numeric(
                     exact_output(
                         _BNSetup(su.x, (Fraction(1),) * features, (0,) * features, su.eps),
                         self.convention,
@@ -335,7 +301,7 @@ class _BNOutput(Family):
             ),
             (
                 "variance-for-std",
-                _floats(exact_output(su, "no-sqrt")),
+                numeric(exact_output(su, "no-sqrt")),
                 "Divide by the standard deviation (a square root of the variance), not by "
                 "the variance.",
             ),
@@ -343,7 +309,7 @@ class _BNOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key_mat(out),
+            answer=key_matrix(out),
             hints=[
                 "Work feature by feature (column by column): mean, biased variance, then "
                 "normalise every example.",
@@ -355,13 +321,13 @@ class _BNOutput(Family):
                 ),
             ],
             solution=solution,
-            mistakes=_distinct_arrays(out, candidates),
+            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         su = self.setup(problem.seed)
-        exact = _floats(exact_output(su, self.convention))
-        return _agree(_numbers(problem.answer), exact, "exact SymPy arithmetic")
+        exact = numeric(exact_output(su, self.convention))
+        return _agree(key_numbers(problem.answer), exact, "exact SymPy arithmetic")
 
 
 @register
@@ -507,12 +473,6 @@ class BatchNormParameters(Family):
                     f"Add the running mean and running variance: {n} numbers each.",
                 )
             )
-        seen = {key}
-        mistakes = []
-        for tag, value, feedback in candidates:
-            if value not in seen:
-                seen.add(value)
-                mistakes.append({"tag": tag, "answer": str(value), "feedback": feedback})
         return self.problem(
             seed,
             statement=statement,
@@ -522,7 +482,7 @@ class BatchNormParameters(Family):
                 "The running statistics are not trained by gradient descent.",
             ],
             solution=solution,
-            mistakes=mistakes,
+            mistakes=distinct_counts(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -641,19 +601,13 @@ class BatchNormTestTime(Family):
     def generate(self, seed: int) -> Problem:
         question, width, batch, momentum, test, order = self.setup(seed)
         text, right, wrong = TEST_TIME_QUESTIONS[question]
-        options = [right] + [w[1] for w in wrong]
-        choices = [options[i] for i in order]
-        answer = LETTERS[order.index(0)]
+        choices, answer, mistakes = shuffled_options(right, wrong, order)
         statement = (
             f"A network has a batch-norm layer over {width} features. It was trained with "
             f"mini-batches of {batch} examples, keeping running averages of the batch "
             f"statistics with momentum {fmt(momentum)}, and is now evaluated (PyTorch's "
             f"model.eval()) on {test} test example{'s' if test > 1 else ''}. {text}"
         )
-        mistakes = [
-            {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
-            for i, (tag, _, feedback) in enumerate(wrong)
-        ]
         solution = (
             "During training batch norm normalises with the statistics of the current "
             "mini-batch and updates running averages of them: running <- (1 - momentum) * "
@@ -680,16 +634,9 @@ class BatchNormTestTime(Family):
         """Structure (one right option, distinct options) and the engine's eval behaviour."""
         from dlquiz.engine import BatchNorm, Tensor
 
-        failures = []
         question, *_ = self.setup(problem.seed)
         _, right, _ = TEST_TIME_QUESTIONS[question]
-        letters = [LETTERS[i] for i in range(len(problem.choices))]
-        if len(set(problem.choices)) != len(problem.choices):
-            failures.append("the options are not distinct")
-        if problem.choices[letters.index(problem.answer)] != right:
-            failures.append("the key does not point at the right option")
-        if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
-            failures.append("every wrong option needs exactly one mistake tag")
+        failures = option_failures(problem, right)
         rng = np.random.default_rng(problem.seed)
         bn = BatchNorm(4, momentum=0.1)
         for _ in range(20):  # train: the running statistics move towards the data's

@@ -18,82 +18,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlquiz.bank.coded.common import (
+    distinct_counts,
+    distinct_shapes,
+    keep_distinct,
+    key_matrix,
+    key_numbers,
+    matrix,
+    out_size,
+    separated,
+    tuple_text,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import fmt_key
-from dlquiz.vars import Namespace
 
 
-# --- small shared helpers -----------------------------------------------------------------
-def _vec(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
-
-def _mat(rows: Sequence[Sequence[object]]) -> str:
-    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
-
-
-def _key_mat(a: np.ndarray) -> str:
-    return _mat([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
-
-
-def _numbers(text: str) -> np.ndarray:
-    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
-    from dlquiz.notation import parse
-    from dlquiz.numeric import evaluate
-
-    return evaluate(parse(text, Namespace()), {}, 1)[0]
-
-
-def _distinct_ints(key: int, candidates: Sequence[tuple[str, int, str]]) -> list[dict[str, str]]:
-    """Integer mistakes that differ from the key and from each other (others skipped)."""
-    seen = {key}
-    out = []
-    for tag, value, feedback in candidates:
-        if value in seen or value < 0:
-            continue
-        seen.add(value)
-        out.append({"tag": tag, "answer": str(value), "feedback": feedback})
-    return out
-
-
-def _distinct_shapes(
-    key: tuple[int, ...], candidates: Sequence[tuple[str, tuple[int, ...], str]]
-) -> list[dict[str, str]]:
-    seen = {key}
-    out = []
-    for tag, shape, feedback in candidates:
-        if shape in seen or min(shape) < 1:
-            continue
-        seen.add(shape)
-        out.append({"tag": tag, "answer": _shape(shape), "feedback": feedback})
-    return out
-
-
-def _distinct_arrays(
-    key: np.ndarray, candidates: Sequence[tuple[str, np.ndarray, str]]
-) -> list[dict[str, str]]:
-    """Array mistakes the judge can tell from the key and from each other (twice its tolerance)."""
-    kept = [np.asarray(key, dtype=float)]
-    out = []
-    for tag, values, feedback in candidates:
-        v = np.asarray(values, dtype=float)
-        if v.shape != kept[0].shape or any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
-            continue
-        kept.append(v)
-        out.append({"tag": tag, "answer": _key_mat(v) if v.ndim == 2 else fmt_key(float(v))})
-        out[-1]["feedback"] = feedback
-    return out
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def out_size(n: int, k: int, s: int, p: int) -> int:
-    """floor((n + 2p - k)/s) + 1: PyTorch's rule, with p per side."""
-    return (n + 2 * p - k) // s + 1
+def _entry_or_map(values: object) -> str:
+    """A mistake's answer: one output entry as a number, an output map as rows."""
+    v = np.asarray(values, dtype=float)
+    return key_matrix(v) if v.ndim == 2 else fmt_key(float(v))
 
 
 def engine_conv_shape(
@@ -214,7 +159,7 @@ class ConvOutputSize(Family):
                 "With stride s the count is floor((n + 2p - k)/s) + 1, for p per side.",
             ],
             solution=solution,
-            mistakes=_distinct_ints(key, candidates),
+            mistakes=distinct_counts(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -275,13 +220,13 @@ class ConvOutputShape(Family):
         if su.layout == "NCHW":
             given = (
                 f"A batch of {su.n} images in PyTorch's NCHW layout, of shape "
-                f"{_shape((su.n, su.c_in, su.h, su.w))} (batch, channels, height, width),"
+                f"{tuple_text((su.n, su.c_in, su.h, su.w))} (batch, channels, height, width),"
             )
             ask = "Give the output shape in the same NCHW layout."
         else:
             given = (
                 f"One image stored channels last as in the notes' $X_ijc$, of shape "
-                f"{_shape((su.h, su.w, su.c_in))} (height, width, channels),"
+                f"{tuple_text((su.h, su.w, su.c_in))} (height, width, channels),"
             )
             ask = "Give the output shape $H_ijd$ in the same channels-last layout (H, W, D)."
         statement = (
@@ -294,7 +239,7 @@ class ConvOutputShape(Family):
             f"kernel, so the channel count becomes {su.c_out} (the {su.c_in} input channels are "
             f"summed over). Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.s}) + 1 = {ho}; "
             f"width: floor(({su.w} + 2x{su.p} - {su.k})/{su.s}) + 1 = {wo}. "
-            f"So the output is {_shape(key)}."
+            f"So the output is {tuple_text(key)}."
         )
         hp, wp = su.h + su.p, su.w + su.p
         other = (su.n, su.c_out, ho, wo) if su.layout == "HWC" else (ho, wo, su.c_out)
@@ -325,13 +270,13 @@ class ConvOutputShape(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_shape(key),
+            answer=tuple_text(key),
             hints=[
                 "The number of output channels is the number of filters.",
                 "Height and width each follow floor((n + 2p - k)/s) + 1.",
             ],
             solution=solution,
-            mistakes=_distinct_shapes(key, candidates),
+            mistakes=distinct_shapes(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -341,8 +286,8 @@ class ConvOutputShape(Family):
         if shape[0] != batch:
             return [f"the engine changed the batch size: {shape}"]
         engine = su.arrange(shape[1], shape[2], shape[3])
-        if _shape(engine) != problem.answer:
-            return [f"the key {problem.answer} but the engine's conv2d gives {_shape(engine)}"]
+        if tuple_text(engine) != problem.answer:
+            return [f"the key {problem.answer} but the engine's conv2d gives {tuple_text(engine)}"]
         return []
 
 
@@ -440,7 +385,7 @@ class ConvParamCount(Family):
                 "Biases: one per output channel, if the layer has them.",
             ],
             solution=solution,
-            mistakes=_distinct_ints(key, candidates),
+            mistakes=distinct_counts(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -524,13 +469,13 @@ class ConvOutputEntry(Family):
         key = self.engine_entry(su)
         channels = len(su.X)
         xs = "; ".join(
-            f"channel $c = {c + 1}$: $X = {_mat(su.X[c])}$"
+            f"channel $c = {c + 1}$: $X = {matrix(su.X[c])}$"
             if channels > 1
-            else f"$X = {_mat(su.X[c])}$"
+            else f"$X = {matrix(su.X[c])}$"
             for c in range(channels)
         )
         vs = "; ".join(
-            (f"for $c = {c + 1}$: " if channels > 1 else "") + f"$V = {_mat(su.V[c])}$"
+            (f"for $c = {c + 1}$: " if channels > 1 else "") + f"$V = {matrix(su.V[c])}$"
             for c in range(channels)
         )
         statement = (
@@ -597,13 +542,13 @@ class ConvOutputEntry(Family):
                 + ("; add up both channels." if channels > 1 else "."),
             ],
             solution=solution,
-            mistakes=_distinct_arrays(np.array(key), candidates),
+            mistakes=keep_distinct(np.array(key), candidates, text=_entry_or_map, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         su = self.setup(problem.seed)
         loop = notes_entry(su.X, su.V, su.i, su.j)
-        key = float(_numbers(problem.answer)[0, 0])
+        key = float(key_numbers(problem.answer)[0, 0])
         if abs(key - loop) > 1e-8 * max(1.0, abs(loop)):
             return [f"the key {key} differs from the notes' formula looped by hand: {loop}"]
         return []
@@ -630,7 +575,7 @@ def loop_conv(
 ) -> np.ndarray:
     """PyTorch's conv2d for one channel, as a plain loop (the reference for the engine)."""
     n, k = len(X), len(K)
-    size = (n + 2 * pad - k) // stride + 1
+    size = out_size(n, k, stride, pad)
     out = np.zeros((size, size))
     for r in range(size):
         for q in range(size):
@@ -697,8 +642,8 @@ class ConvOutputMap(Family):
         )
         statement = (
             f"A convolutional layer with one input and one output channel, the {k}x{k} "
-            f"kernel $K = {_mat(su.K)}$, bias $b = {su.bias}$, stride {su.stride} and "
-            f"{pad_text} is applied to the {n}x{n} input $X = {_mat(su.X)}$. As in PyTorch, the "
+            f"kernel $K = {matrix(su.K)}$, bias $b = {su.bias}$, stride {su.stride} and "
+            f"{pad_text} is applied to the {n}x{n} input $X = {matrix(su.X)}$. As in PyTorch, the "
             "kernel is not flipped: the output at row r, column q is b plus the sum of "
             f"$K$ times the {k}x{k} window of the {'padded ' if su.pad else ''}input whose "
             "top-left corner is at "
@@ -713,7 +658,7 @@ class ConvOutputMap(Family):
             + f"input with stride {su.stride}, multiply entry by entry, add up and add the bias "
             f"{su.bias}. For example the top-left entry is {su.bias} + "
             f"{' + '.join(_corner_products(su))} = {fmt_key(float(out[0, 0]))}. "
-            f"The map is ${_mat([[fmt_key(float(v)) for v in row] for row in out])}$."
+            f"The map is ${key_matrix(out)}$."
         )
         candidates: list[tuple[str, np.ndarray, str]] = [
             (
@@ -742,19 +687,19 @@ class ConvOutputMap(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key_mat(out),
+            answer=key_matrix(out),
             hints=[
                 "First find the output size, then compute one entry per window position.",
                 "Each entry is the sum of the kernel times the window, plus the bias.",
             ],
             solution=solution,
-            mistakes=_distinct_arrays(out, candidates),
+            mistakes=keep_distinct(out, candidates, text=_entry_or_map, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         su = self.setup(problem.seed)
         loop = loop_conv(su.X, su.K, su.bias, su.stride, su.pad)
-        key = _numbers(problem.answer)
+        key = key_numbers(problem.answer)
         if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
             return [f"the key {key.tolist()} differs from the plain loop {loop.tolist()}"]
         return []
@@ -876,7 +821,7 @@ class ReceptiveField(Family):
                 "spans $s_1*s_2$ input pixels.",
             ],
             solution=solution,
-            mistakes=_distinct_ints(key, candidates),
+            mistakes=distinct_counts(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:

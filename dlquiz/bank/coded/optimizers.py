@@ -23,6 +23,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from dlquiz.bank.coded.common import keep_distinct, key_numbers, separated, vector
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
@@ -37,44 +38,13 @@ _ADAM_SLIP = (
 )
 
 
-# --- small shared helpers -----------------------------------------------------------------
-def _vec(values: Sequence[object]) -> str:
-    return "[" + ", ".join(str(v) for v in values) + "]"
-
-
+# --- numbers as vectors (even a single one: theta is a vector) ---------------------------
 def _shown(values: Sequence[float | Fraction]) -> str:
-    return _vec([fmt(v) for v in values])
+    return vector([fmt(v) for v in values])
 
 
 def _key(values: Sequence[float | Fraction]) -> str:
-    return _vec([fmt_key(float(v)) for v in values])
-
-
-def _numbers(text: str) -> np.ndarray:
-    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
-    from dlquiz.notation import parse
-    from dlquiz.numeric import evaluate
-
-    return evaluate(parse(text, Namespace()), {}, 1)[0]
-
-
-def _separated(
-    key: Sequence[float], candidates: Sequence[tuple[str, Sequence[float], str]]
-) -> list[dict[str, str]]:
-    """The mistakes that the judge can tell apart from the key and from each other.
-
-    A candidate that coincides (within twice the judge's tolerance) with the key or with an
-    earlier mistake is skipped for this seed.
-    """
-    kept: list[np.ndarray] = [np.array(key, dtype=float)]
-    out = []
-    for tag, values, feedback in candidates:
-        v = np.array(values, dtype=float)
-        if any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
-            continue
-        kept.append(v)
-        out.append({"tag": tag, "answer": _key(values), "feedback": feedback})
-    return out
+    return vector([fmt_key(float(v)) for v in values])
 
 
 def _agree(key: np.ndarray, reference: Sequence[float], what: str) -> list[str]:
@@ -118,12 +88,12 @@ class _Quadratic:
     def given_text(self) -> str:
         if self.mode == "loss":
             return (
-                f"minimises $L = {self.k}/2*norm(theta - c)^2$ with $c = {_vec(self.c)}$, "
-                f"starting at $theta_0 = {_vec(self.theta0)}$"
+                f"minimises $L = {self.k}/2*norm(theta - c)^2$ with $c = {vector(self.c)}$, "
+                f"starting at $theta_0 = {vector(self.theta0)}$"
             )
         return (
-            f"starts at $theta_0 = {_vec(self.theta0)}$ and receives the gradients "
-            f"$g_1 = {_vec(self.grads[0])}$ at step 1 and $g_2 = {_vec(self.grads[1])}$ at "
+            f"starts at $theta_0 = {vector(self.theta0)}$ and receives the gradients "
+            f"$g_1 = {vector(self.grads[0])}$ at step 1 and $g_2 = {vector(self.grads[1])}$ at "
             "step 2 (given, for instance from two minibatches)"
         )
 
@@ -293,14 +263,14 @@ class MomentumSteps(Family):
                 "With $v_0 = 0$ the first velocity is the gradient: $v_1 = g_1$.",
             ],
             solution=solution,
-            mistakes=_separated(key.tolist(), candidates),
+            mistakes=keep_distinct(key.tolist(), candidates, text=_key, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         q, beta, eta, ask = self.setup(problem.seed)
         run = _momentum_exact(q, beta, eta)
         exact = run[1][2] if ask == "theta" else run[1][1]
-        return _agree(_numbers(problem.answer), exact, "the exact momentum recursion")
+        return _agree(key_numbers(problem.answer), exact, "the exact momentum recursion")
 
 
 # --- two steps of Adam --------------------------------------------------------------------
@@ -442,7 +412,7 @@ class AdamSteps(Family):
                 "$1 - beta_1^2$ and $1 - beta_2^2$.",
             ],
             solution=solution,
-            mistakes=_separated(theta2.tolist(), candidates),
+            mistakes=keep_distinct(theta2.tolist(), candidates, text=_key, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -456,7 +426,7 @@ class AdamSteps(Family):
             sqrt=sp.sqrt,
         )[1]["theta"]
         return _agree(
-            _numbers(problem.answer), [sp.N(e, 30) for e in exact], "exact Adam arithmetic"
+            key_numbers(problem.answer), [sp.N(e, 30) for e in exact], "exact Adam arithmetic"
         )
 
 

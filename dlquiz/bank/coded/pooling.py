@@ -13,57 +13,25 @@ by plain loops; sizes against the engine's actual output shapes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from dlquiz.bank.coded.common import (
+    distinct_shapes,
+    keep_distinct,
+    key_matrix,
+    key_numbers,
+    matrix,
+    out_size,
+    separated,
+    tuple_text,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import fmt_key
-from dlquiz.vars import Namespace
-
-
-# --- small shared helpers -----------------------------------------------------------------
-def _mat(rows: Sequence[Sequence[object]]) -> str:
-    return "[" + "; ".join(", ".join(str(v) for v in row) for row in rows) + "]"
-
-
-def _key_mat(a: np.ndarray) -> str:
-    return _mat([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def _numbers(text: str) -> np.ndarray:
-    """The numbers of a key written in the notation (read by the safe parser, never eval)."""
-    from dlquiz.notation import parse
-    from dlquiz.numeric import evaluate
-
-    return evaluate(parse(text, Namespace()), {}, 1)[0]
-
-
-def _distinct_arrays(
-    key: np.ndarray, candidates: Sequence[tuple[str, np.ndarray, str]]
-) -> list[dict[str, str]]:
-    """Mistakes the judge can tell from the key and from each other (twice its tolerance)."""
-    kept = [np.asarray(key, dtype=float)]
-    out = []
-    for tag, values, feedback in candidates:
-        v = np.asarray(values, dtype=float)
-        if v.shape != kept[0].shape or any(np.allclose(v, k, rtol=1e-2, atol=1e-5) for k in kept):
-            continue
-        kept.append(v)
-        out.append({"tag": tag, "answer": _key_mat(v), "feedback": feedback})
-    return out
-
-
-def _out(n: int, k: int, s: int, p: int) -> int:
-    return (n + 2 * p - k) // s + 1
 
 
 @dataclass(frozen=True)
@@ -79,7 +47,7 @@ class _Pool:
 
     @property
     def size(self) -> int:
-        return _out(self.n, self.k, self.s, self.p)
+        return out_size(self.n, self.k, self.s, self.p)
 
     def windows(self):  # type: ignore[no-untyped-def]
         """(r, q, [(row, col), ...] of the real input cells, count with padding) per output."""
@@ -161,7 +129,7 @@ class MaxPoolOutput(Family):
             " The padding is minus infinity as in PyTorch, so it never wins." if pool.p else ""
         )
         statement = (
-            f"Apply max pooling with {pool.geometry()} to $X = {_mat(pool.X)}$ (as in PyTorch, "
+            f"Apply max pooling with {pool.geometry()} to $X = {matrix(pool.X)}$ (as in PyTorch, "
             "a window that does not fit entirely is dropped)." + pad_note + " Give the "
             f"{pool.size}x{pool.size} output."
         )
@@ -171,7 +139,7 @@ class MaxPoolOutput(Family):
             f"floor(({pool.n} + 2x{pool.p} - {pool.k})/{pool.s}) + 1 = {pool.size}. Each "
             f"entry is the largest value in its window; the top-left window holds "
             f"{', '.join(str(pool.X[i][j]) for i, j in first[2])}, so the first entry is "
-            f"{fmt_key(float(out[0, 0]))}. The output is ${_key_mat(out)}$."
+            f"{fmt_key(float(out[0, 0]))}. The output is ${key_matrix(out)}$."
         )
         candidates = [
             (
@@ -194,7 +162,7 @@ class MaxPoolOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key_mat(out),
+            answer=key_matrix(out),
             hints=[
                 "First find the output size, then list the input cells of each window.",
                 "Windows with a stride smaller than the kernel overlap; each is pooled on its own."
@@ -202,12 +170,12 @@ class MaxPoolOutput(Family):
                 else "With the stride equal to the kernel size the windows tile the input.",
             ],
             solution=solution,
-            mistakes=_distinct_arrays(out, candidates),
+            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         loop = loop_max(self.setup(problem.seed))
-        key = _numbers(problem.answer)
+        key = key_numbers(problem.answer)
         if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
             return [f"the key {key.tolist()} differs from a plain loop {loop.tolist()}"]
         return []
@@ -257,7 +225,7 @@ class AvgPoolOutput(Family):
             else ""
         )
         statement = (
-            f"Apply average pooling with {pool.geometry()} to $X = {_mat(pool.X)}$ (as in "
+            f"Apply average pooling with {pool.geometry()} to $X = {matrix(pool.X)}$ (as in "
             "PyTorch, a window that does not fit entirely is dropped)." + pad_note + " Give "
             f"the {pool.size}x{pool.size} output, to 3 significant figures."
         )
@@ -270,7 +238,7 @@ class AvgPoolOutput(Family):
             f"entry is the mean of its {pool.k * pool.k} window cells"
             + (" (padded zeros included)" if pool.p else "")
             + f"; the top-left one is ({' + '.join(first_values)})/{pool.k * pool.k} = "
-            f"{fmt_key(float(out[0, 0]))}. The output is ${_key_mat(out)}$."
+            f"{fmt_key(float(out[0, 0]))}. The output is ${key_matrix(out)}$."
         )
         candidates = [
             (
@@ -296,18 +264,18 @@ class AvgPoolOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key_mat(out),
+            answer=key_matrix(out),
             hints=[
                 "First find the output size, then list the input cells of each window.",
                 f"Each output is a window's sum divided by {pool.k * pool.k}.",
             ],
             solution=solution,
-            mistakes=_distinct_arrays(out, candidates),
+            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         loop = loop_avg(self.setup(problem.seed))
-        key = _numbers(problem.answer)
+        key = key_numbers(problem.answer)
         if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
             return [f"the key {key.tolist()} differs from exact window means {loop.tolist()}"]
         return []
@@ -387,9 +355,9 @@ class MaxPoolGradient(Family):
         dx = self.engine_gradient(su)
         overlap = pool.s < pool.k
         statement = (
-            f"Max pooling with {pool.geometry()} is applied to $X = {_mat(pool.X)}$ "
+            f"Max pooling with {pool.geometry()} is applied to $X = {matrix(pool.X)}$ "
             f"(no ties in any window), giving a {pool.size}x{pool.size} output $Y$. In the "
-            f"backward pass the gradient arriving at the output is $d/dY L = {_mat(su.G)}$. "
+            f"backward pass the gradient arriving at the output is $d/dY L = {matrix(su.G)}$. "
             f"Give the gradient $d/dX L$, a {pool.n}x{pool.n} matrix."
         )
         routes = []
@@ -410,7 +378,7 @@ class MaxPoolGradient(Family):
                 if overlap
                 else ""
             )
-            + f" So $d/dX L = {_key_mat(dx)}$. (With ties, PyTorch sends the gradient to the "
+            + f" So $d/dX L = {key_matrix(dx)}$. (With ties, PyTorch sends the gradient to the "
             "first maximum in row-major order.)"
         )
         candidates = [
@@ -439,19 +407,19 @@ class MaxPoolGradient(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key_mat(dx),
+            answer=key_matrix(dx),
             hints=[
                 "For each window, find the position of its maximum in $X$.",
                 "That position receives the window's entry of $d/dY L$; all other cells 0"
                 + ("; add up where windows overlap." if overlap else "."),
             ],
             solution=solution,
-            mistakes=_distinct_arrays(dx, candidates),
+            mistakes=keep_distinct(dx, candidates, text=key_matrix, apart=separated),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         loop = loop_max_grad(self.setup(problem.seed))
-        key = _numbers(problem.answer)
+        key = key_numbers(problem.answer)
         if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
             return [f"the key {key.tolist()} differs from routing by hand {loop.tolist()}"]
         return []
@@ -476,7 +444,7 @@ class _SizeSetup:
     def out(self, *, stride: int | None = None, pad: int | None = None) -> tuple[int, ...]:
         s = self.stride if stride is None else stride
         p = self.p if pad is None else pad
-        return (self.n, self.c, _out(self.h, self.k, s, p), _out(self.w, self.k, s, p))
+        return (self.n, self.c, out_size(self.h, self.k, s, p), out_size(self.w, self.k, s, p))
 
 
 @register
@@ -508,7 +476,7 @@ class PoolOutputSize(Family):
             f"{'A max' if su.op == 'max' else 'An average'}-pooling layer with a "
             f"{su.k}x{su.k} window, {stride_text} and "
             f"padding {su.p} on each side is applied to a batch of shape "
-            f"{_shape((su.n, su.c, su.h, su.w))} (PyTorch's NCHW: batch, channels, height, "
+            f"{tuple_text((su.n, su.c, su.h, su.w))} (PyTorch's NCHW: batch, channels, height, "
             "width). A window that does not fit entirely is dropped. Give the output shape."
         )
         ho, wo = key[2], key[3]
@@ -518,7 +486,7 @@ class PoolOutputSize(Family):
             + (f" The stride defaults to the kernel size, {su.k}." if su.s is None else "")
             + f" Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {ho}; width: "
             f"floor(({su.w} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {wo}. "
-            f"So the output is {_shape(key)}."
+            f"So the output is {tuple_text(key)}."
         )
         candidates = []
         if su.s is None:
@@ -536,8 +504,8 @@ class PoolOutputSize(Family):
                     (
                         su.n,
                         su.c,
-                        _out(su.h + su.p, su.k, su.stride, 0),
-                        _out(su.w + su.p, su.k, su.stride, 0),
+                        out_size(su.h + su.p, su.k, su.stride, 0),
+                        out_size(su.w + su.p, su.k, su.stride, 0),
                     ),
                     "Padding p goes on both sides: the input grows by 2p.",
                 )
@@ -566,23 +534,16 @@ class PoolOutputSize(Family):
                 "Count the first window too: floor((n + 2p - k)/s) + 1.",
             ),
         ]
-        seen = {key}
-        mistakes = []
-        for tag, shape, feedback in candidates:
-            if shape in seen or min(shape) < 1:
-                continue
-            seen.add(shape)
-            mistakes.append({"tag": tag, "answer": _shape(shape), "feedback": feedback})
         return self.problem(
             seed,
             statement=statement,
-            answer=_shape(key),
+            answer=tuple_text(key),
             hints=[
                 "Pooling keeps the batch and channel sizes.",
                 "Height and width follow floor((n + 2p - k)/s) + 1, as for a convolution.",
             ],
             solution=solution,
-            mistakes=mistakes,
+            mistakes=distinct_shapes(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -596,7 +557,7 @@ class PoolOutputSize(Family):
         shape = pool(x, su.k, stride=su.s, padding=su.p).shape
         if shape[0] != batch:
             return [f"the engine changed the batch size: {shape}"]
-        engine = _shape((su.n, *shape[1:]))
+        engine = tuple_text((su.n, *shape[1:]))
         if engine != problem.answer:
             return [f"the key {problem.answer} but the engine's pooling gives {engine}"]
         return []

@@ -13,24 +13,21 @@ actual Conv2d/Residual outputs; parameter counts against the engine's Conv2d.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from dlquiz.bank.coded.common import (
+    distinct_counts,
+    distinct_shapes,
+    option_failures,
+    out_size,
+    shuffled_options,
+    tuple_text,
+)
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-
-LETTERS = "ABCDEFGH"
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def _out(n: int, k: int, s: int, p: int) -> int:
-    return (n + 2 * p - k) // s + 1
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class _Block:
 
     @property
     def out_size(self) -> int:
-        return _out(_out(self.size, 3, self.stride, 1), 3, 1, 1)
+        return out_size(out_size(self.size, 3, self.stride, 1), 3, 1, 1)
 
     def describe(self) -> str:
         return (
@@ -153,12 +150,6 @@ class ProjectionParams(Family):
             candidates.append(("forgot-bias", weights, f"Add the {b.c_out} biases."))
         else:
             candidates.append(("bias-counted", weights + b.c_out, "This projection has no bias."))
-        seen = {key}
-        mistakes = []
-        for tag, value, feedback in candidates:
-            if value not in seen:
-                seen.add(value)
-                mistakes.append({"tag": tag, "answer": str(value), "feedback": feedback})
         return self.problem(
             seed,
             statement=statement,
@@ -168,7 +159,7 @@ class ProjectionParams(Family):
                 "A 1x1 convolution has one weight per (output channel, input channel) pair.",
             ],
             solution=solution,
-            mistakes=mistakes,
+            mistakes=distinct_counts(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -195,7 +186,7 @@ class BlockShape(Family):
     def generate(self, seed: int) -> Problem:
         b, ask = self.setup(seed)
         ho = b.out_size
-        mid = _out(b.size, 3, b.stride, 1)
+        mid = out_size(b.size, 3, b.stride, 1)
         if ask == "output":
             key: tuple[int, ...] = (b.n, b.c_out, ho, ho)
             question = "What is the shape of the block's output f(x) + x (NCHW)?"
@@ -208,21 +199,21 @@ class BlockShape(Family):
             )
         statement = (
             "A residual block receives a batch $x$ of shape "
-            f"{_shape((b.n, b.c_in, b.size, b.size))} (NCHW). Its branch f is: {b.describe()}. "
+            f"{tuple_text((b.n, b.c_in, b.size, b.size))} (NCHW). Its branch f is: {b.describe()}. "
             "Because f changes the shape, the "
             f"shortcut is a 1x1 convolution with stride {b.stride}. {question}"
         )
         solution = (
             f"The first conv: floor(({b.size} + 2 - 3)/{b.stride}) + 1 = {mid}, with "
             f"{b.c_out} channels; the second conv (stride 1, padding 1) keeps {mid}x{mid}. So "
-            f"f(x) has shape {_shape((b.n, b.c_out, ho, ho))}. The shortcut must produce the "
+            f"f(x) has shape {tuple_text((b.n, b.c_out, ho, ho))}. The shortcut must produce the "
             f"same shape from {b.c_in} channels of size {b.size}x{b.size}: a 1x1 convolution "
             f"with {b.c_out} filters and stride {b.stride}, whose weight has shape "
-            f"{_shape((b.c_out, b.c_in, 1, 1))}. "
+            f"{tuple_text((b.c_out, b.c_in, 1, 1))}. "
             + (
-                f"The sum f(x) + x has the shape of f(x): {_shape(key)}."
+                f"The sum f(x) + x has the shape of f(x): {tuple_text(key)}."
                 if ask == "output"
-                else f"So the weight's shape is {_shape(key)}."
+                else f"So the weight's shape is {tuple_text(key)}."
             )
         )
         if ask == "output":
@@ -240,7 +231,7 @@ class BlockShape(Family):
                 ),
                 (
                     "stride-twice",
-                    (b.n, b.c_out, _out(mid, 3, b.stride, 1), _out(mid, 3, b.stride, 1)),
+                    (b.n, b.c_out, out_size(mid, 3, b.stride, 1), out_size(mid, 3, b.stride, 1)),
                     "Only the first conv has the stride; the second has stride 1.",
                 ),
             ]
@@ -258,22 +249,16 @@ class BlockShape(Family):
                     "A conv weight has four dimensions, the last two the 1x1 kernel.",
                 ),
             ]
-        seen = {key}
-        mistakes = []
-        for tag, shape, feedback in candidates:
-            if shape not in seen:
-                seen.add(shape)
-                mistakes.append({"tag": tag, "answer": _shape(shape), "feedback": feedback})
         return self.problem(
             seed,
             statement=statement,
-            answer=_shape(key),
+            answer=tuple_text(key),
             hints=[
                 "Follow height and width through each conv with floor((n + 2p - k)/s) + 1.",
                 "The shortcut must produce exactly the shape of f(x).",
             ],
             solution=solution,
-            mistakes=mistakes,
+            mistakes=distinct_shapes(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -289,8 +274,8 @@ class BlockShape(Family):
             engine = (b.n, *shape[1:])
         else:
             engine = Conv2d(b.c_in, b.c_out, 1, stride=b.stride, rng=0).weight.shape
-        if _shape(engine) != problem.answer:
-            return [f"the key {problem.answer} but the engine gives {_shape(engine)}"]
+        if tuple_text(engine) != problem.answer:
+            return [f"the key {problem.answer} but the engine gives {tuple_text(engine)}"]
         return []
 
 
@@ -391,18 +376,12 @@ class ResidualPurpose(Family):
     def generate(self, seed: int) -> Problem:
         question, deep, shallow, channels, order = self.setup(seed)
         text, right, wrong = PURPOSE_QUESTIONS[question]
-        options = [right] + [w[1] for w in wrong]
-        choices = [options[i] for i in order]
-        answer = LETTERS[order.index(0)]
+        choices, answer, mistakes = shuffled_options(right, wrong, order)
         statement = (
             f"A {deep}-layer and {'an' if shallow == 18 else 'a'} {shallow}-layer convolutional "
             f"network (blocks of 3x3 convolutions with {channels} channels) are trained on the "
             f"same data. {text}"
         )
-        mistakes = [
-            {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
-            for i, (tag, _, feedback) in enumerate(wrong)
-        ]
         solution = (
             "A residual block outputs y = f(x) + x. If the best a block can do is nothing, "
             "it only has to drive its branch f to 0, which is easy, so a deeper network is at "
@@ -429,16 +408,9 @@ class ResidualPurpose(Family):
         """Structure, and the engine: gradients survive stacked residual blocks, not plain ones."""
         from dlquiz.engine import Tensor
 
-        failures = []
         question, deep, *_ = self.setup(problem.seed)
         _, right, _ = PURPOSE_QUESTIONS[question]
-        letters = [LETTERS[i] for i in range(len(problem.choices))]
-        if len(set(problem.choices)) != len(problem.choices):
-            failures.append("the options are not distinct")
-        if problem.choices[letters.index(problem.answer)] != right:
-            failures.append("the key does not point at the right option")
-        if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
-            failures.append("every wrong option needs exactly one mistake tag")
+        failures = option_failures(problem, right)
         rng = np.random.default_rng(problem.seed)
         weights = [rng.normal(0.0, 0.1, size=(8, 8)) for _ in range(deep)]
         norms = {}
