@@ -28,6 +28,7 @@ from dlquiz.bank.coded.common import (
     key_matrix,
     key_numbers,
     matrix,
+    mismatch,
     numeric,
     option_failures,
     separated,
@@ -39,12 +40,6 @@ from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import fmt
-
-
-def _agree(key: np.ndarray, exact: np.ndarray, what: str) -> list[str]:
-    if key.shape != exact.shape or not np.allclose(key, exact, rtol=1e-8, atol=1e-10):
-        return [f"the key {key.tolist()} differs from {what} {exact.tolist()}"]
-    return []
 
 
 def _draw_batch(draw: Draw, batch: int, features: int) -> tuple[tuple[int, ...], ...]:
@@ -150,7 +145,7 @@ class BatchStatistics(Family):
     def verify(self, problem: Problem) -> list[str]:
         means, variances = exact_stats(self.setup(problem.seed))
         exact = np.array([[float(v) for v in means], [float(v) for v in variances]])
-        return _agree(key_numbers(problem.answer), exact, "exact fractions")
+        return mismatch(key_numbers(problem.answer), exact, "exact fractions", atol=1e-10)
 
 
 # --- the batch-norm output in both conventions -------------------------------------------
@@ -327,7 +322,7 @@ class _BNOutput(Family):
     def verify(self, problem: Problem) -> list[str]:
         su = self.setup(problem.seed)
         exact = numeric(exact_output(su, self.convention))
-        return _agree(key_numbers(problem.answer), exact, "exact SymPy arithmetic")
+        return mismatch(key_numbers(problem.answer), exact, "exact SymPy arithmetic", atol=1e-10)
 
 
 @register

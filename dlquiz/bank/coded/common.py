@@ -160,6 +160,15 @@ def close_to(key: object, reference: object, rtol: float = EXACT_RTOL) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=1e-12))
 
 
+def mismatch(
+    key: np.ndarray, reference: np.ndarray, what: str, *, atol: float = 1e-12
+) -> list[str]:
+    """The failure of a key that is not ``reference`` (exact arithmetic, a plain loop)."""
+    if key.shape != reference.shape or not np.allclose(key, reference, rtol=EXACT_RTOL, atol=atol):
+        return [f"the key {key.tolist()} differs from {what} {reference.tolist()}"]
+    return []
+
+
 # --- known mistakes the judge can tell apart --------------------------------------------
 
 

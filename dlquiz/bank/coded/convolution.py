@@ -25,6 +25,7 @@ from dlquiz.bank.coded.common import (
     key_matrix,
     key_numbers,
     matrix,
+    mismatch,
     out_size,
     separated,
     tuple_text,
@@ -699,10 +700,7 @@ class ConvOutputMap(Family):
     def verify(self, problem: Problem) -> list[str]:
         su = self.setup(problem.seed)
         loop = loop_conv(su.X, su.K, su.bias, su.stride, su.pad)
-        key = key_numbers(problem.answer)
-        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
-            return [f"the key {key.tolist()} differs from the plain loop {loop.tolist()}"]
-        return []
+        return mismatch(key_numbers(problem.answer), loop, "the plain loop")
 
 
 def _corner_products(su: _MapSetup) -> list[str]:

@@ -24,6 +24,7 @@ from dlquiz.bank.coded.common import (
     key_matrix,
     key_numbers,
     matrix,
+    mismatch,
     out_size,
     separated,
     tuple_text,
@@ -174,11 +175,9 @@ class MaxPoolOutput(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        loop = loop_max(self.setup(problem.seed))
-        key = key_numbers(problem.answer)
-        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
-            return [f"the key {key.tolist()} differs from a plain loop {loop.tolist()}"]
-        return []
+        return mismatch(
+            key_numbers(problem.answer), loop_max(self.setup(problem.seed)), "a plain loop"
+        )
 
 
 def _rows(pool: _Pool) -> list[list[tuple[int, int, list[tuple[int, int]]]]]:
@@ -274,11 +273,9 @@ class AvgPoolOutput(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        loop = loop_avg(self.setup(problem.seed))
-        key = key_numbers(problem.answer)
-        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
-            return [f"the key {key.tolist()} differs from exact window means {loop.tolist()}"]
-        return []
+        return mismatch(
+            key_numbers(problem.answer), loop_avg(self.setup(problem.seed)), "exact window means"
+        )
 
 
 # --- where max-pool sends the gradient ---------------------------------------------------
@@ -418,11 +415,9 @@ class MaxPoolGradient(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        loop = loop_max_grad(self.setup(problem.seed))
-        key = key_numbers(problem.answer)
-        if key.shape != loop.shape or not np.allclose(key, loop, rtol=1e-8, atol=1e-12):
-            return [f"the key {key.tolist()} differs from routing by hand {loop.tolist()}"]
-        return []
+        return mismatch(
+            key_numbers(problem.answer), loop_max_grad(self.setup(problem.seed)), "routing by hand"
+        )
 
 
 # --- output size --------------------------------------------------------------------------
