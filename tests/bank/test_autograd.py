@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bank_helpers import (
+    assert_same_seed_same_problem,
+    assert_statements_vary,
+    numbers,
+    passing_problems,
+)
 
-from dlquiz.bank import families, generate
+from dlquiz.bank import families
 from dlquiz.bank.coded.autograd import Model, figure
-from dlquiz.bank.verify import check_problem
 from dlquiz.graphs import build_graph
 from dlquiz.printing import to_notation
 
@@ -21,26 +26,20 @@ SEEDS = range(6)
 NOTES_MODEL = Model(3, (2,), ("relu",), (True, True))
 
 
-def _numbers(text: str) -> np.ndarray:
-    return np.array([[float(v) for v in row.split(",")] for row in text.strip("[]").split(";")])
-
-
 @pytest.mark.parametrize("family_id", FAMILIES)
 def test_family_passes_every_check(family_id: str) -> None:
     family = families()[family_id]
-    assert family.topic == "autograd"
-    for seed in SEEDS:
-        problem = family.generate(seed)
-        assert check_problem(family, problem) == [], (family_id, seed)
+    for problem in passing_problems(family_id, SEEDS, topic="autograd"):
         # an addition only passes g through: no listed mistake, the generic diagnosis
+        seed = problem.seed
         passes_through = family_id.endswith("local-gradient") and family.params(seed)[1] == "z_h"
         assert problem.mistakes or passes_through, (family_id, seed)
 
 
 @pytest.mark.parametrize("family_id", FAMILIES)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 3).to_json() == generate(family_id, 3).to_json()
-    assert len({generate(family_id, s).statement for s in range(12)}) > 6
+    assert_same_seed_same_problem(family_id, 3)
+    assert_statements_vary(family_id, range(12), more_than=6)
 
 
 def test_the_notes_decomposition() -> None:
@@ -156,7 +155,7 @@ def test_backward_values_match_a_float_chain_rule() -> None:
             "W_o": d_o * h,
             "x": W_n.T @ d_z,
         }[asked]
-        got = _numbers(problem.answer)
+        got = numbers(problem.answer)
         np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-9)
         assert "value" in problem.figure and "grad" not in problem.figure
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_problems, seed_with
 from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.coded.mlp import read_numbers
-from dlquiz.bank.verify import check_problem
+from dlquiz.bank.coded.common import read_numbers
 from dlquiz.cli import app
 
 IDS = ["backprop/dl-dw", "backprop/recursion", "backprop/two-layer", "backprop/numeric-delta"]
@@ -20,26 +20,12 @@ SEEDS = range(6)
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    assert family.topic == "backprop"
-    for seed in SEEDS:
-        problem = family.generate(seed)
-        assert check_problem(family, problem) == [], (family_id, seed)
-        assert problem.mistakes and problem.hints and problem.solution
+    passing_problems(family_id, SEEDS, topic="backprop", require=EXPLAINED)
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 9).to_json() == generate(family_id, 9).to_json()
-
-
-def _seed_with(family_id: str, **wanted: str) -> int:
-    family = families()[family_id]
-    for seed in range(300):
-        params = family.draw_params(seed)
-        if all(params.get(k) == v for k, v in wanted.items()):
-            return seed
-    raise AssertionError(f"no seed of {family_id} draws {wanted}")
+    assert_same_seed_same_problem(family_id, 9)
 
 
 def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
@@ -50,12 +36,12 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
         assert p == m - 1  # the linked choice: a_{m-1} feeds layer m
         problem = family.generate(seed)
         assert f"W{m}" in problem.vars and f"a{p}" in problem.vars
-    seed = _seed_with("backprop/dl-dw", m="3", wrt="W{m}")
+    seed = seed_with("backprop/dl-dw", 300, m="3", wrt="W{m}")
     problem = generate("backprop/dl-dw", seed)
     assert problem.check("delta3@a2.T").equivalent
     assert problem.check("δ_3 a_2^T").equivalent
     assert problem.check("a2@delta3.T").mistake == "transposed"
-    seed = _seed_with("backprop/dl-dw", m="2", wrt="a{p}")
+    seed = seed_with("backprop/dl-dw", 300, m="2", wrt="a{p}")
     assert generate("backprop/dl-dw", seed).check("W2.T@delta2").equivalent
 
 
@@ -69,7 +55,7 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
     ],
 )
 def test_recursion_accepts_the_notes_form(act: str, form: str) -> None:
-    seed = _seed_with("backprop/recursion", act=act, m="2")
+    seed = seed_with("backprop/recursion", 300, act=act, m="2")
     problem = generate("backprop/recursion", seed)
     assert problem.check(form).equivalent, problem.check(form).feedback
     assert problem.check("W3.T@delta3").mistake == "missing-derivative"
@@ -79,7 +65,7 @@ def test_recursion_accepts_the_notes_form(act: str, form: str) -> None:
 
 
 def test_two_layer_accepts_deltas_written_with_the_definitions() -> None:
-    seed = _seed_with("backprop/two-layer", wrt="W1", act="sigmoid", scale="1/2")
+    seed = seed_with("backprop/two-layer", 300, wrt="W1", act="sigmoid", scale="1/2")
     problem = generate("backprop/two-layer", seed)
     answer = "hadamard(W2.T@(o - y), sigmoid(z1)*(1 - sigmoid(z1)))@x.T"
     assert problem.check(answer).equivalent

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
+from bank_helpers import (
+    assert_latex_prose_is_ascii,
+    assert_same_seed_same_problem,
+    assert_verify_command_passes,
+    numbers,
+    passing_problems,
+)
 from numpy.lib.stride_tricks import sliding_window_view
-from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.coded.convolution import out_size, receptive_field
-from dlquiz.bank.verify import check_problem
-from dlquiz.cli import app
+from dlquiz.bank.coded.common import out_size
+from dlquiz.bank.coded.convolution import receptive_field
 from dlquiz.engine import Conv2d, Tensor
 from dlquiz.engine import functional as F
 
@@ -26,21 +29,14 @@ IDS = [
 ]
 
 
-def numbers(text: str) -> np.ndarray:
-    rows = text.strip("[]").split(";")
-    return np.array([[float(v) for v in row.split(",")] for row in rows])
-
-
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    for seed in range(6):
-        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+    passing_problems(family_id, range(6), topic="convolution")
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 23).to_json() == generate(family_id, 23).to_json()
+    assert_same_seed_same_problem(family_id, 23)
 
 
 def test_output_size_by_hand_and_against_the_engine() -> None:
@@ -134,15 +130,9 @@ def test_receptive_field_key_matches_the_formula() -> None:
 
 
 def test_verify_command_passes_for_the_topic() -> None:
-    r = CliRunner().invoke(app, ["verify", "--topic", "convolution", "--seeds", "3"])
-    assert r.exit_code == 0, r.output
+    assert_verify_command_passes("convolution", 3)
 
 
 def test_latex_prose_is_ascii() -> None:
     """Greek letters belong in math: the LaTeX prose must compile without Unicode support."""
-    for family_id in IDS:
-        for seed in range(10):
-            p = generate(family_id, seed)
-            for text in (p.statement_latex, p.solution_latex):
-                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
-                assert prose.isascii(), (family_id, seed, prose)
+    assert_latex_prose_is_ascii(IDS)

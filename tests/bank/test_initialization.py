@@ -8,11 +8,11 @@ from dataclasses import replace
 from fractions import Fraction
 
 import pytest
+from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_problems
 from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
 from dlquiz.bank.coded.initialization import mc_backward, mc_forward
-from dlquiz.bank.verify import check_problem
 from dlquiz.cli import app
 
 IDS = [
@@ -26,17 +26,12 @@ SEEDS = range(6)
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    assert family.topic == "initialization"
-    for seed in SEEDS:
-        problem = family.generate(seed)
-        assert check_problem(family, problem) == [], (family_id, seed)
-        assert problem.mistakes and problem.hints and problem.solution
+    passing_problems(family_id, SEEDS, topic="initialization", require=EXPLAINED)
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 3).to_json() == generate(family_id, 3).to_json()
+    assert_same_seed_same_problem(family_id, 3)
 
 
 def test_monte_carlo_estimates_the_notes_formulas_and_has_power() -> None:

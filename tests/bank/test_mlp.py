@@ -8,11 +8,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from bank_helpers import (
+    EXPLAINED,
+    assert_same_seed_same_problem,
+    assert_statements_vary,
+    passing_problems,
+)
 from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.coded.mlp import read_numbers
-from dlquiz.bank.verify import check_problem
+from dlquiz.bank.coded.common import read_numbers
 from dlquiz.cli import app
 
 IDS = ["mlp/forward", "mlp/backward", "mlp/parameter-count", "mlp/shapes"]
@@ -26,18 +31,13 @@ ACT = {
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    assert family.topic == "mlp"
-    for seed in SEEDS:
-        problem = family.generate(seed)
-        assert check_problem(family, problem) == [], (family_id, seed)
-        assert problem.mistakes and problem.hints and problem.solution
+    passing_problems(family_id, SEEDS, topic="mlp", require=EXPLAINED)
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 5).to_json() == generate(family_id, 5).to_json()
-    assert len({generate(family_id, s).statement for s in range(15)}) > 10
+    assert_same_seed_same_problem(family_id, 5)
+    assert_statements_vary(family_id, range(15), more_than=10)
 
 
 def _net(seed: int):  # type: ignore[no-untyped-def]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
+from bank_helpers import (
+    assert_latex_prose_is_ascii,
+    assert_same_seed_same_problem,
+    assert_verify_command_passes,
+    numbers,
+    passing_problems,
+)
 from numpy.lib.stride_tricks import sliding_window_view
-from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.verify import check_problem
-from dlquiz.cli import app
 from dlquiz.engine import Tensor
 from dlquiz.engine import functional as F
 
@@ -23,11 +25,6 @@ IDS = [
 ]
 
 
-def numbers(text: str) -> np.ndarray:
-    rows = text.strip("[]").split(";")
-    return np.array([[float(v) for v in row.split(",")] for row in rows])
-
-
 def windows(X: np.ndarray, k: int, s: int, p: int, fill: float) -> np.ndarray:
     padded = np.pad(X, p, constant_values=fill)
     return sliding_window_view(padded, (k, k))[::s, ::s]
@@ -35,14 +32,12 @@ def windows(X: np.ndarray, k: int, s: int, p: int, fill: float) -> np.ndarray:
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    for seed in range(6):
-        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+    passing_problems(family_id, range(6), topic="pooling")
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 5).to_json() == generate(family_id, 5).to_json()
+    assert_same_seed_same_problem(family_id, 5)
 
 
 def test_max_pool_output_against_numpy_windows_and_no_ties() -> None:
@@ -115,14 +110,8 @@ def test_output_size_against_the_engine_and_its_default_stride() -> None:
 
 
 def test_latex_prose_is_ascii() -> None:
-    for family_id in IDS:
-        for seed in range(10):
-            p = generate(family_id, seed)
-            for text in (p.statement_latex, p.solution_latex):
-                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
-                assert prose.isascii(), (family_id, seed, prose)
+    assert_latex_prose_is_ascii(IDS)
 
 
 def test_verify_command_passes_for_the_topic() -> None:
-    r = CliRunner().invoke(app, ["verify", "--topic", "pooling", "--seeds", "3"])
-    assert r.exit_code == 0, r.output
+    assert_verify_command_passes("pooling", 3)

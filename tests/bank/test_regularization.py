@@ -8,11 +8,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_problems, seed_with
 from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.coded.mlp import read_numbers
-from dlquiz.bank.verify import check_problem
+from dlquiz.bank.coded.common import read_numbers
 from dlquiz.cli import app
 
 IDS = [
@@ -28,31 +28,17 @@ SEEDS = range(6)
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    assert family.topic == "regularization"
-    for seed in SEEDS:
-        problem = family.generate(seed)
-        assert check_problem(family, problem) == [], (family_id, seed)
-        assert problem.mistakes and problem.hints and problem.solution
+    passing_problems(family_id, SEEDS, topic="regularization", require=EXPLAINED)
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 7).to_json() == generate(family_id, 7).to_json()
-
-
-def _seed_with(family_id: str, **wanted: str) -> int:
-    family = families()[family_id]
-    for seed in range(400):
-        params = family.draw_params(seed)
-        if all(params.get(k) == v for k, v in wanted.items()):
-            return seed
-    raise AssertionError(f"no seed of {family_id} draws {wanted}")
+    assert_same_seed_same_problem(family_id, 7)
 
 
 def test_weight_decay_gradient_is_two_lambda_w_with_the_notes_penalty() -> None:
-    seed = _seed_with(
-        "regularization/weight-decay-gradient", loss="1/2*(w.T@x + b - y)^2", pen="lambda"
+    seed = seed_with(
+        "regularization/weight-decay-gradient", 400, loss="1/2*(w.T@x + b - y)^2", pen="lambda"
     )
     problem = generate("regularization/weight-decay-gradient", seed)
     assert problem.check("(w.T@x + b - y)*x + 2*lambda*w").equivalent
@@ -62,14 +48,16 @@ def test_weight_decay_gradient_is_two_lambda_w_with_the_notes_penalty() -> None:
 
 
 def test_weight_decay_gradient_with_the_half_convention_is_lambda_w() -> None:
-    seed = _seed_with("regularization/weight-decay-gradient", loss="ell(w.T@x)", pen="lambda/2")
+    seed = seed_with("regularization/weight-decay-gradient", 400, loss="ell(w.T@x)", pen="lambda/2")
     problem = generate("regularization/weight-decay-gradient", seed)
     assert problem.check("ell'(w.T@x)*x + lambda*w").equivalent
     assert not problem.check("ell'(w.T@x)*x + 2*lambda*w").equivalent  # the notes' factor
 
 
 def test_weight_decay_update_shrinks_then_steps() -> None:
-    seed = _seed_with("regularization/weight-decay-update", loss="1/2*(w.T@x - y)^2", pen="lambda")
+    seed = seed_with(
+        "regularization/weight-decay-update", 400, loss="1/2*(w.T@x - y)^2", pen="lambda"
+    )
     problem = generate("regularization/weight-decay-update", seed)
     assert problem.check("(1 - 2*eta*lambda)*w - eta*(w.T@x - y)*x").equivalent
     assert problem.check("w - eta*((w.T@x - y)*x + lambda*w)").mistake == "penalty-lost-factor"

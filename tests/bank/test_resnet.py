@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from bank_helpers import (
+    assert_latex_prose_is_ascii,
+    assert_same_seed_same_problem,
+    assert_verify_command_passes,
+    passing_problems,
+    shuffled_choice_problems,
+)
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.verify import check_problem
-from dlquiz.cli import app
 from dlquiz.engine import BatchNorm, Conv2d, Residual, Sequential, Tensor
 from dlquiz.engine import functional as F
 from dlquiz.notation import parse
@@ -29,14 +32,12 @@ IDS = [
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_every_family_passes_the_bank_checks(family_id: str) -> None:
-    family = families()[family_id]
-    for seed in range(6):
-        assert check_problem(family, family.generate(seed)) == [], (family_id, seed)
+    passing_problems(family_id, range(6), topic="resnet")
 
 
 @pytest.mark.parametrize("family_id", IDS)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 11).to_json() == generate(family_id, 11).to_json()
+    assert_same_seed_same_problem(family_id, 11)
 
 
 def _value(answer: str, vars: dict[str, str], env: dict[str, np.ndarray]) -> np.ndarray:
@@ -142,24 +143,12 @@ def test_block_shape_against_a_residual_block_built_here() -> None:
 
 
 def test_purpose_options_are_shuffled_and_tagged() -> None:
-    family = families()["resnet/purpose"]
-    keys = set()
-    for seed in range(30):
-        p = family.generate(seed)
-        keys.add(p.answer)
-        assert sorted(m["answer"] for m in p.mistakes) == sorted(set("ABCD") - {p.answer})
-    assert len(keys) >= 3
+    shuffled_choice_problems("resnet/purpose")
 
 
 def test_latex_prose_and_choices_are_ascii() -> None:
-    for family_id in IDS:
-        for seed in range(10):
-            p = generate(family_id, seed)
-            for text in (p.statement_latex, p.solution_latex, *p.choices):
-                prose = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text, flags=re.S)
-                assert prose.isascii(), (family_id, seed, prose)
+    assert_latex_prose_is_ascii(IDS, choices=True)
 
 
 def test_verify_command_passes_for_the_topic() -> None:
-    r = CliRunner().invoke(app, ["verify", "--topic", "resnet", "--seeds", "2"])
-    assert r.exit_code == 0, r.output
+    assert_verify_command_passes("resnet", 2)

@@ -6,9 +6,14 @@ import math
 
 import numpy as np
 import pytest
+from bank_helpers import (
+    assert_same_seed_same_problem,
+    assert_statements_vary,
+    numbers,
+    passing_problems,
+)
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.verify import check_problem
 
 FAMILIES = [
     "softmax-regression/probabilities",
@@ -20,10 +25,6 @@ FAMILIES = [
 SEEDS = range(6)
 
 
-def _numbers(text: str) -> np.ndarray:
-    return np.array([[float(v) for v in row.split(",")] for row in text.strip("[]").split(";")])
-
-
 def _softmax(o) -> list[float]:  # type: ignore[no-untyped-def]
     m = max(o)
     e = [math.exp(v - m) for v in o]
@@ -32,18 +33,13 @@ def _softmax(o) -> list[float]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("family_id", FAMILIES)
 def test_family_passes_every_check(family_id: str) -> None:
-    family = families()[family_id]
-    assert family.topic == "softmax-regression"
-    for seed in SEEDS:
-        problem = family.generate(seed)
-        assert check_problem(family, problem) == [], (family_id, seed)
-        assert problem.mistakes, (family_id, seed)
+    passing_problems(family_id, SEEDS, topic="softmax-regression", require=["mistakes"])
 
 
 @pytest.mark.parametrize("family_id", FAMILIES)
 def test_same_seed_same_problem(family_id: str) -> None:
-    assert generate(family_id, 5).to_json() == generate(family_id, 5).to_json()
-    assert len({generate(family_id, s).statement for s in range(12)}) > 6
+    assert_same_seed_same_problem(family_id, 5)
+    assert_statements_vary(family_id, range(12), more_than=6)
 
 
 def test_loss_value_is_minus_log_of_the_correct_probability() -> None:
@@ -66,7 +62,7 @@ def test_dl_do_is_softmax_minus_onehot() -> None:
         problem = family.generate(seed)
         p = _softmax(ex.o)
         expected = [v - (1 if i == ex.label else 0) for i, v in enumerate(p)]
-        got = _numbers(problem.answer).ravel()
+        got = numbers(problem.answer).ravel()
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
         assert abs(got.sum()) < 1e-9
         shown = "[" + ", ".join(f"{v:.5f}" for v in p) + "]"
@@ -98,7 +94,7 @@ def test_weight_gradient_is_the_outer_product() -> None:
         y = np.eye(len(s.b))[s.label]
         grad = np.outer(p - y, np.array(s.x, dtype=float))
         expected = grad if s.ask == "gradient" else np.array(s.W) - float(s.eta) * grad
-        np.testing.assert_allclose(_numbers(problem.answer), expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(numbers(problem.answer), expected, rtol=1e-9, atol=1e-12)
         asks.add(s.ask)
     assert asks == {"gradient", "update"}
 
@@ -106,4 +102,4 @@ def test_weight_gradient_is_the_outer_product() -> None:
 def test_probabilities_add_up_to_one() -> None:
     for seed in range(10):
         problem = generate("softmax-regression/probabilities", seed)
-        assert _numbers(problem.answer).sum() == pytest.approx(1.0, abs=1e-9)
+        assert numbers(problem.answer).sum() == pytest.approx(1.0, abs=1e-9)
