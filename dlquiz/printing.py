@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from dlquiz.expr import Expr
+from dlquiz.expr import ELEMENTWISE, REDUCTIONS, VECTOR_MAPS, Expr
 from dlquiz.notation.names import GREEK_LETTER
 
 ADD, MUL, NEG, POW, POST, ATOM = 1, 2, 3, 4, 5, 6
@@ -203,24 +203,9 @@ class _Printer:
         return f"d/d{self(var)} ({self(body)})", ATOM
 
 
-_BUILTIN_NAMES = {
-    "exp",
-    "log",
-    "abs",
-    "sign",
-    "sigmoid",
-    "sigmoid'",
-    "tanh",
-    "tanh'",
-    "relu",
-    "step",
-    "max",
-    "min",
-    "sum",
-    "mean",
-    "norm",
-    "softmax",
-}
+# The notation's own functions print by their name; any other is a user's name (Greek,
+# subscripts). ``maxof`` never reaches these checks: every printer renames it ``max`` first.
+_BUILTIN_NAMES = ELEMENTWISE | REDUCTIONS | VECTOR_MAPS
 
 
 class _UnicodePrinter(_Printer):
