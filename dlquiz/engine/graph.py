@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, postorder
 
 
 @dataclass(frozen=True)
@@ -68,23 +68,8 @@ def graph(t: Tensor, data: bool = False) -> Graph:
     The walk is iterative, so deep graphs are fine. Node ids are positions in the
     topological order (0 is a leaf, the last id is ``t``).
     """
-    order: list[Tensor] = []
-    index: dict[int, int] = {}
-    stack: list[tuple[Tensor, bool]] = [(t, False)]
-    seen: set[int] = set()
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            index[id(node)] = len(order)
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for p in reversed(node._prev):
-            if id(p) not in seen:
-                stack.append((p, False))
+    order = postorder(t, lambda node: reversed(node._prev))
+    index = {id(node): i for i, node in enumerate(order)}
     nodes = []
     edges = []
     for i, n in enumerate(order):

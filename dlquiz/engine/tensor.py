@@ -18,7 +18,7 @@ Conventions that exam problems depend on (see also ``functional``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -128,8 +128,12 @@ def _const(x: Any, like: np.ndarray | None = None) -> Tensor:
     return t
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors that need a gradient, inputs before outputs; iterative depth-first search."""
+def postorder(root: Tensor, inputs: Callable[[Tensor], Iterable[Tensor]]) -> list[Tensor]:
+    """``root`` and what it was computed from through ``inputs``, every input before its users.
+
+    An iterative depth-first search (deep graphs are fine); the last input given to the
+    stack is visited first. Backward and :func:`dlquiz.engine.graph.graph` both walk this way.
+    """
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
@@ -142,10 +146,15 @@ def _topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for p in node._prev:
-            if p.requires_grad and id(p) not in visited:
+        for p in inputs(node):
+            if id(p) not in visited:
                 stack.append((p, False))
     return order
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors that need a gradient, inputs before outputs."""
+    return postorder(root, lambda node: [p for p in node._prev if p.requires_grad])
 
 
 def _owner(a: np.ndarray) -> int:
