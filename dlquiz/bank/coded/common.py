@@ -145,7 +145,11 @@ def key_numbers(text: str) -> np.ndarray:
 
 
 def read_numbers(answer: str) -> np.ndarray:
-    """The numbers of a key written by ``key_text``, as rows (split on ';'), no parser."""
+    """The numbers of a key written by ``key_text``, as rows (split on ';').
+
+    Plain string splitting, for the families' own keys (``key_numbers`` reads any key
+    through the notation's parser and keeps its shape).
+    """
     body = answer.strip().strip("[]")
     rows = [r for r in body.split(";")]
     return np.array(
@@ -163,7 +167,10 @@ def close_to(key: object, reference: object, rtol: float = EXACT_RTOL) -> bool:
 def mismatch(
     key: np.ndarray, reference: np.ndarray, what: str, *, atol: float = 1e-12
 ) -> list[str]:
-    """The failure of a key that is not ``reference`` (exact arithmetic, a plain loop)."""
+    """The failure of a key that is not ``reference`` (exact arithmetic, a plain loop).
+
+    Same shape, and equal to ``EXACT_RTOL`` relative plus ``atol`` absolute.
+    """
     if key.shape != reference.shape or not np.allclose(key, reference, rtol=EXACT_RTOL, atol=atol):
         return [f"the key {key.tolist()} differs from {what} {reference.tolist()}"]
     return []
