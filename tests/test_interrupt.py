@@ -25,6 +25,9 @@ def test_ctrl_c_during_a_long_command() -> None:
             break
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err[-2000:]
-    assert "interrupted" in err
+    # 130 from our handler, or (rarely, when the signal lands while Python is finishing)
+    # death by SIGINT, which a shell reports as the same 130; never a traceback.
+    assert proc.returncode in (130, -signal.SIGINT), err[-2000:]
+    if proc.returncode == 130:
+        assert "interrupted" in err
     assert "Traceback" not in err
