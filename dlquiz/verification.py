@@ -41,16 +41,7 @@ def verify_derivative(
     valid = np.isfinite(reference).all(axis=(1, 2)) & np.isfinite(
         evaluate(f, env, POINTS, funcs)
     ).all(axis=(1, 2))
-    if not valid.any():
-        return Check(False, float("nan"), 0, "autograd")
-    s, r = symbolic[valid], reference[valid]
-    if s.shape[1:] != r.shape[1:]:
-        s = np.broadcast_to(s, r.shape)
-    with np.errstate(all="ignore"):
-        scale = np.maximum(np.maximum(np.abs(s), np.abs(r)), 1e-300)
-        rel = np.where(np.abs(s - r) <= 1e-12, 0.0, np.abs(s - r) / scale)
-    err = float(np.nanmax(rel)) if rel.size else 0.0
-    return Check(bool(err <= rtol), err, int(valid.sum()), "autograd")
+    return _agreement(symbolic, reference, valid, rtol)
 
 
 def verify_expression(
@@ -65,9 +56,17 @@ def verify_expression(
     reference = evaluate_with_autograd(target, env, POINTS, funcs)
     symbolic = evaluate(key, env, POINTS, funcs)
     valid = np.isfinite(reference).all(axis=(1, 2))
+    return _agreement(symbolic, reference, valid, rtol)
+
+
+def _agreement(
+    symbolic: np.ndarray, reference: np.ndarray, valid: np.ndarray, rtol: float
+) -> Check:
+    """The largest relative difference over the valid points (a scalar key broadcasts)."""
     if not valid.any():
         return Check(False, float("nan"), 0, "autograd")
-    s, r = np.broadcast_to(symbolic, reference.shape)[valid], reference[valid]
+    s = np.broadcast_to(symbolic, reference.shape)[valid]
+    r = reference[valid]
     with np.errstate(all="ignore"):
         scale = np.maximum(np.maximum(np.abs(s), np.abs(r)), 1e-300)
         rel = np.where(np.abs(s - r) <= 1e-12, 0.0, np.abs(s - r) / scale)

@@ -349,8 +349,3 @@ def _is_elementwise(node: Expr) -> bool:
     if node.op == "fn" and node.value in _SCALAR_IDENTITY and node.args[0].is_scalar:
         return True  # not an opaque piece: d/do sum(3*o^2) is 6*o, not 0
     return node.op == "fn" and node.value not in (E.REDUCTIONS | E.VECTOR_MAPS)
-
-
-def scalar_to_sympy(e: Expr, ns: Namespace) -> tuple[sp.Expr, Bridge]:
-    bridge = Bridge(ns)
-    return bridge.to_sympy(e), bridge
