@@ -44,10 +44,10 @@ def rewrite(q: Question, text: str, k: int, rng: random.Random) -> str:
     if q.kind == "expression":
         return f"({k}*({text}))/{k}"
     if q.kind in ("number", "numbers"):
-        from dlquiz.expr import substitute
+        from dlquiz.core.expr import substitute
+        from dlquiz.core.numeric import evaluate
+        from dlquiz.core.vars import Namespace
         from dlquiz.notation import parse
-        from dlquiz.numeric import evaluate
-        from dlquiz.vars import Namespace
 
         try:
             values = evaluate(substitute(parse(text, Namespace()), {}), {}, 1)[0]

@@ -166,9 +166,9 @@ def _baseline_worker(conn) -> None:  # type: ignore[no-untyped-def]
     import sympy as sp
     from sympy.core.cache import clear_cache
 
+    from dlquiz.core.vars import Namespace
     from dlquiz.judge.core import parse_key
     from dlquiz.notation import parse
-    from dlquiz.vars import Namespace
 
     conn.send("ready")
     while True:

@@ -14,15 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dlquiz.expr import Expr, shape_phrase, substitute
+from dlquiz.core.expr import Expr, shape_phrase, substitute
+from dlquiz.core.numeric import EvaluationError
+from dlquiz.core.vars import Namespace, VarSpec
 from dlquiz.judge.compare import draw, same_values
-from dlquiz.judge.core import _PermissiveParser
 from dlquiz.judge.diagnosis import diagnose
-from dlquiz.notation import NotationError
-from dlquiz.notation.latex import looks_like_latex, tokenize_latex
-from dlquiz.notation.lexer import tokenize
-from dlquiz.numeric import EvaluationError
-from dlquiz.vars import Namespace, VarSpec
+from dlquiz.notation import NotationError, parse
 
 MAX_LINES = 500
 _DEFINITION = re.compile(r"^\s*([A-Za-z\u0370-\u03ff][\w\u0370-\u03ff\u0302]*)\s*:=\s*(.*)$")
@@ -57,8 +54,7 @@ class StepsReport:
 
 
 def _parse(text: str, ns: Namespace) -> Expr:
-    tokens = tokenize_latex(text) if looks_like_latex(text) else tokenize(text, derivatives=True)
-    return _PermissiveParser(tokens, ns).parse()
+    return parse(text, ns, derivatives=True, declare=True)
 
 
 def _expand(e: Expr, ns: Namespace, timeout: float | None) -> Expr:

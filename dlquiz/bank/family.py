@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.render import render
-from dlquiz.vars import Namespace
+from dlquiz.core.vars import Namespace
 
 # The topics of the notes, in the order the notes teach them (a contract: `dlquiz topics`).
 TOPICS: dict[str, str] = {

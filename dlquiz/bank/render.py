@@ -3,20 +3,18 @@
 Statements, hints and solutions are written as plain text with math between ``$...$`` in
 the answer notation (``$L = 1/2*(yhat - y)^2$``, ``$d/dw L$``). Each math segment is
 parsed (so a template with a typo fails when it is loaded, not when a student sees it)
-and printed by ``dlquiz.printing`` in the wanted style. Numbers are shown by one fixed
+and printed by ``dlquiz.core.printing`` in the wanted style. Numbers are shown by one fixed
 rounding rule, so the last bits of a BLAS never reach a student.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
 
-from dlquiz.expr import Expr
-from dlquiz.notation.names import GREEK
-from dlquiz.printing import to_latex, to_notation, to_unicode
-from dlquiz.vars import Namespace
+from dlquiz.core.expr import Expr
+from dlquiz.core.names import GREEK
+from dlquiz.core.printing import to_latex, to_notation, to_unicode
+from dlquiz.core.vars import Namespace
 
 GREEK_LETTER_NAMES = dict(GREEK)
 
@@ -80,48 +78,12 @@ class TemplateError(ValueError):
     """A problem text or template that cannot be rendered."""
 
 
-def fmt(x: float | Fraction | int, sig: int = 4) -> str:
-    """A number rounded to ``sig`` significant figures (half-even), without trailing zeros."""
-    if isinstance(x, int) or (isinstance(x, Fraction) and x.denominator == 1):
-        return str(int(x))
-    value = float(x)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise TemplateError(f"cannot show the number {value}")
-    if value == 0:
-        return "0"
-    d = Decimal(repr(value))
-    exponent = d.adjusted()
-    quantum = Decimal(1).scaleb(exponent - sig + 1)
-    rounded = d.quantize(quantum, rounding=ROUND_HALF_EVEN)
-    if abs(value) < 1e-4:  # 1e-8, not 0.00000001 (the notation reads both)
-        mantissa, _, power = format(rounded.normalize(), "e").partition("e")
-        return f"{mantissa}e{int(power)}"
-    text = format(rounded, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-KEY_ZERO = 1e-12  # below this a float key is rounding noise of an exact 0 (0.1 + 0.2 - 0.3)
-
-
-def fmt_key(x: float, sig: int = 10) -> str:
-    """A key value: more digits than shown, still rounded so platforms agree."""
-    return "0" if abs(float(x)) < KEY_ZERO else fmt(x, sig)
-
-
 def parse_math(text: str, ns: Namespace) -> Expr:
     """A math segment of a template (trusted): unknown names become scalars."""
-    from dlquiz.judge.core import _PermissiveParser
-    from dlquiz.notation import NotationError
-    from dlquiz.notation.latex import looks_like_latex, tokenize_latex
-    from dlquiz.notation.lexer import tokenize
+    from dlquiz.notation import NotationError, parse
 
     try:
-        tokens = (
-            tokenize_latex(text) if looks_like_latex(text) else tokenize(text, derivatives=True)
-        )
-        return _PermissiveParser(tokens, ns).parse()
+        return parse(text, ns, derivatives=True, declare=True)
     except NotationError as exc:
         raise TemplateError(f"math '${text}$' cannot be read: {exc}") from None
 
@@ -145,8 +107,8 @@ def render_math(text: str, ns: Namespace, style: str) -> str:
 
 def _declare_from(name: str, rhs: str, ns: Namespace) -> None:
     """``$o = [1, 2, 3]$`` gives ``o`` the shape of its value (when ``o`` is not declared)."""
-    from dlquiz.notation.names import canonical_name
-    from dlquiz.vars import VarSpec
+    from dlquiz.core.names import canonical_name
+    from dlquiz.core.vars import VarSpec
 
     name = canonical_name(name)
     if name in ns:

@@ -40,9 +40,9 @@ from dlquiz.bank.family import TOPICS, Family, FamilyError
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import TemplateError, parse_math, render
-from dlquiz.expr import Expr, substitute
-from dlquiz.printing import to_notation
-from dlquiz.vars import Namespace, VarSpec, VarSpecError
+from dlquiz.core.expr import Expr, substitute
+from dlquiz.core.printing import to_notation
+from dlquiz.core.vars import Namespace, VarSpec, VarSpecError
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FILL_DEPTH = 8  # params may use params (a linked choice naming {act}), this deep
@@ -280,7 +280,7 @@ class TemplateFamily(Family):
         return self.build(seed)[0]
 
     def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.verification import verify_derivative, verify_expression
+        from dlquiz.core.verification import verify_derivative, verify_expression
 
         _, info = self.build(problem.seed)
         if info["wrt"] is not None:

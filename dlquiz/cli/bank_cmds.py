@@ -50,7 +50,7 @@ def render_problem(problem, *, solution: bool = False, number: int | None = None
     if problem.choices:
         parts.append(Text(""))
         parts += [Text(f"  {chr(65 + i)}) {c}") for i, c in enumerate(problem.choices)]
-    from dlquiz.printing import to_unicode
+    from dlquiz.core.printing import to_unicode
 
     shapes = ", ".join(f"{to_unicode.name(n)}: {s}" for n, s in sorted(problem.shapes.items()))
     if shapes:
@@ -137,7 +137,7 @@ def graph(
     as_json: bool = typer.Option(False, "--json", help="Print the graph as JSON."),
 ) -> None:
     """The computational graph of EXPR in atomic operations, with values and gradients."""
-    from dlquiz.graphs import GraphError, build_graph, render_tree
+    from dlquiz.bank.graphs import GraphError, build_graph, render_tree
 
     try:
         g = build_graph(expr, var, at)

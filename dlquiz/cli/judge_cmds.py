@@ -27,7 +27,7 @@ def _fail(message: str, as_json: bool, **extra: object) -> typer.Exit:
 
 
 def _namespace(var: list[str]):  # type: ignore[no-untyped-def]
-    from dlquiz.vars import Namespace
+    from dlquiz.core.vars import Namespace
 
     return Namespace.from_specs(var)
 
@@ -91,9 +91,9 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
 ) -> None:
     """Is ANSWER equivalent to the expected answer? Diagnoses the mistake if not."""
+    from dlquiz.core.vars import VarSpecError
     from dlquiz.judge import UnusableKey
     from dlquiz.judge import check as judge_check
-    from dlquiz.vars import VarSpecError
 
     definitions = {}
     for item in define:
@@ -144,12 +144,12 @@ def derive(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Differentiate EXPR with SymPy (matrix form for vectors), verified by autograd."""
+    from dlquiz.core.names import canonical_name
+    from dlquiz.core.printing import to_unicode
+    from dlquiz.core.vars import VarSpecError
+    from dlquiz.core.verification import verify_derivative
     from dlquiz.judge.core import UnusableKey, parse_key
     from dlquiz.judge.worker import WorkerError, WorkerTimeout, run
-    from dlquiz.notation.names import canonical_name
-    from dlquiz.printing import to_unicode
-    from dlquiz.vars import VarSpecError
-    from dlquiz.verification import verify_derivative
 
     try:
         ns = _namespace(var)
@@ -230,8 +230,8 @@ def steps(
 
     NAME := EXPR defines a name; d/dw (...) is a derivative; lines may start with '='.
     """
+    from dlquiz.core.vars import VarSpecError
     from dlquiz.steps import check_steps
-    from dlquiz.vars import VarSpecError
 
     try:
         text = read_text_file(file, "derivation")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlquiz.expr import Expr
-from dlquiz.numeric import GenericFunction, batch_size, evaluate, sample_env
-from dlquiz.vars import Namespace, VarSpec
+from dlquiz.core.expr import Expr
+from dlquiz.core.numeric import GenericFunction, batch_size, evaluate, sample_env
+from dlquiz.core.vars import Namespace, VarSpec
 
 POINTS = 12
 MIN_VALID = 6

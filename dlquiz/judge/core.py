@@ -15,16 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from dlquiz.expr import Expr, shape_phrase, shape_text, substitute
+from dlquiz.core.expr import Expr, shape_phrase, shape_text, substitute
+from dlquiz.core.numeric import EvaluationError
+from dlquiz.core.printing import to_notation
+from dlquiz.core.vars import Namespace, VarSpec, VarSpecError
 from dlquiz.judge.compare import Sample, close, draw, max_relative_error, same_values
 from dlquiz.judge.diagnosis import diagnose
 from dlquiz.notation import NotationError, parse
-from dlquiz.notation.latex import looks_like_latex, tokenize_latex
-from dlquiz.notation.lexer import tokenize
-from dlquiz.notation.parser import Parser
-from dlquiz.numeric import EvaluationError
-from dlquiz.printing import to_notation
-from dlquiz.vars import Namespace, VarSpec, VarSpecError
 
 KINDS = ("expression", "number", "numbers", "integer", "shape", "choice")
 NUMERIC_RTOL = 5e-3  # right to three significant figures
@@ -96,19 +93,9 @@ def parse_key(text: str | Expr, ns: Namespace) -> Expr:
             ns.ensure(name)
         return text
     try:
-        tokens = tokenize_latex(text) if looks_like_latex(text) else tokenize(text)
-        return _PermissiveParser(tokens, ns).parse()
+        return parse(text, ns, declare=True)
     except NotationError as exc:
         raise UnusableKey(f"the expected answer cannot be read: {exc}") from None
-
-
-class _PermissiveParser(Parser):
-    def resolve(self, tok):  # type: ignore[no-untyped-def]
-        try:
-            return super().resolve(tok)
-        except NotationError:
-            self.ns.ensure(tok.text)
-            return super().resolve(tok)
 
 
 @dataclass
@@ -341,7 +328,7 @@ def _confirm_symbolically(given: Expr, expected: Expr, ns: Namespace) -> bool:
 
 
 def _numeric_values(e: Expr) -> np.ndarray:
-    from dlquiz.numeric import evaluate
+    from dlquiz.core.numeric import evaluate
 
     return evaluate(e, {}, 1)[0]
 

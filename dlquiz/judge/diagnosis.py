@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from dlquiz.expr import Expr
+from dlquiz.core.expr import Expr
+from dlquiz.core.printing import format_number, to_notation
 from dlquiz.judge.compare import Sample, same_values
-from dlquiz.printing import format_number, to_notation
 
 
 @dataclass(frozen=True)

@@ -4,33 +4,50 @@
 dlquiz (answers, keys, templates, derivation steps). It never evaluates Python: a
 tokenizer and a recursive-descent parser build the tree node by node, within hard
 limits on length, depth, node count and number size.
+
+Untrusted text (an answer) may use only the names in the namespace. Trusted text (a
+key, a template, a derivation file) is parsed with ``declare=True``: a name it uses that
+is not yet known becomes a scalar variable of the namespace.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dlquiz.expr import Expr
+from dlquiz.core.expr import Expr
 from dlquiz.notation.latex import looks_like_latex, tokenize_latex
-from dlquiz.notation.lexer import NotationError, tokenize
+from dlquiz.notation.lexer import NotationError, Token, tokenize
 from dlquiz.notation.parser import Parser
 
 if TYPE_CHECKING:
-    from dlquiz.vars import Namespace
+    from dlquiz.core.vars import Namespace
 
-__all__ = ["NotationError", "parse"]
+__all__ = ["NotationError", "parse", "tokens"]
 
 
-def parse(text: str, ns: Namespace | None = None, *, derivatives: bool = False) -> Expr:
-    """Read ``text`` (plain notation or LaTeX) against the known names in ``ns``."""
+def tokens(text: str, *, derivatives: bool = False) -> list[Token]:
+    """The tokens of ``text``: LaTeX (detected by ``\\`` or ``{``) or the plain notation."""
+    if looks_like_latex(text):
+        return tokenize_latex(text)
+    return tokenize(text, derivatives=derivatives)
+
+
+def parse(
+    text: str,
+    ns: Namespace | None = None,
+    *,
+    derivatives: bool = False,
+    declare: bool = False,
+) -> Expr:
+    """Read ``text`` (plain notation or LaTeX) against the known names in ``ns``.
+
+    ``derivatives`` reads ``d/dw`` as a derivative (templates, derivation files);
+    ``declare`` makes unknown names scalar variables of ``ns`` (trusted text only).
+    """
     if not isinstance(text, str):
         raise NotationError("an answer must be text")
     if ns is None:
-        from dlquiz.vars import Namespace
+        from dlquiz.core.vars import Namespace
 
         ns = Namespace()
-    if looks_like_latex(text):
-        tokens = tokenize_latex(text)
-    else:
-        tokens = tokenize(text, derivatives=derivatives)
-    return Parser(tokens, ns).parse()
+    return Parser(tokens(text, derivatives=derivatives), ns, declare=declare).parse()

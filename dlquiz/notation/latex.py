@@ -7,8 +7,8 @@ names (``n_{in}`` -> ``n_in``, ``\\hat{y}`` -> ``yhat``) and one set of error me
 
 from __future__ import annotations
 
+from dlquiz.core.names import GREEK_NAMES, canonical_name
 from dlquiz.notation.lexer import NotationError, Token, check_length, tokenize
-from dlquiz.notation.names import GREEK_NAMES, canonical_name
 
 _SKIP = {",", ";", "!", ":", " ", "quad", "qquad", "displaystyle", "textstyle", "limits"}
 _SIZES = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"}

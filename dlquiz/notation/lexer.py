@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dlquiz.notation.names import canonical_name
+from dlquiz.core.names import canonical_name
 
 MAX_LENGTH = 4000
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from dlquiz import expr as E
-from dlquiz.expr import Expr, ShapeError
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr, ShapeError
 from dlquiz.notation.lexer import NotationError, Token
 
 if TYPE_CHECKING:
-    from dlquiz.vars import Namespace
+    from dlquiz.core.vars import Namespace
 
 MAX_DEPTH = 48
 MAX_DIGITS = 40
@@ -72,8 +72,9 @@ def star(a: Expr, b: Expr) -> Expr:
 
 
 class Parser:
-    def __init__(self, tokens: list[Token], ns: Namespace) -> None:
+    def __init__(self, tokens: list[Token], ns: Namespace, *, declare: bool = False) -> None:
         self.tokens = tokens
+        self.declare = declare  # trusted text: an unknown name becomes a scalar variable
         self.last = len(tokens) - 1  # the EOF token
         self.pos = 0
         self.ns = ns
@@ -441,6 +442,9 @@ class Parser:
         if name == "e":
             return E.const("e")
         pieces = split_name(name, self.ns)
+        if not pieces and self.declare:
+            self.ns.ensure(name)
+            return E.sym(name, self.ns.vars[name].shape)
         if pieces:
             result = E.sym(pieces[0], self.ns.vars[pieces[0]].shape)
             for piece in pieces[1:]:
@@ -486,7 +490,7 @@ def _number(tok: Token) -> Fraction:
 
 def _constant_value(e: Expr) -> float | None:
     """The float value of a constant expression, or None when it has none."""
-    from dlquiz.numeric import evaluate_constant
+    from dlquiz.core.numeric import evaluate_constant
 
     try:
         return evaluate_constant(e)

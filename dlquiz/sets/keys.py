@@ -282,8 +282,8 @@ def _question(path: Path, index: int, entry: Any) -> Question:
 
 def _check_with_judge(key: Key) -> None:
     """Every question must be readable by the judge, and its own answer must earn full marks."""
+    from dlquiz.core.vars import VarSpecError
     from dlquiz.judge import UnusableKey, check
-    from dlquiz.vars import VarSpecError
 
     for q in key.questions:
         where = f"{key.path}: question {q.number}"

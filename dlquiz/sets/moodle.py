@@ -72,8 +72,8 @@ def html_text(latex_text: str) -> str:
 
 def _numbers(problem: Problem) -> list[list[float]]:
     """The key's numbers, computed by the judge's own reading of the key."""
-    from dlquiz.expr import substitute
-    from dlquiz.numeric import evaluate
+    from dlquiz.core.expr import substitute
+    from dlquiz.core.numeric import evaluate
 
     key = problem.key
     values = evaluate(substitute(key.expected, key.definitions), {}, 1)[0]
@@ -81,8 +81,8 @@ def _numbers(problem: Problem) -> list[list[float]]:
 
 
 def _mistake_numbers(problem: Problem) -> list[tuple[float, str]]:
-    from dlquiz.expr import substitute
-    from dlquiz.numeric import EvaluationError, evaluate
+    from dlquiz.core.expr import substitute
+    from dlquiz.core.numeric import EvaluationError, evaluate
 
     out = []
     key = problem.key

@@ -14,10 +14,10 @@ from functools import lru_cache
 
 import sympy as sp
 
-from dlquiz import expr as E
-from dlquiz.expr import Expr, substitute
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr, substitute
+from dlquiz.core.vars import Namespace
 from dlquiz.symbolic.bridge import Bridge, SymbolicError
-from dlquiz.vars import Namespace
 
 _T = "t__"
 

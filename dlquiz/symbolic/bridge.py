@@ -15,9 +15,9 @@ from fractions import Fraction
 
 import sympy as sp
 
-from dlquiz import expr as E
-from dlquiz.expr import Expr
-from dlquiz.vars import Namespace
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr
+from dlquiz.core.vars import Namespace
 
 
 class sigmoid(sp.Function):

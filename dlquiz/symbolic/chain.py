@@ -7,12 +7,12 @@ gradient as upstream gradient times local derivative, then its value.
 
 from __future__ import annotations
 
-from dlquiz import expr as E
-from dlquiz.expr import Expr
-from dlquiz.printing import to_unicode
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr
+from dlquiz.core.printing import to_unicode
+from dlquiz.core.vars import Namespace
 from dlquiz.symbolic.backprop import gradient, local_backward
 from dlquiz.symbolic.simplify import simplify
-from dlquiz.vars import Namespace
 
 
 def decompose(f: Expr, var: str) -> tuple[list[Expr], dict[int, str], dict[int, Expr]]:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from dlquiz import expr as E
-from dlquiz.expr import Expr
-from dlquiz.printing import to_latex, to_notation, to_unicode
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr
+from dlquiz.core.printing import to_latex, to_notation, to_unicode
+from dlquiz.core.vars import Namespace
 from dlquiz.symbolic.backprop import depends_elementwise, gradient
 from dlquiz.symbolic.bridge import Bridge, SymbolicError
 from dlquiz.symbolic.simplify import best_form, simplify
-from dlquiz.vars import Namespace
 
 MAX_EXPANDED_NODES = 20_000
 

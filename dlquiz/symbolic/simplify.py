@@ -12,10 +12,10 @@ from functools import lru_cache
 
 import sympy as sp
 
-from dlquiz import expr as E
-from dlquiz.expr import Expr, rebuild
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr, rebuild
+from dlquiz.core.vars import Namespace
 from dlquiz.symbolic.bridge import Bridge, _is_elementwise
-from dlquiz.vars import Namespace
 
 SIMPLIFY_OPS_LIMIT = 80  # sympy.simplify is tried only on expressions smaller than this
 

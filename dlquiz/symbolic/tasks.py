@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from dlquiz.expr import Expr
+from dlquiz.core.expr import Expr
+from dlquiz.core.vars import Namespace
 from dlquiz.symbolic.bridge import Bridge
 from dlquiz.symbolic.derive import Derivation, derive, expand_derivatives
-from dlquiz.vars import Namespace
 
 
 def equal(a: Expr, b: Expr, ns: Namespace) -> bool:

@@ -13,8 +13,8 @@ from bank_helpers import (
 
 from dlquiz.bank import families
 from dlquiz.bank.coded.autograd import Model, figure
-from dlquiz.graphs import build_graph
-from dlquiz.printing import to_notation
+from dlquiz.bank.graphs import build_graph
+from dlquiz.core.printing import to_notation
 
 FAMILIES = [
     "autograd/operations",

@@ -77,9 +77,9 @@ def test_two_layer_accepts_deltas_written_with_the_definitions() -> None:
 def test_template_keys_disagreeing_with_autograd_are_caught() -> None:
     """verify() re-derives and compares with the engine: a wrong derivation must fail it."""
     from dlquiz.bank.render import parse_math
+    from dlquiz.core.vars import Namespace
+    from dlquiz.core.verification import verify_derivative
     from dlquiz.symbolic.derive import derivative
-    from dlquiz.vars import Namespace
-    from dlquiz.verification import verify_derivative
 
     ns = Namespace.from_specs(["W3:3x2", "delta3:3", "z2:2", "b3:3"])
     target = parse_math("sum(hadamard(delta3, W3@sigmoid(z2) + b3))", ns)

@@ -14,9 +14,9 @@ from bank_helpers import (
 )
 
 from dlquiz.bank import families
+from dlquiz.core.numeric import evaluate
+from dlquiz.core.vars import Namespace
 from dlquiz.notation import parse
-from dlquiz.numeric import evaluate
-from dlquiz.vars import Namespace
 
 FAMILIES = [
     "linear-regression/dw-scalar",

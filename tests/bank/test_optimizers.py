@@ -134,9 +134,9 @@ def test_bias_corrected_constant_gradient_is_the_gradient_itself() -> None:
 
 def test_bias_corrected_weights_add_up_to_one() -> None:
     """vhat_t with every g_k = 1 is 1: an independent property of the correct key."""
+    from dlquiz.core.numeric import evaluate
+    from dlquiz.core.vars import Namespace
     from dlquiz.notation import parse
-    from dlquiz.numeric import evaluate
-    from dlquiz.vars import Namespace
 
     family = families()["optimizers/adam-bias-correction"]
     for seed in range(40):

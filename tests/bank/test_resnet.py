@@ -15,11 +15,11 @@ from bank_helpers import (
 )
 
 from dlquiz.bank import families, generate
+from dlquiz.core.numeric import evaluate
+from dlquiz.core.vars import Namespace
 from dlquiz.engine import BatchNorm, Conv2d, Residual, Sequential, Tensor
 from dlquiz.engine import functional as F
 from dlquiz.notation import parse
-from dlquiz.numeric import evaluate
-from dlquiz.vars import Namespace
 
 IDS = [
     "resnet/residual-grad-scalar",

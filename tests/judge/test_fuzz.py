@@ -9,11 +9,11 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlquiz import expr as E
+from dlquiz.core import expr as E
+from dlquiz.core.printing import to_latex, to_notation
+from dlquiz.core.vars import Namespace
 from dlquiz.judge import UnusableKey, check
 from dlquiz.notation import NotationError, parse
-from dlquiz.printing import to_latex, to_notation
-from dlquiz.vars import Namespace
 
 NS = Namespace.from_specs(["w", "x", "b", "y", "eta", "z:3", "v:3", "W:3x3", "phi:function"])
 ALPHABET = [

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from dlquiz.expr import Expr
+from dlquiz.core.expr import Expr
+from dlquiz.core.printing import to_notation
+from dlquiz.core.vars import Namespace
 from dlquiz.notation import NotationError, parse
-from dlquiz.printing import to_notation
-from dlquiz.vars import Namespace
 
 SCALARS = ["w", "x", "b", "y", "yhat", "a", "c", "d", "eta", "lambda", "n_in", "n_out", "beta1"]
 VECTORS = ["z:3", "v:3", "delta:3", "u:2", "o:3"]

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from dlquiz.core.vars import Namespace
 from dlquiz.judge.worker import Worker, WorkerError, WorkerTimeout
 from dlquiz.notation import parse
-from dlquiz.vars import Namespace
 
 
 @pytest.fixture

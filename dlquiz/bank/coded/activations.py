@@ -26,7 +26,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.core.numbers import fmt, fmt_key
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 _NAMES = {"sigmoid": "the sigmoid σ", "tanh": "tanh", "relu": "ReLU"}

@@ -4,7 +4,7 @@ The notes' example is h = ReLU(W_n x + b_n), o = W_o h + b_o, L = (y - o)^2, dec
 m_h = W_n x, z_h = m_h + b_n, h = ReLU(z_h), m_o = W_o h, o = m_o + b_o, r = y - o, L = r^2.
 Every family here builds that decomposition (or a variant: another activation, a second
 hidden layer, no bias, a 1/2 in the loss) as a list of steps, lowers the model onto the
-engine through ``dlquiz.graphs.build_graph`` and matches the engine's graph node by node
+engine through ``dlquiz.bank.graphs.build_graph`` and matches the engine's graph node by node
 against the steps, so the graph drawn for the student is the graph the engine really
 differentiates, labelled with the notes' names. The engine writes y - o as y + (-1)*o,
 so a subtraction is one step here and two engine nodes there (the figure says so).
@@ -27,11 +27,12 @@ from dlquiz.bank.coded.common import distinguishable, keep_distinct, matrix, vec
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key, parse_math, render
-from dlquiz.expr import Expr, substitute
-from dlquiz.notation.names import canonical_name
-from dlquiz.printing import to_notation
-from dlquiz.vars import Namespace, VarSpec
+from dlquiz.bank.render import parse_math, render
+from dlquiz.core.expr import Expr, substitute
+from dlquiz.core.names import canonical_name
+from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.printing import to_notation
+from dlquiz.core.vars import Namespace, VarSpec
 
 ACTS = ("relu", "sigmoid", "tanh")
 ACT_PRIME = {"relu": "step", "sigmoid": "sigmoid'", "tanh": "tanh'"}
@@ -194,8 +195,8 @@ class GraphMismatch(ValueError):
 
 
 def engine_graph(model: Model, at: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """The engine's graph of the model's loss (``dlquiz.graphs``), with values at ``at``."""
-    from dlquiz.graphs import build_graph
+    """The engine's graph of the model's loss (``dlquiz.bank.graphs``), with values at ``at``."""
+    from dlquiz.bank.graphs import build_graph
 
     specs = [f"{k}:{v}" if v else k for k, v in model.leaves().items()]
     at_list = [f"{k}={v}" for k, v in (at or {}).items()]
@@ -269,7 +270,7 @@ def match_steps(model: Model, g) -> dict[str, int]:  # type: ignore[no-untyped-d
 
 def figure(model: Model, *, at: dict[str, str] | None = None, grads: bool = False) -> str:
     """The labelled tree: ``z_h = m_h + b_n  (3x1)``; values when ``at``, grads if asked."""
-    from dlquiz.graphs import render_tree
+    from dlquiz.bank.graphs import render_tree
 
     g = engine_graph(model, at)
     ids = match_steps(model, g)
@@ -679,7 +680,7 @@ class LocalGradient(Family):
         return out
 
     def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.verification import verify_derivative
+        from dlquiz.core.verification import verify_derivative
 
         model, node, wrt = self.params(problem.seed)
         ns, f, key = self.setup(model, node, wrt)
@@ -1063,7 +1064,7 @@ class WeightGradient(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.verification import verify_derivative
+        from dlquiz.core.verification import verify_derivative
 
         model, wrt = self.params(problem.seed)
         ns, loss, key = self.derive(model, wrt)

@@ -39,7 +39,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt
+from dlquiz.core.numbers import fmt
 
 
 def _draw_batch(draw: Draw, batch: int, features: int) -> tuple[tuple[int, ...], ...]:

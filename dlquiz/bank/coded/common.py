@@ -17,9 +17,9 @@ import numpy as np
 import sympy as sp
 
 from dlquiz.bank.problem import Problem
-from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.vars import Namespace
 from dlquiz.judge.core import NUMERIC_ATOL, NUMERIC_RTOL
-from dlquiz.vars import Namespace
 
 EXACT_RTOL = 1e-8  # engine numbers against exact arithmetic
 LETTERS = "ABCDEFGH"  # the options of a concept question
@@ -138,8 +138,8 @@ def engine_act(name: str, t):  # type: ignore[no-untyped-def]
 
 def key_numbers(text: str) -> np.ndarray:
     """The numbers of a key written in the notation (read by the safe parser, never eval)."""
+    from dlquiz.core.numeric import evaluate
     from dlquiz.notation import parse
-    from dlquiz.numeric import evaluate
 
     return evaluate(parse(text, Namespace()), {}, 1)[0]
 

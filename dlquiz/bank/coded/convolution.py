@@ -33,7 +33,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt_key
+from dlquiz.core.numbers import fmt_key
 
 
 def _entry_or_map(values: object) -> str:

@@ -30,7 +30,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.core.numbers import fmt, fmt_key
 
 MC_SIGMAS = 5.0  # the statistical tolerance: |estimate - key| <= 5 standard errors
 MC_FLOATS = 4_000_000  # weight entries drawn per Monte Carlo check (memory and time)
@@ -381,7 +381,7 @@ _BIAS = (0, Fraction(1, 4), Fraction(1, 2), 1, 2)
 
 
 def _namespace(p: _Formula):  # type: ignore[no-untyped-def]
-    from dlquiz.vars import Namespace
+    from dlquiz.core.vars import Namespace
 
     specs = ["n_in:positive", "n_out:positive"]
     if p.direction == "two-layer":
@@ -399,7 +399,7 @@ def _derive_formula(p: _Formula) -> str:
     """
     import sympy as sp
 
-    from dlquiz.printing import to_notation
+    from dlquiz.core.printing import to_notation
     from dlquiz.symbolic.bridge import Bridge
 
     bridge = Bridge(_namespace(p))
@@ -604,8 +604,8 @@ class VarianceFormula(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         """The formula at a concrete point against the engine's Monte Carlo."""
+        from dlquiz.core.numeric import evaluate
         from dlquiz.notation import parse
-        from dlquiz.numeric import evaluate
 
         p = self.params(problem.seed)
         ns = _namespace(p)
@@ -636,7 +636,7 @@ def _distinct_formulas(key: str, candidates, ns) -> list[dict[str, str]]:  # typ
     import sympy as sp
 
     from dlquiz.bank.render import parse_math
-    from dlquiz.printing import to_notation
+    from dlquiz.core.printing import to_notation
     from dlquiz.symbolic.bridge import Bridge
 
     bridge = Bridge(ns)

@@ -17,10 +17,11 @@ from dlquiz.bank.coded.common import keep_distinct, vector
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key, parse_math
-from dlquiz.expr import Expr, substitute
-from dlquiz.printing import to_notation
-from dlquiz.vars import Namespace, VarSpec
+from dlquiz.bank.render import parse_math
+from dlquiz.core.expr import Expr, substitute
+from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.printing import to_notation
+from dlquiz.core.vars import Namespace, VarSpec
 
 
 def _a(n: int) -> str:
@@ -78,7 +79,7 @@ class BatchGradient(Family):
         return ns, loss, yhat, derivative(loss, p.wrt, ns)
 
     def generate(self, seed: int) -> Problem:
-        from dlquiz import expr as E
+        from dlquiz.core import expr as E
 
         p = self.params(seed)
         ns, _loss, yhat, key = self.derive(p)
@@ -167,7 +168,7 @@ class BatchGradient(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.verification import verify_derivative
+        from dlquiz.core.verification import verify_derivative
 
         p = self.params(problem.seed)
         ns, loss, _, key = self.derive(p)
@@ -184,7 +185,7 @@ class BatchGradient(Family):
 
 def _check_batch_formula(p: _Batch, key: Expr, ns: Namespace) -> list[str]:
     """The key against the textbook formula in plain NumPy at a random integer point."""
-    from dlquiz.numeric import evaluate
+    from dlquiz.core.numeric import evaluate
 
     rng = np.random.default_rng(p.n * 100 + p.d)
     X = rng.integers(-3, 4, (p.n, p.d)).astype(float)

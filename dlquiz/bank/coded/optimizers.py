@@ -27,8 +27,8 @@ from dlquiz.bank.coded.common import keep_distinct, key_numbers, separated, vect
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key
-from dlquiz.vars import Namespace
+from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.vars import Namespace
 
 Number = Fraction | int
 
@@ -451,7 +451,7 @@ UNROLL_BETAS: tuple[Fraction | str, ...] = (
 
 def _notation(s: sp.Expr, ns: Namespace) -> str:
     """A SymPy result back in the answer notation."""
-    from dlquiz.printing import to_notation
+    from dlquiz.core.printing import to_notation
     from dlquiz.symbolic.bridge import Bridge
 
     return to_notation(Bridge(ns).from_sympy(s))
@@ -655,8 +655,8 @@ class MomentumUnrolled(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         """The key against the engine's SGD with momentum fed the same gradients."""
+        from dlquiz.core.numeric import evaluate
         from dlquiz.engine import Tensor, optim
-        from dlquiz.numeric import evaluate
 
         u = self.setup(problem.seed)
         ns = u.namespace()
@@ -850,8 +850,8 @@ class AdamBiasCorrection(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         """The key against the moments the engine's Adam keeps, fed the same gradients."""
+        from dlquiz.core.numeric import evaluate
         from dlquiz.engine import Tensor, optim
-        from dlquiz.numeric import evaluate
 
         quantity, t, b1, b2 = self.setup(problem.seed)
         names = self.names(quantity, t)

@@ -32,7 +32,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import fmt, fmt_key
+from dlquiz.core.numbers import fmt, fmt_key
 
 MC_SIGMAS = 5.0  # statistical tolerance of the Monte Carlo checks, in standard errors
 MC_UNITS = 200_000  # dropout draws per Monte Carlo check

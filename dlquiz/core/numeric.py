@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlquiz.expr import Expr
-from dlquiz.vars import Namespace, VarSpec
+from dlquiz.core.expr import Expr
+from dlquiz.core.vars import Namespace, VarSpec
 
 COST_BUDGET = 2.5e8  # multiply-adds per evaluation, summed over the batch
 

@@ -2,7 +2,7 @@
 
 Every derivative dlquiz shows (``derive``, problem keys) is evaluated at random points
 and compared with the gradient the NumPy engine's reverse mode computes for the original
-expression (``dlquiz.autodiff``), which shares no code with the symbolic derivation.
+expression (``dlquiz.core.autodiff``), which shares no code with the symbolic derivation.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlquiz.expr import Expr
-from dlquiz.numeric import evaluate, sample_env
-from dlquiz.vars import Namespace
+from dlquiz.core.expr import Expr
+from dlquiz.core.numeric import evaluate, sample_env
+from dlquiz.core.vars import Namespace
 
 POINTS = 6
 RTOL = 1e-8
@@ -31,7 +31,7 @@ def verify_derivative(
     f: Expr, var: str, derivative: Expr, ns: Namespace, *, seed: int = 7, rtol: float = RTOL
 ) -> Check:
     """Does ``derivative`` equal d f / d var at random points (where f is defined)?"""
-    from dlquiz.autodiff import gradients
+    from dlquiz.core.autodiff import gradients
 
     rng = np.random.default_rng(seed)
     names = f.free_symbols() | derivative.free_symbols() | {var}
@@ -48,7 +48,7 @@ def verify_expression(
     target: Expr, key: Expr, ns: Namespace, *, seed: int = 11, rtol: float = RTOL
 ) -> Check:
     """Does ``key`` equal ``target`` (whose ``d/dx`` parts the engine's autograd computes)?"""
-    from dlquiz.autodiff import evaluate_with_autograd
+    from dlquiz.core.autodiff import evaluate_with_autograd
 
     rng = np.random.default_rng(seed)
     names = target.free_symbols() | key.free_symbols()

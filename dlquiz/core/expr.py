@@ -4,7 +4,7 @@ Answers, keys, templates and derivations all become ``Expr`` trees whose every n
 knows its shape. SymPy's own matrix expressions cannot broadcast a scalar, print
 ``𝟙`` for it and are slow to build; this tree is small, immutable and hashable, lowers
 to SymPy where SymPy is strong (scalar and elementwise algebra, see
-``dlquiz.symbolic``) and evaluates numerically without SymPy (``dlquiz.numeric``).
+``dlquiz.symbolic``) and evaluates numerically without SymPy (``dlquiz.core.numeric``).
 
 Shapes: ``()`` is a scalar, ``(m, n)`` a matrix, ``(n, 1)`` a (column) vector. A 1x1
 result (``w.T@x``) is a scalar: shape ``(1, 1)`` never occurs.
@@ -100,10 +100,11 @@ class Expr:
     def is_scalar(self) -> bool:
         return self.shape == SCALAR
 
-    def __repr__(self) -> str:
-        from dlquiz.printing import to_notation
-
-        return f"Expr({to_notation(self)!r}, shape={shape_text(self.shape)})"
+    def __repr__(self) -> str:  # structural: the printers live above this module
+        inner = ", ".join(repr(a) for a in self.args)
+        value = "" if self.value is None else f"{self.value!s}"
+        head = self.op + (f" {value}" if value else "")
+        return f"{head}({inner})" if self.args else f"{head}[{shape_text(self.shape)}]"
 
     # Operator sugar for building trees in Python code (templates, tests, derivations).
     def __add__(self, other: object) -> Expr:

@@ -5,17 +5,17 @@ differentiate it (reverse mode on numbers, sharing no code with the symbolic
 derivation), which is how every derived answer is verified, and gives the graph of
 atomic operations that the autograd problems and ``dlquiz graph`` draw.
 
-Values carry the same leading batch axis as ``dlquiz.numeric``: (K, m, n).
+Values carry the same leading batch axis as ``dlquiz.core.numeric``: (K, m, n).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dlquiz.core.expr import Expr
+from dlquiz.core.numeric import EvaluationError, GenericFunction, evaluate
 from dlquiz.engine import Tensor
 from dlquiz.engine import functional as F
-from dlquiz.expr import Expr
-from dlquiz.numeric import EvaluationError, GenericFunction, evaluate
 
 
 def lower(
@@ -157,7 +157,7 @@ def evaluate_with_autograd(
     funcs: dict[str, GenericFunction] | None = None,
 ) -> np.ndarray:
     """Value of ``e`` where every ``d/dx (body)`` is computed by the engine's reverse mode."""
-    from dlquiz.numeric import evaluate_node
+    from dlquiz.core.numeric import evaluate_node
 
     memo: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):

@@ -11,8 +11,8 @@ import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from dlquiz.expr import ELEMENTWISE, REDUCTIONS, VECTOR_MAPS, Expr
-from dlquiz.notation.names import GREEK_LETTER
+from dlquiz.core.expr import ELEMENTWISE, REDUCTIONS, VECTOR_MAPS, Expr
+from dlquiz.core.names import GREEK_LETTER
 
 ADD, MUL, NEG, POW, POST, ATOM = 1, 2, 3, 4, 5, 6
 HADAMARD = 1.5  # "a ⊙ b" binds looser than juxtaposition: (a ⊙ b) xᵀ needs its parentheses
@@ -382,7 +382,7 @@ def _is_atom(text: str) -> bool:
 
 def _split_sign(term: Expr) -> tuple[bool, Expr]:
     """(is the term printed with a minus, the term without it)."""
-    from dlquiz.expr import mul, num
+    from dlquiz.core.expr import mul, num
 
     if term.op == "num" and term.value < 0:  # type: ignore[operator]
         return True, num(-term.value)  # type: ignore[operator]
@@ -393,7 +393,7 @@ def _split_sign(term: Expr) -> tuple[bool, Expr]:
 
 def _split_fraction(e: Expr) -> tuple[Fraction, list[Expr], list[Expr]]:
     """A product as coefficient, numerator factors and denominator factors."""
-    from dlquiz.expr import num, power
+    from dlquiz.core.expr import num, power
 
     coeff = Fraction(1)
     numer: list[Expr] = []

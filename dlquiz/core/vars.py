@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from dlquiz.expr import SCALAR, Shape, normalize_shape, shape_text
-from dlquiz.notation.names import DEFAULT_DOMAINS, canonical_name
+from dlquiz.core.expr import SCALAR, Shape, normalize_shape, shape_text
+from dlquiz.core.names import DEFAULT_DOMAINS, canonical_name
 
 DOMAINS = ("real", "positive", "unit", "onehot", "nonzero", "integer", "function")
 MAX_DIM = 64

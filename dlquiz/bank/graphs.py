@@ -1,7 +1,7 @@
 """Computational graphs drawn in the terminal: the notes' "decomposing a model into atomic
 operations", for any expression, with forward values and backward gradients at a point.
 
-The expression is lowered to the NumPy engine (``dlquiz.autodiff``), so the graph shown is
+The expression is lowered to the NumPy engine (``dlquiz.core.autodiff``), so the graph shown is
 the graph the engine really differentiates; ``dlquiz.engine.graph`` returns it as data.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dlquiz.bank.render import fmt
+from dlquiz.core.numbers import fmt
 
 
 class GraphError(ValueError):
@@ -60,8 +60,8 @@ class ComputationGraph:
 
 
 def _parse_value(text: str) -> np.ndarray:
+    from dlquiz.core.numeric import evaluate
     from dlquiz.notation import NotationError, parse
-    from dlquiz.numeric import evaluate
 
     try:
         e = parse(text)
@@ -71,11 +71,11 @@ def _parse_value(text: str) -> np.ndarray:
 
 
 def build_graph(expr: str, var_specs: list[str], at: list[str]) -> ComputationGraph:
-    from dlquiz.autodiff import lower
+    from dlquiz.core.autodiff import lower
+    from dlquiz.core.vars import Namespace, VarSpecError
     from dlquiz.engine import Tensor
     from dlquiz.engine import graph as engine_graph
     from dlquiz.judge.core import UnusableKey, parse_key
-    from dlquiz.vars import Namespace, VarSpecError
 
     try:
         ns = Namespace.from_specs(var_specs)

@@ -1,0 +1,46 @@
+"""Numbers as people read them: one rounding rule for every number dlquiz shows.
+
+Statements, hints, solutions, graphs and keys all print computed floats through
+``fmt`` (significant figures, half-even, no trailing zeros, ``1e-8`` rather than
+``0.00000001``), so the last bits of a BLAS never reach a student and two platforms
+write the same key.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+
+class NumberFormatError(ValueError):
+    """A number that cannot be shown (NaN or an infinity)."""
+
+
+def fmt(x: float | Fraction | int, sig: int = 4) -> str:
+    """A number rounded to ``sig`` significant figures (half-even), without trailing zeros."""
+    if isinstance(x, int) or (isinstance(x, Fraction) and x.denominator == 1):
+        return str(int(x))
+    value = float(x)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise NumberFormatError(f"cannot show the number {value}")
+    if value == 0:
+        return "0"
+    d = Decimal(repr(value))
+    exponent = d.adjusted()
+    quantum = Decimal(1).scaleb(exponent - sig + 1)
+    rounded = d.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    if abs(value) < 1e-4:  # 1e-8, not 0.00000001 (the notation reads both)
+        mantissa, _, power = format(rounded.normalize(), "e").partition("e")
+        return f"{mantissa}e{int(power)}"
+    text = format(rounded, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+KEY_ZERO = 1e-12  # below this a float key is rounding noise of an exact 0 (0.1 + 0.2 - 0.3)
+
+
+def fmt_key(x: float, sig: int = 10) -> str:
+    """A key value: more digits than shown, still rounded so platforms agree."""
+    return "0" if abs(float(x)) < KEY_ZERO else fmt(x, sig)
