@@ -43,6 +43,10 @@ class GenericFunction:
         t = np.tanh(self.b * x + self.c)
         return self.a * self.b * (1 - t * t) + self.d
 
+    def second_derivative(self, x: np.ndarray) -> np.ndarray:
+        t = np.tanh(self.b * x + self.c)
+        return -2 * self.a * self.b * self.b * t * (1 - t * t)
+
 
 def _signs(rng: np.random.Generator, count: int) -> np.ndarray:
     """Half positive, half negative, in random order: step(z) must not look like 1."""
@@ -123,7 +127,20 @@ def batch_size(exprs: list[Expr], wanted: int) -> int:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    """1/(1 + exp(-x)) to full relative precision for every x (no cancellation)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+def _sigmoid_slope(x: np.ndarray) -> np.ndarray:
+    """sigmoid(x) (1 - sigmoid(x)) = sigmoid(x) sigmoid(-x), without 1 - sigmoid(x)."""
+    e = np.exp(-np.abs(x))
+    return e / (1.0 + e) ** 2
+
+
+def _tanh_slope(x: np.ndarray) -> np.ndarray:
+    """1 - tanh(x)^2 = 1/cosh(x)^2, without the cancellation of 1 - tanh(x)^2."""
+    return 1.0 / np.cosh(x) ** 2
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -138,9 +155,9 @@ _ELEMENTWISE = {
     "abs": np.abs,
     "sign": np.sign,
     "sigmoid": _sigmoid,
-    "sigmoid'": lambda x: _sigmoid(x) * (1.0 - _sigmoid(x)),
+    "sigmoid'": _sigmoid_slope,
     "tanh": np.tanh,
-    "tanh'": lambda x: 1.0 - np.tanh(x) ** 2,
+    "tanh'": _tanh_slope,
     "relu": lambda x: np.maximum(x, 0.0),
     "step": lambda x: (x > 0).astype(float),
 }
@@ -151,10 +168,14 @@ def evaluate(
     env: dict[str, np.ndarray],
     k: int,
     funcs: dict[str, GenericFunction] | None = None,
+    memo: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Value of ``e`` at K points: an array of shape (K, m, n) ((K, 1, 1) for a scalar)."""
+    """Value of ``e`` at K points: an array of shape (K, m, n) ((K, 1, 1) for a scalar).
+
+    ``memo`` (optional) receives every node's value by ``id(node)``.
+    """
     funcs = funcs or {}
-    memo: dict[int, np.ndarray] = {}
+    memo = {} if memo is None else memo
     with np.errstate(all="ignore"):
         for node in e.walk():
             memo[id(node)] = evaluate_node(node, [memo[id(a)] for a in node.args], env, k, funcs)

@@ -1,113 +1,538 @@
-"""Are two expressions equal? Decided by evaluating both at random points.
+"""Are two expressions equal? Decided by evaluating both at points chosen to find differences.
 
-Random points in each variable's domain (random matrices of the declared shapes, both
-signs, several points) catch what symbolic simplification misses (``step`` vs ``1``,
-``ReLU``, ``Heaviside(0)``) and take microseconds. Points where the *expected* answer is
-undefined or not real are dropped and more are drawn, so answers that agree wherever the
-expected one is defined are equal. ``Sample`` keeps the points so the diagnosis can test
-its hypotheses (a factor, a sign, a missing term) on the same values.
+Random points in each variable's domain catch what symbolic simplification misses
+(``step`` vs ``1``, ``ReLU``, ``Heaviside(0)``) and take microseconds, but only where
+they fall: agreement on a narrow band says nothing about ``x + relu(x - 3)`` against
+``x``. So the points are drawn to find differences:
+
+* **several scales**: a third of the points in the band where problems live (|x| in
+  [0.25, 2]), the rest with magnitudes log-uniform from 1e-3 to 1e3, both signs, within
+  each variable's declared domain;
+* **both sides of every breakpoint** of either expression: where an argument of
+  ``step``, ``relu``, ``abs`` or ``sign`` changes sign, where the two arguments of
+  ``max``/``min`` meet (and ties inside ``max(v)``), the integer jumps of
+  ``floor``/``ceil``, the domain edges of ``sqrt``, ``log`` and powers. They are found
+  numerically along random lines through the sample (a log-spaced grid, then two
+  interpolation steps on each bracket) and a point is placed on either side;
+* **every orthant** when the expected answer is undefined at many points: sign patterns
+  of the variables are searched, and the answer must agree on each one where the
+  expected answer is defined;
+* a point where either side **overflows or underflows** (``dlquiz.core.precision``) is
+  redrawn closer to 1, never counted as a difference.
+
+Agreement is judged per point and per entry, relative to that entry's magnitude, with an
+absolute floor from the rounding-error bound of each side's evaluation
+(``dlquiz.core.precision``): ``[1e9 x; y]`` cannot hide an error in ``y``. ``Sample``
+keeps the points so the diagnosis tests its hypotheses (a factor, a sign, a missing
+term) on the same values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from dlquiz.core.expr import Expr
-from dlquiz.core.numeric import GenericFunction, batch_size, evaluate, sample_env
+from dlquiz.core.numeric import GenericFunction, batch_size, evaluate
+from dlquiz.core.precision import Detailed, evaluate_detailed
 from dlquiz.core.vars import Namespace, VarSpec
 
-POINTS = 12
+CORE_POINTS = 8  # |x| in [0.25, 2]
+SCALED_POINTS = 16  # magnitudes log-uniform in [1e-3, 1e3]
 MIN_VALID = 6
+REDRAWS = 3  # rounds of pulling an over/underflowing point towards 1
 SEED = 20_240_917  # fixed: the same answer gets the same verdict on every run
-SYMBOLIC_RTOL = 1e-7
+SYMBOLIC_RTOL = 1e-10  # exact expressions: rounding is covered by the error bound
+SAFETY = 8.0  # the error bound is first order: allow this many times it
+LOG_RANGE = 3.0  # magnitudes 10^-3 .. 10^3
+
+# The breakpoint search: lines through the sample, a grid on each.
+LINES = 3
+GRID = np.concatenate([-np.logspace(3, -3, 25), [0.0], np.logspace(-3, 3, 25)])
+MAX_BRACKETS = 24
+# The orthant search, when the expected answer is undefined at many points.
+MAX_ORTHANT_UNITS = 6  # all 2^n sign patterns up to this many variables, random beyond
+RANDOM_ORTHANTS = 64
+ORTHANT_POINTS = 4
 
 
 @dataclass
 class Sample:
-    """Random points with the expected answer's values where it is defined."""
+    """Points where the expected answer is defined, with its values there."""
 
     ns: Namespace
     env: dict[str, np.ndarray]
     funcs: dict[str, GenericFunction]
     k: int
-    valid: np.ndarray  # (K,) bool: points where the expected value is finite
+    valid: np.ndarray  # (K,) bool: the expected value is finite and trustworthy
     expected: np.ndarray  # (K, m, n)
-    cache: dict[Expr, np.ndarray] = field(default_factory=dict)
+    expected_error: np.ndarray  # (K, m, n): its rounding-error bound
+    rtol: float = SYMBOLIC_RTOL
+    details: dict[Expr, Detailed] = field(default_factory=dict)
+
+    def detail(self, e: Expr) -> Detailed:
+        if e not in self.details:
+            self.details[e] = evaluate_detailed(e, self.env, self.k, self.funcs)
+        return self.details[e]
 
     def value(self, e: Expr) -> np.ndarray:
-        if e not in self.cache:
-            self.cache[e] = evaluate(e, self.env, self.k, self.funcs)
-        return self.cache[e]
+        return self.detail(e).value
+
+    def error(self, e: Expr) -> np.ndarray:
+        return self.detail(e).error
 
     @property
     def count(self) -> int:
         return int(self.valid.sum())
 
-
-def _finite_points(values: np.ndarray) -> np.ndarray:
-    return np.isfinite(values).all(axis=(1, 2))
-
-
-def draw(expected: Expr, others: list[Expr], ns: Namespace, seed: int = SEED) -> Sample:
-    """Points where ``expected`` is defined: a few rounds, the last with positive values."""
-    rng = np.random.default_rng(seed)
-    names = set(expected.free_symbols())
-    for o in others:
-        names |= o.free_symbols()
-    k = batch_size([expected, *others], POINTS)
-    best: Sample | None = None
-    for attempt in range(3):
-        space = ns if attempt < 2 else _positive(ns, names)
-        size = k if attempt == 0 else min(4 * k, batch_size([expected, *others], 4 * k))
-        env, funcs = sample_env(space, names, size, rng)
-        values = evaluate(expected, env, size, funcs)
-        valid = _finite_points(values)
-        sample = Sample(ns, env, funcs, size, valid, values)
-        sample.cache[expected] = values
-        if best is None or sample.count > best.count:
-            best = sample
-        if sample.count >= MIN_VALID:
-            return sample
-    assert best is not None
-    return best
+    def agrees(self, e: Expr, target: Expr | None = None) -> bool:
+        """Does ``e`` equal the expected answer (or ``target``) at every valid point?"""
+        d = self.detail(e)
+        if target is None:
+            return same_values(self, d.value, error=d.error, points=~d.risky)
+        t = self.detail(target)
+        return same_values(
+            self,
+            d.value,
+            target=t.value,
+            error=d.error,
+            target_error=t.error,
+            points=~(d.risky | t.risky),
+        )
 
 
-def _positive(ns: Namespace, names: set[str]) -> Namespace:
-    """The same names with real scalars and matrices drawn positive (a last resort)."""
-    out = ns.copy()
-    for name in names:
-        spec = out.get(name) or VarSpec(name)
-        if spec.domain in ("real", "nonzero"):
-            out.vars[name] = VarSpec(name, spec.shape, "positive")
-    return out
+# --- a fast deterministic stream of random numbers ---------------------------------------
 
 
-def close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+@lru_cache(maxsize=1)
+def _pool() -> np.ndarray:
+    return np.random.default_rng(SEED).random(1 << 16)
+
+
+class Stream:
+    """Uniform numbers from a fixed pool, from an offset set by the seed.
+
+    A new NumPy generator costs tens of microseconds, a fifth of a whole check; the
+    judge needs deterministic numbers, not fresh entropy, so it reads a fixed pool.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.pool = _pool()
+        self.at = (seed * 2_654_435_761) % self.pool.size
+
+    def random(self, size: tuple[int, ...]) -> np.ndarray:
+        count = int(np.prod(size))
+        end = self.at + count
+        if end <= self.pool.size:
+            out = self.pool[self.at : end]
+        else:
+            out = np.resize(np.roll(self.pool, -self.at), count)
+        self.at = end % self.pool.size
+        return out.reshape(size)
+
+    def uniform(self, lo: float, hi: float, size: tuple[int, ...]) -> np.ndarray:
+        return lo + (hi - lo) * self.random(size)
+
+    def signs(self, size: tuple[int, ...]) -> np.ndarray:
+        return np.where(self.random(size) < 0.5, -1.0, 1.0)
+
+
+# --- drawing values in a domain ----------------------------------------------------------
+
+
+def _magnitudes(stream: Stream, core: int, scaled: int, shape: tuple[int, int]) -> np.ndarray:
+    m, n = shape
+    band = stream.uniform(0.25, 2.0, (core, m, n))
+    wide = 10.0 ** stream.uniform(-LOG_RANGE, LOG_RANGE, (scaled, m, n))
+    return np.concatenate([band, wide])
+
+
+def _alternating(stream: Stream, count: int) -> np.ndarray:
+    """Half positive, half negative, in a shuffled order: step(z) must not look like 1."""
+    signs = np.where(np.arange(count) % 2 == 0, 1.0, -1.0)
+    order = np.argsort(stream.random((count,)))
+    return signs[order]
+
+
+def sample_values(
+    spec: VarSpec, core: int, scaled: int, stream: Stream, signs: np.ndarray | None = None
+) -> np.ndarray:
+    """``core + scaled`` values of one variable, shaped (K, m, n), within its domain.
+
+    ``signs`` (K,) fixes the sign of every entry at each point (the orthant search).
+    """
+    m, n = spec.shape or (1, 1)
+    k = core + scaled
+    domain = spec.domain
+    if domain == "onehot":
+        out = np.zeros((k, m, n))
+        length = max(m, n)
+        hot = np.minimum((stream.random((k,)) * length).astype(int), length - 1)
+        if n == 1:
+            out[np.arange(k), hot, 0] = 1.0
+        else:
+            out[np.arange(k), 0, hot] = 1.0
+        return out
+    if domain == "unit":  # (0, 1), with points near both ends
+        mid = stream.uniform(0.05, 0.95, (k, m, n))
+        edge = 10.0 ** stream.uniform(-LOG_RANGE, np.log10(0.05), (k, m, n))
+        which = stream.random((k, m, n))
+        out = np.where(which < 0.5, mid, np.where(which < 0.75, edge, 1.0 - edge))
+        out[:core] = mid[:core]
+        return out
+    magnitude = _magnitudes(stream, core, scaled, (m, n))
+    if domain == "integer":
+        return np.maximum(
+            1.0,
+            np.round(
+                np.concatenate([np.round(stream.uniform(0.5, 5.5, (core, m, n))), magnitude[core:]])
+            ),
+        )
+    if domain == "positive":
+        return magnitude
+    if signs is not None:
+        return magnitude * signs[:, None, None]
+    if m * n == 1:
+        return magnitude * _alternating(stream, k)[:, None, None]
+    return magnitude * stream.signs((k, m, n))
+
+
+def _functions(ns: Namespace, stream: Stream) -> dict[str, GenericFunction]:
+    funcs = {}
+    for name in sorted(n for n, s in ns.vars.items() if s.is_function):
+        a, b = stream.uniform(0.6, 1.6, (2,))
+        funcs[name] = GenericFunction(
+            float(a), float(b), float(stream.uniform(-0.5, 0.5, (1,))[0]), 0.3
+        )
+    return funcs
+
+
+def _spec(ns: Namespace, name: str) -> VarSpec:
+    return ns.get(name) or VarSpec(name)
+
+
+def _pull_in(env: dict[str, np.ndarray], rows: np.ndarray, ns: Namespace) -> None:
+    """Move the values at ``rows`` towards magnitude 1 (halve their decimal exponent)."""
+    for name, values in env.items():
+        spec = _spec(ns, name)
+        if spec.domain in ("onehot", "unit"):
+            continue
+        v = values[rows]
+        with np.errstate(all="ignore"):
+            pulled = np.sign(v) * np.sqrt(np.abs(v))
+        if spec.domain == "integer":
+            pulled = np.maximum(1.0, np.round(pulled))
+        values[rows] = pulled
+
+
+# --- the sample ---------------------------------------------------------------------------
+
+
+def draw(
+    expected: Expr,
+    others: list[Expr],
+    ns: Namespace,
+    seed: int = SEED,
+    *,
+    rtol: float = SYMBOLIC_RTOL,
+) -> Sample:
+    """Points that find differences between ``expected`` and ``others`` (see the module)."""
+    stream = Stream(seed)
+    exprs = [expected, *others]
+    names: set[str] = set()
+    for e in exprs:
+        names |= e.free_symbols()
+    k = batch_size(exprs, CORE_POINTS + SCALED_POINTS)
+    core = max(2, k // 3)
+    scaled = k - core
+    funcs = _functions(ns, stream)
+    env = {n: sample_values(_spec(ns, n), core, scaled, stream) for n in sorted(names)}
+    details, good, defined = _settle(exprs, env, k, funcs, ns)
+
+    extra: list[dict[str, np.ndarray]] = []
+    if (good & defined).sum() < max(MIN_VALID, k // 2):
+        extra.append(_orthant_points(exprs, ns, names, stream, funcs))
+    breakpoints = _breakpoint_points(exprs, env, good & defined, ns, names, stream, funcs)
+    if breakpoints is not None:
+        extra.append(breakpoints)
+    extra = [x for x in extra if x and next(iter(x.values())).shape[0]]
+    if extra:
+        more = {n: np.concatenate([x[n] for x in extra]) for n in env}
+        count = next(iter(more.values())).shape[0]
+        env = {n: np.concatenate([env[n], more[n]]) for n in env}
+        for e in exprs:
+            new = evaluate_detailed(e, more, count, funcs)
+            old = details[e]
+            details[e] = Detailed(
+                np.concatenate([old.value, new.value]),
+                np.concatenate([old.error, new.error]),
+                np.concatenate([old.risky, new.risky]),
+            )
+        k += count
+        good = np.concatenate([good, np.ones(count, dtype=bool)])
+    d = details[expected]
+    trusted = good & ~np.logical_or.reduce([details[e].risky for e in exprs])
+    valid = trusted & np.isfinite(d.value).all(axis=(1, 2))
+    return Sample(ns, env, funcs, k, valid, d.value, d.error, rtol, dict(details))
+
+
+def _settle(
+    exprs: list[Expr],
+    env: dict[str, np.ndarray],
+    k: int,
+    funcs: dict[str, GenericFunction],
+    ns: Namespace,
+) -> tuple[dict[Expr, Detailed], np.ndarray, np.ndarray]:
+    """Evaluate, redrawing over/underflowing points closer to 1 (``env`` is updated).
+
+    Returns each expression's evaluation at the final points, the (K,) points that are
+    trustworthy, and those where the expected answer (``exprs[0]``) is defined.
+    """
+    good = np.ones(k, dtype=bool)
+    details = {e: evaluate_detailed(e, env, k, funcs) for e in exprs}
+    risky = np.logical_or.reduce([d.risky for d in details.values()])
+    for attempt in range(REDRAWS + 1):
+        if not risky.any():
+            break
+        rows = np.nonzero(risky)[0]
+        if attempt == REDRAWS:
+            good[rows] = False
+            break
+        _pull_in(env, rows, ns)
+        sub = {n: v[rows] for n, v in env.items()}
+        risky = np.zeros(k, dtype=bool)
+        for e in exprs:
+            d = evaluate_detailed(e, sub, rows.size, funcs)
+            whole = details[e]
+            whole.value[rows], whole.error[rows], whole.risky[rows] = d.value, d.error, d.risky
+            risky[rows] |= d.risky
+    defined = np.isfinite(details[exprs[0]].value).all(axis=(1, 2))
+    return details, good, defined
+
+
+def _orthant_points(
+    exprs: list[Expr],
+    ns: Namespace,
+    names: set[str],
+    stream: Stream,
+    funcs: dict[str, GenericFunction],
+) -> dict[str, np.ndarray]:
+    """Points in every sign pattern of the real variables, kept where the key is defined."""
+    units = sorted(n for n in names if _spec(ns, n).domain in ("real", "nonzero"))
+    if not units:
+        return {}
+    if len(units) <= MAX_ORTHANT_UNITS:
+        patterns = np.array(
+            [
+                [1.0 if (i >> j) & 1 else -1.0 for j in range(len(units))]
+                for i in range(2 ** len(units))
+            ]
+        )
+    else:
+        patterns = stream.signs((RANDOM_ORTHANTS, len(units)))
+    signs = np.repeat(patterns, ORTHANT_POINTS, axis=0)  # (P, units)
+    total = signs.shape[0]
+    core = total // ORTHANT_POINTS  # a quarter in the band, the rest at all scales
+    order = np.argsort(np.tile(np.arange(ORTHANT_POINTS), patterns.shape[0]), kind="stable")
+    signs = signs[order]
+    env = {}
+    for name in sorted(names):
+        spec = _spec(ns, name)
+        unit_signs = signs[:, units.index(name)] if name in units else None
+        env[name] = sample_values(spec, core, total - core, stream, unit_signs)
+    d = evaluate_detailed(exprs[0], env, total, funcs)
+    keep = np.isfinite(d.value).all(axis=(1, 2)) & ~d.risky
+    return {n: v[keep] for n, v in env.items()}
+
+
+# --- breakpoints ----------------------------------------------------------------------
+
+
+def _kinks(e: Expr) -> list[tuple[Expr, ...]]:
+    """The arguments whose sign change is a breakpoint of ``e`` (with how to read them)."""
+    found: list[tuple[Expr, ...]] = []
+    for node in e.walk():
+        if node.op == "fn":
+            name = node.value
+            if name in ("floor", "ceil"):
+                found.append(("jumps", node.args[0]))
+            elif name in ("step", "relu", "abs", "sign", "log"):
+                found.append(("sign", node.args[0]))
+            elif name in ("max", "min"):
+                found.append(("meet", node.args[0], node.args[1]))
+            elif name == "maxof":
+                found.append(("ties", node.args[0]))
+        elif node.op == "pow":  # a square root's domain edge (poles are not breakpoints)
+            exponent = node.args[1]
+            if exponent.op != "num" or exponent.value.denominator != 1:  # type: ignore[union-attr]
+                found.append(("sign", node.args[0]))
+    return found
+
+
+def _kink_values(kind: tuple, memo: dict[int, np.ndarray], k: int) -> np.ndarray | None:
+    """(K, entries) values whose sign changes mark the breakpoint, or None."""
+    head = kind[0]
+    vals = [memo.get(id(a)) for a in kind[1:]]
+    if any(v is None for v in vals):
+        return None
+    if head == "sign":
+        out = vals[0]
+    elif head == "jumps":
+        out = np.sin(np.pi * vals[0])
+    elif head == "meet":
+        out = vals[0] - vals[1]
+    else:  # ties inside max(v): every pair of entries
+        flat = vals[0].reshape(vals[0].shape[0], -1)
+        i, j = np.triu_indices(flat.shape[1], 1)
+        out = flat[:, i] - flat[:, j]
+    return np.broadcast_to(out, (k, *out.shape[1:])).reshape(k, -1)
+
+
+def _breakpoint_points(
+    exprs: list[Expr],
+    env: dict[str, np.ndarray],
+    good: np.ndarray,
+    ns: Namespace,
+    names: set[str],
+    stream: Stream,
+    funcs: dict[str, GenericFunction],
+) -> dict[str, np.ndarray] | None:
+    """Points on both sides of each breakpoint found along random lines."""
+    kinks = [(e, kind) for e in exprs for kind in _kinks(e)]
+    moving = sorted(n for n in names if _spec(ns, n).domain in ("real", "nonzero"))
+    if not kinks or not moving:
+        return None
+    core = np.nonzero(good)[0]
+    core = core[:LINES] if core.size else np.arange(min(LINES, good.size))
+    bases = {n: env[n][core] for n in env}
+    lines = core.size
+    directions = {n: stream.uniform(-1.0, 1.0, bases[n].shape) for n in moving}
+
+    def along(t: np.ndarray) -> dict[str, np.ndarray]:
+        """Points base_l + t[l, g] * direction_l, flattened to (lines * G, m, n)."""
+        g = t.shape[1]
+        out = {}
+        for n, base in bases.items():
+            b = np.repeat(base, g, axis=0)
+            if n in directions:
+                b = b + t.reshape(-1)[:, None, None] * np.repeat(directions[n], g, axis=0)
+            out[n] = b
+        return out
+
+    def kink_table(t: np.ndarray) -> list[np.ndarray]:
+        pts = along(t)
+        count = t.size
+        tables = []
+        for e in exprs:
+            memo: dict[int, np.ndarray] = {}
+            with np.errstate(all="ignore"):
+                evaluate(e, pts, count, funcs, memo=memo)
+            for owner, kind in kinks:
+                if owner is e:
+                    v = _kink_values(kind, memo, count)
+                    if v is not None:
+                        tables.append(v.reshape(t.shape[0], t.shape[1], -1))
+        return tables
+
+    grid = np.broadcast_to(GRID, (lines, GRID.size))
+    brackets: list[tuple[int, float, float, int, int]] = []  # line, lo, hi, table, entry
+    tables = kink_table(grid)
+    for ti, table in enumerate(tables):
+        with np.errstate(all="ignore"):
+            s = np.sign(table)
+        change = (s[:, :-1] * s[:, 1:] < 0) | ((s[:, :-1] == 0) != (s[:, 1:] == 0))
+        change &= np.isfinite(table[:, :-1]) & np.isfinite(table[:, 1:])
+        for line, g, entry in zip(*np.nonzero(change), strict=True):
+            brackets.append((int(line), float(GRID[g]), float(GRID[g + 1]), ti, int(entry)))
+    if not brackets:
+        return None
+    if len(brackets) > MAX_BRACKETS:
+        pick = np.linspace(0, len(brackets) - 1, MAX_BRACKETS).round().astype(int)
+        brackets = [brackets[i] for i in pick]
+    lo = np.array([b[1] for b in brackets])
+    hi = np.array([b[2] for b in brackets])
+    which = [(b[0], b[3], b[4]) for b in brackets]
+
+    def values_at(t: np.ndarray) -> np.ndarray:
+        """The bracket's own kink entry at parameter t[i] on its own line."""
+        ts = np.zeros((lines, len(brackets)))
+        for i, (line, _, _) in enumerate(which):
+            ts[line, i] = t[i]
+        tabs = kink_table(ts)
+        return np.array([tabs[ti][line, i, entry] for i, (line, ti, entry) in enumerate(which)])
+
+    f_lo, f_hi = values_at(lo), values_at(hi)
+    for _ in range(2):  # regula falsi: exact in one step for an affine argument
+        with np.errstate(all="ignore"):
+            mid = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        mid = np.where(np.isfinite(mid) & (mid > lo) & (mid < hi), mid, 0.5 * (lo + hi))
+        f_mid = values_at(mid)
+        left = np.sign(f_mid) == np.sign(f_lo)
+        lo, f_lo = np.where(left, mid, lo), np.where(left, f_mid, f_lo)
+        hi, f_hi = np.where(left, hi, mid), np.where(left, f_hi, f_mid)
+    with np.errstate(all="ignore"):
+        root = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    root = np.where(np.isfinite(root) & (root >= lo) & (root <= hi), root, 0.5 * (lo + hi))
+    near = 1e-9 * (1.0 + np.abs(root))
+    offsets = [lo, hi, np.maximum(lo, root - near), np.minimum(hi, root + near)]
+    ts = np.stack(offsets, axis=1)  # (brackets, 4)
+    points: dict[str, list[np.ndarray]] = {n: [] for n in env}
+    for i, (line, _, _) in enumerate(which):
+        t = np.zeros((lines, 4))
+        t[line] = ts[i]
+        pts = along(t)
+        for n in env:
+            points[n].append(pts[n].reshape(lines, 4, *pts[n].shape[1:])[line])
+    return {n: np.concatenate(v) for n, v in points.items()}
+
+
+# --- agreement -------------------------------------------------------------------------
+
+
+def close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float | np.ndarray) -> np.ndarray:
     """Entrywise |a - b| <= atol + rtol * max(|a|, |b|); infinities never match."""
     with np.errstate(all="ignore"):
         ok = np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
     return ok & np.isfinite(a) & np.isfinite(b)
 
 
+def tolerance(
+    sample: Sample, error: np.ndarray | None, target_error: np.ndarray | None
+) -> np.ndarray:
+    """The absolute floor per point and entry: a few times both sides' rounding bounds."""
+    te = sample.expected_error if target_error is None else target_error
+    e = te if error is None else error
+    return SAFETY * (e + te) + 1e-300
+
+
 def same_values(
     sample: Sample,
     values: np.ndarray,
     target: np.ndarray | None = None,
-    rtol: float = SYMBOLIC_RTOL,
+    rtol: float | None = None,
+    *,
+    error: np.ndarray | None = None,
+    target_error: np.ndarray | None = None,
+    points: np.ndarray | None = None,
 ) -> bool:
-    """Do ``values`` equal the expected ones (or ``target``) at every valid point?"""
+    """Do ``values`` equal the expected ones (or ``target``) at every valid point?
+
+    Per entry: relative to its own magnitude (``rtol``, the sample's by default) plus a
+    few times the rounding-error bound of each side (``error``: of ``values``, taken
+    as the target's when not given). ``points`` (K,) may exclude points (a hypothesis
+    that overflows there).
+    """
     target = sample.expected if target is None else target
     if values.shape[1:] != target.shape[1:]:
         return False
-    v = sample.valid
-    if not v.any():
+    v = sample.valid if points is None else sample.valid & points
+    if v.sum() < min(MIN_VALID, sample.count) or not v.any():
         return False
-    t = target[v]
-    scale = float(np.abs(t).max()) if t.size else 1.0
-    atol = 1e-9 * (max(1.0, scale) if np.isfinite(scale) else 1.0)
-    return bool(close(values[v], target[v], rtol, atol).all())
+    rtol = sample.rtol if rtol is None else rtol
+    floor = tolerance(sample, error, target_error)
+    return bool(close(values[v], target[v], rtol, np.broadcast_to(floor, target.shape)[v]).all())
 
 
 def max_relative_error(sample: Sample, values: np.ndarray) -> float:
@@ -117,3 +542,17 @@ def max_relative_error(sample: Sample, values: np.ndarray) -> float:
         scale = np.maximum(np.abs(values[v]), np.abs(sample.expected[v]))
         rel = np.where(scale > 0, diff / np.where(scale > 0, scale, 1), diff)
     return float(np.nanmax(rel)) if rel.size else 0.0
+
+
+def excess(sample: Sample, values: np.ndarray, error: np.ndarray) -> float:
+    """How many times its tolerance the worst entry misses by (inf for non-finite)."""
+    v = sample.valid
+    if not v.any():
+        return 0.0
+    a, b = values[v], sample.expected[v]
+    floor = np.broadcast_to(tolerance(sample, error, None), sample.expected.shape)[v]
+    with np.errstate(all="ignore"):
+        allowed = floor + sample.rtol * np.maximum(np.abs(a), np.abs(b))
+        ratio = np.abs(a - b) / allowed
+    ratio = np.where(np.isfinite(a) & np.isfinite(b), ratio, np.inf)
+    return float(np.nanmax(ratio)) if ratio.size else 0.0

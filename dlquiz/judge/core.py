@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -19,8 +20,18 @@ from dlquiz.core.expr import Expr, shape_phrase, shape_text, substitute
 from dlquiz.core.numeric import EvaluationError
 from dlquiz.core.printing import to_notation
 from dlquiz.core.vars import Namespace, VarSpec, VarSpecError
-from dlquiz.judge.compare import Sample, close, draw, max_relative_error, same_values
+from dlquiz.judge.compare import (
+    MIN_VALID,
+    SYMBOLIC_RTOL,
+    Sample,
+    close,
+    draw,
+    max_relative_error,
+    same_values,
+)
+from dlquiz.judge.compare import tolerance as tolerance_floor
 from dlquiz.judge.diagnosis import diagnose
+from dlquiz.judge.exact import equal as exact_equal
 from dlquiz.notation import NotationError, parse
 
 KINDS = ("expression", "number", "numbers", "integer", "shape", "choice")
@@ -72,12 +83,19 @@ def _right(feedback: str = "correct", **details: Any) -> Verdict:
     return Verdict(True, feedback, None, 1.0, details=details)
 
 
-def _wrong(feedback: str, tag: str | None = None, **kw: Any) -> Verdict:
-    return Verdict(False, feedback, tag, **kw)
+def _wrong(feedback: str, tag: str | None = None, **details: Any) -> Verdict:
+    return Verdict(False, feedback, tag, details=details)
 
 
 def _unreadable(exc: Exception) -> Verdict:
     message = str(exc)
+    if "division by zero" in message:
+        return Verdict(
+            False,
+            "the answer is undefined everywhere (a division by zero)",
+            "unreadable",
+            unusable=True,
+        )
     if isinstance(exc, NotationError) and message.startswith("shape error"):
         return _wrong(message, "shape")
     return Verdict(False, message, "unreadable", unusable=True)
@@ -107,6 +125,7 @@ class PreparedKey:
     mistakes: list[tuple[Mistake, Expr | None]]
     choices: tuple[str, ...] = ()
     raw: str = ""
+    decimals: bool = False  # the key's text writes a number as a decimal
 
 
 def prepare(
@@ -159,6 +178,8 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
         ns = vars.copy() if isinstance(vars, Namespace) else Namespace.from_specs(vars)
     except VarSpecError as exc:
         raise UnusableKey(str(exc)) from None
+    # --var with a constant key (sum(softmax(o)) = 1) asks for an expression check.
+    declared = any(not spec.is_function for spec in ns.vars.values())
     mistake_list = [
         m if isinstance(m, Mistake) else Mistake(m["tag"], m["answer"], m.get("feedback", ""))
         for m in mistakes
@@ -184,7 +205,7 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
     if kind == "auto":
         kind = (
             "expression"
-            if substitute(target, defs).free_symbols()
+            if declared or substitute(target, defs).free_symbols()
             else ("number" if target.is_scalar else "numbers")
         )
     if kind in ("number", "numbers", "integer"):
@@ -199,7 +220,11 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
             parsed_mistakes.append((m, parse_key(m.answer, scratch)))
         except UnusableKey as exc:
             raise UnusableKey(f"mistake '{m.tag}': {exc}") from None
-    return PreparedKey(kind, target, ns, defs, parsed_mistakes, raw=str(expected))
+    texts = [expected, *(definitions or {}).values()]
+    decimals = any(isinstance(t, str) and has_decimals(t) for t in texts)
+    return PreparedKey(
+        kind, target, ns, defs, parsed_mistakes, raw=str(expected), decimals=decimals
+    )
 
 
 _SHAPE_KEY = re.compile(r"\s*\(\s*\d+(\s*,\s*\d+)+\s*\)\s*")
@@ -217,9 +242,12 @@ def check(
     definitions: dict[str, str] | None = None,
     tolerance: float | None = None,
     mistakes: Sequence[Mistake | dict[str, Any]] = (),
+    reveal: bool = False,
 ) -> Verdict:
     """Judge ``answer`` (untrusted text) against the key. Never raises for a bad answer.
 
+    ``reveal`` lets the feedback write out a missing term or factor of the key (``dlquiz
+    check``, where the user typed the key); practice and grading never do.
     Raises ``UnusableKey`` when the key itself cannot be used.
     """
     key = (
@@ -232,57 +260,145 @@ def check(
     if not answer.strip():
         return Verdict(False, "no answer given", "empty", unusable=True)
     try:
-        if key.kind == "shape":
-            return _check_shape(answer, key)
-        if key.kind == "choice":
-            return _check_choice(answer, key)
-        if key.kind in ("number", "numbers", "integer"):
-            return _check_numeric(answer, key, tolerance)
-        return _check_expression(answer, key, tolerance)
-    except (NotationError, EvaluationError) as exc:
+        with np.errstate(all="ignore"):  # a NaN is a verdict here, never a warning
+            return _check(answer, key, tolerance, reveal)
+    except (NotationError, EvaluationError, OverflowError) as exc:
         return _unreadable(exc)
+
+
+def _check(answer: str, key: PreparedKey, tolerance: float | None, reveal: bool) -> Verdict:
+    if key.kind == "shape":
+        return _check_shape(answer, key)
+    if key.kind == "choice":
+        return _check_choice(answer, key)
+    if key.kind in ("number", "numbers", "integer"):
+        return _check_numeric(answer, key, tolerance)
+    return _check_expression(answer, key, tolerance, reveal)
 
 
 def _parse_answer(answer: str, key: PreparedKey) -> Expr:
     return parse(answer, key.ns)
 
 
-def _check_expression(answer: str, key: PreparedKey, tolerance: float | None) -> Verdict:
+def _check_expression(
+    answer: str, key: PreparedKey, tolerance: float | None, reveal: bool
+) -> Verdict:
+    """Exact arithmetic where it can decide, then points chosen to find differences."""
     assert key.expected is not None
     given = substitute(_parse_answer(answer, key), key.definitions)
     expected = substitute(key.expected, key.definitions)
+    _bound_size(given)
     mistakes = [(m, substitute(e, key.definitions)) for m, e in key.mistakes if e is not None]
-    rtol = tolerance if tolerance is not None else EXPRESSION_RTOL
     if given.shape != expected.shape:
         return _shape_mismatch(given, expected, key)
     if given == expected:  # the same tree: no need to evaluate anything
         return _right()
-    sample = draw(expected, [given], key.ns)
-    if sample.count == 0:
-        return _wrong("the expected answer is undefined at every point tried", "undecidable")
-    values = sample.value(given)
-    if same_values(sample, values, rtol=rtol):
+    decimals = key.decimals or has_decimals(answer)
+    domains = {n: spec.domain for n, spec in key.ns.vars.items()}
+    salt = f"{answer}\x1f{key.raw}"
+    exact = None if decimals else exact_equal(given, expected, domains, salt)
+    if exact:
+        return _right("correct (exact)", method="exact")
+    if tolerance is not None:
+        rtol = tolerance
+    else:
+        rtol = EXPRESSION_RTOL if decimals else SYMBOLIC_RTOL
+    sample = draw(expected, [given], key.ns, rtol=rtol)
+    if sample.count < MIN_VALID:
+        if exact is False:
+            return _wrong("not equivalent to the expected answer", method="exact")
+        return _wrong(
+            f"the expected answer is defined at only {sample.count} of the points tried "
+            "(over every scale and sign pattern): this answer cannot be decided",
+            "undecidable",
+        )
+    d = sample.detail(given)
+    values = d.value
+    if not np.isfinite(values[sample.valid]).any():
+        return Verdict(
+            False,
+            "the answer is undefined everywhere (at every point tried)",
+            "unreadable",
+            unusable=True,
+        )
+    agree = sample.agrees(given)
+    if agree and exact is None:
         return _right(points=sample.count)
-    error = max_relative_error(sample, values)
-    if GREY_ZONE[0] < error < GREY_ZONE[1] and tolerance is None:
-        confirmed = _confirm_symbolically(given, expected, key.ns)
-        if confirmed:
+    if exact is None and tolerance is None and not agree:
+        rel = max_relative_error(sample, values)
+        if rel < GREY_ZONE[1] and _confirm_symbolically(given, expected, key.ns):
             return _right("correct (confirmed symbolically)", points=sample.count)
     for mistake, expr in mistakes:
-        if mistake_matches(sample, values, expr):
+        if _matches(given, expr, sample, domains, salt, exact is not None):
             return _wrong(mistake.feedback or f"a known mistake: {mistake.tag}", mistake.tag)
-    found = diagnose(given, expected, sample)
+    if agree:  # the exact check saw what rounding hides
+        return _wrong(
+            "not equivalent: exact arithmetic finds a difference too small for floating "
+            "point to show" + _largest_difference(sample, values),
+            method="exact",
+        )
+    found = diagnose(given, expected, sample, reveal=reveal)
     if found is not None:
         return _wrong(found.feedback, found.tag)
-    return _wrong("not equivalent to the expected answer" + _witness(given, expected, sample))
+    return _wrong(
+        "not equivalent to the expected answer"
+        + (_witness(given, expected, sample) or _largest_difference(sample, values))
+    )
+
+
+def _matches(
+    given: Expr, mistake: Expr, sample: Sample, domains: dict[str, str], salt: str, exact: bool
+) -> bool:
+    """Is the answer this known wrong answer? Exactly when both are rational."""
+    if exact and given.shape == mistake.shape:
+        same = exact_equal(given, mistake, domains, salt + "\x1fmistake")
+        if same is not None:
+            return same
+    try:
+        return sample.agrees(given, mistake)
+    except EvaluationError:
+        return False
 
 
 def mistake_matches(sample: Sample, values: np.ndarray, mistake: Expr) -> bool:
-    """Does the answer (its ``values``) equal this known wrong answer?"""
+    """Do ``values`` equal this known wrong answer at the sample's points?"""
     try:
-        return same_values(sample, values, target=sample.value(mistake))
+        t = sample.detail(mistake)
     except EvaluationError:
         return False
+    return same_values(sample, values, target=t.value, target_error=t.error, points=~t.risky)
+
+
+_DECIMAL = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+[eE][+-]?\d+)")
+
+
+def has_decimals(text: str) -> bool:
+    """Does the text write a number as a decimal (``0.3333``, ``2.5e-3``)?
+
+    Such numbers are read exactly, but a student who types one means an approximation,
+    so the pair is decided in floating point with the relative tolerance, not exactly.
+    """
+    return bool(_DECIMAL.search(text))
+
+
+MAX_CHECKED_NODES = 20_000  # after definitions are substituted in
+
+
+def _bound_size(e: Expr) -> None:
+    """An answer that grows too large once definitions are put in is refused, not run."""
+    for count, _ in enumerate(e.walk(), start=1):
+        if count > MAX_CHECKED_NODES:
+            raise NotationError(
+                f"the answer is too large once its definitions are substituted "
+                f"(more than {MAX_CHECKED_NODES} parts)"
+            )
+
+
+def _largest_difference(sample: Sample, values: np.ndarray) -> str:
+    rel = max_relative_error(sample, values)
+    if not np.isfinite(rel):
+        return ""
+    return f" (largest relative difference {rel:.2g})"
 
 
 def _witness(given: Expr, expected: Expr, sample: Sample) -> str:
@@ -290,11 +406,15 @@ def _witness(given: Expr, expected: Expr, sample: Sample) -> str:
     names = sorted(expected.free_symbols() | given.free_symbols())
     if not expected.is_scalar or not names or len(names) > 4:
         return ""
-    va, ve = sample.value(given), sample.expected
-    bad = np.nonzero(sample.valid & ~close(va, ve, EXPRESSION_RTOL, 1e-9).all(axis=(1, 2)))[0]
+    d = sample.detail(given)
+    va, ve = d.value, sample.expected
+    floor = tolerance_floor(sample, d.error, None)
+    ok = close(va, ve, sample.rtol, floor).all(axis=(1, 2))
+    bad = np.nonzero(sample.valid & ~d.risky & ~ok)[0]
     if not bad.size or any(sample.env[n].shape[1:] != (1, 1) for n in names):
         return ""
-    i = int(bad[0])
+    core = [i for i in bad if all(0.2 <= abs(sample.env[n][i, 0, 0]) <= 3 for n in names)]
+    i = int(core[0] if core else bad[0])  # a point in the usual band reads best
     at = ", ".join(f"{n}={sample.env[n][i, 0, 0]:.3g}" for n in names)
     return f" (at {at} yours is {va[i, 0, 0]:.4g}, the right one {ve[i, 0, 0]:.4g})"
 
@@ -340,11 +460,7 @@ def _check_numeric(answer: str, key: PreparedKey, tolerance: float | None) -> Ve
     ve = _numeric_values(expected)
     va = _numeric_values(given)
     if key.kind == "integer":
-        if not np.isfinite(va).all() or abs(va - np.round(va)).max() > 1e-9:
-            return _wrong("the answer must be a whole number", "not-integer")
-        if np.array_equal(np.round(va), np.round(ve)):
-            return _right()
-        return _numeric_mistakes(given, va, key) or _wrong("not the right number")
+        return _check_integer(given, expected, va, key)
     rtol = NUMERIC_RTOL if tolerance is None else tolerance
     atol = NUMERIC_ATOL if tolerance is None else min(NUMERIC_ATOL, tolerance)
     if va.shape != ve.shape:
@@ -379,6 +495,60 @@ def _check_numeric(answer: str, key: PreparedKey, tolerance: float | None) -> Ve
     if found is not None:
         feedback = f"{found.feedback} ({feedback})"
     return Verdict(False, feedback, found.mistake if found else None, right / ok.size, entries)
+
+
+def exact_numbers(e: Expr) -> list[Fraction] | None:
+    """The exact entries of a number or a matrix of numbers, or None (``sqrt(2)``)."""
+    if e.op == "num":
+        return [e.value]  # type: ignore[list-item]
+    if e.op == "matrix" and all(a.op == "num" for a in e.args):
+        return [a.value for a in e.args]  # type: ignore[misc]
+    return None
+
+
+_FLOAT_INTEGER_LIMIT = 2.0**52  # beyond this a float cannot tell neighbouring integers apart
+
+
+def _integers(e: Expr, values: np.ndarray) -> list[int] | None:
+    """The whole numbers an integer answer stands for, or None when it is not whole.
+
+    Exact arithmetic when the expression folds to numbers (``3.0000000001`` is not 3,
+    ``100000000000000001`` is not 10^17); otherwise the float value must be a whole
+    number to the last bit and small enough for a float to hold exactly.
+    """
+    exact = exact_numbers(e)
+    if exact is not None:
+        if any(v.denominator != 1 for v in exact):
+            return None
+        return [int(v) for v in exact]
+    flat = values.reshape(-1)
+    if not np.isfinite(flat).all() or (np.abs(flat) >= _FLOAT_INTEGER_LIMIT).any():
+        return None
+    if (flat != np.round(flat)).any():
+        return None
+    return [int(v) for v in flat]
+
+
+def _check_integer(given: Expr, expected: Expr, va: np.ndarray, key: PreparedKey) -> Verdict:
+    mine = _integers(given, va)
+    if mine is None:
+        return _wrong("the answer must be a whole number", "not-integer")
+    right = _integers(expected, _numeric_values(expected))
+    if right is None:
+        raise UnusableKey("the expected answer of an integer question is not a whole number")
+    if len(mine) == len(right) and mine == right:
+        return _right()
+    for mistake, expr in key.mistakes:
+        if expr is None:
+            continue
+        try:
+            wrong = substitute(expr, key.definitions)
+            theirs = _integers(wrong, _numeric_values(wrong))
+        except EvaluationError:
+            continue
+        if theirs == mine:
+            return _wrong(mistake.feedback or f"a known mistake: {mistake.tag}", mistake.tag)
+    return _wrong("not the right number")
 
 
 def _closeness(a: float, b: float) -> str:

@@ -40,53 +40,78 @@ def diagnose(
     sample: Sample,
     yours: str = "your answer",
     right: str = "the right one",
+    *,
+    reveal: bool = True,
 ) -> Diagnosis | None:
     """The first generic mistake that explains the answer exactly, or None.
 
     ``yours`` and ``right`` name the two sides in the feedback (the derivation checker
-    compares a line with the line before).
+    compares a line with the line before). With ``reveal`` off (practice, grading) a
+    missing term or factor is named by its variables ("a term in x is missing"), never
+    written out: that would hand over part of the key.
     """
-    va = sample.value(answer)
+    d = sample.detail(answer)
+    va, ea = d.value, d.error
     ve = sample.expected
-    v = sample.valid
-    if va.shape[1:] != ve.shape[1:]:
+    v = sample.valid & ~d.risky
+    if va.shape[1:] != ve.shape[1:] or not v.any():
         return None
-    if same_values(sample, -va):
+
+    def same(values: np.ndarray, error: np.ndarray = ea) -> bool:
+        return same_values(sample, values, error=error, points=~d.risky)
+
+    if same(-va):
         return Diagnosis("sign", f"the sign is flipped: {yours} is the negative of {right}")
     ratio = _constant_ratio(va[v], ve[v])
-    if ratio is not None and abs(ratio - 1) > 1e-9:
+    if ratio is not None and nice_ratio(ratio) not in ("1", "-1"):
         return Diagnosis(
             "factor",
             f"off by a constant factor: {yours} is {nice_ratio(ratio)} times {right}",
         )
-    if (
-        expected.shape
-        and expected.shape[0] == expected.shape[1]
-        and same_values(sample, np.swapaxes(va, 1, 2))
-    ):
+    if expected.shape and expected.shape[0] == expected.shape[1] and same(np.swapaxes(va, 1, 2)):
         return Diagnosis("transposed", f"{yours} is the transpose of {right}")
     for term in _terms(expected):
-        if same_values(sample, va + _broadcast(sample.value(term), va)):
-            return Diagnosis("missing-term", f"a term is missing: {to_notation(term)}")
+        t = sample.detail(term)
+        if same(va + _broadcast(t.value, va), ea + _broadcast(t.error, va)):
+            return Diagnosis("missing-term", _missing(term, reveal, "term"))
     for term in _terms(answer):
-        if same_values(sample, va - _broadcast(sample.value(term), va)):
+        t = sample.detail(term)
+        if same(va - _broadcast(t.value, va), ea + _broadcast(t.error, va)):
             return Diagnosis("extra-term", f"there is an extra term: {to_notation(term)}")
     for factor in _factors(expected):
-        fv = sample.value(factor)
-        if fv.shape[1:] in ((1, 1), va.shape[1:]) and same_values(sample, va * fv):
-            return Diagnosis("missing-factor", f"a factor is missing: {to_notation(factor)}")
+        f = sample.detail(factor)
+        fv = f.value
+        if fv.shape[1:] in ((1, 1), va.shape[1:]):
+            with np.errstate(all="ignore"):
+                err = np.abs(fv) * ea + np.abs(va) * f.error
+            if same(va * fv, err):
+                return Diagnosis("missing-factor", _missing(factor, reveal, "factor"))
     for factor in _factors(answer):
-        fv = sample.value(factor)
-        with np.errstate(all="ignore"):
-            if fv.shape[1:] in ((1, 1), va.shape[1:]) and same_values(sample, va / fv):
+        f = sample.detail(factor)
+        fv = f.value
+        if fv.shape[1:] in ((1, 1), va.shape[1:]):
+            with np.errstate(all="ignore"):
+                quotient = va / fv
+                err = (ea + np.abs(quotient) * f.error) / np.abs(fv)
+            if same(quotient, err):
                 return Diagnosis("extra-factor", f"there is an extra factor: {to_notation(factor)}")
     offset = _constant_offset(va[v], ve[v])
-    if offset is not None:
+    if offset is not None and nice_ratio(offset) != "0":
         return Diagnosis(
             "constant-term",
             f"off by a constant: {yours} is {right} plus {nice_ratio(offset)}",
         )
     return None
+
+
+def _missing(part: Expr, reveal: bool, what: str) -> str:
+    """A missing term or factor written out, or (not revealing) named by its variables."""
+    if reveal:
+        return f"a {what} is missing: {to_notation(part)}"
+    names = sorted(part.free_symbols())
+    if not names:
+        return f"a constant {what} is missing"
+    return f"a {what} in {', '.join(names)} is missing"
 
 
 def _constant_ratio(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -1,0 +1,243 @@
+"""Float values that know how far they can be trusted: a rounding-error bound per entry,
+and a flag for the points where a float could not hold the true value at all.
+
+The judge compares an answer with its key at random points, at magnitudes from about
+1e-3 to 1e3. One tolerance for everything cannot work there: ``(x + 1)^2 - x^2`` loses
+digits to cancellation at x = 1000 while ``[1e9 x; y]`` must not hide an error in ``y``
+behind the size of ``1e9 x``. So the same walk that computes a value also carries a
+first-order bound on its rounding error (running-error analysis: an operation's error is
+what it does to its inputs' errors plus one rounding of its own, with the inputs'
+absolute values where cancellation can happen), and flags each point where an operation
+overflowed or underflowed from finite inputs. A difference within a few times the bound
+is rounding; a flagged point is redrawn at a smaller scale, never counted as a
+difference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dlquiz.core.expr import Expr
+from dlquiz.core.numeric import GenericFunction, evaluate_node
+
+EPS = float(np.finfo(float).eps)
+TINY = 1e-290  # nonzero magnitudes below this have lost their digits (subnormal soon)
+
+
+@dataclass
+class Detailed:
+    """``value`` (K, m, n), its rounding-error bound ``error`` (same shape) and ``risky`` (K,)."""
+
+    value: np.ndarray
+    error: np.ndarray
+    risky: np.ndarray
+
+
+def evaluate_detailed(
+    e: Expr,
+    env: dict[str, np.ndarray],
+    k: int,
+    funcs: dict[str, GenericFunction] | None = None,
+    memo: dict[int, np.ndarray] | None = None,
+) -> Detailed:
+    """Value, error bound and over/underflow flags of ``e`` at K points.
+
+    ``memo`` (optional) receives every node's value by ``id(node)``, so a caller can read
+    the value of a subexpression (the argument of a ``step``) without a second walk.
+    """
+    funcs = funcs or {}
+    values: dict[int, np.ndarray] = {} if memo is None else memo
+    errors: dict[int, np.ndarray] = {}
+    risky = np.zeros(k, dtype=bool)
+    with np.errstate(all="ignore"):
+        for node in e.walk():
+            args = [values[id(a)] for a in node.args]
+            out = evaluate_node(node, args, env, k, funcs)
+            values[id(node)] = out
+            if node.args:
+                errs = [errors[id(a)] for a in node.args]
+                errors[id(node)] = _error(node, args, errs, out, funcs)
+                if _may_have_lost(node, out):
+                    risky |= _flagged(node, args, out)
+            elif node.op in ("num", "const"):
+                errors[id(node)] = EPS * np.abs(out)
+            else:
+                errors[id(node)] = np.zeros_like(out)
+    value = np.array(values[id(e)])  # own copies: callers write redrawn points into them
+    error = np.array(np.broadcast_to(errors[id(e)], value.shape))
+    return Detailed(value, error, risky)
+
+
+# --- over- and underflow --------------------------------------------------------------
+
+# Operations that can overflow or underflow from finite, representable inputs. The rest
+# either cannot (relu, abs, max, a transpose) or are domain edges when they leave the
+# reals (log of 0, a negative base under a square root): those points are undefined,
+# not lost precision.
+_CAN_OVERFLOW = {"add", "mul", "matmul"}
+_FN_CAN_OVERFLOW = {"exp", "sum", "mean", "norm", "sigmoid", "sigmoid'", "tanh'", "softmax"}
+_CAN_UNDERFLOW = {"exp", "sigmoid", "sigmoid'", "tanh'", "softmax"}  # to an exact 0
+
+
+def _may_have_lost(node: Expr, out: np.ndarray) -> bool:
+    """A quick test that most nodes pass: every entry finite and of a normal size."""
+    op = node.op
+    if (
+        op not in _CAN_OVERFLOW
+        and op != "pow"
+        and not (op == "fn" and node.value in _FN_CAN_OVERFLOW)
+    ):
+        return False
+    magnitude = np.abs(out)
+    return not (np.isfinite(magnitude).all() and (magnitude >= TINY).all())
+
+
+def _flagged(node: Expr, args: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+    """(K,) points where this node over- or underflowed from finite inputs."""
+    op = node.op
+    if op == "pow":
+        base = args[0]
+        finite_in = np.isfinite(base) & np.isfinite(args[1])
+        # x^c of a finite nonzero base: infinite or zero means the float lost it; a zero
+        # base under a negative power is a pole (undefined), not an overflow.
+        lost = (~np.isfinite(out) & (base != 0) & ~np.isnan(out)) | ((out == 0) & (base != 0))
+        lost |= (np.abs(out) < TINY) & (out != 0)
+        return _points(lost & finite_in)
+    if op in _CAN_OVERFLOW or (op == "fn" and node.value in _FN_CAN_OVERFLOW):
+        finite_in = np.ones(out.shape[0], dtype=bool)
+        nonzero_in = np.ones(out.shape[0], dtype=bool)
+        for a in args:
+            finite_in &= np.isfinite(a).all(axis=(1, 2))
+            nonzero_in &= (a != 0).all(axis=(1, 2))
+        over = ~np.isfinite(out).all(axis=(1, 2))
+        tiny = ((np.abs(out) < TINY) & (out != 0)).any(axis=(1, 2))
+        under = np.zeros_like(over)
+        if op == "mul" or (op == "fn" and node.value in _CAN_UNDERFLOW):
+            under = (out == 0).any(axis=(1, 2)) & nonzero_in
+        return finite_in & (over | tiny | under)
+    return np.zeros(out.shape[0], dtype=bool)
+
+
+def _points(mask: np.ndarray) -> np.ndarray:
+    return mask.reshape(mask.shape[0], -1).any(axis=1)
+
+
+# --- rounding-error bounds ------------------------------------------------------------
+
+
+def _error(
+    node: Expr,
+    args: list[np.ndarray],
+    errs: list[np.ndarray],
+    out: np.ndarray,
+    funcs: dict[str, GenericFunction],
+) -> np.ndarray:
+    op = node.op
+    if op == "add":
+        total = errs[0]
+        magnitude = np.abs(args[0])
+        for a, err in zip(args[1:], errs[1:], strict=True):
+            total = total + err
+            magnitude = magnitude + np.abs(a)
+        return total + (len(args) - 1) * EPS * magnitude
+    if op == "mul":
+        value, err = args[0], errs[0]
+        for a, e in zip(args[1:], errs[1:], strict=True):
+            err = np.abs(value) * e + np.abs(a) * err + err * e + EPS * np.abs(value * a)
+            value = value * a
+        return err
+    if op == "pow":
+        base, exponent = args
+        eb, ee = errs
+        with np.errstate(all="ignore"):
+            local = np.abs(exponent * np.power(base, exponent - 1)) * eb
+            if node.args[1].free_symbols():
+                local = local + np.abs(out * np.log(np.abs(base))) * ee
+        return np.nan_to_num(local, nan=np.inf) + 2 * EPS * np.abs(out)
+    if op == "matmul":
+        a, b = args
+        ea, eb = errs
+        inner = (a.shape[2] if a.ndim == 3 else 1) + 1
+        abs_product = np.matmul(np.abs(a), np.abs(b))
+        return (
+            np.matmul(np.abs(a), eb)
+            + np.matmul(ea, np.abs(b))
+            + np.matmul(ea, eb)
+            + inner * EPS * abs_product
+        )
+    if op == "T":
+        return np.swapaxes(errs[0], 1, 2)
+    if op == "matrix":
+        m, n = node.shape
+        flat = np.stack(
+            [np.broadcast_to(e, a.shape).reshape(-1) for a, e in zip(args, errs, strict=True)],
+            axis=1,
+        )
+        return flat.reshape(-1, m, n)
+    if op == "fn":
+        return _fn_error(node, args, errs, out, funcs)
+    return np.zeros_like(out)
+
+
+def _fn_error(
+    node: Expr,
+    args: list[np.ndarray],
+    errs: list[np.ndarray],
+    out: np.ndarray,
+    funcs: dict[str, GenericFunction],
+) -> np.ndarray:
+    name = str(node.value)
+    x, ex = args[0], errs[0]
+    own = 2 * EPS * np.abs(out)  # a library function's own rounding: within 2 ulp
+    with np.errstate(all="ignore"):
+        if name == "exp":
+            return out * ex + own
+        if name == "log":
+            return ex / np.abs(x) + own
+        if name == "sigmoid":
+            return out * (1 - out) * ex + own
+        if name == "sigmoid'":
+            s = 0.5 * (1 + np.tanh(0.5 * x))
+            return np.abs(out * (1 - 2 * s)) * ex + own
+        if name == "tanh":
+            return (1 - out * out) * ex + own
+        if name == "tanh'":
+            return np.abs(2 * np.tanh(x) * out) * ex + own
+        if name in ("relu", "abs"):
+            return ex
+        if name in ("step", "sign"):
+            jump = 2.0 if name == "sign" else 1.0
+            return np.where(np.abs(x) <= ex, jump, 0.0)
+        if name in ("floor", "ceil"):
+            distance = np.abs(x - np.round(x))
+            return np.where(distance <= ex, 1.0, 0.0)
+        if name in ("max", "min"):
+            return np.maximum(np.broadcast_to(ex, out.shape), np.broadcast_to(errs[1], out.shape))
+        if name in ("sum", "mean"):
+            count = x.shape[1] * x.shape[2]
+            total = ex.sum(axis=(1, 2), keepdims=True) + count * EPS * np.abs(x).sum(
+                axis=(1, 2), keepdims=True
+            )
+            return total / count if name == "mean" else total
+        if name == "norm":
+            count = x.shape[1] * x.shape[2]
+            spread = (np.abs(x) * ex).sum(axis=(1, 2), keepdims=True)
+            return (
+                np.where(out > 0, spread / out, ex.max(axis=(1, 2), keepdims=True))
+                + (count + 2) * EPS * out
+            )
+        if name == "maxof":
+            return ex.max(axis=(1, 2), keepdims=True)
+        if name == "softmax":
+            return 2 * out * ex.max(axis=(1, 2), keepdims=True) + 4 * EPS * out
+        if name == "diag":
+            return evaluate_node(node, [ex], {}, x.shape[0], funcs)
+        base = name.rstrip("'")
+        if base in funcs:
+            f = funcs[base]
+            slope = f.second_derivative(x) if name.endswith("'") else f.derivative(x)
+            return np.abs(slope) * ex + own
+    # An elementwise function without a rule: its own rounding and a unit slope.
+    return np.broadcast_to(ex, out.shape) + own
