@@ -23,7 +23,7 @@ from dlquiz.core.expr import Expr
 from dlquiz.core.numeric import GenericFunction, evaluate_node
 
 EPS = float(np.finfo(float).eps)
-TINY = 1e-290  # nonzero magnitudes below this have lost their digits (subnormal soon)
+SUBNORMAL = float(np.finfo(float).smallest_subnormal)  # the absolute accuracy near 0
 
 
 @dataclass
@@ -58,9 +58,10 @@ def evaluate_detailed(
             values[id(node)] = out
             if node.args:
                 errs = [errors[id(a)] for a in node.args]
-                errors[id(node)] = _error(node, args, errs, out, funcs)
+                errors[id(node)] = _error(node, args, errs, out, funcs) + SUBNORMAL
                 if _may_have_lost(node, out):
                     risky |= _flagged(node, args, out)
+                risky |= _near_singular(node, args, errs)
             elif node.op in ("num", "const"):
                 errors[id(node)] = EPS * np.abs(out)
             else:
@@ -72,52 +73,52 @@ def evaluate_detailed(
 
 # --- over- and underflow --------------------------------------------------------------
 
-# Operations that can overflow or underflow from finite, representable inputs. The rest
-# either cannot (relu, abs, max, a transpose) or are domain edges when they leave the
-# reals (log of 0, a negative base under a square root): those points are undefined,
-# not lost precision.
-_CAN_OVERFLOW = {"add", "mul", "matmul"}
-_FN_CAN_OVERFLOW = {"exp", "sum", "mean", "norm", "sigmoid", "sigmoid'", "tanh'", "softmax"}
-_CAN_UNDERFLOW = {"exp", "sigmoid", "sigmoid'", "tanh'", "softmax"}  # to an exact 0
+# Operations that can overflow from finite inputs. The rest either cannot (relu, abs,
+# max, a transpose) or are domain edges when they leave the reals (log of 0, a negative
+# base under a square root): those points are undefined, not lost precision. Underflow
+# needs no flag: a result below the normal range is still exact to ``SUBNORMAL``
+# absolutely, which every error bound includes, so a later log or division of it is
+# caught as near-singular (``_near_singular``).
+_CAN_OVERFLOW = {"add", "mul", "matmul", "pow"}
+_FN_CAN_OVERFLOW = {"exp", "sum", "mean", "norm"}
 
 
 def _may_have_lost(node: Expr, out: np.ndarray) -> bool:
-    """A quick test that most nodes pass: every entry finite and of a normal size."""
-    op = node.op
-    if (
-        op not in _CAN_OVERFLOW
-        and op != "pow"
-        and not (op == "fn" and node.value in _FN_CAN_OVERFLOW)
-    ):
+    """A quick test that most nodes pass: an operation that can overflow, and did not."""
+    if node.op not in _CAN_OVERFLOW and not (node.op == "fn" and node.value in _FN_CAN_OVERFLOW):
         return False
-    magnitude = np.abs(out)
-    return not (np.isfinite(magnitude).all() and (magnitude >= TINY).all())
+    return not np.isfinite(out).all()
 
 
 def _flagged(node: Expr, args: list[np.ndarray], out: np.ndarray) -> np.ndarray:
-    """(K,) points where this node over- or underflowed from finite inputs."""
-    op = node.op
-    if op == "pow":
-        base = args[0]
-        finite_in = np.isfinite(base) & np.isfinite(args[1])
-        # x^c of a finite nonzero base: infinite or zero means the float lost it; a zero
-        # base under a negative power is a pole (undefined), not an overflow.
-        lost = (~np.isfinite(out) & (base != 0) & ~np.isnan(out)) | ((out == 0) & (base != 0))
-        lost |= (np.abs(out) < TINY) & (out != 0)
-        return _points(lost & finite_in)
-    if op in _CAN_OVERFLOW or (op == "fn" and node.value in _FN_CAN_OVERFLOW):
-        finite_in = np.ones(out.shape[0], dtype=bool)
-        nonzero_in = np.ones(out.shape[0], dtype=bool)
-        for a in args:
-            finite_in &= np.isfinite(a).all(axis=(1, 2))
-            nonzero_in &= (a != 0).all(axis=(1, 2))
-        over = ~np.isfinite(out).all(axis=(1, 2))
-        tiny = ((np.abs(out) < TINY) & (out != 0)).any(axis=(1, 2))
-        under = np.zeros_like(over)
-        if op == "mul" or (op == "fn" and node.value in _CAN_UNDERFLOW):
-            under = (out == 0).any(axis=(1, 2)) & nonzero_in
-        return finite_in & (over | tiny | under)
-    return np.zeros(out.shape[0], dtype=bool)
+    """(K,) points where this node overflowed from finite inputs."""
+    k = out.shape[0]
+    finite_in = np.ones(k, dtype=bool)
+    for a in args:
+        finite_in &= _points(~np.isfinite(a)) == 0
+    over = ~np.isfinite(out)
+    if node.op == "pow":  # a zero base under a negative power is a pole, not an overflow
+        over &= np.broadcast_to(args[0] != 0, out.shape) & ~np.isnan(out)
+    return finite_in & _points(over)
+
+
+def _near_singular(node: Expr, args: list[np.ndarray], errs: list[np.ndarray]) -> np.ndarray:
+    """(K,) points where a log, a root or a division meets an argument that rounding has
+    made indistinguishable from 0 (``log(1 - sigmoid(40))``): its value is not the true one.
+    """
+    k = args[0].shape[0] if args else 0
+    exponent = node.args[1] if node.op == "pow" else None
+    whole_power = (
+        exponent is not None
+        and exponent.op == "num"
+        and exponent.value >= 0  # type: ignore[operator]
+        and exponent.value.denominator == 1  # type: ignore[union-attr]
+    )
+    if not ((node.op == "fn" and node.value == "log") or (node.op == "pow" and not whole_power)):
+        return np.zeros(k, dtype=bool)
+    x, ex = args[0], errs[0]
+    lost = (ex > 0) & (np.abs(x) <= ex)
+    return _points(np.broadcast_to(lost, np.broadcast(x, ex).shape))
 
 
 def _points(mask: np.ndarray) -> np.ndarray:
@@ -205,8 +206,10 @@ def _fn_error(
             return (1 - out * out) * ex + own
         if name == "tanh'":
             return np.abs(2 * np.tanh(x) * out) * ex + own
-        if name in ("relu", "abs"):
+        if name == "abs":
             return ex
+        if name == "relu":  # exact 0 below the kink, unless rounding could cross it
+            return np.where(x < -ex, 0.0, ex)
         if name in ("step", "sign"):
             jump = 2.0 if name == "sign" else 1.0
             return np.where(np.abs(x) <= ex, jump, 0.0)

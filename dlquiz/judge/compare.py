@@ -50,7 +50,7 @@ LOG_RANGE = 3.0  # magnitudes 10^-3 .. 10^3
 
 # The breakpoint search: lines through the sample, a grid on each.
 LINES = 3
-GRID = np.concatenate([-np.logspace(3, -3, 25), [0.0], np.logspace(-3, 3, 25)])
+GRID = np.concatenate([-np.logspace(8, -3, 34), [0.0], np.logspace(-3, 8, 34)])
 MAX_BRACKETS = 24
 # The orthant search, when the expected answer is undefined at many points.
 MAX_ORTHANT_UNITS = 6  # all 2^n sign patterns up to this many variables, random beyond
@@ -463,6 +463,7 @@ def _breakpoint_points(
         tabs = kink_table(ts)
         return np.array([tabs[ti][line, i, entry] for i, (line, ti, entry) in enumerate(which)])
 
+    grid_lo, grid_hi = lo.copy(), hi.copy()  # on opposite sides, and further away
     f_lo, f_hi = values_at(lo), values_at(hi)
     for _ in range(2):  # regula falsi: exact in one step for an affine argument
         with np.errstate(all="ignore"):
@@ -475,16 +476,18 @@ def _breakpoint_points(
     with np.errstate(all="ignore"):
         root = lo - f_lo * (hi - lo) / (f_hi - f_lo)
     root = np.where(np.isfinite(root) & (root >= lo) & (root <= hi), root, 0.5 * (lo + hi))
-    near = 1e-9 * (1.0 + np.abs(root))
-    offsets = [lo, hi, np.maximum(lo, root - near), np.minimum(hi, root + near)]
-    ts = np.stack(offsets, axis=1)  # (brackets, 4)
+    near = 1e-9 * (1.0 + np.abs(root))  # inside any jump the root is this close to
+    close_by = 1e-4 * (1.0 + np.abs(root))  # where a kink's two slopes differ visibly
+    offsets = [grid_lo, grid_hi, root - near, root + near, root - close_by, root + close_by]
+    ts = np.stack(offsets, axis=1)  # (brackets, 6)
+    per = ts.shape[1]
     points: dict[str, list[np.ndarray]] = {n: [] for n in env}
     for i, (line, _, _) in enumerate(which):
-        t = np.zeros((lines, 4))
+        t = np.zeros((lines, per))
         t[line] = ts[i]
         pts = along(t)
         for n in env:
-            points[n].append(pts[n].reshape(lines, 4, *pts[n].shape[1:])[line])
+            points[n].append(pts[n].reshape(lines, per, *pts[n].shape[1:])[line])
     return {n: np.concatenate(v) for n, v in points.items()}
 
 

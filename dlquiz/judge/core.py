@@ -326,7 +326,8 @@ def _check_expression(
         return _right(points=sample.count)
     if exact is None and tolerance is None and not agree:
         rel = max_relative_error(sample, values)
-        if rel < GREY_ZONE[1] and _confirm_symbolically(given, expected, key.ns):
+        defined = np.isfinite(values[sample.valid & ~d.risky]).all()
+        if defined and rel < GREY_ZONE[1] and _confirm_symbolically(given, expected, key.ns):
             return _right("correct (confirmed symbolically)", points=sample.count)
     for mistake, expr in mistakes:
         if _matches(given, expr, sample, domains, salt, exact is not None):
@@ -337,6 +338,9 @@ def _check_expression(
             "point to show" + _largest_difference(sample, values),
             method="exact",
         )
+    undefined = _undefined_where_defined(sample, d)
+    if undefined:
+        return _wrong(undefined)
     found = diagnose(given, expected, sample, reveal=reveal)
     if found is not None:
         return _wrong(found.feedback, found.tag)
@@ -369,16 +373,23 @@ def mistake_matches(sample: Sample, values: np.ndarray, mistake: Expr) -> bool:
     return same_values(sample, values, target=t.value, target_error=t.error, points=~t.risky)
 
 
-_DECIMAL = re.compile(r"(?<![\w.])(?:\d+\.\d*|\.\d+|\d+[eE][+-]?\d+)")
+_DECIMAL = re.compile(r"(?<![\w.])(\d*)\.(\d+)|(?<![\w.])(\d+)\.(?!\d)")
+APPROXIMATE_DIGITS = 7  # a decimal this long could pass the 1e-7 tolerance for another number
 
 
 def has_decimals(text: str) -> bool:
-    """Does the text write a number as a decimal (``0.3333``, ``2.5e-3``)?
+    """Does the text write a number as a long decimal (``0.3333333333``)?
 
-    Such numbers are read exactly, but a student who types one means an approximation,
-    so the pair is decided in floating point with the relative tolerance, not exactly.
+    Every number is read exactly, but a student who types ten digits of 1/3 means an
+    approximation, so such a pair is decided in floating point with the relative
+    tolerance, as before. A short decimal (``0.5``, ``2.5e-3``, ``1e12``) is exact: no
+    number other than itself is within 1e-7 of it, so the exact path loses nothing.
     """
-    return bool(_DECIMAL.search(text))
+    for m in _DECIMAL.finditer(text):
+        digits = ((m.group(1) or "") + (m.group(2) or "") + (m.group(3) or "")).strip("0")
+        if len(digits) >= APPROXIMATE_DIGITS:
+            return True
+    return False
 
 
 MAX_CHECKED_NODES = 20_000  # after definitions are substituted in
@@ -392,6 +403,20 @@ def _bound_size(e: Expr) -> None:
                 f"the answer is too large once its definitions are substituted "
                 f"(more than {MAX_CHECKED_NODES} parts)"
             )
+
+
+def _undefined_where_defined(sample: Sample, d: Any) -> str:
+    """Feedback for an answer that is undefined (log of a negative...) where the key is not."""
+    bad = sample.valid & ~d.risky & ~np.isfinite(d.value).all(axis=(1, 2))
+    if not bad.any():
+        return ""
+    i = int(np.nonzero(bad)[0][0])
+    scalars = [n for n, v in sorted(sample.env.items()) if v.shape[1:] == (1, 1)][:4]
+    at = ", ".join(f"{n}={sample.env[n][i, 0, 0]:.3g}" for n in scalars)
+    where = f" (for instance at {at})" if at else ""
+    return (
+        f"not equivalent: your answer is undefined at points where the right one is defined{where}"
+    )
 
 
 def _largest_difference(sample: Sample, values: np.ndarray) -> str:

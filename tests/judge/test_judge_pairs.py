@@ -14,8 +14,12 @@ CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "judge_corpus.toml
 PAIRS = tomllib.loads(CORPUS.read_text(encoding="utf-8"))["pair"]
 
 
+CLASSES = ("narrow-sampling", "orthants", "tolerance", "integers", "exact", "domain",
+           "constant-key", "identities")  # fmt: skip
+
+
 def test_the_corpus_covers_every_topic_with_enough_pairs() -> None:
-    assert len(PAIRS) >= 100
+    assert len(PAIRS) >= 229  # 129 before the outside review, at least 100 since
     topics = {p["topic"] for p in PAIRS}
     assert set(TOPICS) <= topics  # test_bank pins TOPICS to the notes' 13 topics
     assert sum(p["equivalent"] for p in PAIRS) >= 40
@@ -31,3 +35,12 @@ def test_pair(pair: dict) -> None:
     assert verdict.equivalent is pair["equivalent"], verdict.feedback
     if "mistake" in pair:
         assert verdict.mistake == pair["mistake"], verdict.feedback
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_every_class_of_wrong_verdict_has_pairs_both_ways(name: str) -> None:
+    """Each class found by the outside review: at least 6 pairs, right and wrong answers."""
+    pairs = [p for p in PAIRS if p.get("class") == name]
+    assert len(pairs) >= 6
+    assert any(p["equivalent"] for p in pairs)
+    assert any(not p["equivalent"] for p in pairs)
