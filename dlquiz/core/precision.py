@@ -26,6 +26,9 @@ EPS = float(np.finfo(float).eps)
 SUBNORMAL = float(np.finfo(float).smallest_subnormal)  # the absolute accuracy near 0
 
 
+Error = np.ndarray | float  # a bound per entry, or one number (0.0: exact) for all
+
+
 @dataclass
 class Detailed:
     """``value`` (K, m, n), its rounding-error bound ``error`` (same shape) and ``risky`` (K,)."""
@@ -49,23 +52,27 @@ def evaluate_detailed(
     """
     funcs = funcs or {}
     values: dict[int, np.ndarray] = {} if memo is None else memo
-    errors: dict[int, np.ndarray] = {}
+    errors: dict[int, Error] = {}
     risky = np.zeros(k, dtype=bool)
     with np.errstate(all="ignore"):
         for node in e.walk():
             args = [values[id(a)] for a in node.args]
             out = evaluate_node(node, args, env, k, funcs)
             values[id(node)] = out
+            op = node.op
             if node.args:
                 errs = [errors[id(a)] for a in node.args]
-                errors[id(node)] = _error(node, args, errs, out, funcs) + SUBNORMAL
+                errors[id(node)] = _error(node, args, errs, out, funcs)
                 if _may_have_lost(node, out):
                     risky |= _flagged(node, args, out)
-                risky |= _near_singular(node, args, errs)
-            elif node.op in ("num", "const"):
-                errors[id(node)] = EPS * np.abs(out)
+                if op == "pow" or (op == "fn" and node.value == "log"):
+                    risky |= _near_singular(node, args, errs)
+            elif op == "num":
+                errors[id(node)] = EPS * abs(float(node.value))  # type: ignore[arg-type]
+            elif op == "const":
+                errors[id(node)] = EPS * 3.2
             else:
-                errors[id(node)] = np.zeros_like(out)
+                errors[id(node)] = 0.0  # a variable's value is exact
     value = np.array(values[id(e)])  # own copies: callers write redrawn points into them
     error = np.array(np.broadcast_to(errors[id(e)], value.shape))
     return Detailed(value, error, risky)
@@ -102,7 +109,7 @@ def _flagged(node: Expr, args: list[np.ndarray], out: np.ndarray) -> np.ndarray:
     return finite_in & _points(over)
 
 
-def _near_singular(node: Expr, args: list[np.ndarray], errs: list[np.ndarray]) -> np.ndarray:
+def _near_singular(node: Expr, args: list[np.ndarray], errs: list[Error]) -> np.ndarray:
     """(K,) points where a log, a root or a division meets an argument that rounding has
     made indistinguishable from 0 (``log(1 - sigmoid(40))``): its value is not the true one.
     """
@@ -114,7 +121,7 @@ def _near_singular(node: Expr, args: list[np.ndarray], errs: list[np.ndarray]) -
         and exponent.value >= 0  # type: ignore[operator]
         and exponent.value.denominator == 1  # type: ignore[union-attr]
     )
-    if not ((node.op == "fn" and node.value == "log") or (node.op == "pow" and not whole_power)):
+    if whole_power or _zero(errs[0]):
         return np.zeros(k, dtype=bool)
     x, ex = args[0], errs[0]
     lost = (ex > 0) & (np.abs(x) <= ex)
@@ -128,49 +135,63 @@ def _points(mask: np.ndarray) -> np.ndarray:
 # --- rounding-error bounds ------------------------------------------------------------
 
 
+def _zero(e: Error) -> bool:
+    return isinstance(e, float) and e == 0.0
+
+
 def _error(
     node: Expr,
     args: list[np.ndarray],
-    errs: list[np.ndarray],
+    errs: list[Error],
     out: np.ndarray,
     funcs: dict[str, GenericFunction],
-) -> np.ndarray:
+) -> Error:
     op = node.op
     if op == "add":
-        total = errs[0]
+        total: Error = 0.0
+        for err in errs:
+            if not _zero(err):
+                total = total + err
         magnitude = np.abs(args[0])
-        for a, err in zip(args[1:], errs[1:], strict=True):
-            total = total + err
+        for a in args[1:]:
             magnitude = magnitude + np.abs(a)
         return total + (len(args) - 1) * EPS * magnitude
     if op == "mul":
         value, err = args[0], errs[0]
         for a, e in zip(args[1:], errs[1:], strict=True):
-            err = np.abs(value) * e + np.abs(a) * err + err * e + EPS * np.abs(value * a)
-            value = value * a
+            product = value * a
+            bound = EPS * np.abs(product) + SUBNORMAL
+            if not _zero(e):
+                bound = bound + np.abs(value) * e
+            if not _zero(err):
+                bound = bound + np.abs(a) * err + (err * e if not _zero(e) else 0.0)
+            value, err = product, bound
         return err
     if op == "pow":
         base, exponent = args
         eb, ee = errs
-        with np.errstate(all="ignore"):
-            local = np.abs(exponent * np.power(base, exponent - 1)) * eb
-            if node.args[1].free_symbols():
-                local = local + np.abs(out * np.log(np.abs(base))) * ee
-        return np.nan_to_num(local, nan=np.inf) + 2 * EPS * np.abs(out)
+        own = 2 * EPS * np.abs(out) + SUBNORMAL
+        if _zero(eb) and _zero(ee):
+            return own
+        local = np.abs(exponent * np.power(base, exponent - 1)) * eb
+        if node.args[1].free_symbols() and not _zero(ee):
+            local = local + np.abs(out * np.log(np.abs(base))) * ee
+        return np.nan_to_num(local, nan=np.inf) + own
     if op == "matmul":
         a, b = args
         ea, eb = errs
-        inner = (a.shape[2] if a.ndim == 3 else 1) + 1
-        abs_product = np.matmul(np.abs(a), np.abs(b))
-        return (
-            np.matmul(np.abs(a), eb)
-            + np.matmul(ea, np.abs(b))
-            + np.matmul(ea, eb)
-            + inner * EPS * abs_product
-        )
+        inner = a.shape[2] + 1
+        bound = inner * EPS * np.matmul(np.abs(a), np.abs(b)) + SUBNORMAL
+        if not _zero(eb):
+            bound = bound + np.matmul(np.abs(a), np.broadcast_to(eb, b.shape))
+        if not _zero(ea):
+            bound = bound + np.matmul(np.broadcast_to(ea, a.shape), np.abs(b) + eb)
+        return bound
     if op == "T":
-        return np.swapaxes(errs[0], 1, 2)
+        return errs[0] if isinstance(errs[0], float) else np.swapaxes(errs[0], 1, 2)
     if op == "matrix":
+        if all(_zero(e) for e in errs):
+            return 0.0
         m, n = node.shape
         flat = np.stack(
             [np.broadcast_to(e, a.shape).reshape(-1) for a, e in zip(args, errs, strict=True)],
@@ -179,19 +200,30 @@ def _error(
         return flat.reshape(-1, m, n)
     if op == "fn":
         return _fn_error(node, args, errs, out, funcs)
-    return np.zeros_like(out)
+    return 0.0
+
+
+# Exact inputs give exact outputs here; the reductions need the bound entry by entry.
+_EXACT_ON_EXACT = {"abs", "relu", "step", "sign", "floor", "ceil", "max", "min", "maxof", "diag"}
+_REDUCING = {"sum", "mean", "norm", "maxof", "softmax", "diag"}
 
 
 def _fn_error(
     node: Expr,
     args: list[np.ndarray],
-    errs: list[np.ndarray],
+    errs: list[Error],
     out: np.ndarray,
     funcs: dict[str, GenericFunction],
-) -> np.ndarray:
+) -> Error:
     name = str(node.value)
     x, ex = args[0], errs[0]
-    own = 2 * EPS * np.abs(out)  # a library function's own rounding: within 2 ulp
+    # A library function's own rounding: within 2 ulp, and exact to the smallest
+    # subnormal where its result underflows.
+    if _zero(ex) and name in _EXACT_ON_EXACT and (len(errs) == 1 or _zero(errs[1])):
+        return 0.0
+    own = 2 * EPS * np.abs(out) + SUBNORMAL
+    if name in _REDUCING and not isinstance(ex, np.ndarray):
+        ex = np.broadcast_to(ex, x.shape)
     with np.errstate(all="ignore"):
         if name == "exp":
             return out * ex + own
@@ -234,7 +266,7 @@ def _fn_error(
         if name == "maxof":
             return ex.max(axis=(1, 2), keepdims=True)
         if name == "softmax":
-            return 2 * out * ex.max(axis=(1, 2), keepdims=True) + 4 * EPS * out
+            return 2 * out * ex.max(axis=(1, 2), keepdims=True) + 4 * EPS * out + SUBNORMAL
         if name == "diag":
             return evaluate_node(node, [ex], {}, x.shape[0], funcs)
         base = name.rstrip("'")

@@ -60,46 +60,67 @@ ORTHANT_POINTS = 4
 
 @dataclass
 class Sample:
-    """Points where the expected answer is defined, with its values there."""
+    """Points where the expected answer is defined, with its values there.
+
+    Plain float values first; the rounding-error bounds and over/underflow flags
+    (``dlquiz.core.precision``) are computed only where a plain comparison is not enough
+    (a point that differs, or is not finite), so an answer that agrees costs two
+    evaluations.
+    """
 
     ns: Namespace
     env: dict[str, np.ndarray]
     funcs: dict[str, GenericFunction]
     k: int
     valid: np.ndarray  # (K,) bool: the expected value is finite and trustworthy
-    expected: np.ndarray  # (K, m, n)
-    expected_error: np.ndarray  # (K, m, n): its rounding-error bound
+    key: Expr
+    expected: np.ndarray  # (K, m, n): the key's values
     rtol: float = SYMBOLIC_RTOL
+    values: dict[Expr, np.ndarray] = field(default_factory=dict)
     details: dict[Expr, Detailed] = field(default_factory=dict)
+
+    def value(self, e: Expr) -> np.ndarray:
+        if e not in self.values:
+            self.values[e] = evaluate(e, self.env, self.k, self.funcs)
+        return self.values[e]
 
     def detail(self, e: Expr) -> Detailed:
         if e not in self.details:
             self.details[e] = evaluate_detailed(e, self.env, self.k, self.funcs)
         return self.details[e]
 
-    def value(self, e: Expr) -> np.ndarray:
-        return self.detail(e).value
-
     def error(self, e: Expr) -> np.ndarray:
         return self.detail(e).error
+
+    @property
+    def expected_error(self) -> np.ndarray:
+        return self.detail(self.key).error
 
     @property
     def count(self) -> int:
         return int(self.valid.sum())
 
     def agrees(self, e: Expr, target: Expr | None = None) -> bool:
-        """Does ``e`` equal the expected answer (or ``target``) at every valid point?"""
-        d = self.detail(e)
-        if target is None:
-            return same_values(self, d.value, error=d.error, points=~d.risky)
-        t = self.detail(target)
+        """Does ``e`` equal the expected answer (or ``target``) at every valid point?
+
+        First entry by entry to the relative tolerance alone; where that fails, again
+        with each side's rounding-error bound, leaving out points either side lost.
+        """
+        t = self.key if target is None else target
+        va, vt = self.value(e), self.value(t)
+        if va.shape[1:] != vt.shape[1:] or not self.valid.any():
+            return False
+        v = self.valid
+        if close(va[v], vt[v], self.rtol, 0.0).all():
+            return True
+        d, dt = self.detail(e), self.detail(t)
         return same_values(
             self,
             d.value,
-            target=t.value,
+            target=dt.value,
             error=d.error,
-            target_error=t.error,
-            points=~(d.risky | t.risky),
+            target_error=dt.error,
+            points=~(d.risky | dt.risky),
         )
 
 
@@ -240,7 +261,7 @@ def draw(
 ) -> Sample:
     """Points that find differences between ``expected`` and ``others`` (see the module)."""
     stream = Stream(seed)
-    exprs = [expected, *others]
+    exprs = list(dict.fromkeys([expected, *others]))  # equal trees: one evaluation
     names: set[str] = set()
     for e in exprs:
         names |= e.free_symbols()
@@ -249,7 +270,7 @@ def draw(
     scaled = k - core
     funcs = _functions(ns, stream)
     env = {n: sample_values(_spec(ns, n), core, scaled, stream) for n in sorted(names)}
-    details, good, defined = _settle(exprs, env, k, funcs, ns)
+    values, good, defined = _settle(exprs, env, k, funcs, ns)
 
     extra: list[dict[str, np.ndarray]] = []
     if (good & defined).sum() < max(MIN_VALID, k // 2):
@@ -261,21 +282,37 @@ def draw(
     if extra:
         more = {n: np.concatenate([x[n] for x in extra]) for n in env}
         count = next(iter(more.values())).shape[0]
+        new = {e: evaluate(e, more, count, funcs) for e in exprs}
+        lost = _lost(exprs, more, count, funcs, new)
         env = {n: np.concatenate([env[n], more[n]]) for n in env}
-        for e in exprs:
-            new = evaluate_detailed(e, more, count, funcs)
-            old = details[e]
-            details[e] = Detailed(
-                np.concatenate([old.value, new.value]),
-                np.concatenate([old.error, new.error]),
-                np.concatenate([old.risky, new.risky]),
-            )
+        values = {e: np.concatenate([values[e], new[e]]) for e in exprs}
+        good = np.concatenate([good, ~lost])
         k += count
-        good = np.concatenate([good, np.ones(count, dtype=bool)])
-    d = details[expected]
-    trusted = good & ~np.logical_or.reduce([details[e].risky for e in exprs])
-    valid = trusted & np.isfinite(d.value).all(axis=(1, 2))
-    return Sample(ns, env, funcs, k, valid, d.value, d.error, rtol, dict(details))
+    key_values = values[expected]
+    valid = good & np.isfinite(key_values).all(axis=(1, 2))
+    return Sample(ns, env, funcs, k, valid, expected, key_values, rtol, values)
+
+
+def _lost(
+    exprs: list[Expr],
+    env: dict[str, np.ndarray],
+    k: int,
+    funcs: dict[str, GenericFunction],
+    values: dict[Expr, np.ndarray],
+) -> np.ndarray:
+    """(K,) points where some side is not finite because a float lost it (an overflow,
+    a log of what rounding made 0), rather than because it is undefined there."""
+    bad = np.zeros(k, dtype=bool)
+    for e in exprs:
+        bad |= ~np.isfinite(values[e]).all(axis=(1, 2))
+    lost = np.zeros(k, dtype=bool)
+    if not bad.any():
+        return lost
+    rows = np.nonzero(bad)[0]
+    sub = {n: v[rows] for n, v in env.items()}
+    for e in exprs:
+        lost[rows] |= evaluate_detailed(e, sub, rows.size, funcs).risky
+    return lost
 
 
 def _settle(
@@ -284,32 +321,28 @@ def _settle(
     k: int,
     funcs: dict[str, GenericFunction],
     ns: Namespace,
-) -> tuple[dict[Expr, Detailed], np.ndarray, np.ndarray]:
-    """Evaluate, redrawing over/underflowing points closer to 1 (``env`` is updated).
+) -> tuple[dict[Expr, np.ndarray], np.ndarray, np.ndarray]:
+    """Evaluate, redrawing closer to 1 the points a float lost (``env`` is updated).
 
-    Returns each expression's evaluation at the final points, the (K,) points that are
+    Returns each expression's values at the final points, the (K,) points that are
     trustworthy, and those where the expected answer (``exprs[0]``) is defined.
     """
     good = np.ones(k, dtype=bool)
-    details = {e: evaluate_detailed(e, env, k, funcs) for e in exprs}
-    risky = np.logical_or.reduce([d.risky for d in details.values()])
+    values = {e: np.array(evaluate(e, env, k, funcs)) for e in exprs}  # own, writable
     for attempt in range(REDRAWS + 1):
-        if not risky.any():
+        lost = _lost(exprs, env, k, funcs, values)
+        if not lost.any():
             break
-        rows = np.nonzero(risky)[0]
+        rows = np.nonzero(lost)[0]
         if attempt == REDRAWS:
             good[rows] = False
             break
         _pull_in(env, rows, ns)
         sub = {n: v[rows] for n, v in env.items()}
-        risky = np.zeros(k, dtype=bool)
         for e in exprs:
-            d = evaluate_detailed(e, sub, rows.size, funcs)
-            whole = details[e]
-            whole.value[rows], whole.error[rows], whole.risky[rows] = d.value, d.error, d.risky
-            risky[rows] |= d.risky
-    defined = np.isfinite(details[exprs[0]].value).all(axis=(1, 2))
-    return details, good, defined
+            values[e][rows] = evaluate(e, sub, rows.size, funcs)
+    defined = np.isfinite(values[exprs[0]]).all(axis=(1, 2))
+    return values, good, defined
 
 
 def _orthant_points(
@@ -342,8 +375,8 @@ def _orthant_points(
         spec = _spec(ns, name)
         unit_signs = signs[:, units.index(name)] if name in units else None
         env[name] = sample_values(spec, core, total - core, stream, unit_signs)
-    d = evaluate_detailed(exprs[0], env, total, funcs)
-    keep = np.isfinite(d.value).all(axis=(1, 2)) & ~d.risky
+    value = evaluate(exprs[0], env, total, funcs)
+    keep = np.isfinite(value).all(axis=(1, 2))
     return {n: v[keep] for n, v in env.items()}
 
 

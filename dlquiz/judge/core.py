@@ -312,8 +312,7 @@ def _check_expression(
             "(over every scale and sign pattern): this answer cannot be decided",
             "undecidable",
         )
-    d = sample.detail(given)
-    values = d.value
+    values = sample.value(given)
     if not np.isfinite(values[sample.valid]).any():
         return Verdict(
             False,
@@ -326,7 +325,7 @@ def _check_expression(
         return _right(points=sample.count)
     if exact is None and tolerance is None and not agree:
         rel = max_relative_error(sample, values)
-        defined = np.isfinite(values[sample.valid & ~d.risky]).all()
+        defined = np.isfinite(values[sample.valid & ~sample.detail(given).risky]).all()
         if defined and rel < GREY_ZONE[1] and _confirm_symbolically(given, expected, key.ns):
             return _right("correct (confirmed symbolically)", points=sample.count)
     for mistake, expr in mistakes:
@@ -338,7 +337,7 @@ def _check_expression(
             "point to show" + _largest_difference(sample, values),
             method="exact",
         )
-    undefined = _undefined_where_defined(sample, d)
+    undefined = _undefined_where_defined(sample, sample.detail(given))
     if undefined:
         return _wrong(undefined)
     found = diagnose(given, expected, sample, reveal=reveal)
