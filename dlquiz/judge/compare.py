@@ -404,12 +404,10 @@ def _kinks(e: Expr) -> list[tuple[Expr, ...]]:
     return found
 
 
-def _kink_values(kind: tuple, memo: dict[int, np.ndarray], k: int) -> np.ndarray | None:
-    """(K, entries) values whose sign changes mark the breakpoint, or None."""
+def _kink_values(kind: tuple, env: dict[str, np.ndarray], k: int, funcs: dict) -> np.ndarray:
+    """(K, entries) values whose sign changes mark the breakpoint."""
     head = kind[0]
-    vals = [memo.get(id(a)) for a in kind[1:]]
-    if any(v is None for v in vals):
-        return None
+    vals = [evaluate(a, env, k, funcs) for a in kind[1:]]
     if head == "sign":
         out = vals[0]
     elif head == "jumps":
@@ -432,96 +430,83 @@ def _breakpoint_points(
     stream: Stream,
     funcs: dict[str, GenericFunction],
 ) -> dict[str, np.ndarray] | None:
-    """Points on both sides of each breakpoint found along random lines."""
-    kinks = [(e, kind) for e in exprs for kind in _kinks(e)]
+    """Points on both sides of each breakpoint found along random lines.
+
+    Each line runs through a sample point in a random direction of the real variables;
+    the arguments of the kinks are evaluated on a log-spaced grid of the line, each sign
+    change is bracketed, its root found by regula falsi (exact in one step for an
+    affine argument, one more step for a curved one), and points are placed at the
+    bracket's ends, just beside the root and a little further.
+    """
+    kinds = list(dict.fromkeys(kind for e in exprs for kind in _kinks(e)))
     moving = sorted(n for n in names if _spec(ns, n).domain in ("real", "nonzero"))
-    if not kinks or not moving:
+    if not kinds or not moving:
         return None
-    core = np.nonzero(good)[0]
-    core = core[:LINES] if core.size else np.arange(min(LINES, good.size))
-    bases = {n: env[n][core] for n in env}
-    lines = core.size
+    rows = np.nonzero(good)[0][:LINES]
+    if not rows.size:
+        rows = np.arange(min(LINES, good.size))
+    bases = {n: env[n][rows] for n in env}
     directions = {n: stream.uniform(-1.0, 1.0, bases[n].shape) for n in moving}
 
-    def along(t: np.ndarray) -> dict[str, np.ndarray]:
-        """Points base_l + t[l, g] * direction_l, flattened to (lines * G, m, n)."""
-        g = t.shape[1]
+    def at(line: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        """The points base[line[i]] + t[i] * direction[line[i]]."""
         out = {}
         for n, base in bases.items():
-            b = np.repeat(base, g, axis=0)
+            b = base[line]
             if n in directions:
-                b = b + t.reshape(-1)[:, None, None] * np.repeat(directions[n], g, axis=0)
+                b = b + t[:, None, None] * directions[n][line]
             out[n] = b
         return out
 
-    def kink_table(t: np.ndarray) -> list[np.ndarray]:
-        pts = along(t)
-        count = t.size
-        tables = []
-        for e in exprs:
-            memo: dict[int, np.ndarray] = {}
-            with np.errstate(all="ignore"):
-                evaluate(e, pts, count, funcs, memo=memo)
-            for owner, kind in kinks:
-                if owner is e:
-                    v = _kink_values(kind, memo, count)
-                    if v is not None:
-                        tables.append(v.reshape(t.shape[0], t.shape[1], -1))
-        return tables
-
-    grid = np.broadcast_to(GRID, (lines, GRID.size))
-    brackets: list[tuple[int, float, float, int, int]] = []  # line, lo, hi, table, entry
-    tables = kink_table(grid)
-    for ti, table in enumerate(tables):
-        with np.errstate(all="ignore"):
-            s = np.sign(table)
-        change = (s[:, :-1] * s[:, 1:] < 0) | ((s[:, :-1] == 0) != (s[:, 1:] == 0))
+    lines = rows.size
+    grid_line = np.repeat(np.arange(lines), GRID.size)
+    grid_t = np.tile(GRID, lines)
+    grid_env = at(grid_line, grid_t)
+    brackets = []  # (kind index, line, entry, lo, hi)
+    for ki, kind in enumerate(kinds):
+        table = _kink_values(kind, grid_env, grid_t.size, funcs).reshape(lines, GRID.size, -1)
+        sign = np.sign(table)
+        change = (sign[:, :-1] * sign[:, 1:] < 0) | ((sign[:, :-1] == 0) != (sign[:, 1:] == 0))
         change &= np.isfinite(table[:, :-1]) & np.isfinite(table[:, 1:])
         for line, g, entry in zip(*np.nonzero(change), strict=True):
-            brackets.append((int(line), float(GRID[g]), float(GRID[g + 1]), ti, int(entry)))
+            brackets.append((ki, int(line), int(entry), float(GRID[g]), float(GRID[g + 1])))
     if not brackets:
         return None
     if len(brackets) > MAX_BRACKETS:
         pick = np.linspace(0, len(brackets) - 1, MAX_BRACKETS).round().astype(int)
         brackets = [brackets[i] for i in pick]
-    lo = np.array([b[1] for b in brackets])
-    hi = np.array([b[2] for b in brackets])
-    which = [(b[0], b[3], b[4]) for b in brackets]
+    line = np.array([b[1] for b in brackets])
+    lo = np.array([b[3] for b in brackets])
+    hi = np.array([b[4] for b in brackets])
 
     def values_at(t: np.ndarray) -> np.ndarray:
-        """The bracket's own kink entry at parameter t[i] on its own line."""
-        ts = np.zeros((lines, len(brackets)))
-        for i, (line, _, _) in enumerate(which):
-            ts[line, i] = t[i]
-        tabs = kink_table(ts)
-        return np.array([tabs[ti][line, i, entry] for i, (line, ti, entry) in enumerate(which)])
+        """Each bracket's own kink entry at parameter t[i] on its own line."""
+        pts = at(line, t)
+        out = np.empty(len(brackets))
+        for ki, kind in enumerate(kinds):
+            mine = [i for i, b in enumerate(brackets) if b[0] == ki]
+            if mine:
+                table = _kink_values(kind, pts, t.size, funcs)
+                out[mine] = table[mine, [brackets[i][2] for i in mine]]
+        return out
 
     grid_lo, grid_hi = lo.copy(), hi.copy()  # on opposite sides, and further away
     f_lo, f_hi = values_at(lo), values_at(hi)
-    for _ in range(2):  # regula falsi: exact in one step for an affine argument
-        with np.errstate(all="ignore"):
-            mid = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-        mid = np.where(np.isfinite(mid) & (mid > lo) & (mid < hi), mid, 0.5 * (lo + hi))
-        f_mid = values_at(mid)
-        left = np.sign(f_mid) == np.sign(f_lo)
-        lo, f_lo = np.where(left, mid, lo), np.where(left, f_mid, f_lo)
-        hi, f_hi = np.where(left, hi, mid), np.where(left, f_hi, f_mid)
+    with np.errstate(all="ignore"):
+        mid = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    mid = np.where(np.isfinite(mid) & (mid > lo) & (mid < hi), mid, 0.5 * (lo + hi))
+    f_mid = values_at(mid)
+    left = np.sign(f_mid) == np.sign(f_lo)
+    lo, f_lo = np.where(left, mid, lo), np.where(left, f_mid, f_lo)
+    hi, f_hi = np.where(left, hi, mid), np.where(left, f_hi, f_mid)
     with np.errstate(all="ignore"):
         root = lo - f_lo * (hi - lo) / (f_hi - f_lo)
-    root = np.where(np.isfinite(root) & (root >= lo) & (root <= hi), root, 0.5 * (lo + hi))
+    root = np.where(np.isfinite(root) & (root >= lo) & (root <= hi), root, mid)
     near = 1e-9 * (1.0 + np.abs(root))  # inside any jump the root is this close to
     close_by = 1e-4 * (1.0 + np.abs(root))  # where a kink's two slopes differ visibly
     offsets = [grid_lo, grid_hi, root - near, root + near, root - close_by, root + close_by]
-    ts = np.stack(offsets, axis=1)  # (brackets, 6)
-    per = ts.shape[1]
-    points: dict[str, list[np.ndarray]] = {n: [] for n in env}
-    for i, (line, _, _) in enumerate(which):
-        t = np.zeros((lines, per))
-        t[line] = ts[i]
-        pts = along(t)
-        for n in env:
-            points[n].append(pts[n].reshape(lines, per, *pts[n].shape[1:])[line])
-    return {n: np.concatenate(v) for n, v in points.items()}
+    t = np.concatenate(offsets)
+    return at(np.tile(line, len(offsets)), t)
 
 
 # --- agreement -------------------------------------------------------------------------
