@@ -41,19 +41,15 @@ def load_pairs() -> list[dict]:
     return [p for p in pairs if p.get("kind", "auto") != "shape"]
 
 
-def time_judge(pairs: list[dict]) -> tuple[list[float], int]:
+def judge_once(p: dict) -> tuple[float, bool]:
+    """One check, its key cache cleared first: (seconds, right against the label)."""
     from dlquiz.judge import check
     from dlquiz.judge.core import _prepare_cached
 
-    check("x", "x")  # imports and first-use costs, outside the measurement
-    times, right = [], 0
-    for p in pairs:
-        _prepare_cached.cache_clear()
-        started = time.perf_counter()
-        verdict = check(p["answer"], p["expected"], kind=p.get("kind", "auto"), vars=p["vars"])
-        times.append(time.perf_counter() - started)
-        right += verdict.equivalent is p["equivalent"]
-    return times, right
+    _prepare_cached.cache_clear()
+    started = time.perf_counter()
+    verdict = check(p["answer"], p["expected"], kind=p.get("kind", "auto"), vars=p["vars"])
+    return time.perf_counter() - started, verdict.equivalent is p["equivalent"]
 
 
 # --- the baseline: SymPy on explicit matrices ---------------------------------------------
@@ -202,37 +198,46 @@ def _baseline_worker(conn, method) -> None:  # type: ignore[no-untyped-def]
             conn.send((None, False))
 
 
-def time_baseline(pairs: list[dict], limit: float, method: str) -> tuple[list[float], int, int]:
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    times, right, timeouts = [], 0, 0
+class Baseline:
+    """A SymPy method in its own worker process, killed and replaced past the limit."""
 
-    def start():  # type: ignore[no-untyped-def]
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_baseline_worker, args=(child, method), daemon=True)
-        proc.start()
+    def __init__(self, method: str, limit: float) -> None:
+        self.method, self.limit = method, limit
+        self.ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        self.times: list[float] = []
+        self.right = self.timeouts = 0
+        self._start()
+
+    def _start(self) -> None:
+        parent, child = self.ctx.Pipe()
+        self.proc = self.ctx.Process(
+            target=_baseline_worker, args=(child, self.method), daemon=True
+        )
+        self.proc.start()
         parent.recv()
-        return proc, parent
+        self.conn = parent
 
-    proc, conn = start()
-    for p in pairs:
-        conn.send(p)
-        if conn.poll(limit + 5):
-            elapsed, same = conn.recv()
+    def run(self, p: dict) -> None:
+        self.conn.send(p)
+        if self.conn.poll(self.limit + 5):
+            elapsed, same = self.conn.recv()
             if elapsed is None:
                 elapsed = 0.0
-            elif elapsed > limit:
-                timeouts += 1
+            elif elapsed > self.limit:
+                self.timeouts += 1
                 same = False
         else:
-            proc.kill()
-            proc.join()
-            proc, conn = start()
-            elapsed, same, timeouts = limit, False, timeouts + 1
-        times.append(min(elapsed, limit))
-        right += same is p["equivalent"]
-    conn.send(None)
-    proc.join(timeout=5)
-    return times, right, timeouts
+            self.proc.kill()
+            self.proc.join()
+            self._start()
+            elapsed, same = self.limit, False
+            self.timeouts += 1
+        self.times.append(min(elapsed, self.limit))
+        self.right += same is p["equivalent"]
+
+    def close(self) -> None:
+        self.conn.send(None)
+        self.proc.join(timeout=5)
 
 
 def best_of(cmd: list[str], runs: int) -> float:
@@ -252,7 +257,17 @@ def main() -> None:
 
     pairs = load_pairs()
     print(f"corpus: {len(pairs)} labelled pairs ({sum(p['equivalent'] for p in pairs)} equivalent)")
-    judge_times, judge_right = time_judge(pairs)
+    judge_once({"answer": "x", "expected": "x", "vars": [], "equivalent": True})  # warm up
+    baselines = {m: Baseline(m, args.limit) for m in ("simplify", "equals")}
+    judge_times, judge_right = [], 0
+    for p in pairs:  # interleaved, so that the load of a shared machine falls on all three
+        elapsed, right = judge_once(p)
+        judge_times.append(elapsed)
+        judge_right += right
+        for baseline in baselines.values():
+            baseline.run(p)
+    for baseline in baselines.values():
+        baseline.close()
     jm = statistics.median(judge_times)
     p99 = statistics.quantiles(judge_times, n=100)[98]
     print(
@@ -260,12 +275,12 @@ def main() -> None:
         f"{max(judge_times) * 1e3:7.2f} ms   accuracy {judge_right}/{len(pairs)}"
     )
     medians, rights = {}, {}
-    for method in ("simplify", "equals"):
-        times, right, timeouts = time_baseline(pairs, args.limit, method)
-        medians[method], rights[method] = statistics.median(times), right
+    for method, baseline in baselines.items():
+        medians[method], rights[method] = statistics.median(baseline.times), baseline.right
         print(
             f"{method + ':':9} median {medians[method] * 1e3:8.3f} ms   accuracy "
-            f"{right}/{len(pairs)}   ({timeouts} over the {args.limit:g} s limit)"
+            f"{baseline.right}/{len(pairs)}   ({baseline.timeouts} over the "
+            f"{args.limit:g} s limit)"
         )
     for method in ("simplify", "equals"):
         print(
