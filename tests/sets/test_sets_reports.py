@@ -118,7 +118,8 @@ def test_gradescope_results(tmp_path, key, graded):
 
 
 def test_grades_json_holds_everything(tmp_path, key, graded):
-    document, files = write_reports(tmp_path, key, graded)
+    document, files, notes = write_reports(tmp_path, key, graded)
+    assert notes == []
     data = json.loads((tmp_path / "grades.json").read_text())
     assert data == json.loads(json.dumps(document))
     assert data["summary"]["graded"] == 4
