@@ -347,9 +347,7 @@ def write_reports(
             json.dumps(gradescope_results(keyset, r), indent=2, ensure_ascii=False, sort_keys=True)
             + "\n"
         )
-    files["grades.json"] = (
-        json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    )
+    files["grades.json"] = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     files["grades.csv"] = grades_csv(keyset, results)
     written, notes = ReportFolder(out).write(files, last=("grades.json", "grades.csv"))
     return document, written, notes
