@@ -69,12 +69,8 @@ def klass(tmp_path_factory) -> Path:
 
 def _command(klass: Path, out: Path, run: int) -> list[str]:
     sheets = klass / "class" if run % 2 == 0 else klass / "class" / "a"
-    return [sys.executable, "-m", "dlquiz", "grade", str(klass / "key.json"), str(sheets)] + [
-        "--out",
-        str(out),
-        "--jobs",
-        "2",
-    ]
+    grade = [sys.executable, "-m", "dlquiz", "grade", str(klass / "key.json"), str(sheets)]
+    return [*grade, "--out", str(out), "--jobs", "2"]
 
 
 def _run(klass: Path, out: Path, run: int, phase: str | None, delay: float) -> dict[str, float]:
