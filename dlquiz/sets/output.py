@@ -9,10 +9,13 @@ folder of 2,000 feedback files that looks finished but is not gets uploaded. So:
   ``manifest.json``, which lists every file of the report with its size and SHA-256. While
   ``INCOMPLETE`` is there the run did not finish; it lists the files the run was writing;
 - the files named by the previous run (its ``manifest.json``, or the ``INCOMPLETE`` of a
-  run that was killed) are removed before the first new file, so nothing stale stays
-  beside a new report. Nothing else in the folder is ever touched: a file dlquiz did not
-  write survives every run, and only regular files inside the folder are removed (never
-  a symlink, never through a folder that leads out of it).
+  run that was killed) that this run does not write again are removed before the first
+  new file, so nothing stale stays beside a new report; those it writes again are
+  replaced by the rename, or kept where their bytes are already the new ones (a re-run);
+  ``grades.csv`` and ``grades.json`` are removed first in any case. Nothing else in the
+  folder is ever touched: a file dlquiz did not write survives every run, and only
+  regular files inside the folder are removed (never a symlink, never through a folder
+  that leads out of it).
 
 The files are renamed into place, not synced to disk: a killed process leaves them
 complete, a power cut may not (the manifest's checksums tell).
@@ -70,12 +73,19 @@ class ReportFolder:
         self.out = Path(out)
         self.real = ""
         self._checked: set[Path] = set()  # folders already found inside (while writing)
+        self._keep: set[Path] = set()  # folders the new report writes into: never removed
+        self._verdicts: dict[Path, bool] = {}  # folder -> inside (while removing)
 
     # --- paths ------------------------------------------------------------------------
     def _inside(self, path: Path) -> bool:
         """Is ``path`` (existing or not) really inside the folder, symlinks resolved?"""
         real = os.path.realpath(path)
         return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
+
+    def _folder_inside(self, folder: Path) -> bool:
+        if folder not in self._verdicts:
+            self._verdicts[folder] = self._inside(folder)
+        return self._verdicts[folder]
 
     def _target(self, rel: str) -> Path:
         safe = _safe_relative(rel)
@@ -117,22 +127,23 @@ class ReportFolder:
     def _remove(self, rel: str) -> None:
         """Remove one file dlquiz wrote (and its partial copy), if it is still ours."""
         path = self._target(rel)
+        if not self._folder_inside(path.parent):
+            return
         for p in (path, partial_name(path)):
-            if not self._inside(p.parent):
-                continue
             try:
                 if stat.S_ISREG(os.lstat(p).st_mode):
                     os.unlink(p)
             except FileNotFoundError:
                 pass
         parent = path.parent
-        while parent != self.out and self._inside(parent):
+        while parent != self.out and parent not in self._keep:
             try:  # a folder dlquiz made and emptied (gradescope/STUDENT); never a full one
                 if stat.S_ISLNK(os.lstat(parent).st_mode):
                     break
                 os.rmdir(parent)
             except OSError:
                 break
+            self._verdicts.clear()  # a folder went: what a path leads to may change
             parent = parent.parent
 
     # --- writing -------------------------------------------------------------------------
@@ -143,6 +154,8 @@ class ReportFolder:
                 raise ReportError(f"{path.parent} leads out of {self.out} (a symlink)")
             path.parent.mkdir(parents=True, exist_ok=True)
             self._checked.add(path.parent)
+        if _holds(path, data):  # a re-run's unchanged file: already complete, kept
+            return
         tmp = partial_name(path)
         with open(tmp, "wb") as f:
             f.write(data)
@@ -166,7 +179,12 @@ class ReportFolder:
         previous, notes = self.previous_files()
         listing = _INCOMPLETE_TEXT + _FILES_LINE + "".join(f"{r}\n" for r in order)
         self._write(INCOMPLETE, listing.encode("utf-8"))
-        for rel in sorted(previous - {INCOMPLETE, MANIFEST}):
+        # What this run writes anew is replaced file by file (a rename over the old one);
+        # the rest of the previous run goes now, and so do its last files, so an old
+        # grades.csv never stands beside new feedback.
+        self._keep = {self._target(r).parent for r in order}
+        stale = previous - set(order) | (previous & set(last))
+        for rel in sorted(stale - {INCOMPLETE, MANIFEST}):
             self._remove(rel)
         self._remove(MANIFEST)
         self._checked.clear()  # removing may have emptied and removed a folder
@@ -182,6 +200,18 @@ class ReportFolder:
         self._write(MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
         self._remove(INCOMPLETE)
         return order, notes
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Is ``path`` a regular file with exactly these bytes (no rewrite needed)?"""
+    try:
+        st = os.lstat(path)
+        if st.st_size != len(data) or not stat.S_ISREG(st.st_mode):
+            return False
+        with open(path, "rb") as f:
+            return f.read(len(data) + 1) == data
+    except OSError:
+        return False
 
 
 def _sha256(data: bytes) -> str:

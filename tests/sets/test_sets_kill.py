@@ -4,7 +4,8 @@ nothing stale stays, and no process it started survives it.
 One class of 1,000 sheets (generated once, with answers that make the grading workers
 start SymPy workers of their own) is graded again and again into one ``--out`` that also
 holds the instructor's own files, alternately all of it and 900 of its sheets, so stale
-files of an earlier run would show. A first, complete run times each phase; then each
+files of an earlier run would show. Two complete runs (the second over the first's
+report, which it must clean of 100 students) time each phase; then each
 phase (reading, judging, writing the report) is killed 10 times, at its start (its own
 line on stderr) plus a delay spread over the phase's length. After each kill:
 
@@ -145,8 +146,10 @@ def test_sigkill_in_every_phase_leaves_a_true_report_and_no_process(klass, tmp_p
     (out / "feedback").mkdir(parents=True)
     for rel in USER_FILES:
         (out / rel).write_text(f"mine: {rel}")
-    baseline = _run(klass, out, 0, None, 0.0)
+    _run(klass, out, 0, None, 0.0)
     assert _check_state(out, 1000)
+    baseline = _run(klass, out, 1, None, 0.0)  # a re-run over a report: as the kills meet
+    assert _check_state(out, 900)  # the 100 sheets of the first run left no file behind
     lengths = {
         "reading": baseline["judging"] - baseline["reading"],
         "judging": baseline["writing"] - baseline["judging"],
@@ -154,7 +157,7 @@ def test_sigkill_in_every_phase_leaves_a_true_report_and_no_process(klass, tmp_p
     }
     killed: dict[str, list[bool]] = {p: [] for p in PHASES}
     complete: dict[str, list[bool]] = {p: [] for p in PHASES}
-    run = 1
+    run = 2
     for phase in PHASES:
         for k in range(KILLS_PER_PHASE):
             times = _run(klass, out, run, phase, lengths[phase] * k / KILLS_PER_PHASE)

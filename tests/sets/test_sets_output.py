@@ -244,3 +244,24 @@ def test_any_sequence_of_runs_and_kills_leaves_a_true_state(tmp_path_factory, ru
             assert present - {partial} == before[0] - {"mine.txt", partial}
             assert verify(out) == before[1]
         assert (out / "mine.txt").read_text() == "user file"
+
+
+def test_grade_says_the_report_is_incomplete_when_it_cannot_be_written(tmp_path):
+    from typer.testing import CliRunner
+
+    from dlquiz.cli import app
+
+    key = tmp_path / "key.json"
+    key.write_text(json.dumps({"questions": [{"kind": "integer", "answer": "14"}]}))
+    (tmp_path / "s.txt").write_text("1: 14\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "g"
+    out.mkdir()
+    (out / "feedback").symlink_to(elsewhere)
+    result = CliRunner().invoke(app, ["grade", str(key), str(tmp_path / "s.txt"), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "cannot write into" in result.stderr and "INCOMPLETE" in result.stderr
+    assert "Traceback" not in result.output
+    assert (out / INCOMPLETE).exists() and not (out / "grades.csv").exists()
+    assert list(elsewhere.iterdir()) == []
