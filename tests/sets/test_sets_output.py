@@ -265,3 +265,13 @@ def test_grade_says_the_report_is_incomplete_when_it_cannot_be_written(tmp_path)
     assert "Traceback" not in result.output
     assert (out / INCOMPLETE).exists() and not (out / "grades.csv").exists()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_rerun_keeps_unchanged_files_and_rewrites_changed_ones(tmp_path):
+    ReportFolder(tmp_path).write(_report(["ana", "ben"]), last=LAST)
+    kept = (tmp_path / "feedback" / "ana.md").stat().st_ino
+    files = _report(["ana", "ben"]) | {"feedback/ben.md": "# Feedback: ben, regraded\n"}
+    ReportFolder(tmp_path).write(files, last=LAST)
+    assert (tmp_path / "feedback" / "ana.md").stat().st_ino == kept  # the same bytes: kept
+    assert (tmp_path / "feedback" / "ben.md").read_text() == "# Feedback: ben, regraded\n"
+    assert verify(tmp_path) == []
