@@ -268,6 +268,8 @@ def _question(path: Path, index: int, entry: Any) -> Question:
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
         raise KeyFileError(f"{where}: 'choices' must be a list of texts")
     seed = entry.get("seed")
+    topic = entry.get("topic")  # only for summaries: a key without one still grades
+    topic = topic if isinstance(topic, str) else ""
     return Question(
         number=number,
         id=text("id", ""),
@@ -275,7 +277,7 @@ def _question(path: Path, index: int, entry: Any) -> Question:
         answer=text("answer"),
         points=points,
         title=text("title", ""),
-        topic=text("topic", ""),
+        topic=topic,
         seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         vars=mapping("vars"),
         definitions=mapping("definitions"),

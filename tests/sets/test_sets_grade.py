@@ -240,7 +240,7 @@ def test_a_key_edited_by_hand_without_optional_fields_still_grades(tmp_path):
         json.dumps(
             {
                 "questions": [
-                    {"kind": "number", "answer": "1/(1+exp(-2))"},
+                    {"kind": "number", "answer": "1/(1+exp(-2))", "topic": None},
                     {"kind": "shape", "answer": "(32, 14, 14)", "points": 2},
                     {"kind": "choice", "answer": "B", "mistakes": [{"tag": "t", "answer": "A"}]},
                     {"kind": "integer", "answer": "27"},
