@@ -329,10 +329,13 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     """
     from dlquiz.practice import report
     from dlquiz.practice.scheduler import system_clock
+    from dlquiz.practice.store import StoreError
 
     store = _open_store(create=False, as_json=as_json)
     try:
         data = report.stats(store, system_clock())
+    except StoreError as exc:
+        raise _fail(str(exc), as_json) from None
     finally:
         if store is not None:
             store.close()
@@ -415,10 +418,13 @@ def history(
 ) -> None:
     """The latest problems practised, newest first, with every answer given."""
     from dlquiz.practice import report
+    from dlquiz.practice.store import StoreError
 
     store = _open_store(create=False, as_json=as_json)
     try:
         rows = report.history(store, limit)
+    except StoreError as exc:
+        raise _fail(str(exc), as_json) from None
     finally:
         if store is not None:
             store.close()
@@ -466,12 +472,18 @@ def reset(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete all practice progress (answers, problems, sessions, schedule)."""
+    from dlquiz.practice.store import StoreError
+
     store = _open_store(create=False)
     if store is None:
         console.message("No progress to delete.")
         return
     try:
-        counts = store.counts()
+        try:
+            counts = store.counts()
+            store.ensure_writable()  # a read-only database: say so before asking
+        except StoreError as exc:
+            raise _fail(str(exc)) from None
         what = (
             f"{counts['problems']} problems, {counts['attempts']} answers and "
             f"{counts['sessions']} sessions in {store.path}"
@@ -482,8 +494,6 @@ def reset(
             if not typer.confirm(f"Delete all progress ({what})?", default=False):
                 console.message("Nothing deleted.")
                 raise typer.Exit(ExitStatus.FAILED)
-        from dlquiz.practice.store import StoreError
-
         try:
             store.reset()
         except StoreError as exc:

@@ -19,7 +19,10 @@ GENERATE_EPILOG = (
 )
 GRADE_EPILOG = (
     "Writes grades.csv, grades.json, feedback/STUDENT.md and gradescope/STUDENT/results.json "
-    "into --out. A sheet holds lines 'N: answer', an optional '# version: N' and "
+    "into --out, then manifest.json (every file with its size and SHA-256); while a run "
+    "writes, --out/INCOMPLETE is present, so a report with INCOMPLETE beside it is not "
+    "finished: re-run. Files of the previous run (its manifest) are replaced; no other "
+    "file in --out is touched. A sheet holds lines 'N: answer', an optional '# version: N' and "
     "'# student: ID'. Exit codes: 0 grading completed (sheets that could not be graded are "
     "reported, not fatal); 2 the key is unusable, no sheet was found or --out cannot be "
     "written; 130 interrupted."
@@ -128,8 +131,10 @@ def grade(
     """Grade a class's answer sheets against a key, with feedback for every student."""
     from dlquiz.sets.grade import grade_sheets
     from dlquiz.sets.keys import KeyFileError, load_keys
+    from dlquiz.sets.output import INCOMPLETE, MANIFEST
     from dlquiz.sets.reports import write_reports
-    from dlquiz.sets.sheets import Sheet, find_sheets, read_sheet
+    from dlquiz.sets.sheets import shown
+    from dlquiz.sets.submissions import find_submissions, read_submissions
 
     if jobs is not None and not 1 <= jobs <= 256:
         raise _fail("--jobs must be between 1 and 256", as_json)
@@ -139,28 +144,37 @@ def grade(
         keyset = load_keys(key)
     except KeyFileError as exc:
         raise _fail(f"unusable key: {exc}", as_json) from None
-    files, missing = find_sheets(submissions, exclude=out)
-    key_files = {Path(keyset.path).resolve()} | {
-        Path(k.path).resolve() for k in keyset.keys.values()
-    }
-    files = [f for f in files if f.resolve() not in key_files]
-    if not files:
-        where = ", ".join(submissions)
+    key_files = [keyset.path, *(k.path for k in keyset.keys.values())]
+    found = find_submissions(submissions, exclude=[out, *key_files])
+    if not found.sheets:
+        for path, why in found.problems:
+            console.message(f"not graded: {shown(path)}: {why}", style="yellow")
+        where = ", ".join(shown(s) for s in submissions)
         raise _fail(f"no answer sheets found in {where}", as_json)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _fail(f"cannot write into {out}: {exc.strerror or exc}", as_json) from None
-    sheets = [read_sheet(f) for f in files]
-    for name in missing:
-        sheets.append(Sheet(name, error="no such file or folder"))
+    # Each phase announces itself on stderr (a script, or a test, can follow the run).
+    console.message(f"grading: reading {len(found.sheets)} sheets")
+    sheets = read_submissions(found)
     # Ctrl-C: the workers are killed on the way out and the CLI's entry point ends with
     # 130 and one line; no report is written.
     results = _grade_with_progress(grade_sheets, keyset, sheets, jobs, timeout)
+    console.message(f"grading: writing the reports into {out}")
     try:
-        document, _files = write_reports(out, keyset, results)
+        document, _files, notes = write_reports(out, keyset, results)
     except OSError as exc:
-        raise _fail(f"cannot write into {out}: {exc.strerror or exc}", as_json) from None
+        raise _fail(
+            f"cannot write into {out}: {exc.strerror or exc}; the report there is incomplete "
+            f"({out / INCOMPLETE} marks it): re-run when the folder can be written",
+            as_json,
+        ) from None
+    except KeyboardInterrupt:
+        console.message(f"the report in {out} is incomplete ({out / INCOMPLETE} marks it)")
+        raise
+    for note in notes:
+        console.message(f"note: {note}")
     for r in results:
         if r.error:
             console.message(f"not graded: {r.path}: {r.error}", style="yellow")
@@ -173,12 +187,24 @@ def grade(
         console.line(
             f"Reports in {out}: grades.csv, grades.json, feedback/, gradescope/", markup=False
         )
+        console.line(
+            f"{MANIFEST} lists every file; an {INCOMPLETE} file there means a run did not "
+            "finish (re-run it)",
+            markup=False,
+        )
 
 
 def _grade_with_progress(grade_sheets, keyset, sheets, jobs, timeout):  # type: ignore[no-untyped-def]
     """A progress bar on stderr when it is a terminal; none otherwise."""
     import time
 
+    from dlquiz.sets.pool import default_processes
+
+    answers = sum(len(sheet.answers) for sheet in sheets if sheet.error is None)
+    console.message(
+        f"grading: judging {answers} answers on {len(sheets)} sheets "
+        f"({jobs or default_processes()} processes)"
+    )
     err = console.err()
     if not err.is_terminal:
         return grade_sheets(keyset, sheets, jobs=jobs, timeout=timeout)
@@ -222,6 +248,17 @@ def _print_summary(summary: dict) -> None:
             f"of {number(summary['max_score'])} ({summary['mean_percent']:.1f}% on average)"
         )
     console.line(head, markup=False)
+    if not graded:
+        console.line("No sheet could be graded: the reasons are listed above.", markup=False)
+        return
+    for count, what in (
+        (summary["judge_errors"], "the judge failed (a bug in dlquiz: please report it)"),
+        (summary["timeouts"], "they took longer than --timeout"),
+    ):
+        if count:
+            s = "s" if count != 1 else ""
+            console.line(f"{count} answer{s} could not be judged: {what}", markup=False)
+    out = console.out()
     table = Table(title="Per question")
     table.add_column("#", justify="right")
     table.add_column("question", overflow="ellipsis", no_wrap=True, max_width=30)
@@ -230,16 +267,50 @@ def _print_summary(summary: dict) -> None:
     table.add_column("most common mistake", overflow="fold")
     table.add_column("blank", justify="right")
     for q in summary["questions"]:
-        rate = "" if q["success_rate"] is None else f"{100 * q['success_rate']:.0f}%"
         mean = "" if q["mean_score"] is None else f"{q['mean_score']:.2f}/{number(q['points'])}"
-        common = q["most_common_mistake"]
-        mistake = f"{common['tag']} ×{common['count']}" if common else ""
         table.add_row(
             str(q["number"]),
             escape(q["title"]),
-            rate,
+            _percent(q["success_rate"]),
             mean,
-            escape(mistake),
+            escape(_common(q["most_common_mistake"])),
             str(q["unanswered"]),
         )
-    console.out().print(table)
+    out.print(table)
+    topics = Table(title="Per topic")
+    topics.add_column("topic", overflow="fold")
+    topics.add_column("questions", overflow="fold")
+    topics.add_column("right", justify="right", no_wrap=True)
+    topics.add_column("most common mistake", overflow="fold")
+    for t in summary["topics"]:
+        topics.add_row(
+            escape(t["topic"]),
+            ", ".join(map(str, t["questions"])),
+            _percent(t["success_rate"]),
+            escape(_common(t["most_common_mistake"])),
+        )
+    out.print(topics)
+    _print_histogram(summary["histogram"])
+
+
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{100 * rate:.0f}%"
+
+
+def _common(mistake: dict | None) -> str:
+    return f"{mistake['tag']} ×{mistake['count']}" if mistake else ""
+
+
+def _print_histogram(bins: list[dict], width: int = 40) -> None:
+    """Sheets per score band, one line each, the longest bar ``width`` characters."""
+    if not bins:
+        return
+    from dlquiz.sets.reports import number
+
+    most = max(b["count"] for b in bins) or 1
+    console.line("Scores (share of the maximum), sheets per band:", markup=False)
+    for i, b in enumerate(bins):
+        closing = "]" if i == len(bins) - 1 else ")"
+        label = f"[{number(b['from'])}, {number(b['to'])}%{closing}"
+        bar = "█" * round(width * b["count"] / most)
+        console.line(f"  {label:>12} {bar} {b['count']}", markup=False)

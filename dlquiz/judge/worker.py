@@ -35,9 +35,12 @@ def _tasks() -> dict[str, Any]:
     return tasks.TASKS
 
 
-def _serve(conn: Any) -> None:  # runs in the child
+def _serve(conn: Any, parent_pid: int) -> None:  # runs in the child
     import signal
 
+    from dlquiz.judge.lifetime import die_with_parent
+
+    die_with_parent(parent_pid)  # never outlive the process that asked for the work
     # Ctrl-C in the terminal reaches the whole process group; the parent decides, and
     # kills this process when it ends, so the worker must not print a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -77,14 +80,21 @@ class Worker:
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         ctx = mp.get_context(method)
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="dlquiz-worker")
+        proc = ctx.Process(
+            target=_serve, args=(child, os.getpid()), daemon=True, name="dlquiz-worker"
+        )
         proc.start()
-        child.close()
-        if not parent.poll(STARTUP_TIMEOUT):
-            proc.kill()
-            raise WorkerError("the symbolic worker did not start")
-        parent.recv()
+        # Held from the start, so whatever interrupts the wait below (Ctrl-C, a grading
+        # worker's time limit) leaves nothing that ``stop`` cannot find.
         self._proc, self._conn = proc, parent
+        try:
+            child.close()
+            if not parent.poll(STARTUP_TIMEOUT):
+                raise WorkerError("the symbolic worker did not start")
+            parent.recv()
+        except BaseException:
+            self.stop()
+            raise
 
     def run(self, name: str, *args: Any, timeout: float | None = None) -> Any:
         if self._proc is None or not self._proc.is_alive():

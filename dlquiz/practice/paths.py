@@ -23,6 +23,11 @@ def data_dir() -> Path:
     return Path(user_data_dir("dlquiz", appauthor=False))
 
 
+def describe_data_dir() -> str:
+    """How messages name the data directory: by the variable that chose it, if any."""
+    return "DLQUIZ_HOME" if os.environ.get("DLQUIZ_HOME") else "the data directory"
+
+
 def database_path() -> Path:
     """The SQLite progress database."""
     return data_dir() / DATABASE_NAME

@@ -24,16 +24,19 @@ Tables (version 2):
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from dlquiz.practice import scheduler as sched
-from dlquiz.practice.paths import database_path
+from dlquiz.practice.paths import database_path, describe_data_dir
 
 if TYPE_CHECKING:
     from fsrs import Card
@@ -170,17 +173,106 @@ class VariantHistory:
     recent: tuple[str, ...]  # statement hashes of the latest problems, newest first
 
 
-class Store:
-    """A connection to the progress database (one per process; not shared across threads)."""
+# SQLite's primary result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``).
+_READONLY, _CORRUPT, _CANTOPEN, _NOTADB = 8, 11, 14, 26
 
-    def __init__(self, path: Path | str | None = None, *, timeout: float = BUSY_TIMEOUT) -> None:
-        self.path = Path(path) if path is not None else database_path()
+
+def _code(exc: sqlite3.Error) -> int | None:
+    """The primary result code of an SQLite error (by its text where Python has no code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF
+    text = str(exc).lower()
+    for needle, value in (
+        ("malformed", _CORRUPT),
+        ("not a database", _NOTADB),
+        ("readonly", _READONLY),
+        ("unable to open", _CANTOPEN),
+    ):
+        if needle in text:
+            return value
+    return None
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    return _code(exc) in (_CORRUPT, _NOTADB)
+
+
+def _read_only(exc: sqlite3.Error) -> bool:
+    return _code(exc) in (_READONLY, _CANTOPEN)
+
+
+def _uri(path: Path, **options: str) -> str:
+    """A ``file:`` URI for any path (also one with ``?``, ``#`` or undecodable bytes)."""
+    query = "&".join(f"{k}={v}" for k, v in options.items())
+    return f"file:{quote(os.fsencode(path))}" + (f"?{query}" if query else "")
+
+
+def _require_folder(folder: Path, *, create: bool) -> None:
+    """The data directory must be a folder (created if asked); else a one-line error."""
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        if not create:
+            return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(_not_a_folder(folder)) from None
         except OSError as exc:
             raise StoreError(
-                f"cannot create the data directory {self.path.parent}: {exc}"
+                f"cannot create the data directory {folder}: {exc.strerror or exc}"
             ) from None
+        return
+    except NotADirectoryError:
+        raise StoreError(_not_a_folder(folder)) from None
+    except OSError as exc:
+        raise StoreError(f"cannot use the data directory {folder}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise StoreError(_not_a_folder(folder))
+
+
+def _not_a_folder(folder: Path) -> str:
+    return (
+        f"{describe_data_dir()} {folder} is not a folder (it, or a part of its path, is a "
+        "file): point DLQUIZ_HOME at a folder for the progress database"
+    )
+
+
+class Store:
+    """A connection to the progress database (one per process; not shared across threads).
+
+    Before anything is written the database passes ``PRAGMA quick_check`` on a read-only
+    connection (which never checkpoints a leftover WAL into it): a damaged database gets
+    a ``StoreError`` and is never written. With ``read_only=True`` (the commands that only
+    report) a database that cannot be written is opened read-only, and ``immutable`` where
+    its folder cannot hold the WAL's files; without it, such a database is a
+    ``StoreError`` before anything happens.
+    """
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        timeout: float = BUSY_TIMEOUT,
+        read_only: bool = False,
+    ) -> None:
+        self.path = Path(path) if path is not None else database_path()
+        self.read_only = False  # True: this connection cannot write (see the docstring)
+        _require_folder(self.path.parent, create=not read_only)
+        checked = self._check(timeout) if self.path.exists() else None
+        writable = os.access(self.path.parent, os.W_OK) and (
+            checked is None or os.access(self.path, os.W_OK)
+        )
+        if not writable:
+            if checked is not None:
+                checked.close()
+            if not read_only:
+                raise StoreError(self._read_only_message())
+            self._open_read_only(timeout)
+            return
+        if checked is not None:
+            checked.close()
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
@@ -190,13 +282,111 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            if not read_only:
+                self._probe_write()
             self._migrate()
         except sqlite3.Error as exc:
             self.conn.close()
-            raise StoreError(f"cannot use the progress database {self.path}: {exc}") from None
+            if _read_only(exc):
+                if not read_only:
+                    raise StoreError(self._read_only_message()) from None
+                self._open_read_only(timeout)
+                return
+            raise StoreError(self._error("cannot use", exc)) from None
         except StoreError:
             self.conn.close()
             raise
+
+    # --- opening ------------------------------------------------------------------------
+    def _connect_read_only(self, timeout: float) -> sqlite3.Connection:
+        """``mode=ro``, or ``immutable=1`` where the WAL's files cannot be created."""
+        last: sqlite3.Error | None = None
+        for options in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
+            try:
+                conn = sqlite3.connect(
+                    _uri(self.path, **options), uri=True, timeout=timeout, isolation_level=None
+                )
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.Error as exc:
+                if _damaged(exc):
+                    raise StoreError(self._damaged_message(exc)) from None
+                last = exc
+        raise StoreError(self._error("cannot open", last)) from None
+
+    def _check(self, timeout: float) -> sqlite3.Connection:
+        """``PRAGMA quick_check`` on a read-only connection, returned open on success."""
+        conn = self._connect_read_only(timeout)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.Error as exc:
+            conn.close()
+            if _damaged(exc):
+                raise StoreError(self._damaged_message(exc)) from None
+            raise StoreError(self._error("cannot check", exc)) from None
+        if rows != [("ok",)]:
+            conn.close()
+            first = " ".join(str(rows[0][0]).split())[:100] if rows else "no answer"
+            raise StoreError(self._damaged_message(first))
+        return conn
+
+    def _open_read_only(self, timeout: float) -> None:
+        self.conn = self._connect_read_only(timeout)
+        self.read_only = True
+        try:
+            version = self.schema_version
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise StoreError(self._error("cannot read", exc)) from None
+        if version != SCHEMA_VERSION:
+            self.conn.close()
+            if version > SCHEMA_VERSION:
+                raise StoreError(self._newer_message(version))
+            raise StoreError(
+                f"the progress database {self.path} has an older schema (version {version}) "
+                f"and must be upgraded to version {SCHEMA_VERSION}, which needs a writable "
+                f"folder: make {self.path.parent} and the database writable, then run the "
+                "command again"
+            )
+
+    def _probe_write(self) -> None:
+        """Take the write lock and give it back: a read-only file fails here, not later."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("ROLLBACK")
+
+    # --- messages -------------------------------------------------------------------------
+    def _read_only_message(self) -> str:
+        return (
+            f"the progress database {self.path} cannot be written (it or its folder is "
+            "read-only): this command must write it; `dlquiz stats` and `dlquiz history` "
+            "can still show the progress"
+        )
+
+    def _damaged_message(self, why: object) -> str:
+        return (
+            f"the progress database {self.path} is damaged ({why}); nothing was written "
+            "to it: move it away to start afresh (keep the copy: `sqlite3 FILE .recover` "
+            "may save its rows)"
+        )
+
+    def _newer_message(self, version: int) -> str:
+        return (
+            f"the progress database {self.path} was written by a newer dlquiz (schema "
+            f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade dlquiz"
+        )
+
+    def _error(self, what: str, exc: sqlite3.Error | None) -> str:
+        if exc is not None and _damaged(exc):
+            return self._damaged_message(exc)
+        return f"{what} the progress database {self.path}: {exc}"
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """SQLite errors of a read as a ``StoreError`` (damage found later says so)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(self._error("cannot read", exc)) from None
 
     # --- plumbing -------------------------------------------------------------------
     def close(self) -> None:
@@ -208,30 +398,51 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def ensure_writable(self) -> None:
+        """``StoreError`` if this store was opened read-only (before asking to change it)."""
+        self._writable()
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"the progress database {self.path} is open read-only (it or its folder "
+                "cannot be written): nothing was changed"
+            )
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that holds the write lock from its start (no lost update)."""
+        self._writable()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the progress database {self.path}: {exc}") from None
+            raise StoreError(self._error("cannot write", exc)) from None
         try:
             yield self.conn
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(self._error("cannot write", exc)) from None
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
-            raise StoreError(f"cannot write the progress database {self.path}: {exc}") from None
+            self._rollback()
+            raise StoreError(self._error("cannot write", exc)) from None
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement in its own transaction (committed when it returns)."""
+        self._writable()
         try:
             cur = self.conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write the progress database {self.path}: {exc}") from None
+            raise StoreError(self._error("cannot write", exc)) from None
         return int(cur.lastrowid or 0)
 
     @property
@@ -241,10 +452,7 @@ class Store:
     def _migrate(self) -> None:
         version = self.schema_version
         if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the progress database {self.path} was written by a newer dlquiz (schema "
-                f"{version}; this one knows up to {SCHEMA_VERSION}): upgrade dlquiz"
-            )
+            raise StoreError(self._newer_message(version))
         if version == SCHEMA_VERSION:
             return
         if version > 0:
@@ -400,10 +608,11 @@ class Store:
 
     # --- reads ------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        return {
-            table: int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-            for table in ("sessions", "problems", "attempts", "cards")
-        }
+        with self._reading():
+            return {
+                table: int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                for table in ("sessions", "problems", "attempts", "cards")
+            }
 
     def _card(self, family: str) -> Card | None:
         row = self.conn.execute("SELECT card FROM cards WHERE family = ?", (family,)).fetchone()
@@ -411,15 +620,21 @@ class Store:
 
     def card(self, family: str) -> Card | None:
         """A family's FSRS card (None: never practised)."""
-        return self._card(family)
+        with self._reading():
+            return self._card(family)
 
     def cards(self) -> dict[str, Card]:
-        return {
-            family: sched.card_from_json(text)
-            for family, text in self.conn.execute("SELECT family, card FROM cards")
-        }
+        with self._reading():
+            return {
+                family: sched.card_from_json(text)
+                for family, text in self.conn.execute("SELECT family, card FROM cards")
+            }
 
     def variants(self, family: str, recent: int = 20) -> VariantHistory:
+        with self._reading():
+            return self._variants(family, recent)
+
+    def _variants(self, family: str, recent: int) -> VariantHistory:
         count = self.conn.execute(
             "SELECT count(*) FROM problems WHERE family = ?", (family,)
         ).fetchone()[0]
@@ -438,12 +653,18 @@ class Store:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Rows as mappings (for the stats and history reports)."""
-        cur = self.conn.cursor()
-        cur.row_factory = sqlite3.Row
-        return cur.execute(sql, params).fetchall()
+        with self._reading():
+            cur = self.conn.cursor()
+            cur.row_factory = sqlite3.Row
+            return cur.execute(sql, params).fetchall()
 
 
 def open_existing(path: Path | str | None = None) -> Store | None:
-    """The store if its database exists (reports should not create one), else None."""
+    """The store if its database exists (reports should not create one), else None.
+
+    Opened for reading where it cannot be written (see ``Store``); a data directory that
+    is not a folder is a ``StoreError``, never "no progress yet".
+    """
     target = Path(path) if path is not None else database_path()
-    return Store(target) if target.exists() else None
+    _require_folder(target.parent, create=False)
+    return Store(target, read_only=True) if target.exists() else None

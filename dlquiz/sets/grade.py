@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dlquiz.sets.keys import KeySet, Question
-from dlquiz.sets.sheets import Sheet, read_sheet, student_from_path
+from dlquiz.sets.sheets import Sheet, read_sheet, shown, student_from_path
 
 DEFAULT_TIMEOUT = 10.0  # seconds per answer; the judge's own symbolic limit is 2 s
 
@@ -84,12 +84,37 @@ class SheetResult:
 # --- one answer --------------------------------------------------------------------------
 
 
+# An answer that breaks one of the judge's limits is the answer's problem, not the judge's:
+# ``unreadable`` with the reason. Any other exception is a bug in the judge: ``error``.
+_LIMITS: dict[type[BaseException], str] = {
+    RecursionError: "the answer is nested too deeply to check",
+    OverflowError: "a number in the answer is too large to check",
+    MemoryError: "the answer is too large to check (it ran out of memory)",
+}
+
+
+def _limit_reason(exc: BaseException) -> str:
+    reason = next(why for kind, why in _LIMITS.items() if isinstance(exc, kind))
+    detail = " ".join(str(exc).split())[:120]
+    return f"{reason} ({detail})" if detail else reason
+
+
 def judge_answer(question: Question, prepared: Any, text: str) -> AnswerResult:
     """The judge's verdict on one answer, as points."""
     from dlquiz.judge import check
 
-    verdict = check(text, prepared, tolerance=question.tolerance)
     points = question.points
+    try:
+        verdict = check(text, prepared, tolerance=question.tolerance)
+    except tuple(_LIMITS) as exc:
+        return AnswerResult(
+            number=question.number,
+            points=points,
+            status="unreadable",
+            answer=text,
+            mistake="unreadable",
+            feedback=_limit_reason(exc),
+        )
     if verdict.equivalent:
         score, status = float(points), "right"
     else:
@@ -180,7 +205,7 @@ def prepare_results(keyset: KeySet, sheets: Sequence[Sheet]) -> tuple[list[Sheet
     results: list[SheetResult] = []
     jobs: list[tuple[int, list[tuple[int | None, int, str]]]] = []
     for sheet, sid in zip(sheets, assign_students(sheets), strict=True):
-        result = SheetResult(sid, sheet.path, sheet.version, notes=list(sheet.notes))
+        result = SheetResult(sid, shown(sheet.path), sheet.version, notes=list(sheet.notes))
         results.append(result)
         if sheet.error is not None:
             result.error = sheet.error
@@ -194,9 +219,9 @@ def prepare_results(keyset: KeySet, sheets: Sequence[Sheet]) -> tuple[list[Sheet
         numbers = {q.number for q in key.questions}
         unknown = sorted(n for n in sheet.answers if n not in numbers)
         if unknown:
-            shown = ", ".join(map(str, unknown[:6])) + (" ..." if len(unknown) > 6 else "")
+            listed = ", ".join(map(str, unknown[:6])) + (" ..." if len(unknown) > 6 else "")
             result.notes.append(
-                f"answers to question(s) the set does not have are ignored: {shown}"
+                f"answers to question(s) the set does not have are ignored: {listed}"
             )
         items = []
         for q in key.questions:

@@ -32,6 +32,7 @@ class Question:
     answer: str
     points: float = 1
     title: str = ""
+    topic: str = ""  # the bank's topic ("" in a key without one: ``other`` in summaries)
     seed: int | None = None
     vars: dict[str, str] = field(default_factory=dict)
     definitions: dict[str, str] = field(default_factory=dict)
@@ -104,6 +105,12 @@ class KeySet:
     def numbers(self) -> list[int]:
         """Every question number of every version, in order (the columns of grades.csv)."""
         return sorted({q.number for k in self.keys.values() for q in k.questions})
+
+    def topic(self, version: int | None, number: int) -> str:
+        """The topic of a question of one version (``other`` when the key names none)."""
+        key = self.keys.get(version)
+        question = key.question(number) if key is not None else None
+        return (question.topic if question is not None else "") or "other"
 
     def titles(self) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -261,6 +268,8 @@ def _question(path: Path, index: int, entry: Any) -> Question:
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
         raise KeyFileError(f"{where}: 'choices' must be a list of texts")
     seed = entry.get("seed")
+    topic = entry.get("topic")  # only for summaries: a key without one still grades
+    topic = topic if isinstance(topic, str) else ""
     return Question(
         number=number,
         id=text("id", ""),
@@ -268,6 +277,7 @@ def _question(path: Path, index: int, entry: Any) -> Question:
         answer=text("answer"),
         points=points,
         title=text("title", ""),
+        topic=topic,
         seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
         vars=mapping("vars"),
         definitions=mapping("definitions"),

@@ -9,6 +9,12 @@ limit is stopped in the worker (a SIGALRM, cheap: the worker carries on); one th
 not stop (stuck in C code, or the worker died) has its worker killed and replaced, and
 the other items of its job are handed out again. Either way the item is reported as
 timed out (or failed) and the batch goes on.
+
+Workers are not daemonic processes, so they can start the judge's SymPy worker for the
+rare answer that needs symbolic confirmation (``multiprocessing`` forbids a daemon to
+have children); instead each one arms ``die_with_parent`` first thing, so no worker, and
+none of its own children, outlives a killed parent. The pool kills its workers on every
+way out (completion, an exception, Ctrl-C).
 """
 
 from __future__ import annotations
@@ -91,8 +97,11 @@ def _publish(state: Any, job: int, index: int) -> None:
     state[_STARTED] = time.monotonic()
 
 
-def _serve(conn: Any, state: Any, spec: _Spec) -> None:
+def _serve(conn: Any, state: Any, spec: _Spec, parent_pid: int) -> None:
     """The worker: a job in, its results out, until the pipe closes."""
+    from dlquiz.judge.lifetime import die_with_parent
+
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGALRM, _alarm)
     _limit_memory()
@@ -140,18 +149,24 @@ class _Worker:
         parent, child = ctx.Pipe()
         self.state = ctx.RawArray("d", 3)
         self.proc = ctx.Process(
-            target=_serve, args=(child, self.state, spec), daemon=True, name="dlquiz-grader"
+            target=_serve,
+            args=(child, self.state, spec, os.getpid()),
+            daemon=False,  # it may start the judge's SymPy worker (see the module docstring)
+            name="dlquiz-grader",
         )
-        self.proc.start()
-        child.close()
         self.conn = parent
         self.job: int | None = None
         self.items: list[tuple[int, Any]] = []
         self.sent = 0.0
-        if not parent.poll(STARTUP_TIMEOUT):
+        self.proc.start()
+        try:  # interrupted while it starts (Ctrl-C): it is killed, never left running
+            child.close()
+            if not parent.poll(STARTUP_TIMEOUT):
+                raise RuntimeError("a grading worker did not start")
+            parent.recv()
+        except BaseException:
             self.kill()
-            raise RuntimeError("a grading worker did not start")
-        parent.recv()
+            raise
 
     def current(self) -> tuple[int | None, float]:
         """The item being judged (None: none yet, or sending) and since when."""
@@ -163,9 +178,10 @@ class _Worker:
         return (None if index < 0 else int(index)), started
 
     def kill(self) -> None:
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join(timeout=5)
+        if self.proc.pid is not None:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(timeout=5)
         self.conn.close()
 
 

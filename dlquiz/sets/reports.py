@@ -2,11 +2,13 @@
 
 ``write_reports`` writes ``grades.csv`` (student, score, max, one column per question,
 then version, file and problems), ``grades.json`` (everything, with the summary),
-``feedback/<student>.md`` and ``gradescope/<student>/results.json``. ``summarize`` is
-the class at a glance: mean, median, and per question the success rate and the most
-common diagnosed mistake. Sheets that could not be graded are listed, never averaged in.
-Student-supplied text (ids, answers) is made safe for each format: file names are
-sanitised, spreadsheet formulas neutralised, Markdown code spans fenced.
+``feedback/<student>.md`` and ``gradescope/<student>/results.json``, through
+``dlquiz.sets.output`` (complete, or marked ``INCOMPLETE``). ``summarize`` is the class at
+a glance: mean, median, a histogram of scores, and per question and per topic the success
+rate and the most common diagnosed mistake. Sheets that could not be graded are listed,
+never averaged in. Student-supplied text (ids, answers, file names) is made safe for each
+format: file names are sanitised (bytes that are not UTF-8 shown as ``\\xNN``),
+spreadsheet formulas neutralised, Markdown code spans fenced.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from dlquiz.sets.grade import AnswerResult, SheetResult
 from dlquiz.sets.keys import KeySet
+from dlquiz.sets.output import ReportFolder
 
 MAX_SHOWN_ANSWER = 300
 _MARKS = {
@@ -48,8 +51,42 @@ def number(x: float | None) -> str:
 # --- the summary -------------------------------------------------------------------------
 
 
+HISTOGRAM_BINS = 10  # score bands of 10% of the maximum
+
+
+def _mistakes(answers: Sequence[AnswerResult]) -> tuple[Counter, dict[str, Any] | None]:
+    """The diagnosed mistakes of wrong or partly right answers, and the most common one."""
+    tags = Counter(
+        a.mistake
+        for a in answers
+        if a.status in ("wrong", "partial") and a.mistake and a.mistake != "unreadable"
+    )
+    if not tags:
+        return tags, None
+    tag, count = sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    example = next(a.feedback for a in answers if a.mistake == tag)
+    return tags, {"tag": tag, "count": count, "feedback": example}
+
+
+def _rate(right: int, total: int) -> float | None:
+    return round(right / total, 4) if total else None
+
+
+def histogram(percents: Sequence[float], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+    """How many sheets scored in each band of the maximum (the last band includes 100%)."""
+    width = 100 / bins
+    counts = [0] * bins
+    for p in percents:
+        counts[min(bins - 1, max(0, int(p // width)))] += 1
+    return [
+        {"from": round(i * width, 2), "to": round((i + 1) * width, 2), "count": c}
+        for i, c in enumerate(counts)
+    ]
+
+
 def summarize(keyset: KeySet, results: Sequence[SheetResult]) -> dict[str, Any]:
-    """Mean, median, and per question: success rate and the most common mistake."""
+    """Mean, median, a histogram, and per question and per topic: success rate and the
+    most common mistake."""
     graded = [r for r in results if r.graded]
     scores = [r.score or 0.0 for r in graded]
     percents = [100 * (r.score or 0.0) / r.max_score for r in graded if r.max_score]
@@ -58,16 +95,7 @@ def summarize(keyset: KeySet, results: Sequence[SheetResult]) -> dict[str, Any]:
     for n in keyset.numbers:
         answers = [a for r in graded for a in r.answers if a.number == n]
         right = sum(1 for a in answers if a.status == "right")
-        tags = Counter(
-            a.mistake
-            for a in answers
-            if a.status in ("wrong", "partial") and a.mistake and a.mistake != "unreadable"
-        )
-        common = None
-        if tags:
-            tag, count = sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-            example = next(a.feedback for a in answers if a.mistake == tag)
-            common = {"tag": tag, "count": count, "feedback": example}
+        tags, common = _mistakes(answers)
         points = max((a.points for a in answers), default=0)
         questions.append(
             {
@@ -76,7 +104,7 @@ def summarize(keyset: KeySet, results: Sequence[SheetResult]) -> dict[str, Any]:
                 "points": points,
                 "sheets": len(answers),
                 "right": right,
-                "success_rate": round(right / len(answers), 4) if answers else None,
+                "success_rate": _rate(right, len(answers)),
                 "mean_score": round(statistics.fmean(a.score for a in answers), 4)
                 if answers
                 else None,
@@ -87,6 +115,29 @@ def summarize(keyset: KeySet, results: Sequence[SheetResult]) -> dict[str, Any]:
                 "most_common_mistake": common,
             }
         )
+    by_topic: dict[str, list[AnswerResult]] = {}
+    numbers: dict[str, set[int]] = {}
+    for r in graded:
+        for a in r.answers:
+            topic = keyset.topic(r.version, a.number)
+            by_topic.setdefault(topic, []).append(a)
+            numbers.setdefault(topic, set()).add(a.number)
+    topics = []
+    for topic in sorted(by_topic, key=lambda t: (t == "other", min(numbers[t]), t)):
+        answers = by_topic[topic]
+        right = sum(1 for a in answers if a.status == "right")
+        _, common = _mistakes(answers)
+        topics.append(
+            {
+                "topic": topic,
+                "questions": sorted(numbers[topic]),
+                "answers": len(answers),
+                "right": right,
+                "success_rate": _rate(right, len(answers)),
+                "most_common_mistake": common,
+            }
+        )
+    every = [a for r in graded for a in r.answers]
     return {
         "sheets": len(results),
         "graded": len(graded),
@@ -96,7 +147,11 @@ def summarize(keyset: KeySet, results: Sequence[SheetResult]) -> dict[str, Any]:
         "mean_percent": round(statistics.fmean(percents), 2) if percents else None,
         "median_percent": round(statistics.median(percents), 2) if percents else None,
         "max_score": max((r.max_score or 0 for r in graded), default=None),
+        "timeouts": sum(1 for a in every if a.status == "timeout"),
+        "judge_errors": sum(1 for a in every if a.status == "error"),
+        "histogram": histogram(percents) if percents else [],
         "questions": questions,
+        "topics": topics,
     }
 
 
@@ -276,30 +331,23 @@ def grades_document(
     }
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-
-
 def write_reports(
     out: str | Path, keyset: KeySet, results: Sequence[SheetResult]
-) -> tuple[dict[str, Any], list[str]]:
-    """Write every report into ``out``; returns grades.json's content and the files."""
-    out = Path(out)
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Write every report into ``out`` by ``ReportFolder``'s rules (``grades.csv`` and
+    ``grades.json`` last, then ``manifest.json``); returns grades.json's content, the
+    files written and notes for the user."""
     summary = summarize(keyset, results)
     document = grades_document(keyset, results, summary)
     title = keyset.title or "Problem set"
-    files = {
-        "grades.csv": grades_csv(keyset, results),
-        "grades.json": json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-    }
+    files: dict[str, str] = {}
     for r, name in zip(results, file_names(results), strict=True):
         files[f"feedback/{name}.md"] = feedback_markdown(keyset, r, title)
         files[f"gradescope/{name}/results.json"] = (
             json.dumps(gradescope_results(keyset, r), indent=2, ensure_ascii=False, sort_keys=True)
             + "\n"
         )
-    for rel, text in files.items():
-        _write(out / rel, text)
-    return document, list(files)
+    files["grades.json"] = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    files["grades.csv"] = grades_csv(keyset, results)
+    written, notes = ReportFolder(out).write(files, last=("grades.json", "grades.csv"))
+    return document, written, notes

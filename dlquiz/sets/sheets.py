@@ -18,7 +18,10 @@ Nothing here raises for a bad file.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,13 +66,48 @@ class Sheet:
             self.notes.append("(more problems on this sheet are not listed)")
 
 
+def shown(text: str) -> str:
+    """Text fit for a report: bytes of a file name that are not UTF-8 as ``\\xNN``.
+
+    Python keeps such bytes as surrogate escapes (U+DC80..U+DCFF); any other lone
+    surrogate becomes ``\\uXXXX``. Text without surrogates is returned as it is.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _read_bytes(path: str | Path) -> bytes:
+    """At most ``MAX_SHEET_BYTES + 1`` bytes of a regular file, never blocking.
+
+    Opened non-blocking and checked after opening, so a FIFO or a device put in place
+    of a sheet (even after the folder was listed) is refused instead of hanging.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return f.read(MAX_SHEET_BYTES + 1)
+
+
 def read_sheet(path: str | Path) -> Sheet:
     """Read one sheet file; never raises (an unreadable file gives ``Sheet.error``)."""
-    p = Path(path)
     sheet = Sheet(str(path))
     try:
-        with p.open("rb") as f:
-            data = f.read(MAX_SHEET_BYTES + 1)
+        data = _read_bytes(path)
     except OSError as exc:
         sheet.error = f"cannot be read ({exc.strerror or exc})"
         return sheet
@@ -201,46 +239,13 @@ def clean_id(text: str) -> str:
     return " ".join(text.split())[:MAX_ID_CHARS]
 
 
-def find_sheets(paths: list[str], exclude: Path | None = None) -> tuple[list[Path], list[str]]:
-    """The sheet files named (folders are searched), and the paths that are not there.
-
-    Hidden files are skipped. Everything else in a folder counts as a submission, so a
-    misnamed or binary upload is reported rather than silently left out.
-    """
-    found: list[Path] = []
-    missing: list[str] = []
-    excluded = exclude.resolve() if exclude is not None else None
-    for name in paths:
-        p = Path(name)
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                if any(part.startswith(".") for part in rel) or not f.is_file():
-                    continue
-                if excluded is not None and excluded in f.resolve().parents:
-                    continue
-                found.append(f)
-        elif p.is_file():
-            found.append(p)
-        else:
-            missing.append(name)
-    unique: list[Path] = []
-    seen: set[Path] = set()
-    for f in found:
-        r = f.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(f)
-    return unique, missing
-
-
 def student_from_path(path: str | Path) -> str:
     """The student id a file name gives: ``alice.txt`` -> ``alice``.
 
     A generic name (``answers.txt``, as uploaded into one folder per student) gives the
     folder's name instead.
     """
-    p = Path(path)
+    p = Path(shown(str(path)))
     stem = p.stem or p.name
     if stem.lower() in ("answers", "answer", "sheet", "submission") and p.parent.name:
         return clean_id(p.parent.name)

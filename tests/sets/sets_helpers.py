@@ -20,3 +20,33 @@ def sheet(answers: dict[int, str], *, student: str | None = None, version: int |
         lines.append(f"# student: {student}")
     lines += [f"{n}: {a}" for n, a in sorted(answers.items())]
     return "\n".join(lines) + "\n"
+
+
+TAG_VARIABLE = "DLQUIZ_TEST_PROCESS_TAG"
+
+
+def tagged_processes(tag: str) -> list[int]:
+    """Live processes whose environment carries ``TAG_VARIABLE=tag`` (Linux's /proc).
+
+    Every process a command starts inherits its environment, so this finds them all,
+    also those started after any snapshot of the process tree; zombies (dead, not yet
+    reaped) do not count.
+    """
+    import os
+
+    marker = f"{TAG_VARIABLE}={tag}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                if marker not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{name}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in (b"Z", b"X"):
+            found.append(int(name))
+    return found

@@ -118,7 +118,8 @@ def test_gradescope_results(tmp_path, key, graded):
 
 
 def test_grades_json_holds_everything(tmp_path, key, graded):
-    document, files = write_reports(tmp_path, key, graded)
+    document, files, notes = write_reports(tmp_path, key, graded)
+    assert notes == []
     data = json.loads((tmp_path / "grades.json").read_text())
     assert data == json.loads(json.dumps(document))
     assert data["summary"]["graded"] == 4
@@ -169,3 +170,85 @@ def test_summary_table_on_stdout(tmp_path):
     assert "1 of 1 sheets graded; mean 3, median 3 of 4 (75.0% on average)" in result.stdout
     assert "sigma-for-sigma-prime ×1" in result.stdout
     assert "Reports in" in result.stdout
+
+
+TOPIC_KEY = {
+    "title": "Topics",
+    "questions": [
+        {
+            "number": 1,
+            "title": "Sigmoid derivative",
+            "topic": "activations",
+            "kind": "expression",
+            "answer": "sigmoid(z)*(1 - sigmoid(z))",
+            "mistakes": [{"tag": "sigma-for-sigma-prime", "answer": "sigmoid(z)"}],
+        },
+        {
+            "number": 2,
+            "title": "Tanh derivative",
+            "topic": "activations",
+            "kind": "expression",
+            "answer": "1 - tanh(z)^2",
+            "mistakes": [{"tag": "forgot-square", "answer": "1 - tanh(z)"}],
+        },
+        {"number": 3, "title": "Output size", "kind": "integer", "answer": "14"},
+    ],
+}
+
+
+def _grade_80(tmp_path, sheets: dict[str, str | bytes]):  # type: ignore[no-untyped-def]
+    key_path = tmp_path / "key.json"
+    key_path.write_text(json.dumps(TOPIC_KEY))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name, text in sheets.items():
+        (subs / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    return CliRunner().invoke(
+        app,
+        ["--no-color", "grade", str(key_path), str(subs), "--out", str(tmp_path / "g")],
+        env={"COLUMNS": "80"},
+    )
+
+
+def test_summary_per_topic_and_histogram_at_80_columns(tmp_path):
+    right = "1: sigmoid(z)*(1-sigmoid(z))\n2: 1 - tanh(z)^2\n3: 14\n"
+    sheets = {
+        "a.txt": right,
+        "b.txt": right,
+        "c.txt": "1: sigmoid(z)\n2: 1 - tanh(z)\n3: 14\n",
+        "d.txt": "1: sigmoid(z)\n2: 1 - tanh(z)^2\n3: 13\n",
+        "e.txt": "",
+    }
+    result = _grade_80(tmp_path, sheets)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line[:1] in "┏┃┡│└"]
+    assert table and all(len(line) <= 80 for line in table)
+    assert "Per topic" in result.stdout
+    activations = next(line for line in lines if "│ activations" in line)
+    assert "1, 2" in activations and "50%" in activations  # 4 of 8 answers right
+    assert "sigma-for-sigma-prime ×2" in activations
+    other = next(line for line in lines if "│ other" in line)  # a question without a topic
+    assert "3" in other and "60%" in other  # a, b and c of five sheets
+    data = json.loads((tmp_path / "g" / "grades.json").read_text())
+    topics = {t["topic"]: t for t in data["summary"]["topics"]}
+    assert topics["activations"]["questions"] == [1, 2]
+    assert topics["activations"]["success_rate"] == 0.5
+    assert topics["other"]["most_common_mistake"] is None
+    # scores 3, 3, 1, 1, 0 of 3: bands 0-10% once, 30-40% twice, 90-100% twice
+    histogram = data["summary"]["histogram"]
+    assert [b["count"] for b in histogram] == [1, 0, 0, 2, 0, 0, 0, 0, 0, 2]
+    bands = [line for line in lines if "%)" in line or "%]" in line]
+    assert len(bands) == 10 and all(len(line) <= 80 for line in bands)
+    assert bands[-1].rstrip().endswith("█ 2") and bands[0].rstrip().endswith("█ 1")
+    assert bands[1].rstrip().endswith(" 0")
+
+
+def test_no_empty_tables_when_no_sheet_could_be_graded(tmp_path):
+    result = _grade_80(tmp_path, {"scan.pdf": b"%PDF-1.4 binary", "x.png": b"\x89PNG\r\n"})
+    assert result.exit_code == 0, result.output
+    assert "0 of 2 sheets graded" in result.stdout
+    assert "No sheet could be graded" in result.stdout
+    assert "Per question" not in result.stdout and "Per topic" not in result.stdout
+    assert "┏" not in result.stdout and "█" not in result.stdout
+    assert json.loads((tmp_path / "g" / "grades.json").read_text())["summary"]["histogram"] == []

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlquiz.sets.sheets import (
     MAX_SHEET_BYTES,
-    find_sheets,
     parse_sheet,
     read_sheet,
     student_from_path,
 )
+from dlquiz.sets.submissions import find_submissions
 
 
 def test_answers_headers_and_comments():
@@ -160,11 +162,12 @@ def test_find_sheets_searches_folders_and_skips_hidden(tmp_path):
     (tmp_path / ".DS_Store").write_bytes(b"\x00")
     (tmp_path / "grades").mkdir()
     (tmp_path / "grades" / "old.md").write_text("x")
-    found, missing = find_sheets(
-        [str(tmp_path), str(tmp_path / "a.txt"), "nope"], exclude=tmp_path / "grades"
+    found = find_submissions(
+        [str(tmp_path), str(tmp_path / "a.txt"), "nope"], exclude=[tmp_path / "grades"]
     )
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.txt", "sub/answers.txt"]
-    assert missing == ["nope"]
+    rel = [os.path.relpath(p, tmp_path) for p in found.sheets]
+    assert rel == ["a.txt", os.path.join("sub", "answers.txt")]
+    assert found.problems == [("nope", "no such file or folder")]
 
 
 @settings(max_examples=200, deadline=None)
