@@ -77,6 +77,7 @@ class Sample:
     expected: np.ndarray  # (K, m, n): the key's values
     rtol: float = SYMBOLIC_RTOL
     values: dict[Expr, np.ndarray] = field(default_factory=dict)
+    safety: float = SAFETY  # times the rounding bounds allowed (0: floats must agree exactly)
     details: dict[Expr, Detailed] = field(default_factory=dict)
 
     def value(self, e: Expr) -> np.ndarray:
@@ -258,6 +259,7 @@ def draw(
     seed: int = SEED,
     *,
     rtol: float = SYMBOLIC_RTOL,
+    safety: float = SAFETY,
 ) -> Sample:
     """Points that find differences between ``expected`` and ``others`` (see the module)."""
     stream = Stream(seed)
@@ -290,7 +292,7 @@ def draw(
         k += count
     key_values = values[expected]
     valid = good & np.isfinite(key_values).all(axis=(1, 2))
-    return Sample(ns, env, funcs, k, valid, expected, key_values, rtol, values)
+    return Sample(ns, env, funcs, k, valid, expected, key_values, rtol, values, safety=safety)
 
 
 def _lost(
@@ -525,7 +527,7 @@ def tolerance(
     """The absolute floor per point and entry: a few times both sides' rounding bounds."""
     te = sample.expected_error if target_error is None else target_error
     e = te if error is None else error
-    return SAFETY * (e + te) + 1e-300
+    return sample.safety * (e + te) + 1e-300
 
 
 def same_values(

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from dlquiz.core.printing import to_notation
 from dlquiz.core.vars import Namespace, VarSpec, VarSpecError
 from dlquiz.judge.compare import (
     MIN_VALID,
+    SAFETY,
     SYMBOLIC_RTOL,
     Sample,
     close,
@@ -39,6 +41,11 @@ NUMERIC_RTOL = 5e-3  # right to three significant figures
 NUMERIC_ATOL = 1e-6  # answers near 0
 EXPRESSION_RTOL = 1e-7
 GREY_ZONE = (1e-9, 1e-4)  # relative errors that may be rounding rather than a mistake
+# A test switch (never needed in use): with it set to 1, floats decide nothing below the
+# grey zone's top, so SymPy's confirmation runs for every answer that is not exactly
+# equal in floats. The tests use it to run that path in check, practice and grade alike,
+# since the rounding bounds leave almost no answer in the grey zone.
+FORCE_SYMBOLIC = "DLQUIZ_FORCE_SYMBOLIC"
 
 
 class UnusableKey(ValueError):
@@ -303,7 +310,10 @@ def _check_expression(
         rtol = tolerance
     else:
         rtol = EXPRESSION_RTOL if decimals else SYMBOLIC_RTOL
-    sample = draw(expected, [given], key.ns, rtol=rtol)
+    safety = SAFETY
+    if tolerance is None and os.environ.get(FORCE_SYMBOLIC) == "1":
+        rtol = safety = 0.0  # the test switch: every float difference goes to SymPy
+    sample = draw(expected, [given], key.ns, rtol=rtol, safety=safety)
     if sample.count < MIN_VALID:
         if exact is False:
             return _wrong("not equivalent to the expected answer", method="exact")

@@ -19,6 +19,9 @@ from typing import Any
 DEFAULT_TIMEOUT = float(os.environ.get("DLQUIZ_TIMEOUT", "2.0"))
 MEMORY_LIMIT = 2 * 1024**3
 STARTUP_TIMEOUT = 60.0
+# A fresh worker's first task also fills SymPy's caches (about a second on a loaded
+# machine): that call alone gets this much more time, so a cold start is not a verdict.
+COLD_ALLOWANCE = 5.0
 
 
 class WorkerError(RuntimeError):
@@ -75,6 +78,7 @@ class Worker:
     def __init__(self) -> None:
         self._proc: Any = None
         self._conn: Any = None
+        self._warm = False  # has this process finished a task yet?
 
     def _start(self) -> None:
         method = "fork" if sys.platform.startswith("linux") else "spawn"
@@ -87,6 +91,7 @@ class Worker:
         # Held from the start, so whatever interrupts the wait below (Ctrl-C, a grading
         # worker's time limit) leaves nothing that ``stop`` cannot find.
         self._proc, self._conn = proc, parent
+        self._warm = False
         try:
             child.close()
             if not parent.poll(STARTUP_TIMEOUT):
@@ -99,13 +104,15 @@ class Worker:
     def run(self, name: str, *args: Any, timeout: float | None = None) -> Any:
         if self._proc is None or not self._proc.is_alive():
             self._start()
-        limit = DEFAULT_TIMEOUT if timeout is None else timeout
         try:
             self._conn.send((name, args))
         except (BrokenPipeError, OSError):
             self.stop()
             self._start()
             self._conn.send((name, args))
+        limit = DEFAULT_TIMEOUT if timeout is None else timeout
+        if not self._warm:
+            limit += COLD_ALLOWANCE
         started = time.monotonic()
         if not self._conn.poll(limit):
             self.stop()
@@ -116,6 +123,7 @@ class Worker:
             self.stop()
             raise WorkerError("the symbolic worker stopped unexpectedly") from None
         self.last_seconds = time.monotonic() - started
+        self._warm = True
         if status != "ok":
             raise WorkerError(value)
         return value

@@ -396,7 +396,7 @@ GREY_KEY = {
         {"number": 2, "kind": "expression", "answer": "2*x", "vars": {"x": ""}},
     ]
 }
-GREY_ANSWER = "log(sigmoid(30*x))"  # equal, but floats cannot tell: SymPy confirms it
+GREY_ANSWER = "log(sigmoid(30*x))"  # equal; with the switch below, only SymPy may say so
 # The judge gives SymPy 2 s (DLQUIZ_TIMEOUT); a cold SymPy takes about 1.3 s for its first
 # confirmation, more on a loaded machine. These tests are about where the confirmation can
 # run (a grading worker could not start SymPy at all), not about that limit: both commands
@@ -418,7 +418,7 @@ def test_a_grey_zone_answer_gets_full_marks_through_the_real_grade_command(tmp_p
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "DLQUIZ_TIMEOUT": SYMPY_SECONDS},
+        env={**os.environ, "DLQUIZ_TIMEOUT": SYMPY_SECONDS, "DLQUIZ_FORCE_SYMBOLIC": "1"},
     )
     assert proc.returncode == 0, proc.stderr
     students = json.loads(proc.stdout)["students"]
@@ -433,6 +433,7 @@ def test_dlquiz_check_agrees_on_the_grey_zone_answer(monkeypatch):
     from dlquiz.judge import worker
 
     monkeypatch.setattr(worker, "DEFAULT_TIMEOUT", float(SYMPY_SECONDS))
+    monkeypatch.setenv("DLQUIZ_FORCE_SYMBOLIC", "1")
     result = runner.invoke(app, ["check", GREY_ANSWER, "-e", GREY_KEY["questions"][0]["answer"]])
     assert result.exit_code == 0, result.output
     assert "confirmed symbolically" in result.output
