@@ -100,8 +100,12 @@ def _function_backward(node: Expr, g: Expr) -> list[tuple[Expr, Expr]]:
         ]
     if name == "maxof":
         raise SymbolicError("the maximum over entries has no symbolic gradient here")
-    if name in ("step", "sign"):
+    if name in ("step", "sign", "floor", "ceil"):  # constant between jumps: derivative 0
         return []
+    if name == "diag":  # d/dv of diag(v): the diagonal of the upstream gradient
+        n = node.shape[0]
+        column = E.matmul(E.mul(g, E.fn("diag", E.ones((n, 1)))), E.ones((n, 1)))
+        return [(x, column if x.shape == (n, 1) else column.T)]
     return [(x, E.mul(g, local_derivative(name, x)))]
 
 
@@ -148,7 +152,7 @@ def depends_elementwise(f: Expr, var: str) -> bool:
     """Is every path from f to var elementwise (so its Jacobian is diagonal)?"""
     for node in f.walk():
         elementwise = node.op in ("add", "mul", "pow", "sym") or (
-            node.op == "fn" and node.value not in E.REDUCTIONS | E.VECTOR_MAPS
+            node.op == "fn" and node.value not in E.REDUCTIONS | E.VECTOR_MAPS | E.MATRIX_MAPS
         )
         if not elementwise and var in node.free_symbols():
             return False
