@@ -29,6 +29,7 @@ Operations (``Expr.op``):
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 Shape = tuple[int, ...]
@@ -62,6 +63,9 @@ MATRIX_MAPS = frozenset({"diag"})
 # A substitution that would build more than this many argument slots (flattening
 # ``a1 := a0 + a0`` doubles a sum at each definition) is refused, not built.
 MAX_SUBSTITUTED = 100_000
+# Nor one nested deeper than this (each ``a1 := a0^2 + 1`` adds two levels): printing,
+# comparing and SymPy recurse over the tree, so depth is bounded like size.
+MAX_SUBSTITUTED_DEPTH = 200
 
 
 class EvaluationError(ValueError):
@@ -185,11 +189,13 @@ class Expr:
 
     def free_symbols(self) -> frozenset[str]:
         if self._free is None:
-            if self.op == "sym":
-                self._free = frozenset((self.value,))  # type: ignore[arg-type]
-            else:
-                self._free = frozenset().union(*(a.free_symbols() for a in self.args))
-        return self._free
+            for node in self.walk():  # children first, so theirs are known: no recursion
+                if node._free is None:
+                    if node.op == "sym":
+                        node._free = frozenset((node.value,))  # type: ignore[arg-type]
+                    else:
+                        node._free = frozenset().union(*(a._free for a in node.args))  # type: ignore[misc]
+        return self._free  # type: ignore[return-value]
 
     def size(self) -> int:
         return sum(1 for _ in self.walk())
@@ -457,6 +463,9 @@ def fn(name: str, *args: Expr) -> Expr:
             raise ShapeError(f"{name} takes two arguments elementwise (or one vector)")
     elif len(args) != 1:
         raise ShapeError(f"{name} takes one argument")
+    if name in ("floor", "ceil") and args[0].op == "num":  # exact: floor(27/2) is 13
+        value: Fraction = args[0].value  # type: ignore[assignment]
+        return num(math.floor(value) if name == "floor" else math.ceil(value))
     return Expr("fn", args, broadcast(*(a.shape for a in args)), name)
 
 
@@ -492,12 +501,15 @@ def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
     if not mapping:
         return e
     memo: dict[int, Expr] = {}
+    depth: dict[int, int] = {}  # of each result, by the id of the node it replaces
     budget = MAX_SUBSTITUTED
     for node in e.walk():
         if node.op == "sym" and node.value in mapping:
-            memo[id(node)] = mapping[node.value]  # type: ignore[index]
+            value = mapping[node.value]  # type: ignore[index]
+            memo[id(node)], depth[id(node)] = value, tree_depth(value)
         elif node.args:
             args = tuple(memo[id(a)] for a in node.args)
+            depth[id(node)] = 1 + max(depth[id(a)] for a in node.args)
             if args != node.args:
                 budget -= _flat_length(node.op, args)
                 if budget < 0:
@@ -505,10 +517,23 @@ def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
                         "expression too large after substituting the definitions "
                         f"(more than {MAX_SUBSTITUTED} parts)"
                     )
+                if depth[id(node)] > MAX_SUBSTITUTED_DEPTH:
+                    raise EvaluationError(
+                        "expression too deeply nested after substituting the definitions "
+                        f"(more than {MAX_SUBSTITUTED_DEPTH} levels)"
+                    )
             memo[id(node)] = rebuild(node, args)
         else:
-            memo[id(node)] = node
+            memo[id(node)], depth[id(node)] = node, 1
     return memo[id(e)]
+
+
+def tree_depth(e: Expr) -> int:
+    """Levels from the root to the deepest leaf (iterative: no recursion limit)."""
+    depth: dict[int, int] = {}
+    for node in e.walk():
+        depth[id(node)] = 1 + max((depth[id(a)] for a in node.args), default=0)
+    return depth[id(e)]
 
 
 def _flat_length(op: str, args: tuple[Expr, ...]) -> int:

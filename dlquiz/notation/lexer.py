@@ -120,7 +120,7 @@ def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[T
     last_num_end = -1  # where the last number token ended (0-based), if it was one
     while i < n:
         col = i + 1 + offset
-        if text[i] == "d" and (i == 0 or not _is_ident_char(text[i - 1])):
+        if text[i] == "d":  # a token starts here (names are read whole): d/dw, 2d/dw
             m = _DERIV.match(text, i)
             if m and derivatives:
                 append(Token("DERIV", canonical_name(m.group(1)), col, newline))
@@ -164,11 +164,3 @@ def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[T
         newline, last_num_end = False, -1
     append(Token("EOF", "", n + 1 + offset))
     return tokens
-
-
-def _is_ident_char(ch: str) -> bool:
-    return bool(re.match(rf"[{IDENT_REST}]", ch))
-
-
-def _ident_follows(text: str, i: int) -> bool:
-    return i < len(text) and _is_ident_char(text[i])

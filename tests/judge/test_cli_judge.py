@@ -345,6 +345,20 @@ def test_a_chain_of_doubling_definitions_is_refused_with_a_reason() -> None:
     assert run("check", "2048*x", "-e", "a10", *short).exit_code == 0
 
 
+def test_a_chain_of_deepening_definitions_is_refused_with_a_reason(tmp_path) -> None:
+    defines = []
+    for i in range(600):
+        previous = "x" if i == 0 else f"a{i - 1}"
+        defines += ["--define", f"a{i}:={previous}^2+1"]
+    _one_line_error(run("check", "a599", "-e", "x", *defines), "too deeply nested")
+    lines = ["a0 := x^2 + 1"] + [f"a{i} := a{i - 1}^2 + 1" for i in range(1, 450)]
+    f = tmp_path / "deep.txt"
+    f.write_text("\n".join([*lines, "a449", "= a449"]) + "\n")
+    r = run("steps", str(f), "--json")
+    assert r.exit_code == 2, r.output
+    assert "too deeply nested" in r.stdout
+
+
 def test_a_derivative_typed_as_an_answer_points_to_derive_and_steps() -> None:
     r = run("check", "d/dw (w^2)", "-e", "2*w")
     _one_line_error(r, "dlquiz derive")

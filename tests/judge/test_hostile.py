@@ -49,6 +49,7 @@ HOSTILE = [
     "tanh^-1(x)",
     "[1 2 3",
     "[" + " ".join(["-1"] * 1300) + "]",
+    "0^-1",  # NumPy warns (all-NaN slice) inside the judge: never on stderr
 ]
 
 
@@ -83,6 +84,7 @@ def test_hostile_answer_to_check(answer: str, tmp_path: Path) -> None:
     r, elapsed = _run(["check", "--expected", "x", "--", answer], tmp_path)
     assert r.returncode in (1, 2), r.stdout + r.stderr
     assert "Traceback" not in r.stderr
+    assert "Warning" not in r.stderr
     assert elapsed < LIMIT
     _no_side_effect(tmp_path)
 
@@ -92,6 +94,7 @@ def test_hostile_line_in_a_derivation(answer: str, tmp_path: Path) -> None:
     r, elapsed = _run(["steps", "-"], tmp_path, stdin=f"x\n= {answer}\n")
     assert r.returncode in (1, 2), r.stdout + r.stderr
     assert "Traceback" not in r.stderr
+    assert "Warning" not in r.stderr
     assert elapsed < LIMIT
     _no_side_effect(tmp_path)
 
