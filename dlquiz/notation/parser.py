@@ -201,6 +201,12 @@ class Parser:
                     base = self.build(tok, E.transpose, base)
                     base = self.postfix_ops(base)
                     continue
+                rest = self.transpose_then_names(nxt, base)
+                if rest is not None:  # w^Tx: the transpose, then x as the next factor
+                    self.tokens[self.pos + 1] = rest
+                    self.pos += 1
+                    base = self.build(tok, E.transpose, base)
+                    continue
                 self.advance()
                 self.enter(tok)
                 exponent = self.unary()
@@ -221,6 +227,19 @@ class Parser:
         for piece in [*prefix[1:], last]:
             result = self.build(tok, star, result, piece)
         return result
+
+    def transpose_then_names(self, tok: Token, base: Expr) -> Token | None:
+        """``w^Tx`` (one token ``Tx``): when ``Tx`` is no name but ``x`` is (or a run of
+        known names), the token that is left once ``T`` is taken as the transpose."""
+        if tok.kind != "NAME" or len(tok.text) < 2 or tok.text[0] != "T":
+            return None
+        if tok.text in self.ns or not self.transpose_wins(base):
+            return None
+        rest = tok.text[1:]
+        spec = self.ns.get(rest)
+        if (spec is None or spec.is_function) and not split_name(rest, self.ns):
+            return None
+        return Token("NAME", rest, tok.col + 1, tok.newline)
 
     def transpose_wins(self, base: Expr) -> bool:
         """``x^T`` is a transpose, unless the base is a scalar and ``T`` is a known name."""

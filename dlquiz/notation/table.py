@@ -142,9 +142,11 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "transpose",
-        "`x.T`, `x^T`, `xᵀ`, `W^\\top`",
+        "`x.T`, `x^T`, `xᵀ`, `W^\\top`; `w^Tx`",
         "the transpose (`x^T` is a power only for a scalar base when a name `T` is "
-        "declared); `'` is never a transpose",
+        "declared); `'` is never a transpose; `w^Tx` is `w.T@x` when `x` is a known name "
+        "and `Tx` is not",
+        "changed",
     ),
     Row(
         "norms and absolute values",

@@ -104,6 +104,9 @@ READINGS = [
     ("δvᵀ", "delta@v.T"),
     ("zz^T v", "z@z.T@v"),
     ("zzᵀv", "z@z.T@v"),
+    ("v^Tz + b", "v.T@z + b"),
+    ("z^TAz", "z.T@(A@z)"),
+    ("u^Tu", "u.T@u"),
     # function powers (new)
     ("tanh^2(x)", "tanh(x)^2"),
     ("tanh²(x)", "tanh(x)^2"),
@@ -181,6 +184,16 @@ def test_bare_sigma_is_a_symbol_and_applied_sigma_is_the_sigmoid() -> None:
 def test_lambda_is_a_symbol_not_python() -> None:
     e = parse("lambda*w", Namespace.from_specs(["lambda", "w"]))
     assert e.free_symbols() == {"lambda", "w"}
+
+
+def test_a_t_glued_to_a_name_is_a_transpose_only_when_the_rest_is_known() -> None:
+    ns = Namespace.from_specs(["v:3", "z:3", "Tz:3"])
+    with pytest.raises(NotationError, match="exponent must be a scalar"):
+        parse("v^Tz", ns)  # Tz is declared: it is that name, a vector exponent
+    with pytest.raises(NotationError, match="unknown name 'Tq'"):
+        parse("v^Tq", Namespace.from_specs(["v:3"]))
+    # a scalar base with a declared T: a power, as x^T is (the exponent the run T y)
+    assert to_notation(parse("x^Ty", Namespace.from_specs(["x", "y", "T"]))) == "x^(T*y)"
 
 
 def test_t_is_a_power_only_for_a_scalar_base_when_T_is_known() -> None:

@@ -54,6 +54,17 @@ def test_the_postfix_takes_the_last_name_only(names: list[str], post: str) -> No
 
 
 @SETTINGS
+@given(
+    st.sampled_from(sorted(RUN_NAMES)),
+    st.lists(st.sampled_from(sorted(RUN_NAMES)), min_size=1, max_size=3),
+)
+def test_a_t_glued_to_the_next_names_is_the_transpose(first: str, rest: list[str]) -> None:
+    glued = f"{first}^T{''.join(rest)}"
+    spaced = f"{first}^T {''.join(rest)}"  # the rest stays one run, one factor
+    assert _read(glued, RUN_NS) == _read(spaced, RUN_NS), (glued, spaced)
+
+
+@SETTINGS
 @given(st.lists(st.sampled_from(["w", "x", "η"]), min_size=2, max_size=4), st.integers(2, 9))
 def test_a_run_under_a_division_stays_one_factor(names: list[str], n: int) -> None:
     run = "".join(names)
