@@ -1,6 +1,7 @@
 """Declared variables: the names an answer may use, with their shapes and domains.
 
 One syntax everywhere (``--var``, templates, keys): ``NAME[:SHAPE][:DOMAIN]`` where
+NAME is a name of the notation (``W1``, ``ŷ``, ``n_in``, an index subscript ``W_{m+1}``),
 SHAPE is ``3x2`` (matrix), ``3`` (column vector) or ``1x3`` (row), and DOMAIN is
 ``positive``, ``unit`` (in (0, 1)), ``onehot`` (a one-hot vector), ``nonzero`` or
 ``function`` (an unspecified elementwise function such as the notes' ``phi``).

@@ -23,7 +23,7 @@ from dlquiz.core.expr import Expr, ShapeError
 from dlquiz.notation.lexer import NotationError, Token
 
 if TYPE_CHECKING:
-    from dlquiz.core.vars import Namespace
+    from dlquiz.core.vars import Namespace, VarSpec
 
 MAX_DEPTH = 48
 MAX_DIGITS = 40
@@ -285,13 +285,12 @@ class Parser:
                 return e
 
     def atom(self) -> Expr:
+        """Anything but a name (``postfix_run`` reads names: a run may split)."""
         tok = self.peek()
         kind = tok.kind
         if kind == "NUM":
             self.advance()
             return self.build(tok, E.num, _number(tok))
-        if kind == "NAME":
-            return self.join_run(tok, *_split_last(self.name_atom()))
         if kind == "LP":
             self.advance()
             inner = self.sum()
@@ -357,7 +356,7 @@ class Parser:
                 return [self.make_power(exponent[0], value, E.num(exponent[1]))]
         return self.name_call(tok, spec, run=True)
 
-    def name_call(self, tok: Token, spec, run: bool = False):  # type: ignore[no-untyped-def]
+    def name_call(self, tok: Token, spec: VarSpec | None, run: bool = False):  # type: ignore[no-untyped-def]
         """After the name ``tok``: a call (an Expr), or with ``run`` a name (a list)."""
         name = tok.text
         nxt = self.peek()
@@ -664,10 +663,6 @@ def split_name(name: str, ns: Namespace) -> list[str] | None:
                     best[j] = candidate
     result = best[len(name)]
     return result if result and len(result) > 1 else None
-
-
-def _split_last(pieces: list[Expr]) -> tuple[list[Expr], Expr]:
-    return pieces[:-1], pieces[-1]
 
 
 def _number(tok: Token) -> Fraction:

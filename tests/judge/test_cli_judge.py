@@ -426,3 +426,13 @@ def test_notation_json_lists_every_row() -> None:
     data = json.loads(r.stdout)
     assert [d["rule"] for d in data] == [row.rule for row in ROWS]
     assert set(data[0]) == {"rule", "you_type", "reads_as", "mark"}
+
+
+def test_index_subscript_names_are_declared_and_typed() -> None:
+    r = run("check", "W_{m+1}x", "-e", "W_{m + 1}@x", "--var", "W_{m+1}:3x2", "--var", "x:2")
+    assert r.exit_code == 0, r.output
+    r = run(
+        "check", "\\delta_{m-1} a^T", "-e", "delta_{m-1}@a.T", "--var", "δ_{m-1}:3", "--var", "a:2"
+    )
+    assert r.exit_code == 0, r.output
+    _one_line_error(run("check", "x", "-e", "x", "--var", "W_{m*1}:3x2"), "not a variable name")

@@ -299,3 +299,12 @@ def test_the_softmax_jacobian_can_be_typed_and_checked() -> None:
     space = Namespace.from_specs(ns)
     key = derivative(parse("sum(hadamard(g, softmax(o)))", space), "o", space)
     assert check(typed, key, vars=ns).equivalent
+
+
+def test_the_gradient_through_diag_reads_as_the_notes_would_write_it() -> None:
+    from dlquiz.symbolic.derive import derivative
+
+    ns = Namespace.from_specs(["v:3", "w:3", "r:1x3"])
+    assert to_notation(derivative(parse("sum(diag(v)@w)", ns), "v", ns)) == "w"
+    assert to_notation(derivative(parse("sum(diag(r)@w)", ns), "r", ns)) == "w.T"
+    assert to_notation(derivative(parse("sum(3*diag(v)@w)", ns), "v", ns)) == "3*w"
