@@ -125,8 +125,12 @@ class Parser:
         except ShapeError as exc:
             raise NotationError(f"shape error: {exc}", tok.col) from None
         for node in (result, *result.args):
-            if node.op == "num" and abs(node.value) > MAX_MAGNITUDE:  # type: ignore[arg-type]
-                raise NotationError("number too large (beyond 1.8e308)", tok.col)
+            if node.op == "num":
+                v: Fraction = node.value  # type: ignore[assignment]
+                # bit lengths first: only a value near 2^1023 needs the exact comparison
+                big = v.numerator.bit_length() - v.denominator.bit_length() > 1022
+                if big and abs(v) > MAX_MAGNITUDE:
+                    raise NotationError("number too large (beyond 1.8e308)", tok.col)
         return result
 
     def enter(self, tok: Token) -> None:
