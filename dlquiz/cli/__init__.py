@@ -41,6 +41,11 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
+    import warnings
+
+    # Floating-point trouble (overflow, 0/0) is handled where it matters; a user never
+    # sees NumPy's RuntimeWarnings (nor any other run-time warning) on stderr.
+    warnings.simplefilter("ignore", RuntimeWarning)
     console.reset()
     if no_color:
         console.disable_color()
@@ -88,4 +93,10 @@ def _interrupted() -> None:
 
 
 # Command modules register themselves on ``app``; imported last to avoid a cycle.
-from dlquiz.cli import bank_cmds, judge_cmds, practice_cmds, sets_cmds  # noqa: E402,F401
+from dlquiz.cli import (  # noqa: E402,F401
+    bank_cmds,
+    judge_cmds,
+    notation_cmds,
+    practice_cmds,
+    sets_cmds,
+)

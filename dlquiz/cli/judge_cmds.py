@@ -16,6 +16,8 @@ VAR_HELP = (
     "NAME:unit (in (0,1)), NAME:onehot, NAME:function. Repeatable."
 )
 MAX_FILE_BYTES = 1_000_000
+MAX_TIMEOUT = 60.0  # seconds: --timeout is a number in (0, 60]
+TIMEOUT_HELP = f"Seconds {{what}} may take: more than 0, at most {MAX_TIMEOUT:g}."
 
 
 def _fail(message: str, as_json: bool, **extra: object) -> typer.Exit:
@@ -24,6 +26,12 @@ def _fail(message: str, as_json: bool, **extra: object) -> typer.Exit:
         console.print_json({"error": message, **extra})
     console.message(f"error: {message}", style="red")
     return typer.Exit(ExitStatus.BAD_INPUT)
+
+
+def _check_timeout(timeout: float, as_json: bool) -> None:
+    """--timeout is a finite number of seconds in (0, MAX_TIMEOUT]; NaN is not."""
+    if not (0 < timeout <= MAX_TIMEOUT):  # also false for NaN
+        raise _fail(f"--timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds", as_json)
 
 
 def _namespace(var: list[str]):  # type: ignore[no-untyped-def]
@@ -91,7 +99,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
 ) -> None:
     """Is ANSWER equivalent to the expected answer? Diagnoses the mistake if not."""
-    from dlquiz.core.vars import VarSpecError
+    from dlquiz.core.vars import VarSpecError, parse_name
     from dlquiz.judge import UnusableKey
     from dlquiz.judge import check as judge_check
 
@@ -100,7 +108,10 @@ def check(
         name, sep, body = item.partition(":=")
         if not sep or not name.strip():
             raise _fail(f"--define '{item}' is not of the form NAME:=EXPR", as_json)
-        definitions[name.strip()] = body.strip()
+        try:
+            definitions[parse_name(name, f"--define '{item}'")] = body.strip()
+        except VarSpecError as exc:
+            raise _fail(str(exc), as_json) from None
     if tol is not None and not (0 <= tol < 1):
         raise _fail("--tol must be a relative tolerance in [0, 1)", as_json)
     try:
@@ -140,7 +151,9 @@ def derive(
     wrt: str = typer.Option(..., "--wrt", help="The variable to differentiate with respect to."),
     var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
     steps: bool = typer.Option(False, "--steps", help="Write the chain rule out, step by step."),
-    timeout: float = typer.Option(2.0, "--timeout", help="Seconds the derivation may take."),
+    timeout: float = typer.Option(
+        2.0, "--timeout", help=TIMEOUT_HELP.format(what="the derivation")
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Differentiate EXPR with SymPy (matrix form for vectors), verified by autograd."""
@@ -151,6 +164,7 @@ def derive(
     from dlquiz.judge.core import UnusableKey, parse_key
     from dlquiz.judge.worker import WorkerError, WorkerTimeout, run
 
+    _check_timeout(timeout, as_json)
     try:
         ns = _namespace(var)
         e = parse_key(expr, ns)
@@ -223,7 +237,9 @@ def steps(
         ..., metavar="FILE", help="The derivation, one step a line ('-' for stdin)."
     ),
     var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
-    timeout: float = typer.Option(2.0, "--timeout", help="Seconds each derivative may take."),
+    timeout: float = typer.Option(
+        2.0, "--timeout", help=TIMEOUT_HELP.format(what="each derivative")
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check a derivation line by line: each step must equal the one before.
@@ -233,6 +249,7 @@ def steps(
     from dlquiz.core.vars import VarSpecError
     from dlquiz.steps import check_steps
 
+    _check_timeout(timeout, as_json)
     try:
         text = read_text_file(file, "derivation")
         ns = _namespace(var)

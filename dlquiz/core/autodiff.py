@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlquiz.core.expr import Expr
-from dlquiz.core.numeric import EvaluationError, GenericFunction, evaluate
+from dlquiz.core.numeric import EvaluationError, GenericFunction, as_float, evaluate, snap_whole
 from dlquiz.engine import Tensor
 from dlquiz.engine import functional as F
 
@@ -45,7 +45,7 @@ def _lower_node(
 ) -> Tensor:
     op = node.op
     if op == "num":
-        return _constant(float(node.value), k)  # type: ignore[arg-type]
+        return _constant(as_float(node.value), k)  # type: ignore[arg-type]
     if op == "const":
         return _constant(np.pi if node.value == "pi" else np.e, k)
     if op == "sym":
@@ -99,6 +99,13 @@ def _lower_fn(
     }
     if name in simple:
         return simple[name](x)
+    if name in ("floor", "ceil"):
+        op = F.floor if name == "floor" else F.ceil
+        shift = snap_whole(x.data) - x.data  # the same snapping to whole numbers as evaluation
+        return op(x + Tensor(shift)) if shift.any() else op(x)
+    if name == "diag":
+        k = x.data.shape[0]
+        return F.diag_embed(x.reshape(k, -1))
     if name == "sigmoid'":
         s = x.sigmoid()
         return s * (1.0 - s)
@@ -142,7 +149,8 @@ def gradients(
     leaves = {name: Tensor(value, requires_grad=name in wrt) for name, value in env.items()}
     with np.errstate(all="ignore"):
         out = lower(f, leaves, k, funcs)
-        out.sum().backward()
+        if out.requires_grad:  # otherwise f does not depend on wrt: every gradient is 0
+            out.sum().backward()
     result = {}
     for name in wrt:
         grad = leaves[name].grad

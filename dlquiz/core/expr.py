@@ -18,7 +18,8 @@ Operations (``Expr.op``):
              Hadamard product are one operation (commutative, as SymPy's Mul)
     pow      elementwise power with a scalar exponent (division is ``pow(b, -1)``)
     matmul   matrix product (a scalar acts as 1x1 when it chains)
-    fn       a function applied elementwise or as a reduction (``value`` is its name)
+    fn       a function applied elementwise, as a reduction, as a vector map or as
+             ``diag`` (a vector to its diagonal matrix); ``value`` is its name
     T        transpose
     matrix   a literal matrix of scalar entries, row-major
     ones     a matrix of ones of the node's shape
@@ -28,6 +29,7 @@ Operations (``Expr.op``):
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 Shape = tuple[int, ...]
@@ -46,6 +48,8 @@ ELEMENTWISE = frozenset(
         "tanh'",
         "relu",
         "step",
+        "floor",
+        "ceil",
         "max",
         "min",
     }
@@ -54,6 +58,22 @@ ELEMENTWISE = frozenset(
 REDUCTIONS = frozenset({"sum", "mean", "norm", "maxof"})
 # Functions that map a vector to a vector of the same shape.
 VECTOR_MAPS = frozenset({"softmax"})
+# Functions that map a vector of n entries to an n x n matrix.
+MATRIX_MAPS = frozenset({"diag"})
+# A substitution that would build more than this many argument slots (flattening
+# ``a1 := a0 + a0`` doubles a sum at each definition) is refused, not built.
+MAX_SUBSTITUTED = 100_000
+# Nor one nested deeper than this (each ``a1 := a0^2 + 1`` adds two levels): printing,
+# comparing and SymPy recurse over the tree, so depth is bounded like size.
+MAX_SUBSTITUTED_DEPTH = 200
+
+
+class EvaluationError(ValueError):
+    """An expression that cannot be evaluated (too large, or not expanded).
+
+    Defined here so that ``substitute`` can refuse an oversized result; re-exported by
+    ``dlquiz.core.numeric``, where every caller imports it from.
+    """
 
 
 class ShapeError(ValueError):
@@ -169,11 +189,13 @@ class Expr:
 
     def free_symbols(self) -> frozenset[str]:
         if self._free is None:
-            if self.op == "sym":
-                self._free = frozenset((self.value,))  # type: ignore[arg-type]
-            else:
-                self._free = frozenset().union(*(a.free_symbols() for a in self.args))
-        return self._free
+            for node in self.walk():  # children first, so theirs are known: no recursion
+                if node._free is None:
+                    if node.op == "sym":
+                        node._free = frozenset((node.value,))  # type: ignore[arg-type]
+                    else:
+                        node._free = frozenset().union(*(a._free for a in node.args))  # type: ignore[misc]
+        return self._free  # type: ignore[return-value]
 
     def size(self) -> int:
         return sum(1 for _ in self.walk())
@@ -421,6 +443,16 @@ def fn(name: str, *args: Expr) -> Expr:
         if len(args) != 1:
             raise ShapeError(f"{name} takes one argument")
         return Expr("fn", args, SCALAR, name)
+    if name in MATRIX_MAPS:
+        if len(args) != 1:
+            raise ShapeError(f"{name} takes one argument")
+        (v,) = args
+        if v.is_scalar:
+            return v  # the 1x1 diagonal matrix of a scalar is the scalar
+        if 1 not in v.shape:
+            raise ShapeError(f"{name} takes a vector, not {shape_phrase(v.shape)}")
+        n = max(v.shape)
+        return Expr("fn", args, (n, n), name)
     if name in VECTOR_MAPS:
         (v,) = args
         if v.is_scalar or 1 not in v.shape:
@@ -431,6 +463,9 @@ def fn(name: str, *args: Expr) -> Expr:
             raise ShapeError(f"{name} takes two arguments elementwise (or one vector)")
     elif len(args) != 1:
         raise ShapeError(f"{name} takes one argument")
+    if name in ("floor", "ceil") and args[0].op == "num":  # exact: floor(27/2) is 13
+        value: Fraction = args[0].value  # type: ignore[assignment]
+        return num(math.floor(value) if name == "floor" else math.ceil(value))
     return Expr("fn", args, broadcast(*(a.shape for a in args)), name)
 
 
@@ -466,14 +501,46 @@ def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
     if not mapping:
         return e
     memo: dict[int, Expr] = {}
+    depth: dict[int, int] = {}  # of each result, by the id of the node it replaces
+    budget = MAX_SUBSTITUTED
     for node in e.walk():
         if node.op == "sym" and node.value in mapping:
-            memo[id(node)] = mapping[node.value]  # type: ignore[index]
+            value = mapping[node.value]  # type: ignore[index]
+            memo[id(node)], depth[id(node)] = value, tree_depth(value)
         elif node.args:
-            memo[id(node)] = rebuild(node, tuple(memo[id(a)] for a in node.args))
+            args = tuple(memo[id(a)] for a in node.args)
+            depth[id(node)] = 1 + max(depth[id(a)] for a in node.args)
+            if args != node.args:
+                budget -= _flat_length(node.op, args)
+                if budget < 0:
+                    raise EvaluationError(
+                        "expression too large after substituting the definitions "
+                        f"(more than {MAX_SUBSTITUTED} parts)"
+                    )
+                if depth[id(node)] > MAX_SUBSTITUTED_DEPTH:
+                    raise EvaluationError(
+                        "expression too deeply nested after substituting the definitions "
+                        f"(more than {MAX_SUBSTITUTED_DEPTH} levels)"
+                    )
+            memo[id(node)] = rebuild(node, args)
         else:
-            memo[id(node)] = node
+            memo[id(node)], depth[id(node)] = node, 1
     return memo[id(e)]
+
+
+def tree_depth(e: Expr) -> int:
+    """Levels from the root to the deepest leaf (iterative: no recursion limit)."""
+    depth: dict[int, int] = {}
+    for node in e.walk():
+        depth[id(node)] = 1 + max((depth[id(a)] for a in node.args), default=0)
+    return depth[id(e)]
+
+
+def _flat_length(op: str, args: tuple[Expr, ...]) -> int:
+    """How many arguments ``op`` over ``args`` will hold once nested sums/products flatten."""
+    if op in ("add", "mul"):
+        return sum(len(a.args) if a.op == op else 1 for a in args)
+    return len(args)
 
 
 def rebuild(node: Expr, args: tuple[Expr, ...]) -> Expr:
@@ -493,7 +560,7 @@ def rebuild(node: Expr, args: tuple[Expr, ...]) -> Expr:
         return transpose(args[0])
     if op == "fn":
         name = node.value
-        if name in ELEMENTWISE or name in REDUCTIONS or name in VECTOR_MAPS:
+        if name in ELEMENTWISE or name in REDUCTIONS or name in VECTOR_MAPS or name in MATRIX_MAPS:
             return fn(name, *args)  # type: ignore[arg-type]
         return generic_fn(name, args[0])  # type: ignore[arg-type]
     if op == "matrix":

@@ -1,8 +1,10 @@
 """Names as students write them: Greek letters, hats and subscripts folded to one spelling.
 
 ``η`` and ``eta`` are the same symbol, as are ``ŷ``, ``y_hat``, ``\\hat{y}`` and
-``yhat``, or ``W₁``, ``W_1`` and ``W1``. Every front end (typed answers, LaTeX, ``--var``,
-templates) passes names through :func:`canonical_name` so they meet in one spelling.
+``yhat``, or ``W₁``, ``W_1`` and ``W1``. A subscript that is an index expression stays
+as typed, without spaces (``W_{m+1}``, ``delta_{m-1}``). Every front end (typed answers,
+LaTeX, ``--var``, templates) passes names through :func:`canonical_name` so they meet in
+one spelling.
 """
 
 from __future__ import annotations
@@ -63,12 +65,19 @@ DEFAULT_DOMAINS = {
 }
 
 _TRAILING_SUBSCRIPT = re.compile(r"_(\d+)$")
+_BRACED_SUBSCRIPT = re.compile(r"^(.*?)_\{([^{}]*)\}$")
 _HAT_SUFFIX = re.compile(r"_hat$")
 
 
 @lru_cache(maxsize=4096)
 def canonical_name(text: str) -> str:
     """One spelling for a name: Greek words, no ``_`` before a trailing number or ``hat``."""
+    braced = _BRACED_SUBSCRIPT.match(text)
+    if braced:
+        base, sub = braced.group(1), "".join(braced.group(2).split())
+        if sub.replace("_", "").isalnum():  # W_{1} is W1, n_{in} is n_in
+            return canonical_name(f"{base}_{sub}")
+        return f"{canonical_name(base)}_{{{sub}}}"
     for letter, word in PRECOMPOSED_HATS.items():
         text = text.replace(letter, word)
     out = []

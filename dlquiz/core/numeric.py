@@ -9,18 +9,19 @@ it runs in-process (no worker needed).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
-from dlquiz.core.expr import Expr
+from dlquiz.core.expr import EvaluationError, Expr
 from dlquiz.core.vars import Namespace, VarSpec
 
 COST_BUDGET = 2.5e8  # multiply-adds per evaluation, summed over the batch
-
-
-class EvaluationError(ValueError):
-    """An expression that cannot be evaluated numerically (too large, or not expanded)."""
+# floor and ceil read a value this close (relatively) to a whole number as that number:
+# 49 * (1/49) is 0.9999999999999999 in floats, and floor(49/49) must be 1.
+WHOLE_SNAP = 1e-12
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,31 @@ def batch_size(exprs: list[Expr], wanted: int) -> int:
     return k
 
 
+def as_float(value: Fraction) -> float:
+    """A rational as a float; beyond the float range it is +-inf, never an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def snap_whole(x: np.ndarray) -> np.ndarray:
+    """Values within rounding error of a whole number, moved onto it (floor/ceil)."""
+    r = np.round(x)
+    return np.where(np.abs(x - r) <= WHOLE_SNAP * np.maximum(1.0, np.abs(x)), r, x)
+
+
+def _diag(x: np.ndarray) -> np.ndarray:
+    """(K, n, 1) or (K, 1, n) vectors to (K, n, n) diagonal matrices."""
+    k = x.shape[0]
+    v = x.reshape(k, -1)
+    n = v.shape[1]
+    out = np.zeros((k, n, n), dtype=v.dtype)
+    idx = np.arange(n)
+    out[:, idx, idx] = v
+    return out
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """1/(1 + exp(-x)) to full relative precision for every x (no cancellation)."""
     e = np.exp(-np.abs(x))
@@ -160,6 +186,8 @@ _ELEMENTWISE = {
     "tanh'": _tanh_slope,
     "relu": lambda x: np.maximum(x, 0.0),
     "step": lambda x: (x > 0).astype(float),
+    "floor": lambda x: np.floor(snap_whole(x)),
+    "ceil": lambda x: np.ceil(snap_whole(x)),
 }
 
 
@@ -191,7 +219,7 @@ def evaluate_node(
 ) -> np.ndarray:
     op = node.op
     if op == "num":
-        return np.full((k, 1, 1), float(node.value))  # type: ignore[arg-type]
+        return np.full((k, 1, 1), as_float(node.value))  # type: ignore[arg-type]
     if op == "sym":
         try:
             return env[node.value]  # type: ignore[index]
@@ -254,6 +282,8 @@ def _evaluate_fn(
         return x.max(axis=(1, 2), keepdims=True)
     if name == "softmax":
         return _softmax(x, axis=1 if node.shape[1] == 1 else 2)
+    if name == "diag":
+        return _diag(x)
     base = name.rstrip("'")
     if base in funcs:
         f = funcs[base]

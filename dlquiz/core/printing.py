@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from dlquiz.core.expr import ELEMENTWISE, REDUCTIONS, VECTOR_MAPS, Expr
+from dlquiz.core.expr import ELEMENTWISE, MATRIX_MAPS, REDUCTIONS, VECTOR_MAPS, Expr
 from dlquiz.core.names import GREEK_LETTER
 
 ADD, MUL, NEG, POW, POST, ATOM = 1, 2, 3, 4, 5, 6
@@ -20,6 +20,7 @@ HADAMARD = 1.5  # "a ⊙ b" binds looser than juxtaposition: (a ⊙ b) xᵀ need
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _NAME_PARTS = re.compile(r"^([A-Za-z]+?)(hat|bar|tilde)?(\d*)(?:_(\w+))?$")
+_BRACED_NAME = re.compile(r"^(.+?)_\{([^{}]+)\}$")  # W_{m+1}: an index expression
 
 
 def format_number(value: Fraction) -> str:
@@ -205,13 +206,16 @@ class _Printer:
 
 # The notation's own functions print by their name; any other is a user's name (Greek,
 # subscripts). ``maxof`` never reaches these checks: every printer renames it ``max`` first.
-_BUILTIN_NAMES = ELEMENTWISE | REDUCTIONS | VECTOR_MAPS
+_BUILTIN_NAMES = ELEMENTWISE | REDUCTIONS | VECTOR_MAPS | MATRIX_MAPS
 
 
 class _UnicodePrinter(_Printer):
     style = "unicode"
 
     def name(self, name: str) -> str:
+        braced = _BRACED_NAME.match(name)
+        if braced:
+            return f"{self.name(braced.group(1))}_{{{braced.group(2)}}}"
         m = _NAME_PARTS.match(name)
         if not m:
             return name
@@ -257,6 +261,10 @@ class _UnicodePrinter(_Printer):
             return f"|{inner}|"
         if name == "norm":
             return f"‖{inner}‖"
+        if name == "floor":
+            return f"⌊{inner}⌋"
+        if name == "ceil":
+            return f"⌈{inner}⌉"
         pretty = {
             "sigmoid": "σ",
             "sigmoid'": "σ'",
@@ -296,6 +304,9 @@ class _LatexPrinter(_Printer):
         return ("-" if v < 0 else "") + text
 
     def name(self, name: str) -> str:
+        braced = _BRACED_NAME.match(name)
+        if braced:
+            return f"{self.name(braced.group(1))}_{{{braced.group(2)}}}"
         m = _NAME_PARTS.match(name)
         if not m:
             return name.replace("_", r"\_")
@@ -340,6 +351,10 @@ class _LatexPrinter(_Printer):
             return rf"\left|{inner}\right|"
         if name == "norm":
             return rf"\left\|{inner}\right\|"
+        if name == "floor":
+            return rf"\left\lfloor {inner} \right\rfloor"
+        if name == "ceil":
+            return rf"\left\lceil {inner} \right\rceil"
         commands = {
             "exp": r"\exp",
             "log": r"\log",

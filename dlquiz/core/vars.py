@@ -1,6 +1,7 @@
 """Declared variables: the names an answer may use, with their shapes and domains.
 
 One syntax everywhere (``--var``, templates, keys): ``NAME[:SHAPE][:DOMAIN]`` where
+NAME is a name of the notation (``W1``, ``ŷ``, ``n_in``, an index subscript ``W_{m+1}``),
 SHAPE is ``3x2`` (matrix), ``3`` (column vector) or ``1x3`` (row), and DOMAIN is
 ``positive``, ``unit`` (in (0, 1)), ``onehot`` (a one-hot vector), ``nonzero`` or
 ``function`` (an unspecified elementwise function such as the notes' ``phi``).
@@ -17,7 +18,10 @@ from dlquiz.core.names import DEFAULT_DOMAINS, canonical_name
 DOMAINS = ("real", "positive", "unit", "onehot", "nonzero", "integer", "function")
 MAX_DIM = 64
 
-_NAME = re.compile(r"^[A-Za-z\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff\u0302\u2080-\u2089]*$")
+_NAME = re.compile(
+    r"^[A-Za-z\u0370-\u03ffŷŶôĥŝĝ][A-Za-z0-9_\u0370-\u03ffŷŶôĥŝĝ\u0302\u2080-\u2089]*"
+    r"(?:_\{\s*[A-Za-z0-9]+(?:\s*[+-]\s*[A-Za-z0-9]+)*\s*\})?$"
+)
 _SHAPE = re.compile(r"^(\d+)(?:\s*[x×]\s*(\d+))?$")
 
 
@@ -67,12 +71,19 @@ def parse_shape(text: str) -> Shape:
     return normalize_shape((rows, cols))
 
 
+def parse_name(text: str, where: str = "") -> str:
+    """A declared name in its canonical spelling (``ŷ`` -> ``yhat``, ``W_{m + 1}`` ->
+    ``W_{m+1}``), or a ``VarSpecError`` naming ``where`` it was found."""
+    text = text.strip()
+    if not text or not _NAME.match(text):
+        raise VarSpecError(f"'{text}' is not a variable name" + (f" (in {where})" if where else ""))
+    return canonical_name(text)
+
+
 def parse_var(text: str) -> VarSpec:
     """Read one declaration such as ``W:3x2``, ``p:unit`` or ``y:3:onehot``."""
     parts = [p.strip() for p in text.split(":")]
-    name = canonical_name(parts[0])
-    if not parts[0] or not _NAME.match(parts[0]):
-        raise VarSpecError(f"'{parts[0]}' is not a variable name (in --var '{text}')")
+    name = parse_name(parts[0], f"--var '{text}'")
     shape: Shape = SCALAR
     domain = DEFAULT_DOMAINS.get(name, "real")
     for part in parts[1:]:

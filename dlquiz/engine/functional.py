@@ -10,6 +10,10 @@ Edge conventions (exam problems use small integers, so ties and zeros are common
 - ``maximum(a, b)`` / ``minimum(a, b)``: on a tie the whole gradient goes to the *first*
   argument ``a``. (PyTorch splits a tie half and half; a problem with ties must say which.)
 - ``step(x)``: Heaviside with ``step(0) = 0``; its gradient is 0 everywhere.
+- ``floor(x)``, ``ceil(x)``: gradient 0 everywhere (PyTorch's, also at the jumps).
+- ``diag(v)``: PyTorch's ``torch.diag`` (a 1-d vector to its diagonal matrix, a 2-d matrix
+  to its diagonal); ``diag_embed(v)``: ``torch.diag_embed``, the last axis to a diagonal
+  matrix (batched vectors, as the expression engine holds them).
 - ``max_pool2d``: the gradient of a window goes to its *first* maximum in row-major order
   (PyTorch's rule); padding is -inf, so it never wins.
 - ``avg_pool2d`` counts padded zeros in the average (``count_include_pad=True``).
@@ -67,6 +71,70 @@ def step(x: Tensor) -> Tensor:
         _accum(a, np.zeros_like(a.data))
 
     return _make(data, (a,), "step", backward)
+
+
+def _piecewise_constant(x: Tensor, data: np.ndarray, op: str) -> Tensor:
+    """An operation that is constant between its jumps: its gradient is 0 everywhere."""
+    a = _t(x)
+    if not _wants_grad(a):
+        return _make(data, (a,), op, None)
+
+    def backward(g: np.ndarray) -> None:
+        _accum(a, np.zeros_like(a.data))
+
+    return _make(data, (a,), op, backward)
+
+
+def floor(x: Tensor) -> Tensor:
+    """The largest whole number <= x, entry by entry (torch.floor); its gradient is 0."""
+    a = _t(x)
+    return _piecewise_constant(a, np.floor(a.data), "floor")
+
+
+def ceil(x: Tensor) -> Tensor:
+    """The smallest whole number >= x, entry by entry (torch.ceil); its gradient is 0."""
+    a = _t(x)
+    return _piecewise_constant(a, np.ceil(a.data), "ceil")
+
+
+def diag(x: Tensor) -> Tensor:
+    """torch.diag: a vector (1-d) to its diagonal matrix, a matrix (2-d) to its diagonal."""
+    a = _t(x)
+    if a.data.ndim == 1:
+        data = np.diag(a.data)
+    elif a.data.ndim == 2:
+        data = np.diagonal(a.data).copy()
+    else:
+        raise ValueError(f"diag takes a 1-d or 2-d tensor, not {a.data.ndim}-d")
+    if not _wants_grad(a):
+        return _make(data, (a,), "diag", None)
+
+    def backward(g: np.ndarray) -> None:
+        if a.data.ndim == 1:
+            _accum(a, np.diagonal(g).copy())
+        else:
+            full = np.zeros_like(a.data)
+            k = min(a.data.shape)
+            full[np.arange(k), np.arange(k)] = g
+            _accum(a, full)
+
+    return _make(data, (a,), "diag", backward)
+
+
+def diag_embed(x: Tensor) -> Tensor:
+    """torch.diag_embed: the last axis (n entries) becomes an n x n diagonal matrix."""
+    a = _t(x)
+    n = a.data.shape[-1]
+    idx = np.arange(n)
+    data = np.zeros((*a.data.shape, n), dtype=a.data.dtype)
+    data[..., idx, idx] = a.data
+    if not _wants_grad(a):
+        return _make(data, (a,), "diag_embed", None)
+
+    def backward(g: np.ndarray) -> None:
+        _accum(a, g[..., idx, idx])
+
+    return _make(data, (a,), "diag_embed", backward)
 
 
 def _select(a: Tensor, b: Tensor, take_a: np.ndarray, data: np.ndarray, op: str) -> Tensor:

@@ -205,7 +205,10 @@ def _prepare(expected, kind, vars, definitions, mistakes) -> PreparedKey:  # typ
         return PreparedKey(kind, None, ns, {}, [(m, None) for m in mistake_list], raw=text)
     defs: dict[str, Expr] = {}
     for name, body in (definitions or {}).items():
-        value = substitute(parse_key(body, ns), defs)
+        try:
+            value = substitute(parse_key(body, ns), defs)
+        except EvaluationError as exc:  # a chain of definitions that doubles at each step
+            raise UnusableKey(f"definition of '{name}': {exc}") from None
         defs[name] = value
         ns.declare(VarSpec(name, value.shape, "real"))
     target = parse_key(expected, ns)

@@ -22,7 +22,7 @@ from dlquiz.notation.parser import Parser
 if TYPE_CHECKING:
     from dlquiz.core.vars import Namespace
 
-__all__ = ["NotationError", "parse", "tokens"]
+__all__ = ["NotationError", "open_brackets", "parse", "tokens"]
 
 
 def tokens(text: str, *, derivatives: bool = False) -> list[Token]:
@@ -51,3 +51,16 @@ def parse(
 
         ns = Namespace()
     return Parser(tokens(text, derivatives=derivatives), ns, declare=declare).parse()
+
+
+def open_brackets(text: str) -> int:
+    """How many ``[`` the text leaves open: an answer sheet's line with an open bracket
+    continues on the next line, and the line break between them is a row break inside
+    a bracket of numbers (``[1 2`` then ``3 4]`` reads as ``[1 2; 3 4]``)."""
+    depth = 0
+    for ch in text:
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+    return depth

@@ -7,8 +7,17 @@ names (``n_{in}`` -> ``n_in``, ``\\hat{y}`` -> ``yhat``) and one set of error me
 
 from __future__ import annotations
 
+import re
+
 from dlquiz.core.names import GREEK_NAMES, canonical_name
-from dlquiz.notation.lexer import NotationError, Token, check_length, tokenize
+from dlquiz.notation.lexer import (
+    DERIVATIVE_MESSAGE,
+    NotationError,
+    Token,
+    check_length,
+    tokenize,
+)
+from dlquiz.notation.parser import MAX_DEPTH
 
 _SKIP = {",", ";", "!", ":", " ", "quad", "qquad", "displaystyle", "textstyle", "limits"}
 _SIZES = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"}
@@ -23,11 +32,17 @@ _FONTS = {
     "text",
     "textrm",
     "textit",
+    "mathcal",
+    "mathscr",
 }
 _FUNCTIONS = {"exp", "log", "ln", "tanh", "max", "min"}
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde"}
 _OPS = {"cdot": "*", "times": "*", "odot": "⊙", "circ": "⊙", "div": "/"}
 _MATRICES = {"matrix", "bmatrix", "pmatrix"}
+_BRACKETS = {"lfloor": "LFLOOR", "rfloor": "RFLOOR", "lceil": "LCEIL", "rceil": "RCEIL"}
+# A subscript that is an expression (W_{m+1}, \delta_{m-1}) is part of the name.
+_EXPRESSION_SUBSCRIPT = re.compile(r"[A-Za-z0-9]+(?:[+-][A-Za-z0-9]+)+")
+_NUMBER = re.compile(r"\d+(?:\.\d*)?")
 
 
 def looks_like_latex(text: str) -> bool:
@@ -45,11 +60,20 @@ def tokenize_latex(text: str) -> list[Token]:
 class _LatexLexer:
     def __init__(self, text: str) -> None:
         self.text = text
+        self.depth = 0  # nested groups being read: held to the parser's own depth limit
 
     def error(self, message: str, i: int) -> NotationError:
         return NotationError(message, i + 1)
 
     def run(self, start: int, end: int) -> list[Token]:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"too deeply nested (the limit is {MAX_DEPTH})", start)
+        out = self.run_flat(start, end)
+        self.depth -= 1
+        return out
+
+    def run_flat(self, start: int, end: int) -> list[Token]:
         out: list[Token] = []
         i = start
         text = self.text
@@ -161,6 +185,9 @@ class _LatexLexer:
         if name in ("frac", "dfrac", "tfrac"):
             num, k = self.group_tokens(j, end)
             den, k = self.group_tokens(k, end)
+            if _is_derivative(num, den):
+                wrt = den[1].text[1:] if len(den[1].text) > 1 else den[2].text
+                raise self.error(DERIVATIVE_MESSAGE.format(name=wrt), i)
             out.extend([Token("LP", "(", col), *num, Token("OP", "/", col), *den])
             out.append(Token("RP", ")", col))
             return k
@@ -210,6 +237,11 @@ class _LatexLexer:
             return j
         if name == "begin":
             return self.environment(i, j, end, out)
+        if name in _BRACKETS:
+            out.append(Token(_BRACKETS[name], name, col))
+            return j
+        if name == "partial":
+            raise self.error(DERIVATIVE_MESSAGE.format(name="w").replace("d/dw", "∂/∂w"), i)
         if name in GREEK_NAMES or name in _FUNCTIONS or name == "pi":
             out.append(Token("NAME", canonical_name(name), col))
             return j
@@ -233,13 +265,31 @@ class _LatexLexer:
         a, b, k = self.argument(i + 1, end)
         sub = "".join(self.text[a:b].split())
         sub = sub.replace("\\text", "").replace("\\mathrm", "").strip("{}")
+        if out and out[-1].kind == "NAME" and _EXPRESSION_SUBSCRIPT.fullmatch(sub):
+            prev = out.pop()  # W_{m+1}: one name, written as typed (nothing folded)
+            out.append(Token("NAME", canonical_name(f"{prev.text}_{{{sub}}}"), prev.col))
+            return k
         if not out or out[-1].kind != "NAME" or not sub.replace("_", "").isalnum():
-            raise self.error("a subscript must follow a name and be letters or digits", i)
+            raise self.error(
+                "a subscript must follow a name and be letters or digits (or an index such as m+1)",
+                i,
+            )
         prev = out.pop()
         out.append(Token("NAME", canonical_name(f"{prev.text}_{sub}"), prev.col))
         return k
 
     def superscript(self, i: int, end: int, out: list[Token]) -> int:
+        j = i + 1
+        while j < end and self.text[j].isspace():
+            j += 1
+        if j < end and self.text[j] in "(-+":  # x^(1/2), x^-1: the plain notation's power
+            out.append(Token("OP", "^", i + 1))
+            return j
+        number = _NUMBER.match(self.text, j, end)
+        if number:  # x^10 is x to the 10th (TeX would set x^1 0)
+            out.append(Token("OP", "^", i + 1))
+            out.append(Token("NUM", number.group(0), j + 1))
+            return number.end()
         a, b, k = self.argument(i + 1, end)
         body = self.text[a:b].strip()
         if body in ("T", "\\top", "\\intercal", "{T}"):
@@ -255,3 +305,13 @@ class _LatexLexer:
         out.append(Token("OP", "^", i + 1))
         out.extend([Token("LP", "(", a + 1), *inner, Token("RP", ")", b + 1)])
         return k
+
+
+def _is_derivative(num: list[Token], den: list[Token]) -> bool:
+    """``\\frac{d}{dw}`` or ``\\frac{d}{d w}`` (the group tokens come with their parentheses)."""
+    if len(num) != 3 or num[1].kind != "NAME" or num[1].text != "d":
+        return False
+    inner = den[1:-1]
+    if len(inner) == 1:
+        return inner[0].kind == "NAME" and inner[0].text.startswith("d") and len(inner[0].text) > 1
+    return len(inner) == 2 and inner[0].text == "d" and inner[1].kind == "NAME"

@@ -25,9 +25,17 @@ class NotationError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    kind: str  # NUM NAME OP LP RP LB RB COMMA SEMI PRIME TRANSPOSE SUP BAR DBAR SQRT DERIV EOF
+    # NUM NAME OP LP RP LB RB COMMA SEMI PRIME TRANSPOSE SUP BAR DBAR SQRT DERIV
+    # LFLOOR RFLOOR LCEIL RCEIL EOF
+    kind: str
     text: str
     col: int
+    newline: bool = False  # a line break stands between this token and the one before
+
+    @property
+    def end(self) -> int:
+        """The column just after the token (for telling ``1 -2`` from ``1 - 2``)."""
+        return self.col + len(self.text)
 
 
 IDENT_START = r"A-Za-z\u0370-\u03ffŷŶôĥŝĝ"
@@ -36,7 +44,7 @@ _IDENT = re.compile(rf"[{IDENT_START}][{IDENT_REST}]*")
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DERIV = re.compile(rf"d\s*/\s*d([{IDENT_START}][{IDENT_REST}]*)")
 _DIGITS = frozenset("0123456789")  # str.isdigit() also accepts '²'
-_SUPERSCRIPTS = {"²": "2", "³": "3", "⁻¹": "-1"}
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
 _SINGLE = {
     "+": ("OP", "+"),
@@ -63,7 +71,16 @@ _SINGLE = {
     "ᵀ": ("TRANSPOSE", "T"),
     "‖": ("DBAR", "||"),
     "√": ("SQRT", "sqrt"),
+    "⌊": ("LFLOOR", "⌊"),
+    "⌋": ("RFLOOR", "⌋"),
+    "⌈": ("LCEIL", "⌈"),
+    "⌉": ("RCEIL", "⌉"),
 }
+
+DERIVATIVE_MESSAGE = (
+    "d/d{name} is a derivative, not an answer: give its result "
+    "(dlquiz derive works a derivative out, dlquiz steps checks a derivation)"
+)
 
 
 def check_length(text: str) -> None:
@@ -76,7 +93,7 @@ def describe_char(ch: str) -> str:
 
 
 _SINGLE_CHARS = "".join(re.escape(c) for c in _SINGLE)
-_SUPERSCRIPT_RE = "|".join(re.escape(k) for k in sorted(_SUPERSCRIPTS, key=len, reverse=True))
+_SUPERSCRIPT_RE = "⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+"  # x², x¹⁰, x⁻¹
 # One pass with one pattern: the alternatives in the order the hand-written rules apply.
 _MASTER = re.compile(
     rf"""(?P<space>\s+)
@@ -99,46 +116,51 @@ def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[T
     append = tokens.append
     i, n = 0, len(text)
     match = _MASTER.match
+    newline = False  # a line break since the last token
+    last_num_end = -1  # where the last number token ended (0-based), if it was one
     while i < n:
         col = i + 1 + offset
-        if derivatives and text[i] == "d" and (i == 0 or not _is_ident_char(text[i - 1])):
+        if text[i] == "d":  # a token starts here (names are read whole): d/dw, 2d/dw
             m = _DERIV.match(text, i)
-            if m:
-                append(Token("DERIV", canonical_name(m.group(1)), col))
+            if m and derivatives:
+                append(Token("DERIV", canonical_name(m.group(1)), col, newline))
+                newline, last_num_end = False, -1
                 i = m.end()
                 continue
+            if m:
+                raise NotationError(DERIVATIVE_MESSAGE.format(name=m.group(1)), col)
         m = match(text, i)
         if m is None:
             raise NotationError(f"unexpected character {describe_char(text[i])}", col)
         kind = m.lastgroup
         value = m.group(0)
-        i = m.end()
+        start, i = i, m.end()
         if kind == "space":
+            newline = newline or "\n" in value or "\r" in value
             continue
         if kind == "num":
-            append(Token("NUM", value, col))
-        elif kind == "name":
-            append(Token("NAME", canonical_name(value), col))
+            if last_num_end == start:  # 0.6265.3, 1.2.3: a number cannot have two points
+                previous = tokens.pop()
+                raise NotationError(f"malformed number '{previous.text}{value}'", previous.col)
+            append(Token("NUM", value, col, newline))
+            newline, last_num_end = False, i
+            continue
+        if kind == "name":
+            token = Token("NAME", canonical_name(value), col, newline)
         elif kind == "power":
-            append(Token("OP", "^", col))
+            token = Token("OP", "^", col, newline)
         elif kind == "dbar":
-            append(Token("DBAR", "||", col))
+            token = Token("DBAR", "||", col, newline)
         elif kind == "bar":
-            append(Token("BAR", "|", col))
+            token = Token("BAR", "|", col, newline)
         elif kind == "transpose":
-            append(Token("TRANSPOSE", "T", col))
+            token = Token("TRANSPOSE", "T", col, newline)
         elif kind == "sup":
-            append(Token("SUP", _SUPERSCRIPTS[value], col))
+            token = Token("SUP", value.translate(_SUPERSCRIPT_DIGITS), col, newline)
         else:
             tok_kind, tok_value = _SINGLE[value]
-            append(Token(tok_kind, tok_value, col))
+            token = Token(tok_kind, tok_value, col, newline)
+        append(token)
+        newline, last_num_end = False, -1
     append(Token("EOF", "", n + 1 + offset))
     return tokens
-
-
-def _is_ident_char(ch: str) -> bool:
-    return bool(re.match(rf"[{IDENT_REST}]", ch))
-
-
-def _ident_follows(text: str, i: int) -> bool:
-    return i < len(text) and _is_ident_char(text[i])

@@ -6,11 +6,15 @@ known names as it goes, so an error can name the column it happened at.
 
 Precedence, loosest first: ``+ -``; ``* / @ ⊙`` and implicit multiplication (all
 left-associative, so ``1/2x`` is (1/2)·x); unary minus; ``^`` (right-associative);
-postfix transpose; atoms.
+postfix transpose; atoms. A run of juxtaposed known names (``wx``, ``δ₂a₁``) is split
+into its names before any postfix transpose or power applies, which then takes the last
+name only: ``wx^2`` is w·x², ``δ₂a₁ᵀ`` is δ₂ a₁ᵀ (the run stays one factor: ``1/wx`` is
+1/(w·x)).
 """
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -19,7 +23,7 @@ from dlquiz.core.expr import Expr, ShapeError
 from dlquiz.notation.lexer import NotationError, Token
 
 if TYPE_CHECKING:
-    from dlquiz.core.vars import Namespace
+    from dlquiz.core.vars import Namespace, VarSpec
 
 MAX_DEPTH = 48
 MAX_DIGITS = 40
@@ -28,6 +32,9 @@ MAX_SYMBOLIC_EXPONENT = 10**6  # (a - x)^6000 stays a power; the judge decides i
 MAX_BITS = 4096
 MAX_NODES = 3000
 MAX_ENTRIES = 64 * 64
+# A folded constant must be a float (1e30^11 is exact but cannot be evaluated).
+MAX_MAGNITUDE = Fraction(sys.float_info.max)
+SEPARATE_ENTRIES = "separate entries with commas; no thousands separators"
 
 # Built-in functions, case-insensitive: spelling -> meaning.
 FUNCTIONS = {
@@ -51,11 +58,16 @@ FUNCTIONS = {
     "norm": "norm",
     "hadamard": "hadamard",
     "ones": "ones",
+    "floor": "floor",
+    "ceil": "ceil",
+    "ceiling": "ceil",
+    "diag": "diag",
 }
 # ``f'`` for the functions whose derivative has a name in the notation.
 PRIMED = {"sigmoid", "tanh", "relu", "exp", "log", "sqrt", "abs"}
 
-_ATOM_START = {"NUM", "NAME", "LP", "LB", "SQRT", "DERIV"}
+_ATOM_START = {"NUM", "NAME", "LP", "LB", "SQRT", "DERIV", "LFLOOR", "LCEIL"}
+_ROUNDING = {"LFLOOR": ("floor", "RFLOOR", "⌋"), "LCEIL": ("ceil", "RCEIL", "⌉")}
 
 
 def star(a: Expr, b: Expr) -> Expr:
@@ -110,9 +122,17 @@ class Parser:
         if self.nodes > MAX_NODES:
             raise NotationError(f"expression too large (more than {MAX_NODES} parts)", tok.col)
         try:
-            return make(*args)
+            result = make(*args)
         except ShapeError as exc:
             raise NotationError(f"shape error: {exc}", tok.col) from None
+        for node in (result, *result.args):
+            if node.op == "num":
+                v: Fraction = node.value  # type: ignore[assignment]
+                # bit lengths first: only a value near 2^1023 needs the exact comparison
+                big = v.numerator.bit_length() - v.denominator.bit_length() > 1022
+                if big and abs(v) > MAX_MAGNITUDE:
+                    raise NotationError("number too large (beyond 1.8e308)", tok.col)
+        return result
 
     def enter(self, tok: Token) -> None:
         self.depth += 1
@@ -149,6 +169,8 @@ class Parser:
                 make = {"*": star, "/": E.div, "@": E.matmul, "⊙": E.hadamard}[tok.text]
                 left = self.build(tok, make, left, right)
             elif self.starts_factor(tok):
+                if tok.kind == "NUM" and self.tokens[self.pos - 1].kind == "NUM":
+                    raise NotationError(f"two numbers side by side: {SEPARATE_ENTRIES}", tok.col)
                 right = self.power()
                 left = self.build(tok, star, left, right)
             else:
@@ -173,7 +195,8 @@ class Parser:
         return self.power()
 
     def power(self) -> Expr:
-        base = self.postfix()
+        start = self.peek()
+        prefix, base = self.postfix_run()
         while True:
             tok = self.peek()
             if tok.kind == "OP" and tok.text == "^":
@@ -183,16 +206,45 @@ class Parser:
                     base = self.build(tok, E.transpose, base)
                     base = self.postfix_ops(base)
                     continue
+                rest = self.transpose_then_names(nxt, base)
+                if rest is not None:  # w^Tx: the transpose, then x as the next factor
+                    self.tokens[self.pos + 1] = rest
+                    self.pos += 1
+                    base = self.build(tok, E.transpose, base)
+                    continue
                 self.advance()
                 self.enter(tok)
                 exponent = self.unary()
                 self.depth -= 1
-                return self.make_power(tok, base, exponent)
+                return self.join_run(start, prefix, self.make_power(tok, base, exponent))
             if tok.kind == "SUP":
                 self.advance()
                 base = self.make_power(tok, base, E.num(tok.text))
                 continue
-            return base
+            return self.join_run(start, prefix, base)
+
+    def join_run(self, tok: Token, prefix: list[Expr], last: Expr) -> Expr:
+        """The names of a juxtaposed run before its last one, times the last (with its
+        postfix operators): one factor."""
+        if not prefix:
+            return last
+        result = prefix[0]
+        for piece in [*prefix[1:], last]:
+            result = self.build(tok, star, result, piece)
+        return result
+
+    def transpose_then_names(self, tok: Token, base: Expr) -> Token | None:
+        """``w^Tx`` (one token ``Tx``): when ``Tx`` is no name but ``x`` is (or a run of
+        known names), the token that is left once ``T`` is taken as the transpose."""
+        if tok.kind != "NAME" or len(tok.text) < 2 or tok.text[0] != "T":
+            return None
+        if tok.text in self.ns or not self.transpose_wins(base):
+            return None
+        rest = tok.text[1:]
+        spec = self.ns.get(rest)
+        if (spec is None or spec.is_function) and not split_name(rest, self.ns):
+            return None
+        return Token("NAME", rest, tok.col + 1, tok.newline)
 
     def transpose_wins(self, base: Expr) -> bool:
         """``x^T`` is a transpose, unless the base is a scalar and ``T`` is a known name."""
@@ -213,7 +265,17 @@ class Parser:
         return result
 
     def postfix(self) -> Expr:
-        return self.postfix_ops(self.atom())
+        start = self.peek()
+        prefix, last = self.postfix_run()
+        return self.join_run(start, prefix, last)
+
+    def postfix_run(self) -> tuple[list[Expr], Expr]:
+        """An atom with its postfix operators; for a run of juxtaposed names (``wx``) the
+        names before the last, and the last with the postfix operators."""
+        if self.peek().kind == "NAME":
+            pieces = self.name_atom()
+            return pieces[:-1], self.postfix_ops(pieces[-1])
+        return [], self.postfix_ops(self.atom())
 
     def postfix_ops(self, e: Expr) -> Expr:
         while True:
@@ -229,13 +291,12 @@ class Parser:
                 return e
 
     def atom(self) -> Expr:
+        """Anything but a name (``postfix_run`` reads names: a run may split)."""
         tok = self.peek()
         kind = tok.kind
         if kind == "NUM":
             self.advance()
             return self.build(tok, E.num, _number(tok))
-        if kind == "NAME":
-            return self.name_atom()
         if kind == "LP":
             self.advance()
             inner = self.sum()
@@ -257,6 +318,12 @@ class Parser:
             self.open_norms -= 1
             self.expect("DBAR", "a closing '||'")
             return self.build(tok, E.fn, "norm", inner)
+        if kind in _ROUNDING:
+            fname, closing, symbol = _ROUNDING[kind]
+            self.advance()
+            inner = self.sum()
+            self.expect(closing, f"a closing '{symbol}'")
+            return self.build(tok, E.fn, fname, inner)
         if kind == "SQRT":
             self.advance()
             self.enter(tok)
@@ -281,10 +348,23 @@ class Parser:
             raise NotationError("the input ends too early", tok.col)
         raise NotationError(f"unexpected {self.describe(tok)}", tok.col)
 
-    def name_atom(self) -> Expr:
+    def name_atom(self) -> list[Expr]:
+        """A name: a function call, or the names of a juxtaposed run (one name mostly)."""
         tok = self.advance()
         name = tok.text
         spec = self.ns.get(name)
+        low = name.lower()
+        declared_function = spec is not None and spec.is_function
+        if declared_function or (spec is None and low in FUNCTIONS and low != "sigma"):
+            exponent = self.function_power(tok)
+            if exponent is not None:  # tanh^2(z) = tanh(z)^2
+                value = self.name_call(tok, spec)
+                return [self.make_power(exponent[0], value, E.num(exponent[1]))]
+        return self.name_call(tok, spec, run=True)
+
+    def name_call(self, tok: Token, spec: VarSpec | None, run: bool = False):  # type: ignore[no-untyped-def]
+        """After the name ``tok``: a call (an Expr), or with ``run`` a name (a list)."""
+        name = tok.text
         nxt = self.peek()
         primed = nxt.kind == "PRIME"
         call_follows = self.peek(1 if primed else 0).kind == "LP"
@@ -296,14 +376,18 @@ class Parser:
                 self.advance()
             (arg,) = self.call_args(tok, name, 1)
             fname = name + "'" if primed else name
-            return self.build(tok, E.generic_fn, fname, arg)
+            result = self.build(tok, E.generic_fn, fname, arg)
+            return [result] if run else result
         is_function = low in FUNCTIONS and (spec is None or low == "sigma")
         if is_function and call_follows:
             if primed:
                 self.advance()
                 if low not in PRIMED and FUNCTIONS[low] not in PRIMED:
                     raise NotationError(f"no derivative notation for '{name}'", tok.col)
-            return self.call(tok, FUNCTIONS[low], primed)
+            result = self.call(tok, FUNCTIONS[low], primed)
+            return [result] if run else result
+        if not run:
+            raise NotationError(f"function '{name}' needs its argument in parentheses", tok.col)
         if primed:
             raise NotationError(
                 f"' is not a transpose (write {name}.T or {name}^T); only a function's "
@@ -323,6 +407,53 @@ class Parser:
                 tok.col,
             )
         return self.resolve(tok)
+
+    def function_power(self, name: Token) -> tuple[Token, int] | None:
+        """``tanh^2(``, ``tanh²(``, ``tanh^{2}(``: consume the power, return (its token, n).
+
+        Only a positive whole number: ``tanh^-1(z)`` would be the inverse function.
+        """
+        tok = self.peek()
+        if tok.kind == "SUP":
+            if self.peek(1).kind != "LP":
+                return None
+            text, used = tok.text, 1
+        elif tok.kind == "OP" and tok.text == "^":
+            k = 1
+            paren = self.peek(k).kind == "LP"
+            k += paren
+            sign = ""
+            if self.peek(k).kind == "OP" and self.peek(k).text in "+-":
+                sign = self.peek(k).text
+                k += 1
+            if self.peek(k).kind != "NUM":
+                return None
+            text = sign + self.peek(k).text
+            k += 1
+            if paren:
+                if self.peek(k).kind != "RP":
+                    return None
+                k += 1
+            if self.peek(k).kind != "LP":
+                return None
+            used = k
+        else:
+            return None
+        if text.startswith("-"):
+            raise NotationError(
+                f"{name.text}^{text}(...) would be the inverse function, which is not part of "
+                f"the notation; for a reciprocal write 1/{name.text}(...)",
+                tok.col,
+            )
+        digits = text.lstrip("+")
+        if not digits.isdigit() or int(digits) == 0:
+            raise NotationError(
+                f"a power of a function must be a positive whole number "
+                f"({name.text}^2(z) is {name.text}(z)^2), not {text}",
+                tok.col,
+            )
+        self.pos += used
+        return tok, int(digits)
 
     def call_args(self, tok: Token, name: str, count: int | None) -> list[Expr]:
         self.expect("LP", "'('")
@@ -406,6 +537,9 @@ class Parser:
                 rows.append(self.bracket_row())
             self.expect("RB", "']'")
             return self.build(start, E.matrix, rows)
+        grid = self.number_grid()
+        if grid is not None:
+            return grid
         rows: list[list[Expr]] = [[self.sum()]]
         saw_semicolon = False
         count = 1
@@ -424,6 +558,64 @@ class Parser:
             rows = [[e] for e in rows[0]]
         return self.build(start, E.matrix, rows)
 
+    def number_grid(self) -> Expr | None:
+        """``[1 2 3]``, ``[28 28; 29 28]``, ``[1 -2]``: signed numbers separated by spaces.
+
+        Only a bracket without commas that holds nothing but number literals (a sign
+        counts when it touches its number and follows a space: ``[1 -2]`` is two entries,
+        ``[1 - 2]`` and ``[1-2]`` are -1). ``;`` and a line break end a row. Anything else
+        is None: the bracket reads as an expression list.
+        """
+        tokens = self.tokens
+        i = self.pos
+        rows: list[list[tuple[Token, Token | None]]] = [[]]
+        spaced = False  # two entries with only space between them: the reason to be here
+        previous: Token | None = None
+        while True:
+            tok = tokens[min(i, self.last)]
+            if tok.kind == "RB":
+                break
+            if tok.kind == "SEMI":
+                rows.append([])
+                previous = tok
+                i += 1
+                continue
+            sign = None
+            if (
+                tok.kind == "OP"
+                and tok.text in "+-"
+                and tokens[min(i + 1, self.last)].kind == "NUM"
+                and tokens[i + 1].col == tok.end
+                and (previous is None or previous.kind == "SEMI" or previous.end < tok.col)
+            ):
+                sign = tok
+                i += 1
+                tok = tokens[i]
+            if tok.kind != "NUM":
+                return None
+            first = sign or tok
+            if rows[-1]:
+                spaced = True
+                if first.newline:
+                    rows.append([])  # a line break inside the bracket is a row break
+            rows[-1].append((tok, sign))
+            previous = tok
+            i += 1
+        if not spaced:
+            return None
+        start = tokens[self.pos - 1]
+        count = sum(len(r) for r in rows)
+        if count > MAX_ENTRIES:
+            raise NotationError(f"too many entries (the limit is {MAX_ENTRIES})", start.col)
+        entries = [
+            [self.build(t, E.num, -_number(t) if s and s.text == "-" else _number(t)) for t, s in r]
+            for r in rows
+        ]
+        self.pos = i + 1
+        if len(entries) == 1:  # a flat list is a vector, and a vector is a column
+            entries = [[e] for e in entries[0]]
+        return self.build(start, E.matrix, entries)
+
     def bracket_row(self) -> list[Expr]:
         self.expect("LB", "'['")
         row = [self.sum()]
@@ -433,25 +625,23 @@ class Parser:
         self.expect("RB", "']'")
         return row
 
-    def resolve(self, tok: Token) -> Expr:
-        """A name: a known variable, a constant, or a product of known names (``wx``)."""
+    def resolve(self, tok: Token) -> list[Expr]:
+        """A name: a known variable, a constant, or the known names of a run (``wx``)."""
         name = tok.text
         spec = self.ns.get(name)
         if spec is not None:
-            return E.sym(name, spec.shape)
+            return [E.sym(name, spec.shape)]
         if name == "pi":
-            return E.const("pi")
+            return [E.const("pi")]
         if name == "e":
-            return E.const("e")
+            return [E.const("e")]
         pieces = split_name(name, self.ns)
         if not pieces and self.declare:
             self.ns.ensure(name)
-            return E.sym(name, self.ns.vars[name].shape)
+            return [E.sym(name, self.ns.vars[name].shape)]
         if pieces:
-            result = E.sym(pieces[0], self.ns.vars[pieces[0]].shape)
-            for piece in pieces[1:]:
-                result = self.build(tok, star, result, E.sym(piece, self.ns.vars[piece].shape))
-            return result
+            self.nodes += len(pieces)
+            return [E.sym(piece, self.ns.vars[piece].shape) for piece in pieces]
         raise NotationError(f"unknown name '{name}'{self.known_hint()}", tok.col)
 
     def known_hint(self) -> str:

@@ -100,9 +100,45 @@ def _function_backward(node: Expr, g: Expr) -> list[tuple[Expr, Expr]]:
         ]
     if name == "maxof":
         raise SymbolicError("the maximum over entries has no symbolic gradient here")
-    if name in ("step", "sign"):
+    if name in ("step", "sign", "floor", "ceil"):  # constant between jumps: derivative 0
         return []
+    if name == "diag":  # d/dv of diag(v): the diagonal of the upstream gradient
+        column = diagonal(g)
+        return [(x, column if x.shape == column.shape else column.T)]
     return [(x, E.mul(g, local_derivative(name, x)))]
+
+
+def diagonal(g: Expr) -> Expr:
+    """The diagonal of a square matrix expression, as a column, in the notation's terms.
+
+    Outer products (what gradients of ``diag(v)`` mostly are) give their Hadamard product,
+    diag(a bᵀ) = a ⊙ b; sums, scalings and ``diag(u)`` itself are taken apart; anything
+    else is (G ⊙ I) 1 with I = diag(1).
+    """
+    n = g.shape[0]
+    column = (n, 1)
+    if g.op == "matmul":
+        a, b = g.args
+        if a.shape == column and b.shape == (1, n):
+            return E.mul(a, b.T)
+    if g.op == "fn" and g.value == "diag":
+        u = g.args[0]
+        return u if u.shape == column else u.T
+    if g.op == "ones":
+        return E.ones(column)
+    if g.op == "zeros":
+        return E.zeros(column)
+    if g.op == "add":
+        return E.add(*(diagonal(t) if not t.is_scalar else t for t in g.args))
+    if g.op == "mul" and any(f.is_scalar for f in g.args):
+        scalars = [f for f in g.args if f.is_scalar]
+        rest = [f for f in g.args if not f.is_scalar]
+        inner = rest[0] if len(rest) == 1 else E.mul(*rest)
+        return E.mul(*scalars, diagonal(inner))
+    if g.op == "T":
+        return diagonal(g.args[0])
+    ones = E.ones(column)
+    return E.matmul(E.mul(g, E.fn("diag", ones)), ones)
 
 
 def gradient(
@@ -148,7 +184,7 @@ def depends_elementwise(f: Expr, var: str) -> bool:
     """Is every path from f to var elementwise (so its Jacobian is diagonal)?"""
     for node in f.walk():
         elementwise = node.op in ("add", "mul", "pow", "sym") or (
-            node.op == "fn" and node.value not in E.REDUCTIONS | E.VECTOR_MAPS
+            node.op == "fn" and node.value not in E.REDUCTIONS | E.VECTOR_MAPS | E.MATRIX_MAPS
         )
         if not elementwise and var in node.free_symbols():
             return False

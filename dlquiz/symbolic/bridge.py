@@ -82,6 +82,50 @@ class relu(sp.Function):
         return sp.Max(0, self.args[0])._eval_evalf(prec)
 
 
+class _Rounding(sp.Function):
+    """floor and ceil: SymPy's own where it evaluates (numbers, integers), with derivative 0.
+
+    SymPy leaves d/dx floor(x) unevaluated; the derivative is 0 wherever it exists (and
+    the engine, like PyTorch, says 0 at the jumps too), which is what ``derive`` needs.
+    """
+
+    _sympy: type[sp.Function]
+    _brackets: tuple[str, str]
+
+    @classmethod
+    def eval(cls, x):  # type: ignore[no-untyped-def]
+        value = cls._sympy(x)
+        if not value.has(cls._sympy):  # floor(7/2) = 3, floor(n) = n for an integer n
+            return value
+        return None
+
+    def fdiff(self, argindex: int = 1):  # type: ignore[no-untyped-def]
+        return sp.S.Zero
+
+    def _eval_is_integer(self):  # type: ignore[no-untyped-def]
+        return True if self.args[0].is_real else None
+
+    def _eval_is_real(self):  # type: ignore[no-untyped-def]
+        return self.args[0].is_real
+
+    def _latex(self, printer):  # type: ignore[no-untyped-def]
+        left, right = self._brackets
+        return rf"\left\{left} {printer._print(self.args[0])} \right\{right}"
+
+    def _eval_evalf(self, prec):  # type: ignore[no-untyped-def]
+        return self._sympy(self.args[0])._eval_evalf(prec)
+
+
+class floor(_Rounding):
+    _sympy = sp.floor
+    _brackets = ("lfloor", "rfloor")
+
+
+class ceil(_Rounding):
+    _sympy = sp.ceiling
+    _brackets = ("lceil", "rceil")
+
+
 def _pretty_call(head: str, printer, arg):  # type: ignore[no-untyped-def]
     from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
@@ -211,6 +255,8 @@ class Bridge:
             "tanh": sp.tanh,
             "relu": relu,
             "step": step,
+            "floor": floor,
+            "ceil": ceil,
         }
         if name in table:
             return table[name](x)
@@ -265,7 +311,17 @@ class Bridge:
             if len(s.args) != 1:
                 raise SymbolicError("a logarithm with a base")
             return E.fn("log", self._back(s.args[0]))
-        simple = {sp.Abs: "abs", sp.sign: "sign", sp.tanh: "tanh", sigmoid: "sigmoid", relu: "relu"}
+        simple = {
+            sp.Abs: "abs",
+            sp.sign: "sign",
+            sp.tanh: "tanh",
+            sigmoid: "sigmoid",
+            relu: "relu",
+            floor: "floor",
+            sp.floor: "floor",
+            ceil: "ceil",
+            sp.ceiling: "ceil",
+        }
         for cls, name in simple.items():
             if isinstance(s, cls):
                 return E.fn(name, self._back(s.args[0]))
@@ -348,4 +404,4 @@ def _is_elementwise(node: Expr) -> bool:
         return True
     if node.op == "fn" and node.value in _SCALAR_IDENTITY and node.args[0].is_scalar:
         return True  # not an opaque piece: d/do sum(3*o^2) is 6*o, not 0
-    return node.op == "fn" and node.value not in (E.REDUCTIONS | E.VECTOR_MAPS)
+    return node.op == "fn" and node.value not in (E.REDUCTIONS | E.VECTOR_MAPS | E.MATRIX_MAPS)

@@ -367,3 +367,37 @@ def test_dropout_edge_cases():
     np.testing.assert_array_equal(F.dropout(x, 1.0, rng=0).data, np.zeros(10))
     with pytest.raises(ValueError, match="probability"):
         F.dropout(x, 1.5)
+
+
+# --------------------------------------------------------------------- floor, ceil, diag
+@pytest.mark.parametrize(("fn", "ref"), [(F.floor, np.floor), (F.ceil, np.ceil)])
+def test_floor_and_ceil_values_and_zero_gradient(fn, ref) -> None:
+    x = np.array([[-2.0, -1.5, -0.0], [0.5, 1.0, 2.999]])
+    t = Tensor(x, requires_grad=True)
+    out = fn(t)
+    assert np.array_equal(out.data, ref(x))
+    (out * 3.0).sum().backward()
+    assert np.array_equal(t.grad, np.zeros_like(x))
+    assert not fn(Tensor(x)).requires_grad
+
+
+def test_diag_of_a_vector_and_of_a_matrix() -> None:
+    v = rand(4)
+    assert np.array_equal(F.diag(Tensor(v)).data, np.diag(v))
+    m = rand(3, 5)
+    assert np.array_equal(F.diag(Tensor(m)).data, np.diagonal(m))
+    check(F.diag, rand(4))
+    check(F.diag, rand(3, 5))
+    check(F.diag, rand(5, 3))
+    with pytest.raises(ValueError, match="1-d or 2-d"):
+        F.diag(Tensor(rand(2, 2, 2)))
+
+
+def test_diag_embed_batches_the_last_axis() -> None:
+    v = rand(2, 3, 4)
+    out = F.diag_embed(Tensor(v)).data
+    assert out.shape == (2, 3, 4, 4)
+    for i in range(2):
+        for j in range(3):
+            assert np.array_equal(out[i, j], np.diag(v[i, j]))
+    check(F.diag_embed, rand(2, 4))

@@ -104,6 +104,9 @@ UNARY = {
     "F.relu": (F.relu, TF.relu, False),
     "F.sigmoid": (F.sigmoid, torch.sigmoid, False),
     "F.tanh": (F.tanh, torch.tanh, False),
+    "floor": (F.floor, torch.floor, False),
+    "ceil": (F.ceil, torch.ceil, False),
+    "diag_embed": (F.diag_embed, torch.diag_embed, False),
 }
 
 
@@ -129,6 +132,17 @@ def test_unary_ops(name):
 )
 def test_matmul(shapes):
     compare(lambda a, b: a @ b, torch.matmul, rand(*shapes[0]), rand(*shapes[1]))
+
+
+@pytest.mark.parametrize("shape", [(4,), (3, 5), (5, 3), (4, 4)], ids=str)
+def test_diag_matches_torch(shape):
+    compare(F.diag, torch.diag, rand(*shape))
+
+
+def test_floor_and_ceil_at_whole_numbers_match_torch():
+    x = np.array([-2.0, -1.5, -0.0, 0.0, 0.5, 1.0, 2.999, 3.0])
+    compare(F.floor, torch.floor, x)
+    compare(F.ceil, torch.ceil, x)
 
 
 def test_step_values_match_heaviside():

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from dlquiz.cli import app
@@ -270,3 +271,168 @@ def test_no_color_is_respected() -> None:
         env={"NO_COLOR": "1", "PATH": "", "FORCE_COLOR": "1"},
     )
     assert "\x1b[" not in r.stdout
+
+
+# --- input validation and bounds (issue 9: each of these was a traceback) -------------
+
+
+def _one_line_error(r, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    assert fragment in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_constant_beyond_the_float_range_is_an_unreadable_answer() -> None:
+    _one_line_error(run("check", "1e30^11", "-e", "x"), "number too large")
+    _one_line_error(run("check", "x", "-e", "1e30^11*x"), "number too large")
+    _one_line_error(run("derive", "1e30^11*x", "--wrt", "x"), "number too large")
+    r = run("steps", "-", "--json", input="x\n= 1e30^11*x\n")
+    assert r.exit_code == 2
+    assert "number too large" in json.loads(r.stdout)["steps"][1]["feedback"]
+
+
+def test_the_derivative_of_an_expression_free_of_the_variable_is_zero() -> None:
+    r = run("derive", "y", "--wrt", "x", "--var", "x", "--var", "y", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["derivative"] == "0"
+    assert data["verified"] is True
+    r = run("derive", "sum(v)", "--wrt", "W", "--var", "v:3", "--var", "W:3x2", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["verified"] is True
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e9", "61", "0", "-1", "-0.5"])
+@pytest.mark.parametrize("command", ["derive", "steps"])
+def test_a_timeout_outside_its_range_is_a_clear_error(command: str, value: str) -> None:
+    args = ["x", "--wrt", "x"] if command == "derive" else ["-"]
+    r = run(command, *args, "--timeout", value, input="x\n")
+    _one_line_error(r, "--timeout must be more than 0 and at most 60 seconds")
+    r = run(command, *args, "--timeout", value, "--json", input="x\n")
+    assert r.exit_code == 2
+    assert "--timeout" in json.loads(r.stdout)["error"]
+
+
+@pytest.mark.parametrize("value", ["0.5", "60"])
+def test_a_timeout_within_its_range_is_taken(value: str) -> None:
+    assert run("derive", "x^2", "--wrt", "x", "--timeout", value).exit_code == 0
+    assert run("steps", "-", "--timeout", value, input="x^2\n= x*x\n").exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["1a", "a b", "x+y", "", "a:b", "_x", "W_{m*1}"])
+def test_define_names_are_checked_like_var_names(name: str) -> None:
+    r = run("check", "x", "-e", "x", "--define", f"{name}:=x")
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+
+
+def test_define_names_meet_the_answer_in_one_spelling() -> None:
+    r = run("check", "yhat - y", "-e", "ŷ - y", "--define", "ŷ:=w*x", "--var", "w", "--var", "x")
+    assert r.exit_code == 0, r.output
+    r = run("check", "W_{m+1}*x", "-e", "2*x", "--define", "W_{m + 1}:=2")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_chain_of_doubling_definitions_is_refused_with_a_reason() -> None:
+    defines = []
+    for i in range(22):
+        previous = "x" if i == 0 else f"a{i - 1}"
+        defines += ["--define", f"a{i}:={previous}+{previous}"]
+    r = run("check", "a21", "-e", "x", *defines)
+    _one_line_error(r, "too large after substituting the definitions")
+    short = defines[: 2 * 11]  # a0 .. a10: 2048 x, well within the limit
+    assert run("check", "2048*x", "-e", "a10", *short).exit_code == 0
+
+
+def test_a_chain_of_deepening_definitions_is_refused_with_a_reason(tmp_path) -> None:
+    defines = []
+    for i in range(600):
+        previous = "x" if i == 0 else f"a{i - 1}"
+        defines += ["--define", f"a{i}:={previous}^2+1"]
+    _one_line_error(run("check", "a599", "-e", "x", *defines), "too deeply nested")
+    lines = ["a0 := x^2 + 1"] + [f"a{i} := a{i - 1}^2 + 1" for i in range(1, 450)]
+    f = tmp_path / "deep.txt"
+    f.write_text("\n".join([*lines, "a449", "= a449"]) + "\n")
+    r = run("steps", str(f), "--json")
+    assert r.exit_code == 2, r.output
+    assert "too deeply nested" in r.stdout
+
+
+def test_a_derivative_typed_as_an_answer_points_to_derive_and_steps() -> None:
+    r = run("check", "d/dw (w^2)", "-e", "2*w")
+    _one_line_error(r, "dlquiz derive")
+    assert "dlquiz steps" in r.stderr
+    r = run("check", "d/dw (w^2)", "-e", "2*w", "--var", "d")
+    _one_line_error(r, "is a derivative")
+    _one_line_error(run("check", "\\frac{d}{dw} w^2", "-e", "2*w"), "is a derivative")
+
+
+def test_numbers_in_brackets_and_side_by_side_through_check() -> None:
+    assert run("check", "[28 28; 29 28]", "-e", "[28, 28; 29, 28]").exit_code == 0
+    assert run("check", "[1 -2]", "-e", "[1, -2]").exit_code == 0
+    _one_line_error(run("check", "1 000", "-e", "1000"), "no thousands separators")
+    _one_line_error(run("check", "0.6265.3", "-e", "0.6265"), "malformed number")
+
+
+def test_no_runtime_warning_reaches_stderr(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    import numpy as np
+
+    import dlquiz.judge as judge
+
+    real = judge.check
+
+    def noisy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        np.float64(1.0) / np.float64(0.0)  # divide by zero: NumPy's RuntimeWarning
+        np.log(np.array([-1.0]))  # invalid value
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(judge, "check", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = run("check", "x", "-e", "x")
+    assert r.exit_code == 0
+    assert "Warning" not in r.stderr
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+# --- dlquiz notation -------------------------------------------------------------------
+
+
+def test_notation_prints_the_table_from_the_one_source() -> None:
+    from dlquiz.notation.table import ROWS, terminal
+
+    r = run("notation")
+    assert r.exit_code == 0
+    assert r.stdout.rstrip("\n") == terminal(80)
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    words = set(r.stdout.split())
+    for row in ROWS:  # wrapped at spaces only: every word of every cell is whole
+        for cell in (row.rule, row.typed, row.reads):
+            assert set(cell.split()) <= words, cell
+    assert sum(line.endswith(("(changed)", "(new)")) for line in lines) == sum(
+        1 for row in ROWS if row.mark
+    )
+
+
+def test_notation_json_lists_every_row() -> None:
+    from dlquiz.notation.table import ROWS
+
+    r = run("notation", "--json")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert [d["rule"] for d in data] == [row.rule for row in ROWS]
+    assert set(data[0]) == {"rule", "you_type", "reads_as", "mark"}
+
+
+def test_index_subscript_names_are_declared_and_typed() -> None:
+    r = run("check", "W_{m+1}x", "-e", "W_{m + 1}@x", "--var", "W_{m+1}:3x2", "--var", "x:2")
+    assert r.exit_code == 0, r.output
+    r = run(
+        "check", "\\delta_{m-1} a^T", "-e", "delta_{m-1}@a.T", "--var", "δ_{m-1}:3", "--var", "a:2"
+    )
+    assert r.exit_code == 0, r.output
+    _one_line_error(run("check", "x", "-e", "x", "--var", "W_{m*1}:3x2"), "not a variable name")

@@ -33,6 +33,19 @@ ALPHABET = [
     "^\\top",
     "phi'(",
     "d/dw",
+    "⌊",
+    "⌋",
+    "floor(",
+    "diag(",
+    "_{m+1}",
+    "\\lfloor",
+    "\\mathcal{",
+    "tanh^2(",
+    "σ²",
+    "[1 2",
+    " -3",
+    "0.5.5",
+    "\n",
 ]
 
 text = st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join)
@@ -80,7 +93,8 @@ def _combine(children: st.SearchStrategy[E.Expr]) -> st.SearchStrategy[E.Expr]:
             lambda cn: E.power(cn[0], E.num(cn[1]))
         ),
         st.tuples(
-            st.sampled_from(["exp", "sigmoid", "tanh", "relu", "abs", "sigmoid'"]), children
+            st.sampled_from(["exp", "sigmoid", "tanh", "relu", "abs", "sigmoid'", "floor", "ceil"]),
+            children,
         ).map(lambda fc: E.fn(fc[0], fc[1])),
         children.map(E.neg),
     )

@@ -37,6 +37,19 @@ HOSTILE = [
     "\\input{/etc/passwd}",
     "x'" * 50,
     "😀 + x",
+    # found by fuzzing (issue 9): each was a traceback
+    "1e30^11",
+    "1e30*" * 11 + "x",
+    "{" * 1000 + "x" + "}" * 1000,
+    "\\sqrt{" * 330 + "x" + "}" * 330,
+    "x" + "^{x" * 490 + "}" * 490,
+    "\\left\\lfloor " * 200 + "x",
+    "0.6265.3",
+    "d/dw (w^2)",
+    "tanh^-1(x)",
+    "[1 2 3",
+    "[" + " ".join(["-1"] * 1300) + "]",
+    "0^-1",  # NumPy warns (all-NaN slice) inside the judge: never on stderr
 ]
 
 
@@ -71,6 +84,7 @@ def test_hostile_answer_to_check(answer: str, tmp_path: Path) -> None:
     r, elapsed = _run(["check", "--expected", "x", "--", answer], tmp_path)
     assert r.returncode in (1, 2), r.stdout + r.stderr
     assert "Traceback" not in r.stderr
+    assert "Warning" not in r.stderr
     assert elapsed < LIMIT
     _no_side_effect(tmp_path)
 
@@ -80,6 +94,49 @@ def test_hostile_line_in_a_derivation(answer: str, tmp_path: Path) -> None:
     r, elapsed = _run(["steps", "-"], tmp_path, stdin=f"x\n= {answer}\n")
     assert r.returncode in (1, 2), r.stdout + r.stderr
     assert "Traceback" not in r.stderr
+    assert "Warning" not in r.stderr
+    assert elapsed < LIMIT
+    _no_side_effect(tmp_path)
+
+
+DERIVE_CASES = [
+    (["1e30^11*x", "--wrt", "x"], 2),
+    (["\\sqrt{" * 330 + "x" + "}" * 330, "--wrt", "x"], 2),
+    (["y", "--wrt", "x", "--var", "x", "--var", "y"], 0),
+    (["x^2", "--wrt", "x", "--timeout", "nan"], 2),
+    (["x^2", "--wrt", "x", "--timeout", "1e9"], 2),
+    (["x^2", "--wrt", "x", "--timeout", "inf"], 2),
+]
+
+
+@pytest.mark.parametrize(("args", "code"), DERIVE_CASES, ids=[f"derive{i}" for i in range(6)])
+def test_hostile_derive(args: list[str], code: int, tmp_path: Path) -> None:
+    r, elapsed = _run(["derive", *args], tmp_path)
+    assert r.returncode == code, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    assert "Warning" not in r.stderr
+    assert elapsed < LIMIT
+    _no_side_effect(tmp_path)
+
+
+@pytest.mark.parametrize("timeout", ["nan", "1e9", "0"])
+def test_hostile_steps_timeout(timeout: str, tmp_path: Path) -> None:
+    r, elapsed = _run(["steps", "-", "--timeout", timeout], tmp_path, stdin="x\n= x\n")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert elapsed < LIMIT
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    _no_side_effect(tmp_path)
+
+
+def test_hostile_chain_of_definitions_is_refused_quickly(tmp_path: Path) -> None:
+    defines = []
+    for i in range(30):
+        previous = "x" if i == 0 else f"a{i - 1}"
+        defines += ["--define", f"a{i}:={previous}+{previous}"]
+    r, elapsed = _run(["check", "a29", "-e", "x", *defines], tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "too large" in r.stderr
     assert elapsed < LIMIT
     _no_side_effect(tmp_path)
 
