@@ -227,6 +227,8 @@ def normalize_shape(shape: Shape) -> Shape:
 def broadcast(*shapes: Shape) -> Shape:
     """The common shape of elementwise operands: equal shapes, scalars broadcast."""
     result: Shape = SCALAR
+    if len(shapes) == 2 and shapes[0] == shapes[1]:
+        return shapes[0]
     for s in shapes:
         if s == SCALAR:
             continue
@@ -308,7 +310,7 @@ def is_zero(e: Expr) -> bool:
 def add(*terms: Expr) -> Expr:
     """Sum with nested sums flattened, numbers folded and zeros dropped."""
     flat: list[Expr] = []
-    total = Fraction(0)
+    total: int | Fraction = 0  # an int until a fraction is met: Fraction arithmetic is slow
     number_first = terms[0].op == "num" or (terms[0].op == "add" and terms[0].args[0].op == "num")
     for t in terms:
         for u in t.args if t.op == "add" else (t,):
@@ -330,17 +332,20 @@ def add(*terms: Expr) -> Expr:
 def mul(*factors: Expr) -> Expr:
     """Elementwise product (scaling when a factor is scalar); numbers folded first."""
     flat: list[Expr] = []
-    coeff = Fraction(1)
+    coeff: int | Fraction = 1  # an int until a fraction is met: Fraction arithmetic is slow
+    special = False  # a zeros or ones factor among them
     for f in factors:
         for u in f.args if f.op == "mul" else (f,):
-            if u.op == "num":
+            op = u.op
+            if op == "num":
                 coeff *= u.value  # type: ignore[operator]
             else:
                 flat.append(u)
+                special = special or op in ("zeros", "ones")
     shape = broadcast(*(f.shape for f in factors))
-    if coeff == 0 or any(u.op == "zeros" for u in flat):
+    if coeff == 0 or (special and any(u.op == "zeros" for u in flat)):
         return _zeros(shape)
-    if any(u.shape == shape and u.op != "ones" for u in flat):
+    if special and any(u.shape == shape and u.op != "ones" for u in flat):
         flat = [u for u in flat if u.op != "ones"]  # ones broadcast: a factor of 1
     if coeff != 1:
         flat.insert(0, num(coeff))

@@ -7,7 +7,7 @@ Nothing here evaluates anything: it only classifies characters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dlquiz.core.names import canonical_name
 
@@ -23,8 +23,7 @@ class NotationError(ValueError):
         super().__init__(f"{message} at column {column}" if column else message)
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: made by the thousand per answer, so it must be cheap
     # NUM NAME OP LP RP LB RB COMMA SEMI PRIME TRANSPOSE SUP BAR DBAR SQRT DERIV
     # LFLOOR RFLOOR LCEIL RCEIL EOF
     kind: str

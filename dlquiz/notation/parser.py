@@ -677,6 +677,8 @@ def _number(tok: Token) -> Fraction:
         raise NotationError(f"number too long (more than {MAX_DIGITS} digits)", tok.col)
     if exponent and abs(int(exponent)) > 30:
         raise NotationError("number too large (exponent beyond e±30)", tok.col)
+    if tok.text.isdigit():
+        return Fraction(int(tok.text))  # much faster than parsing the string as a Fraction
     return Fraction(tok.text)
 
 
