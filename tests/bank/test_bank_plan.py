@@ -12,7 +12,7 @@ IDS = sorted(families())
 
 def test_four_named_families_in_four_problems_for_every_seed() -> None:
     """The issue's case: three backprop families and one mlp, n = 4."""
-    named = [f for f in IDS if f.startswith("backprop/")][:3] + ["mlp/forward"]
+    named = [*[f for f in IDS if f.startswith("backprop/")][:3], "mlp/forward"]
     for seed in range(40):
         assert sorted(f.id for f, _ in plan([], named, 4, seed)) == sorted(named), seed
 
