@@ -943,7 +943,7 @@ _WEIGHT_CHOICES = ["W_n", "W_n", "W_n", "b_n", "b_n", "W_o", "x"]
 class WeightGradient(Family):
     id = "autograd/weight-gradient"
     topic = "autograd"
-    title = "Gradients of the notes' model (dL/dW_n and others) in matrix form"
+    title = "Gradients of the notes' one-hidden-layer model in matrix form"
     kind = "expression"
 
     def params(self, seed: int) -> tuple[Model, str]:

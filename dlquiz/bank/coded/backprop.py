@@ -82,7 +82,7 @@ def _exact(layer: _Layer) -> dict[str, sp.Matrix]:
 class NumericDelta(Family):
     id = "backprop/numeric-delta"
     topic = "backprop"
-    title = "The backprop recursion in numbers: delta_m, then dL/dW_m and dL/db_m"
+    title = "The backprop recursion in numbers: a layer's delta, then its gradients"
     kind = "numbers"
 
     def params(self, seed: int) -> _Layer:

@@ -328,7 +328,7 @@ class _BNOutput(Family):
 @register
 class BatchNormOutputNotes(_BNOutput):
     id = "batch-norm/output-notes"
-    title = "Batch-norm output with the notes' convention (epsilon added to sigma_B)"
+    title = "Batch-norm output with the notes' convention (epsilon added to the standard deviation)"
     convention = "notes"
 
     def engine_output(self, su: _BNSetup) -> np.ndarray:

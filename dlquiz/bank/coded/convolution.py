@@ -435,7 +435,7 @@ def notes_entry(X, V, i: int, j: int, *, flip: bool = False, swap: bool = False)
 class ConvOutputEntry(Family):
     id = "convolution/output-entry"
     topic = "convolution"
-    title = "One output entry H_ijd by the notes' convolution formula"
+    title = "One output entry by the notes' convolution formula"
     kind = "number"
 
     def setup(self, seed: int) -> _EntrySetup:

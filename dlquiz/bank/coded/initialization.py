@@ -456,7 +456,7 @@ def _variance_text(
 class VarianceFormula(Family):
     id = "initialization/variance-formula"
     topic = "initialization"
-    title = "Var of a layer's output or gradient as a formula in n_in, n_out and sigma"
+    title = "Variance of a layer's output or gradient as a formula"
     kind = "expression"
 
     def params(self, seed: int) -> _Formula:
@@ -671,7 +671,7 @@ def _xavier_exact(n_in: int, n_out: int, ask: str) -> float:
 class Xavier(Family):
     id = "initialization/xavier"
     topic = "initialization"
-    title = "Xavier initialization: sigma, sigma^2 or the uniform bound for a layer"
+    title = "Xavier initialization of a layer's weights"
     kind = "number"
 
     def params(self, seed: int) -> tuple[int, int, str]:

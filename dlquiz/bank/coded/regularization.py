@@ -92,7 +92,7 @@ def _step_engine(s: _Step) -> np.ndarray:
 class WeightDecayStep(Family):
     id = "regularization/weight-decay-step"
     topic = "regularization"
-    title = "One SGD step with weight decay, in numbers (the notes' lambda vs PyTorch's)"
+    title = "One SGD step with weight decay, in numbers (the notes' or PyTorch's convention)"
     kind = "numbers"
 
     def params(self, seed: int) -> _Step:

@@ -341,7 +341,7 @@ class _Step:
 class SoftmaxSgdStep(Family):
     id = "softmax-regression/weight-gradient"
     topic = "softmax-regression"
-    title = "The weight gradient (yhat - y) x^T and one SGD step on W, in numbers"
+    title = "The weight gradient of softmax regression and one SGD step on W, in numbers"
     kind = "numbers"
 
     def step(self, seed: int) -> _Step:
