@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from dlquiz.cli import app, console
-from dlquiz.cli.judge_cmds import VAR_HELP, ExpressionCommand, _fail
+from dlquiz.cli.judge_cmds import VAR_HELP, VAR_METAVAR, ExpressionCommand, _fail
 from dlquiz.status import ExitStatus
 
 
@@ -69,7 +69,7 @@ def show(
     family_id: str = typer.Argument(
         ..., metavar="FAMILY", help="A family id (see `dlquiz topics`)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Which variant."),
+    seed: int = typer.Option(0, "--seed", "-s", metavar="SEED", help="Which variant."),
     solution: bool = typer.Option(False, "--solution", help="Show the worked solution and answer."),
     as_json: bool = typer.Option(False, "--json", help="Print the problem as JSON."),
 ) -> None:
@@ -88,9 +88,15 @@ def show(
 
 @app.command(epilog="Exit codes: 0 every key verified, 1 a failure, 2 no such family or topic.")
 def verify(
-    family_ids: list[str] = typer.Option([], "--family", help="A family id (repeatable)."),
-    topic: list[str] = typer.Option([], "--topic", help="A topic (repeatable)."),
-    seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds per family (0 .. N-1)."),
+    family_ids: list[str] = typer.Option(
+        [], "--family", "-f", metavar="FAMILY", help="A family id (repeatable)."
+    ),
+    topic: list[str] = typer.Option(
+        [], "--topic", "-t", metavar="TOPIC", help="A topic (repeatable)."
+    ),
+    seeds: int = typer.Option(
+        5, "--seeds", min=1, metavar="N", help="Seeds per family (0 .. N-1)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Build every family's problems, verify each key independently, check the judge."""
@@ -127,11 +133,12 @@ def verify(
 
 @app.command(epilog="Exit codes: 0 drawn, 2 unusable input.", cls=ExpressionCommand)
 def graph(
-    expr: str = typer.Argument(..., help="A model or loss, in the notation."),
-    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    expr: str = typer.Argument(..., metavar="EXPR", help="A model or loss, in the notation."),
+    var: list[str] = typer.Option([], "--var", "-v", metavar=VAR_METAVAR, help=VAR_HELP),
     at: list[str] = typer.Option(
         [],
         "--at",
+        metavar="NAME=VALUE",
         help="A value NAME=VALUE (w=0.5, x=[1, 2]); give all to see values and gradients.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the graph as JSON."),

@@ -239,19 +239,28 @@ class RichDisplay:
 @app.command(epilog=PRACTICE_EPILOG)
 def practice(
     topic: list[str] = typer.Option(
-        [], "--topic", "-t", help="Practise this topic (repeatable; default: all)."
+        [],
+        "--topic",
+        "-t",
+        metavar="TOPIC",
+        help="Practise this topic (repeatable; default: all).",
     ),
-    family: list[str] = typer.Option([], "--family", help="Practise this family (repeatable)."),
-    n: int = typer.Option(10, "--n", "-n", min=1, help="How many problems."),
+    family: list[str] = typer.Option(
+        [], "--family", "-f", metavar="FAMILY", help="Practise this family (repeatable)."
+    ),
+    n: int = typer.Option(10, "--n", "-n", min=1, metavar="N", help="How many problems."),
     seed: int | None = typer.Option(
         None,
         "--seed",
+        "-s",
+        metavar="SEED",
         help="Random mode: the set `dlquiz generate` makes with the same --seed, --topic, "
         "--family and --n. Adaptive mode: the order new families are introduced in.",
     ),
     mode: str | None = typer.Option(
         None,
         "--mode",
+        metavar="MODE",
         help="adaptive (spaced repetition: due and weakest families first; the default) or "
         "random (a fixed set; the default when --seed is given).",
     ),
@@ -410,7 +419,9 @@ def _local(text: str | None) -> str:
 
 @app.command(epilog="Exit codes: 0 shown, 2 the progress database cannot be used.")
 def history(
-    limit: int = typer.Option(20, "--limit", min=1, help="How many problems (newest first)."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=1, metavar="N", help="How many problems (newest first)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """The latest problems practised, newest first, with every answer given."""

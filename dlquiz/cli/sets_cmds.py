@@ -29,11 +29,17 @@ GRADE_EPILOG = (
 @app.command(epilog=GENERATE_EPILOG)
 def generate(
     out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="The folder to write."),
-    topic: list[str] = typer.Option([], "--topic", help="A topic (repeatable)."),
-    family: list[str] = typer.Option([], "--family", help="A family id (repeatable)."),
-    n: int = typer.Option(10, "--n", help="Number of questions."),
-    seed: int = typer.Option(0, "--seed", help="Which set (the same seed, the same set)."),
-    title: str | None = typer.Option(None, "--title", help="The set's title."),
+    topic: list[str] = typer.Option(
+        [], "--topic", "-t", metavar="TOPIC", help="A topic (repeatable)."
+    ),
+    family: list[str] = typer.Option(
+        [], "--family", "-f", metavar="FAMILY", help="A family id (repeatable)."
+    ),
+    n: int = typer.Option(10, "--n", "-n", metavar="N", help="Number of questions."),
+    seed: int = typer.Option(
+        0, "--seed", "-s", metavar="SEED", help="Which set (the same seed, the same set)."
+    ),
+    title: str | None = typer.Option(None, "--title", metavar="TEXT", help="The set's title."),
     variants: int | None = typer.Option(
         None, "--variants", metavar="K", help="K versions of the set, one folder each."
     ),
@@ -118,10 +124,13 @@ def grade(
         Path("grades"), "--out", "-o", metavar="DIR", help="Where the reports go."
     ),
     jobs: int | None = typer.Option(
-        None, "--jobs", "-j", help="Worker processes (default: one per core)."
+        None, "--jobs", "-j", metavar="N", help="Worker processes (default: one per core)."
     ),
     timeout: float = typer.Option(
-        10.0, "--timeout", help="Seconds one answer may take before it is given up."
+        10.0,
+        "--timeout",
+        metavar="SECONDS",
+        help="Seconds one answer may take before it is given up.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print grades.json on stdout."),
 ) -> None:
