@@ -145,3 +145,49 @@ def solution_tex(problem: Problem, number: int) -> str:
         + rf"\par\textbf{{Answer:}} \texttt{{{answer}}}"
         + "\n"
     )
+
+
+# --- the terminal ---------------------------------------------------------------------
+
+_MATRIX = re.compile(r"\[([^\[\]]*;[^\[\]]*)\]")
+_CLOSING = re.compile(r"[,.;:)?!]*")
+MATRIX_INDENT = "    "
+
+
+def matrix_block(body: str, indent: str = MATRIX_INDENT) -> str:
+    """``1, 2; 3, 40`` as rows, columns aligned: ``[1,  2;`` over `` 3, 40]``."""
+    rows = [[cell.strip() for cell in row.split(",")] for row in body.split(";")]
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    widths = [max(len(r[j]) for r in rows) for j in range(width)]
+    lines = [", ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    last = len(lines) - 1
+    return "\n".join(
+        indent + ("[" if i == 0 else " ") + line + ("]" if i == last else ";")
+        for i, line in enumerate(lines)
+    )
+
+
+def matrix_rows(text: str) -> str:
+    """Text for a terminal, with every matrix of two rows or more set as its rows.
+
+    A matrix written on one line (``X = [14, 17, -7; -9, -3, 2]``) wraps wherever the
+    terminal ends and can no longer be read as rows; here it gets lines of its own,
+    indented, with the punctuation that followed it, and the text goes on after it.
+    The rows stay in the answer notation, so the block can be typed back.
+    """
+    out: list[str] = []
+    rest = text
+    while (m := _MATRIX.search(rest)) is not None:
+        before = rest[: m.start()].rstrip(" ")
+        after = rest[m.end() :]
+        closing = _CLOSING.match(after).group(0)  # type: ignore[union-attr]
+        after = after[len(closing) :].lstrip(" ")
+        if before and not before.endswith("\n"):
+            before += "\n"
+        out.append(before + matrix_block(m.group(1)) + closing)
+        if after and not after.startswith("\n"):
+            out.append("\n")
+        rest = after
+    out.append(rest)
+    return "".join(out)

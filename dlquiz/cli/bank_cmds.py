@@ -31,36 +31,79 @@ def topics(as_json: bool = typer.Option(False, "--json", help="Print as JSON."))
             }
         )
         return
-    for t, fams in by_topic.items():
-        console.line(f"[bold]{t}[/bold] — {TOPICS[t]}")
+    import textwrap
+
+    from rich.markup import escape
+
+    width = max(40, console.out().width)
+    for i, (t, fams) in enumerate(by_topic.items()):
+        if i:
+            console.line("")
+        head = textwrap.wrap(f"{t} — {TOPICS[t]}", width, subsequent_indent=" " * (len(t) + 3))
+        console.line(f"[bold]{escape(t)}[/bold]" + escape(head[0][len(t) :]))
+        for line in head[1:]:
+            console.line(line, markup=False)
         for f in fams:
-            console.line(f"  {f.id:<44} {f.kind:<10} {f.title}", markup=False)
+            console.line(f"  {escape(f.id)}  [dim]{f.kind}[/dim]")
+            for line in textwrap.wrap(
+                f.title, width, initial_indent=" " * 6, subsequent_indent=" " * 6
+            ):
+                console.line(line, markup=False)
+
+
+def panel_title(problem, number: int | None = None) -> str:  # type: ignore[no-untyped-def]
+    """``3. backprop/recursion · seed 17``: short enough for 80 columns, so the family id
+    and the seed (what `dlquiz show` needs to bring the problem back) are never cut."""
+    head = f"{number}. " if number is not None else ""
+    return f"{head}{problem.id} · seed {problem.seed}"
+
+
+def choice_lines(choices: list[str]):  # type: ignore[no-untyped-def]
+    """The options, each wrapped under its own text (``A)`` hangs to the left)."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for i, c in enumerate(choices):
+        grid.add_row(f"  {chr(65 + i)})", c)
+    return grid
 
 
 def render_problem(problem, *, solution: bool = False, number: int | None = None) -> None:  # type: ignore[no-untyped-def]
-    """A problem in a Rich panel on stdout (shared with practice)."""
+    """A problem in a Rich panel on stdout (shared with practice).
+
+    Wrapped at words to the terminal's width; a matrix is set as its rows.
+    """
     from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
 
-    parts: list = [Text(problem.statement.strip())]
-    if problem.figure:
-        parts += [Text(""), Text(problem.figure)]
-    if problem.choices:
-        parts.append(Text(""))
-        parts += [Text(f"  {chr(65 + i)}) {c}") for i, c in enumerate(problem.choices)]
+    from dlquiz.bank.present import matrix_rows
     from dlquiz.core.printing import to_unicode
 
+    parts: list = [
+        Text(problem.title or problem.id, style="bold"),
+        Text(""),
+        Text(matrix_rows(problem.statement.strip())),
+    ]
+    if problem.figure:
+        parts += [Text(""), Text(problem.figure.rstrip("\n"))]
+    if problem.choices:
+        parts += [Text(""), choice_lines(problem.choices)]
     shapes = ", ".join(f"{to_unicode.name(n)}: {s}" for n, s in sorted(problem.shapes.items()))
     if shapes:
         parts += [Text(""), Text(f"Shapes: {shapes}", style="dim")]
     parts += [Text(f"Answer with {problem.input_hint}.", style="dim")]
     if solution:
-        parts += [Text(""), Text("Solution", style="bold"), Text(problem.solution.strip())]
-        parts.append(Text(f"Answer: {problem.answer}", style="bold green"))
-    head = f"{number}. " if number is not None else ""
-    title = escape(f"{head}{problem.title}  [{problem.topic} · {problem.id} · seed {problem.seed}]")
+        parts += [
+            Text(""),
+            Text("Solution", style="bold"),
+            Text(matrix_rows(problem.solution.strip())),
+        ]
+        parts.append(Text(matrix_rows(f"Answer: {problem.answer}"), style="bold green"))
+    title = escape(panel_title(problem, number))
     console.out().print(Panel(Group(*parts), title=title, title_align="left", expand=False))
 
 

@@ -134,9 +134,12 @@ class RichDisplay:
         self.summarised = False
 
     def _say(self, text: str, style: str | None = None) -> None:
+        """A message wrapped at words to the terminal's width, matrices as rows."""
         from rich.text import Text
 
-        console.out().print(Text(text, style=style or ""), soft_wrap=True)
+        from dlquiz.bank.present import matrix_rows
+
+        console.out().print(Text(matrix_rows(text), style=style or ""))
 
     def start(self, info: SessionInfo) -> None:
         count = f"{info.n} problem{'s' if info.n != 1 else ''}"
@@ -181,7 +184,7 @@ class RichDisplay:
     def wrong(self, feedback: str, mistake: str | None, tries_left: int) -> None:
         tag = f" [{mistake}]" if mistake else ""
         text = feedback.strip()
-        if text and text[-1] not in ".!?)":
+        if text and text[-1] not in ".!?":
             text += "."
         left = (
             f"{tries_left} tr{'ies' if tries_left != 1 else 'y'} left."
@@ -215,7 +218,7 @@ class RichDisplay:
         else:
             table = Table(title="Session summary", title_justify="left")
             table.add_column("topic", no_wrap=True)
-            for name in ("attempted", "right first time", "right after hints"):
+            for name in ("attempted", "right first time", "right after help"):
                 table.add_column(name, justify="right")
             table.add_column("not solved", justify="right")
             table.add_column("time", justify="right")
@@ -230,7 +233,11 @@ class RichDisplay:
                     end_section=t is lines[-1],
                 )
             out.print(table)
-        self._say(f"Progress saved in {self.database}", "dim")
+        # A path is never broken inside: on a line of its own when it does not fit.
+        where = f"Progress saved in {self.database}"
+        if len(where) > out.width:
+            where = f"Progress saved in\n{self.database}"
+        out.print(where, style="dim", soft_wrap=True, markup=False, highlight=False)
 
 
 # --- commands -------------------------------------------------------------------------
