@@ -161,7 +161,12 @@ def verify(
     if as_json:
         console.print_json({"ok": not failed, "families": [r.to_json() for r in reports]})
     else:
-        table = Table(title=f"dlquiz verify: {len(reports)} families × {seeds} seeds")
+        from dlquiz.core.numbers import count
+
+        title = (
+            f"dlquiz verify: {count(len(reports), 'family', 'families')} × {count(seeds, 'seed')}"
+        )
+        table = Table(title=title)
         for col in ("family", "topic", "seeds", "result", "seconds"):
             table.add_column(col)
         for r in reports:

@@ -490,9 +490,11 @@ def reset(
         return
     try:
         counts = store.counts()
+        from dlquiz.core.numbers import count
+
         what = (
-            f"{counts['problems']} problems, {counts['attempts']} answers and "
-            f"{counts['sessions']} sessions in {store.path}"
+            f"{count(counts['problems'], 'problem')}, {count(counts['attempts'], 'answer')} "
+            f"and {count(counts['sessions'], 'session')} in {store.path}"
         )
         if not yes:
             if not _interactive():

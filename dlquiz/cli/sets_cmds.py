@@ -54,6 +54,7 @@ def generate(
     ones `dlquiz practice --seed S --mode random` presents for the same options.
     """
     from dlquiz.bank import FamilyError
+    from dlquiz.core.numbers import count as plural
     from dlquiz.sets.generate import GenerationError, SetError, write_set
 
     formats = {f.strip().lower() for item in fmt for f in item.split(",") if f.strip()}
@@ -86,14 +87,16 @@ def generate(
         return
     count = len(written.versions[0])
     versions = len(written.versions)
-    what = f"{count} questions" + (f" in {versions} versions" if variants is not None else "")
+    what = plural(count, "question")
+    if variants is not None:
+        what += f" in {plural(versions, 'version')}"
     console.line(f"Wrote {what} to {out}:", markup=False)
     for f in written.files:
         console.line(f"  {f}", markup=False)
     if "moodle.xml" in written.files:
         total = sum(len(v) for v in written.versions)
         console.line(
-            f"moodle.xml holds {written.moodle_questions} of {total} questions; "
+            f"moodle.xml holds {written.moodle_questions} of {plural(total, 'question')}; "
             f"{len(written.omitted)} left out",
             markup=False,
         )

@@ -44,3 +44,8 @@ KEY_ZERO = 1e-12  # below this a float key is rounding noise of an exact 0 (0.1 
 def fmt_key(x: float, sig: int = 10) -> str:
     """A key value: more digits than shown, still rounded so platforms agree."""
     return "0" if abs(float(x)) < KEY_ZERO else fmt(x, sig)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 channel``, ``3 channels``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

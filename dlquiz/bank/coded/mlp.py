@@ -36,6 +36,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
+from dlquiz.core.numbers import count
 
 
 def _col(values: Sequence[int]) -> np.ndarray:
@@ -505,7 +506,7 @@ class MlpParameterCount(Family):
             which = "the output layer" if k == len(sizes) - 1 else f"hidden layer {k}"
             question = (
                 f"How many parameters (weights and biases) does {which} alone have, i.e. the "
-                f"fully connected layer from {n_in} to {n_out} units?"
+                f"fully connected layer from {n_in} to {count(n_out, 'unit')}?"
             )
         elif weights_only:
             question = (
