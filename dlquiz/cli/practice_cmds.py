@@ -336,8 +336,30 @@ def _tags(mistakes: list[dict[str, Any]]) -> str:
     return ", ".join(f"{m['tag']}×{m['count']}" for m in mistakes) or "–"
 
 
-@app.command(epilog="Exit codes: 0 shown, 2 the progress database cannot be used.")
-def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+CSV_HELP = "Print as CSV (formula-like cells start with ')."
+TABLE_EPILOG = "Exit codes: 0 shown, 2 the progress database cannot be used (or --csv with --json)."
+
+
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise _fail("--csv and --json cannot be combined", as_json=False)
+
+
+def _write_csv(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+@app.command(epilog=TABLE_EPILOG)
+def stats(
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_csv: bool = typer.Option(
+        False,
+        "--csv",
+        help="One row per family: topic, problems, accuracy, streak, mastery, next_due. "
+        + CSV_HELP,
+    ),
+) -> None:
     """Progress per topic and family: attempts, accuracy, streak, mistakes, next due, mastery.
 
     Accuracy and streak count problems answered right the first time without a hint;
@@ -346,6 +368,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     from dlquiz.practice import report
     from dlquiz.practice.scheduler import system_clock
 
+    _one_format(as_json, as_csv)
     store = _open_store(create=False, as_json=as_json)
     try:
         data = report.stats(store, system_clock())
@@ -354,6 +377,9 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
             store.close()
     if as_json:
         console.print_json(data)
+        return
+    if as_csv:
+        _write_csv(report.stats_csv(data))
         return
     from rich import box
     from rich.table import Table
@@ -424,16 +450,23 @@ def _local(text: str | None) -> str:
     return datetime.fromisoformat(text).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-@app.command(epilog="Exit codes: 0 shown, 2 the progress database cannot be used.")
+@app.command(epilog=TABLE_EPILOG)
 def history(
     limit: int = typer.Option(
         20, "--limit", "-n", min=1, metavar="N", help="How many problems (newest first)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_csv: bool = typer.Option(
+        False,
+        "--csv",
+        help="One row per answer: problem, session, family, seed, outcome, try, answer, "
+        "correct, mistake, hints, seconds, time. " + CSV_HELP,
+    ),
 ) -> None:
     """The latest problems practised, newest first, with every answer given."""
     from dlquiz.practice import report
 
+    _one_format(as_json, as_csv)
     store = _open_store(create=False, as_json=as_json)
     try:
         rows = report.history(store, limit)
@@ -442,6 +475,9 @@ def history(
             store.close()
     if as_json:
         console.print_json({"problems": rows})
+        return
+    if as_csv:
+        _write_csv(report.history_csv(rows))
         return
     if not rows:
         console.message("No practice recorded yet: start with `dlquiz practice`.")
