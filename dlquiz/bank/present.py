@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from dlquiz.bank.problem import INPUT_HINTS, Problem
+from dlquiz.bank.render import with_prose_names
 
 LETTERS = "ABCDEFGH"
 
@@ -84,6 +85,19 @@ def tex_verbatim_text(text: str) -> str:
     return "".join(_TT.get(ch, ch) for ch in text)
 
 
+def prose_tex(text: str) -> str:
+    """Prose that is not rendered from ``$math$`` (an option, a mistake's feedback) for
+    LaTeX: escaped, with its subscripted names (``ŷ_c``, ``W_n``) set as math."""
+    return with_prose_names(text, tex_verbatim_text)
+
+
+def name_tex(name: str) -> str:
+    """A declared name (``W_n``) as the printer sets it in math."""
+    from dlquiz.core.printing import to_latex
+
+    return f"${to_latex.name(name)}$"
+
+
 def problem_markdown(problem: Problem, number: int, *, points: bool = False) -> str:
     lines = [
         f"## {number}. {problem.title or problem.id}{_points(problem, points)}",
@@ -114,7 +128,7 @@ def solution_markdown(problem: Problem, number: int) -> str:
 
 
 def problem_tex(problem: Problem, number: int, *, points: bool = False) -> str:
-    title = tex_verbatim_text(problem.title or problem.id) + _points(problem, points)
+    title = prose_tex(problem.title or problem.id) + _points(problem, points)
     lines = [
         rf"\subsection*{{{number}. {title}}}",
         problem.statement_latex.replace("\n\n", "\n\n\\medskip\n"),
@@ -123,11 +137,9 @@ def problem_tex(problem: Problem, number: int, *, points: bool = False) -> str:
         lines += [r"\begin{verbatim}", problem.figure.rstrip("\n"), r"\end{verbatim}"]
     if problem.choices:
         lines.append(r"\begin{itemize}")
-        lines += [
-            rf"\item[{LETTERS[i]})] {tex_verbatim_text(c)}" for i, c in enumerate(problem.choices)
-        ]
+        lines += [rf"\item[{LETTERS[i]})] {prose_tex(c)}" for i, c in enumerate(problem.choices)]
         lines.append(r"\end{itemize}")
-    shapes = ", ".join(f"{tex_verbatim_text(n)}: {s}" for n, s in sorted(problem.shapes.items()))
+    shapes = ", ".join(f"{name_tex(n)}: {s}" for n, s in sorted(problem.shapes.items()))
     if shapes:
         lines.append(rf"\par\emph{{Shapes:}} {shapes}")
     hint = tex_verbatim_text(INPUT_HINTS.get(problem.kind, ""))
@@ -138,7 +150,7 @@ def problem_tex(problem: Problem, number: int, *, points: bool = False) -> str:
 def solution_tex(problem: Problem, number: int) -> str:
     answer = tex_verbatim_text(problem.answer)
     return (
-        rf"\subsection*{{{number}. {tex_verbatim_text(problem.title or problem.id)}}}"
+        rf"\subsection*{{{number}. {prose_tex(problem.title or problem.id)}}}"
         + "\n"
         + problem.solution_latex.replace("\n\n", "\n\n\\medskip\n")
         + "\n"

@@ -28,6 +28,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
+from dlquiz.core.printing import to_unicode
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ class NumericDelta(Family):
             (
                 "missing-transpose",
                 grad((W_next @ delta_next) * dphi) if k == n else None,
-                f"The recursion uses the transpose: $W{q}^T$ sends the gradient back from the "
+                f"The recursion uses the transpose: {to_unicode.name(f'W{q}')}ᵀ sends the gradient "
+                "back from the "
                 f"{k} units of layer {q} to the {n} units of layer {m}.",
             ),
             (

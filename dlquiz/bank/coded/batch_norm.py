@@ -100,7 +100,7 @@ class BatchStatistics(Family):
         cols = []
         for f in range(features):
             col = [row[f] for row in x]
-            dev = " + ".join(f"({fmt(Fraction(v) - means[f])})^2" for v in col)
+            dev = " + ".join(f"({fmt(Fraction(v) - means[f])})²" for v in col)
             cols.append(
                 f"feature {f + 1}: mean ({' + '.join(str(v) for v in col)})/{m} = "
                 f"{fmt(means[f])}, variance ({dev})/{m} = {fmt(variances[f])}"

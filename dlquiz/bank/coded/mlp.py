@@ -206,7 +206,7 @@ class MlpForward(Family):
                 (
                     "no-activation",
                     z1,
-                    f"That is the pre-activation $W1 x + b1$; the hidden representation "
+                    f"That is the pre-activation W₁ x + b₁; the hidden representation "
                     f"applies {ACT_TEXT[phi]} to it, entry by entry.",
                 ),
                 (
@@ -647,7 +647,7 @@ class MlpShapes(Family):
             f"unit). A batch of {batch} "
             f"examples is processed at once with the examples as the rows of $X$, shape "
             f"({batch}, {sizes[0]}), as PyTorch does: a layer maps its input rows A to "
-            "relu(A W^T + b), b added to every row, one row per example. "
+            "ReLU(A Wᵀ + b), b added to every row, one row per example. "
             f"What is the shape of {asked}?"
         )
         candidates: list[tuple[str, object, str]] = []

@@ -142,7 +142,7 @@ class WeightDecayStep(Family):
             statement = (
                 f"{intro} by PyTorch's torch.optim.SGD(params, lr={eta}, weight_decay={lam}), "
                 "which adds weight_decay times w to the gradient (so weight_decay corresponds to "
-                "2 lambda for the notes' penalty lambda ||w||^2). What is $w$ after the step?"
+                "$2*lambda$ for the notes' penalty $lambda*||w||^2$). What is $w$ after the step?"
             )
         factor = 1 - s.eta * s.decay
         candidates = [
