@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,18 @@ PRACTICE_EPILOG = (
     "(the summary is printed first)."
 )
 MODES = ("adaptive", "random")
+
+
+def _now() -> datetime:
+    from dlquiz.practice.scheduler import system_clock
+
+    return system_clock()
+
+
+# Where a session reads the time: the wall clock (UTC) and a monotonic timer. Module
+# attributes, so a test can freeze both and replay a session exactly (the README's).
+CLOCK = _now
+TIMER = time.monotonic
 OUTCOME_TEXT = {
     "right": "right first time",
     "right-after-help": "right after hints or retries",
@@ -302,12 +315,12 @@ def practice(
                     seed = int.from_bytes(os.urandom(3), "big")
                 picker: Any = RandomPicker(topic, family, n, seed)
             else:
-                picker = AdaptivePicker(topic, family, n, seed=seed or 0)
+                picker = AdaptivePicker(topic, family, n, seed=seed or 0, clock=CLOCK)
         except FamilyError as exc:
             raise _fail(str(exc)) from None
         info = SessionInfo(mode, n, seed, tuple(topic), tuple(family))
         source: Any = TerminalInput(history_path()) if sys.stdin.isatty() else PipedInput()
-        session = Session(store, picker, source, display, info=info)
+        session = Session(store, picker, source, display, info=info, clock=CLOCK, timer=TIMER)
         try:
             summary = session.run()
         except StoreError as exc:
