@@ -51,7 +51,7 @@ CLOCK = _now
 TIMER = time.monotonic
 OUTCOME_TEXT = {
     "right": "right first time",
-    "right-after-help": "right after hints or retries",
+    "right-after-help": "right after help (hints or retries)",
     "wrong": "wrong on every try",
     "skipped": "skipped",
     "solution": "solution viewed",

@@ -222,7 +222,7 @@ def test_history_json_and_limit(home):
     r = runner.invoke(app, ["history"])
     assert r.exit_code == 0
     assert f"{ps[0].id}  seed {ps[0].seed}" in r.stdout
-    assert "right after hints or retries" in r.stdout
+    assert "right after help (hints or retries)" in r.stdout
 
 
 def test_reset_refuses_without_yes_when_not_interactive(home):
