@@ -61,12 +61,13 @@ def panel_title(problem, number: int | None = None) -> str:  # type: ignore[no-u
 def choice_lines(choices: list[str]):  # type: ignore[no-untyped-def]
     """The options, each wrapped under its own text (``A)`` hangs to the left)."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for i, c in enumerate(choices):
-        grid.add_row(f"  {chr(65 + i)})", c)
+        grid.add_row(Text(f"  {chr(65 + i)})"), Text(c))  # Text: an option's [1, 2] is no markup
     return grid
 
 

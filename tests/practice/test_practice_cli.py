@@ -248,6 +248,6 @@ def test_reset_yes(home):
     _practice(["skip"], "--family", DW, "-n", "1")
     r = runner.invoke(app, ["reset", "--yes"])
     assert r.exit_code == 0
-    assert "Deleted 1 problems" in r.stderr
+    assert "Deleted 1 problem, 0 answers and 1 session in" in r.stderr
     with Store() as store:
         assert store.counts() == {"sessions": 0, "problems": 0, "attempts": 0, "cards": 0}

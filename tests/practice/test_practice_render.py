@@ -142,3 +142,13 @@ def test_the_summary_says_right_after_help(home) -> None:
         "not solved",
         "time",
     ]
+
+
+def test_an_option_is_shown_as_written_never_as_markup() -> None:
+    from rich.console import Console
+
+    from dlquiz.cli.bank_cmds import choice_lines
+
+    console = Console(width=80, record=True, color_system=None)
+    console.print(choice_lines(["[bold]x[/bold] and [1, 2]", "b"]))
+    assert "A) [bold]x[/bold] and [1, 2]" in console.export_text()
