@@ -70,7 +70,10 @@ def plan(
 ) -> list[tuple[Family, int]]:
     """The (family, variant seed) pairs ``select`` builds, without building them.
 
-    A practice session generates each problem only when it is shown.
+    Every family of the pool comes once before any comes again (so ``--family A --family
+    B --family C --n 3`` asks A, B and C); within each round the topics take turns, in an
+    order drawn from the seed, and each topic's families are shuffled. A practice session
+    generates each problem only when it is shown.
     """
     if n < 1:
         raise FamilyError("n must be at least 1")
@@ -80,13 +83,10 @@ def plan(
         by_topic.setdefault(f.topic, []).append(f)
     queues = {t: draw.shuffle(fs) for t, fs in by_topic.items()}
     topic_order = draw.shuffle(sorted(queues))
-    picks: list[Family] = []
-    while len(picks) < n:
-        for t in topic_order:
-            if len(picks) == n:
-                break
-            queue = queues[t]
-            picks.append(queue[len([p for p in picks if p.topic == t]) % len(queue)])
+    one_round: list[Family] = []
+    for depth in range(max(len(q) for q in queues.values())):
+        one_round += [queues[t][depth] for t in topic_order if depth < len(queues[t])]
+    picks = [one_round[i % len(one_round)] for i in range(n)]
     return [(f, draw.seed()) for f in picks]
 
 

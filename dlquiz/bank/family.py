@@ -22,7 +22,7 @@ TOPICS: dict[str, str] = {
     "softmax-regression": "Scores, softmax probabilities and the cross-entropy gradient",
     "activations": "Sigmoid, tanh and ReLU and their derivatives",
     "mlp": "Multilayer perceptrons: forward passes and parameter counts",
-    "backprop": "Backpropagation: dL/dW_m = delta_m a_{m-1}^T and the recursion",
+    "backprop": "Backpropagation: the recursion for the deltas and each layer's gradients",
     "initialization": "Variance of a layer's output and the Xavier sigma",
     "regularization": "Weight decay and dropout",
     "optimizers": "Momentum and Adam, step by step",

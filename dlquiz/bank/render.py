@@ -10,6 +10,7 @@ rounding rule, so the last bits of a BLAS never reach a student.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from dlquiz.core.expr import Expr
 from dlquiz.core.names import GREEK
@@ -133,10 +134,40 @@ def render(text: str, ns: Namespace, style: str = "unicode") -> str:
     return "".join(out)
 
 
+# A name with a subscript in prose (W_n, ŷ_c, σ_B, n_out): one or two letters, then at most
+# four letters or digits. Longer words with underscores (weight_decay) are code, kept as text,
+# and so is dW_n (a derivative, written $d/dW_n L$ where it is meant as math).
+_PROSE_NAME = re.compile(
+    r"(?<![\w\\])(?!d[A-Za-z]_)"
+    r"([A-Za-z\u00c0-\u017f\u0370-\u03ff]\u0302?[A-Za-z]?_[A-Za-z0-9]{1,4})(?![A-Za-z0-9_])"
+    r"([²³ᵀ]?)"  # a power that follows goes into the same math (no $x$$^2$)
+)
+_POWERS = {"": "", "²": "^{2}", "³": "^{3}", "ᵀ": r"^{\top}"}
+
+
+def with_prose_names(text: str, escape: Callable[[str], str]) -> str:
+    """``escape`` applied to plain text, its subscripted names set as LaTeX math.
+
+    ``W_n`` in a sentence becomes ``$W_{\\text{n}}$``, exactly as ``$W_n$`` prints, rather
+    than the letters W, an underscore and n.
+    """
+    from dlquiz.core.names import canonical_name
+
+    out = []
+    last = 0
+    for m in _PROSE_NAME.finditer(text):
+        out.append(escape(text[last : m.start()]))
+        out.append(f"${to_latex.name(canonical_name(m.group(1)))}{_POWERS[m.group(2)]}$")
+        last = m.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
 def escape_tex(text: str) -> str:
     """Plain text for LaTeX (and Markdown, where these escapes render as the character).
 
     One pass, so the braces of ``\\textbackslash{}`` are not escaped again; ``^``, ``{``
-    and ``}`` in prose (``0.9^2``, ``W_{m+1}``) would otherwise stop pdflatex.
+    and ``}`` in prose (``0.9^2``, ``W_{m+1}``) would otherwise stop pdflatex. Subscripted
+    names (``W_n``) are set as math.
     """
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+    return with_prose_names(text, lambda t: "".join(_TEX_ESCAPES.get(ch, ch) for ch in t))

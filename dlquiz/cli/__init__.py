@@ -26,6 +26,18 @@ app = typer.Typer(
 )
 
 
+def _argument_type_in_help(self, ctx):  # type: ignore[no-untyped-def]
+    """Nothing after an argument's metavar in --help: it already says what to give.
+
+    Typer prints the Python type there (``KEY <path>``, ``SUBMISSION... <list[str]>``),
+    which means nothing to a student or an instructor.
+    """
+    return None
+
+
+typer.core.TyperArgument.display_type_rich = _argument_type_in_help  # type: ignore[method-assign]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dlquiz {__version__}")

@@ -15,6 +15,7 @@ VAR_HELP = (
     "Declare a name: NAME, NAME:3x2 (matrix), NAME:3 (column vector), NAME:positive, "
     "NAME:unit (in (0,1)), NAME:onehot, NAME:function. Repeatable."
 )
+VAR_METAVAR = "NAME[:SPEC]"
 MAX_FILE_BYTES = 1_000_000
 MAX_TIMEOUT = 60.0  # seconds: --timeout is a number in (0, 60]
 TIMEOUT_HELP = f"Seconds {{what}} may take: more than 0, at most {MAX_TIMEOUT:g}."
@@ -83,18 +84,29 @@ class ExpressionCommand(TyperCommand):
 def check(
     answer: str = typer.Argument(
         ...,
+        metavar="ANSWER",
         help="The answer, in the notation or LaTeX. Put -- before an answer that starts with '-'.",
     ),
-    expected: str = typer.Option(..., "--expected", "-e", help="The right answer."),
-    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    expected: str = typer.Option(..., "--expected", "-e", metavar="EXPR", help="The right answer."),
+    var: list[str] = typer.Option([], "--var", "-v", metavar=VAR_METAVAR, help=VAR_HELP),
     define: list[str] = typer.Option(
-        [], "--define", "-d", help="A definition NAME:=EXPR the answer may use (yhat:=w*x+b)."
+        [],
+        "--define",
+        "-d",
+        metavar="NAME:=EXPR",
+        help="A definition NAME:=EXPR the answer may use (yhat:=w*x+b).",
     ),
     tol: float | None = typer.Option(
-        None, "--tol", help="Relative tolerance (default 5e-3 for numbers, 1e-7 for expressions)."
+        None,
+        "--tol",
+        metavar="R",
+        help="Relative tolerance (default 5e-3 for numbers, 1e-7 for expressions).",
     ),
     kind: str = typer.Option(
-        "auto", "--kind", help="auto, expression, number, numbers, integer, shape or choice."
+        "auto",
+        "--kind",
+        metavar="KIND",
+        help="auto, expression, number, numbers, integer, shape or choice.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
 ) -> None:
@@ -148,11 +160,13 @@ def _note(feedback: str) -> str:
 )
 def derive(
     expr: str = typer.Argument(..., metavar="EXPR", help="The expression to differentiate."),
-    wrt: str = typer.Option(..., "--wrt", help="The variable to differentiate with respect to."),
-    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    wrt: str = typer.Option(
+        ..., "--wrt", metavar="VAR", help="The variable to differentiate with respect to."
+    ),
+    var: list[str] = typer.Option([], "--var", "-v", metavar=VAR_METAVAR, help=VAR_HELP),
     steps: bool = typer.Option(False, "--steps", help="Write the chain rule out, step by step."),
     timeout: float = typer.Option(
-        2.0, "--timeout", help=TIMEOUT_HELP.format(what="the derivation")
+        2.0, "--timeout", metavar="SECONDS", help=TIMEOUT_HELP.format(what="the derivation")
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -236,9 +250,9 @@ def steps(
     file: str = typer.Argument(
         ..., metavar="FILE", help="The derivation, one step a line ('-' for stdin)."
     ),
-    var: list[str] = typer.Option([], "--var", "-v", help=VAR_HELP),
+    var: list[str] = typer.Option([], "--var", "-v", metavar=VAR_METAVAR, help=VAR_HELP),
     timeout: float = typer.Option(
-        2.0, "--timeout", help=TIMEOUT_HELP.format(what="each derivative")
+        2.0, "--timeout", metavar="SECONDS", help=TIMEOUT_HELP.format(what="each derivative")
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,9 +37,21 @@ PRACTICE_EPILOG = (
     "(the summary is printed first)."
 )
 MODES = ("adaptive", "random")
+
+
+def _now() -> datetime:
+    from dlquiz.practice.scheduler import system_clock
+
+    return system_clock()
+
+
+# Where a session reads the time: the wall clock (UTC) and a monotonic timer. Module
+# attributes, so a test can freeze both and replay a session exactly (the README's).
+CLOCK = _now
+TIMER = time.monotonic
 OUTCOME_TEXT = {
     "right": "right first time",
-    "right-after-help": "right after hints or retries",
+    "right-after-help": "right after help (hints or retries)",
     "wrong": "wrong on every try",
     "skipped": "skipped",
     "solution": "solution viewed",
@@ -134,9 +147,12 @@ class RichDisplay:
         self.summarised = False
 
     def _say(self, text: str, style: str | None = None) -> None:
+        """A message wrapped at words to the terminal's width, matrices as rows."""
         from rich.text import Text
 
-        console.out().print(Text(text, style=style or ""), soft_wrap=True)
+        from dlquiz.bank.present import matrix_rows
+
+        console.out().print(Text(matrix_rows(text), style=style or ""))
 
     def start(self, info: SessionInfo) -> None:
         count = f"{info.n} problem{'s' if info.n != 1 else ''}"
@@ -181,7 +197,7 @@ class RichDisplay:
     def wrong(self, feedback: str, mistake: str | None, tries_left: int) -> None:
         tag = f" [{mistake}]" if mistake else ""
         text = feedback.strip()
-        if text and text[-1] not in ".!?)":
+        if text and text[-1] not in ".!?":
             text += "."
         left = (
             f"{tries_left} tr{'ies' if tries_left != 1 else 'y'} left."
@@ -215,7 +231,7 @@ class RichDisplay:
         else:
             table = Table(title="Session summary", title_justify="left")
             table.add_column("topic", no_wrap=True)
-            for name in ("attempted", "right first time", "right after hints"):
+            for name in ("attempted", "right first time", "right after help"):
                 table.add_column(name, justify="right")
             table.add_column("not solved", justify="right")
             table.add_column("time", justify="right")
@@ -230,7 +246,11 @@ class RichDisplay:
                     end_section=t is lines[-1],
                 )
             out.print(table)
-        self._say(f"Progress saved in {self.database}", "dim")
+        # A path is never broken inside: on a line of its own when it does not fit.
+        where = f"Progress saved in {self.database}"
+        if len(where) > out.width:
+            where = f"Progress saved in\n{self.database}"
+        out.print(where, style="dim", soft_wrap=True, markup=False, highlight=False)
 
 
 # --- commands -------------------------------------------------------------------------
@@ -239,19 +259,28 @@ class RichDisplay:
 @app.command(epilog=PRACTICE_EPILOG)
 def practice(
     topic: list[str] = typer.Option(
-        [], "--topic", "-t", help="Practise this topic (repeatable; default: all)."
+        [],
+        "--topic",
+        "-t",
+        metavar="TOPIC",
+        help="Practise this topic (repeatable; default: all).",
     ),
-    family: list[str] = typer.Option([], "--family", help="Practise this family (repeatable)."),
-    n: int = typer.Option(10, "--n", "-n", min=1, help="How many problems."),
+    family: list[str] = typer.Option(
+        [], "--family", "-f", metavar="FAMILY", help="Practise this family (repeatable)."
+    ),
+    n: int = typer.Option(10, "--n", "-n", min=1, metavar="N", help="How many problems."),
     seed: int | None = typer.Option(
         None,
         "--seed",
+        "-s",
+        metavar="SEED",
         help="Random mode: the set `dlquiz generate` makes with the same --seed, --topic, "
         "--family and --n. Adaptive mode: the order new families are introduced in.",
     ),
     mode: str | None = typer.Option(
         None,
         "--mode",
+        metavar="MODE",
         help="adaptive (spaced repetition: due and weakest families first; the default) or "
         "random (a fixed set; the default when --seed is given).",
     ),
@@ -286,12 +315,12 @@ def practice(
                     seed = int.from_bytes(os.urandom(3), "big")
                 picker: Any = RandomPicker(topic, family, n, seed)
             else:
-                picker = AdaptivePicker(topic, family, n, seed=seed or 0)
+                picker = AdaptivePicker(topic, family, n, seed=seed or 0, clock=CLOCK)
         except FamilyError as exc:
             raise _fail(str(exc)) from None
         info = SessionInfo(mode, n, seed, tuple(topic), tuple(family))
         source: Any = TerminalInput(history_path()) if sys.stdin.isatty() else PipedInput()
-        session = Session(store, picker, source, display, info=info)
+        session = Session(store, picker, source, display, info=info, clock=CLOCK, timer=TIMER)
         try:
             summary = session.run()
         except StoreError as exc:
@@ -320,8 +349,30 @@ def _tags(mistakes: list[dict[str, Any]]) -> str:
     return ", ".join(f"{m['tag']}×{m['count']}" for m in mistakes) or "–"
 
 
-@app.command(epilog="Exit codes: 0 shown, 2 the progress database cannot be used.")
-def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+CSV_HELP = "Print as CSV (formula-like cells start with ')."
+TABLE_EPILOG = "Exit codes: 0 shown, 2 the progress database cannot be used (or --csv with --json)."
+
+
+def _one_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise _fail("--csv and --json cannot be combined", as_json=False)
+
+
+def _write_csv(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+@app.command(epilog=TABLE_EPILOG)
+def stats(
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_csv: bool = typer.Option(
+        False,
+        "--csv",
+        help="One row per family: topic, problems, accuracy, streak, mastery, next_due. "
+        + CSV_HELP,
+    ),
+) -> None:
     """Progress per topic and family: attempts, accuracy, streak, mistakes, next due, mastery.
 
     Accuracy and streak count problems answered right the first time without a hint;
@@ -331,6 +382,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
     from dlquiz.practice.scheduler import system_clock
     from dlquiz.practice.store import StoreError
 
+    _one_format(as_json, as_csv)
     store = _open_store(create=False, as_json=as_json)
     try:
         data = report.stats(store, system_clock())
@@ -341,6 +393,9 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) 
             store.close()
     if as_json:
         console.print_json(data)
+        return
+    if as_csv:
+        _write_csv(report.stats_csv(data))
         return
     from rich import box
     from rich.table import Table
@@ -411,15 +466,24 @@ def _local(text: str | None) -> str:
     return datetime.fromisoformat(text).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-@app.command(epilog="Exit codes: 0 shown, 2 the progress database cannot be used.")
+@app.command(epilog=TABLE_EPILOG)
 def history(
-    limit: int = typer.Option(20, "--limit", min=1, help="How many problems (newest first)."),
+    limit: int = typer.Option(
+        20, "--limit", "-n", min=1, metavar="N", help="How many problems (newest first)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_csv: bool = typer.Option(
+        False,
+        "--csv",
+        help="One row per answer: problem, session, family, seed, outcome, try, answer, "
+        "correct, mistake, hints, seconds, time. " + CSV_HELP,
+    ),
 ) -> None:
     """The latest problems practised, newest first, with every answer given."""
     from dlquiz.practice import report
     from dlquiz.practice.store import StoreError
 
+    _one_format(as_json, as_csv)
     store = _open_store(create=False, as_json=as_json)
     try:
         rows = report.history(store, limit)
@@ -430,6 +494,9 @@ def history(
             store.close()
     if as_json:
         console.print_json({"problems": rows})
+        return
+    if as_csv:
+        _write_csv(report.history_csv(rows))
         return
     if not rows:
         console.message("No practice recorded yet: start with `dlquiz practice`.")
@@ -484,9 +551,11 @@ def reset(
             store.ensure_writable()  # a read-only database: say so before asking
         except StoreError as exc:
             raise _fail(str(exc)) from None
+        from dlquiz.core.numbers import count
+
         what = (
-            f"{counts['problems']} problems, {counts['attempts']} answers and "
-            f"{counts['sessions']} sessions in {store.path}"
+            f"{count(counts['problems'], 'problem')}, {count(counts['attempts'], 'answer')} "
+            f"and {count(counts['sessions'], 'session')} in {store.path}"
         )
         if not yes:
             if not _interactive():

@@ -32,11 +32,17 @@ GRADE_EPILOG = (
 @app.command(epilog=GENERATE_EPILOG)
 def generate(
     out: Path = typer.Option(..., "--out", "-o", metavar="DIR", help="The folder to write."),
-    topic: list[str] = typer.Option([], "--topic", help="A topic (repeatable)."),
-    family: list[str] = typer.Option([], "--family", help="A family id (repeatable)."),
-    n: int = typer.Option(10, "--n", help="Number of questions."),
-    seed: int = typer.Option(0, "--seed", help="Which set (the same seed, the same set)."),
-    title: str | None = typer.Option(None, "--title", help="The set's title."),
+    topic: list[str] = typer.Option(
+        [], "--topic", "-t", metavar="TOPIC", help="A topic (repeatable)."
+    ),
+    family: list[str] = typer.Option(
+        [], "--family", "-f", metavar="FAMILY", help="A family id (repeatable)."
+    ),
+    n: int = typer.Option(10, "--n", "-n", metavar="N", help="Number of questions."),
+    seed: int = typer.Option(
+        0, "--seed", "-s", metavar="SEED", help="Which set (the same seed, the same set)."
+    ),
+    title: str | None = typer.Option(None, "--title", metavar="TEXT", help="The set's title."),
     variants: int | None = typer.Option(
         None, "--variants", metavar="K", help="K versions of the set, one folder each."
     ),
@@ -51,6 +57,7 @@ def generate(
     ones `dlquiz practice --seed S --mode random` presents for the same options.
     """
     from dlquiz.bank import FamilyError
+    from dlquiz.core.numbers import count as plural
     from dlquiz.sets.generate import GenerationError, SetError, write_set
 
     formats = {f.strip().lower() for item in fmt for f in item.split(",") if f.strip()}
@@ -83,14 +90,16 @@ def generate(
         return
     count = len(written.versions[0])
     versions = len(written.versions)
-    what = f"{count} questions" + (f" in {versions} versions" if variants is not None else "")
+    what = plural(count, "question")
+    if variants is not None:
+        what += f" in {plural(versions, 'version')}"
     console.line(f"Wrote {what} to {out}:", markup=False)
     for f in written.files:
         console.line(f"  {f}", markup=False)
     if "moodle.xml" in written.files:
         total = sum(len(v) for v in written.versions)
         console.line(
-            f"moodle.xml holds {written.moodle_questions} of {total} questions; "
+            f"moodle.xml holds {written.moodle_questions} of {plural(total, 'question')}; "
             f"{len(written.omitted)} left out",
             markup=False,
         )
@@ -121,10 +130,13 @@ def grade(
         Path("grades"), "--out", "-o", metavar="DIR", help="Where the reports go."
     ),
     jobs: int | None = typer.Option(
-        None, "--jobs", "-j", help="Worker processes (default: one per core)."
+        None, "--jobs", "-j", metavar="N", help="Worker processes (default: one per core)."
     ),
     timeout: float = typer.Option(
-        10.0, "--timeout", help="Seconds one answer may take before it is given up."
+        10.0,
+        "--timeout",
+        metavar="SECONDS",
+        help="Seconds one answer may take before it is given up.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print grades.json on stdout."),
 ) -> None:

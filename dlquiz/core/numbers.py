@@ -44,3 +44,29 @@ KEY_ZERO = 1e-12  # below this a float key is rounding noise of an exact 0 (0.1 
 def fmt_key(x: float, sig: int = 10) -> str:
     """A key value: more digits than shown, still rounded so platforms agree."""
     return "0" if abs(float(x)) < KEY_ZERO else fmt(x, sig)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 channel``, ``3 channels``: a count with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+SCIENTIFIC_BELOW = Fraction(1, 10**4)  # the threshold of ``fmt``: 1e-8, not 0.00000001
+
+
+def scientific(value: Fraction) -> tuple[str, int] | None:
+    """``(mantissa, exponent)`` for an exact decimal below 1e-4 in size (``1e-8`` is
+    ``("1", -8)``, ``-2.5e-5`` is ``("-2.5", -5)``); None for any other number."""
+    if value == 0 or abs(value) >= SCIENTIFIC_BELOW:
+        return None
+    q = value.denominator
+    while q % 2 == 0:
+        q //= 2
+    while q % 5 == 0:
+        q //= 5
+    if q != 1:
+        return None
+    d = Decimal(value.numerator) / Decimal(value.denominator)
+    exponent = d.adjusted()
+    mantissa = format(d.scaleb(-exponent).normalize(), "f")
+    return mantissa, exponent

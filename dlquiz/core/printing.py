@@ -13,20 +13,26 @@ from fractions import Fraction
 
 from dlquiz.core.expr import ELEMENTWISE, MATRIX_MAPS, REDUCTIONS, VECTOR_MAPS, Expr
 from dlquiz.core.names import GREEK_LETTER
+from dlquiz.core.numbers import scientific
 
 ADD, MUL, NEG, POW, POST, ATOM = 1, 2, 3, 4, 5, 6
 HADAMARD = 1.5  # "a ⊙ b" binds looser than juxtaposition: (a ⊙ b) xᵀ needs its parentheses
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_LETTERS_UP = dict(zip("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ", strict=True))
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _NAME_PARTS = re.compile(r"^([A-Za-z]+?)(hat|bar|tilde)?(\d*)(?:_(\w+))?$")
 _BRACED_NAME = re.compile(r"^(.+?)_\{([^{}]+)\}$")  # W_{m+1}: an index expression
 
 
 def format_number(value: Fraction) -> str:
-    """1/2, 3/4 and 1/3 as fractions; 0.1, 2.5e-3 -> 0.0025 as decimals; else p/q."""
+    """1/2, 3/4 and 1/3 as fractions; 0.1, 2.5e-3 -> 0.0025 as decimals, 1e-8 below 1e-4
+    (as ``numbers.fmt``); else p/q."""
     if value.denominator == 1:
         return str(value.numerator)
+    small = scientific(value)
+    if small is not None:
+        return f"{small[0]}e{small[1]}"
     if value.denominator in (2, 3, 4, 6, 7, 8, 9, 12):
         return f"{value.numerator}/{value.denominator}"
     q = value.denominator
@@ -243,6 +249,8 @@ class _UnicodePrinter(_Printer):
     def power(self, base: str, exponent: Expr) -> str:
         if exponent.op == "num" and exponent.value.denominator == 1:  # type: ignore[union-attr]
             return base + str(exponent.value.numerator).translate(_SUPERSCRIPT)  # type: ignore[union-attr]
+        if exponent.op == "sym" and len(str(exponent.value)) == 1 and exponent.value in _LETTERS_UP:
+            return base + _LETTERS_UP[str(exponent.value)]  # βᵗ, not β^t
         text, prec = self.p(exponent)
         return f"{base}^{text}" if prec == ATOM else f"{base}^({text})"
 
@@ -298,6 +306,12 @@ class _LatexPrinter(_Printer):
         return rf"\left({text}\right)"
 
     def number(self, v: Fraction) -> str:
+        small = scientific(abs(v))
+        if small is not None:  # 10^{-8}, 2.5 \cdot 10^{-5}
+            power = f"10^{{{small[1]}}}"
+            return ("-" if v < 0 else "") + (
+                power if small[0] == "1" else rf"{small[0]} \cdot {power}"
+            )
         text = format_number(abs(v))
         if "/" in text:
             text = rf"\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from dlquiz.core.expr import Expr, shape_phrase, shape_text, substitute
+from dlquiz.core.numbers import count
 from dlquiz.core.numeric import EvaluationError
 from dlquiz.core.printing import to_notation
 from dlquiz.core.vars import Namespace, VarSpec, VarSpecError
@@ -641,7 +642,9 @@ def _check_shape(answer: str, key: PreparedKey) -> Verdict:
         except ValueError:
             continue
     if len(given) != len(right):
-        return _wrong(f"the answer has {len(right)} dimensions, yours has {len(given)}", "shape")
+        return _wrong(
+            f"the answer has {count(len(right), 'dimension')}, yours has {len(given)}", "shape"
+        )
     if sorted(given) == sorted(right):
         return _wrong("the right sizes in the wrong order", "order")
     wrong = [i + 1 for i, (a, b) in enumerate(zip(given, right, strict=False)) if a != b]

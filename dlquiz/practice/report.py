@@ -222,3 +222,66 @@ def history(store: Store | None, limit: int = 20) -> list[dict[str, Any]]:
         }
         for p in problems
     ]
+
+
+# --- CSV (`stats --csv`, `history --csv`) ------------------------------------------------
+
+STATS_COLUMNS = ("family", "topic", "problems", "accuracy", "streak", "mastery", "next_due")
+HISTORY_COLUMNS = (
+    *("problem", "session", "family", "seed", "outcome", "try", "answer", "correct"),
+    *("mistake", "hints", "seconds", "time"),
+)
+
+
+def _csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    """CSV whose text cells a spreadsheet shows as text (the defusing of ``grades.csv``)."""
+    import csv
+    import io
+
+    from dlquiz.sets.reports import _cell as spreadsheet_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow(
+            ["" if v is None else spreadsheet_text(v) if isinstance(v, str) else v for v in row]
+        )
+    return buf.getvalue()
+
+
+def stats_csv(data: dict[str, Any]) -> str:
+    """One row per family of ``stats``: its topic, problems, accuracy, streak, mastery, due."""
+    return _csv(
+        STATS_COLUMNS,
+        ([f[c] for c in STATS_COLUMNS] for f in data["families"]),
+    )
+
+
+def history_csv(problems: list[dict[str, Any]]) -> str:
+    """One row per answer of ``history`` (newest problem first, its answers in order).
+
+    A problem that ended without an answer (skipped, solution viewed, unfinished) has one
+    row with its outcome and empty answer cells, so no problem is missing.
+    """
+    rows = []
+    for p in problems:
+        head = [p["id"], p["session"], p["family"], p["seed"], p["outcome"]]
+        if not p["answers"]:
+            when = p["ended_at"] or p["shown_at"]
+            rows.append([*head, None, None, None, None, p["hints"], p["seconds"], when])
+        for a in p["answers"]:
+            correct = "yes" if a["correct"] else "no"
+            rows.append(
+                [
+                    *head,
+                    a["try"],
+                    a["answer"],
+                    correct,
+                    a["mistake"],
+                    a["hints"],
+                    a["seconds"],
+                    a["at"],
+                ]
+            )
+    return _csv(HISTORY_COLUMNS, rows)

@@ -114,14 +114,16 @@ def order(
     *,
     seed: int = 0,
     avoid: Iterable[str] = (),
+    recent_topics: Sequence[str] = (),
 ) -> list[str]:
     """Families in the order the adaptive mode offers them.
 
     First the due families: those practised before whose card is due (lowest
     retrievability, then earliest due), then those never practised (due from the start in
-    FSRS; topics interleaved in an order drawn from ``seed``). Then the rest by lowest
+    FSRS; topics interleaved, see ``_interleave``). Then the rest by lowest
     retrievability, then earliest due. Families in ``avoid`` (the one just shown) go last,
     so the same family does not come twice in a row while there is another.
+    ``recent_topics`` are the topics of the latest problems shown, newest first.
     """
     avoid = set(avoid)
     due, new, later = [], [], []
@@ -138,18 +140,32 @@ def order(
         return (retrievability(c.card, now), c.card.due, c.family)
 
     ranked = [c.family for c in sorted(due, key=urgency)]
-    ranked += _interleave(new, seed)
+    ranked += _interleave(new, seed, recent_topics)
     ranked += [c.family for c in sorted(later, key=urgency)]
     return [f for f in ranked if f not in avoid] + [f for f in ranked if f in avoid]
 
 
-def _interleave(new: Sequence[Candidate], seed: int) -> list[str]:
-    """New families topic by topic in turn, so a first session meets every topic early."""
+def _interleave(
+    new: Sequence[Candidate], seed: int, recent_topics: Sequence[str] = ()
+) -> list[str]:
+    """New families topic by topic in turn, so a first session meets every topic early.
+
+    The order is read again before every problem, so it starts with the topic met least
+    recently: topics not among ``recent_topics`` first (in an order drawn from ``seed``),
+    then the others, the one seen longest ago first. Without this the seed's first topic
+    would win every time until its new families ran out.
+    """
     draw = Draw("practice-new", seed)
     by_topic: dict[str, list[str]] = {}
     for c in sorted(new, key=lambda c: c.family):
         by_topic.setdefault(c.topic, []).append(c.family)
-    queues = [draw.shuffle(by_topic[t]) for t in draw.shuffle(sorted(by_topic))]
+    drawn = draw.shuffle(sorted(by_topic))
+    last_seen = {}
+    for age, topic in enumerate(recent_topics):
+        last_seen.setdefault(topic, age)
+    never = len(recent_topics)
+    topics = sorted(drawn, key=lambda t: (-last_seen.get(t, never), drawn.index(t)))
+    queues = [draw.shuffle(by_topic[t]) for t in topics]
     out: list[str] = []
     while any(queues):
         for q in queues:

@@ -36,6 +36,7 @@ SOLUTION_COMMANDS = ("!", "solution")
 SKIP = ("skip",)
 QUIT = ("q", "quit")
 MAX_TRIES = 3
+RECENT = 100  # latest problems whose topics order the new families (least recent first)
 
 # Why a session ended.
 DONE, QUIT_REASON, END_OF_INPUT, INTERRUPTED = "done", "quit", "end-of-input", "interrupted"
@@ -245,7 +246,13 @@ class AdaptivePicker:
             if f.id not in self._broken
         ]
         avoid = [previous] if previous else []
-        return sched.order(candidates, self.clock(), seed=self.seed, avoid=avoid)
+        recent = [
+            row["topic"]
+            for row in store.query("SELECT topic FROM problems ORDER BY id DESC LIMIT ?", (RECENT,))
+        ]
+        return sched.order(
+            candidates, self.clock(), seed=self.seed, avoid=avoid, recent_topics=recent
+        )
 
     def next(self, store: Store, previous: str | None) -> Problem | None:
         for family_id in self.ranking(store, previous):

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dlquiz.bank.present import (
     problem_markdown,
     problem_tex,
+    prose_tex,
     solution_markdown,
     solution_tex,
     tex_verbatim_text,
@@ -216,7 +217,7 @@ def solutions_tex(problems: Sequence[Problem], title: str, version: int | None) 
             body.append(r"\begin{itemize}")
             for m in p.mistakes:
                 tag = tex_verbatim_text(m["tag"])
-                feedback = tex_verbatim_text(m.get("feedback", ""))
+                feedback = prose_tex(m.get("feedback", ""))
                 body.append(rf"\item \texttt{{{tag}}}: {feedback}")
             body.append(r"\end{itemize}")
     return tex_document(f"Solutions: {title}", "\n".join(body))

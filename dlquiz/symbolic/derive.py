@@ -71,12 +71,39 @@ def expand_derivatives(e: Expr, ns: Namespace) -> Expr:
     return memo[id(e)]
 
 
+def _pretty_printer():  # type: ignore[no-untyped-def]
+    """SymPy's pretty printer, with the notes' step(x) where SymPy writes θ(x, 0).
+
+    θ is the parameter symbol of the notes; the notation line says ``step(x)`` too.
+    """
+    from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    class NotesPrinter(PrettyPrinter):
+        def _print_Heaviside(self, e):  # type: ignore[no-untyped-def]
+            inner = prettyForm(*self._print(e.args[0]).parens())
+            return prettyForm(*stringPict.next(prettyForm("step"), inner))
+
+    return NotesPrinter({"use_unicode": True})
+
+
+def _pretty(s: sp.Expr) -> str:
+    """What ``sympy.pretty(s, use_unicode=True)`` does, with the printer above."""
+    from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+
+    flag = pretty_use_unicode(True)
+    try:
+        return _pretty_printer().doprint(s)
+    finally:
+        pretty_use_unicode(flag)
+
+
 def pretty(e: Expr, ns: Namespace) -> str:
     """SymPy's 2-d pretty printing for scalar results, our Unicode form for matrices."""
     if is_all_scalar(e):
         bridge = Bridge(ns)
         try:
-            return sp.pretty(bridge.to_sympy(e), use_unicode=True)
+            return _pretty(bridge.to_sympy(e))
         except SymbolicError:
             pass
     return to_unicode(e)

@@ -179,6 +179,6 @@ def test_weight_gradient_accepts_the_chain_rule_written_out() -> None:
         assert problem.check(typed).equivalent, (seed, wrt, typed)
         if wrt == "W_n":
             assert problem.check(f"x@({delta}).T").mistake == "transposed"
-            assert "dm_h/dW_n" in problem.solution  # the notes' slip, corrected
+            assert "∂m_h/∂W_n" in problem.solution  # the notes' slip, corrected
         seen.add(wrt)
     assert seen == {"W_n", "b_n", "x", "W_o"}

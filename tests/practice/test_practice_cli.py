@@ -21,6 +21,11 @@ def _practice(lines: list[str], *args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, ["practice", *args], input="".join(f"{x}\n" for x in lines))
 
 
+def _squash(text: str) -> str:
+    """Text with every run of whitespace as one space (and none inside a matrix's rows)."""
+    return " ".join(text.split()).replace("; ", ";")
+
+
 def _outcomes() -> list[tuple[str, int, str]]:
     with Store() as store:
         return [
@@ -43,14 +48,15 @@ def test_a_whole_session_right_wrong_hint_solution_skip(home):
     r = _practice(lines, *FAMILIES, "--n", "5", "--seed", "4")
     assert r.exit_code == 0, r.output
     out = r.stdout
-    assert "Problem set, seed 4: 5 problems" in out
+    said = _squash(out)  # messages wrap at the terminal's width: compare the words
+    assert "Problem set, seed 4: 5 problems" in said
     assert out.count("✓ Right") == 3
     verdict = ps[1].check(wrong_answer(ps[1]))
     tag = f" [{verdict.mistake}]" if verdict.mistake else ""
-    assert f"✗ Not right{tag}: {verdict.feedback}" in out
-    assert f"Hint 1/{len(ps[2].hints)}: {ps[2].hints[0]}" in out
-    assert "Solution:" in out and f"Answer: {ps[3].answer}" in out
-    assert f"Skipped. The answer: {ps[4].answer}" in out
+    assert _squash(f"✗ Not right{tag}: {verdict.feedback}") in said
+    assert _squash(f"Hint 1/{len(ps[2].hints)}: {ps[2].hints[0]}") in said
+    assert "Solution:" in out and _squash(f"Answer: {ps[3].answer}") in said
+    assert _squash(f"Skipped. The answer: {ps[4].answer}") in said
     assert "Session summary" in out
     assert "\x1b[" not in out  # not a terminal: plain text
     assert _outcomes() == [
@@ -216,7 +222,7 @@ def test_history_json_and_limit(home):
     r = runner.invoke(app, ["history"])
     assert r.exit_code == 0
     assert f"{ps[0].id}  seed {ps[0].seed}" in r.stdout
-    assert "right after hints or retries" in r.stdout
+    assert "right after help (hints or retries)" in r.stdout
 
 
 def test_reset_refuses_without_yes_when_not_interactive(home):
@@ -242,6 +248,6 @@ def test_reset_yes(home):
     _practice(["skip"], "--family", DW, "-n", "1")
     r = runner.invoke(app, ["reset", "--yes"])
     assert r.exit_code == 0
-    assert "Deleted 1 problems" in r.stderr
+    assert "Deleted 1 problem, 0 answers and 1 session in" in r.stderr
     with Store() as store:
         assert store.counts() == {"sessions": 0, "problems": 0, "attempts": 0, "cards": 0}

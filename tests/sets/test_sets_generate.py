@@ -174,7 +174,7 @@ def test_moodle_export_keeps_numeric_questions_and_explains_the_rest(single_set,
         "--family", FAMILIES[0], "--n", "1", "--format", "moodle", "--out", str(tmp_path / "m")
     )
     assert result.exit_code == 0
-    assert "0 of 1 questions" in result.stdout
+    assert "0 of 1 question;" in result.stdout
     assert "left out question 1: a symbolic expression" in result.stdout
 
 

@@ -165,7 +165,7 @@ class _Neuron:
 class NeuronDerivative(Family):
     id = "activations/neuron-derivative"
     topic = "activations"
-    title = "The derivative of a neuron a = act(w x + b) at a point"
+    title = "The derivative of a single neuron at a point"
     kind = "number"
 
     def neuron(self, seed: int) -> _Neuron:

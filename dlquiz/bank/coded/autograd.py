@@ -43,8 +43,8 @@ CONVENTION = (
     "not operations."
 )
 NOTES_SLIP = (
-    "(The notes write this chain as dL/do · do/dm_h · dm_h/dx ...; the last factor must be "
-    "dm_h/dW_n, the derivative with respect to the weights, not the input.)"
+    "(The notes write this chain as ∂L/∂o · ∂o/∂m_h · ∂m_h/∂x ...; the last factor must be "
+    "∂m_h/∂W_n, the derivative with respect to the weights, not the input.)"
 )
 
 
@@ -624,7 +624,7 @@ class LocalGradient(Family):
                     {
                         "tag": "transposed",
                         "answer": f"({A}.T@g).T",
-                        "feedback": f"d/d{v} L has the shape of {v} (a column): {A}ᵀ g.",
+                        "feedback": f"∂L/∂{v} has the shape of {v} (a column): {A}ᵀ g.",
                     }
                 )
                 if square:
@@ -641,7 +641,7 @@ class LocalGradient(Family):
                     {
                         "tag": "transposed",
                         "answer": f"{v}@g.T",
-                        "feedback": f"d/d{A} L has the shape of {A}: the outer product g "
+                        "feedback": f"∂L/∂{A} has the shape of {A}: the outer product g "
                         f"{v}ᵀ, not {v} gᵀ.",
                     }
                 )
@@ -898,7 +898,7 @@ class BackwardValues(Family):
                 (
                     "transposed",
                     exact["W_n"].T,
-                    "dL/dW_n = (dL/dz_h) xᵀ has the shape of W_n: you have x (dL/dz_h)ᵀ.",
+                    "∂L/∂W_n = (∂L/∂z_h) xᵀ has the shape of W_n: you have x (∂L/∂z_h)ᵀ.",
                 )
             )
         mistakes = keep_distinct(key, candidates, text=_numbers, apart=_distinguishable)
@@ -943,7 +943,7 @@ _WEIGHT_CHOICES = ["W_n", "W_n", "W_n", "b_n", "b_n", "W_o", "x"]
 class WeightGradient(Family):
     id = "autograd/weight-gradient"
     topic = "autograd"
-    title = "Gradients of the notes' model (dL/dW_n and others) in matrix form"
+    title = "Gradients of the notes' one-hidden-layer model in matrix form"
     kind = "expression"
 
     def params(self, seed: int) -> tuple[Model, str]:
@@ -1043,7 +1043,7 @@ class WeightGradient(Family):
                 {
                     "tag": "transposed",
                     "answer": wrong,
-                    "feedback": f"A gradient has the shape of its variable: d/d{wrt} L is "
+                    "feedback": f"A gradient has the shape of its variable: ∂L/∂{wrt} is "
                     f"shaped like {wrt}.",
                 }
             )

@@ -28,6 +28,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
+from dlquiz.core.printing import to_unicode
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def _exact(layer: _Layer) -> dict[str, sp.Matrix]:
 class NumericDelta(Family):
     id = "backprop/numeric-delta"
     topic = "backprop"
-    title = "The backprop recursion in numbers: delta_m, then dL/dW_m and dL/db_m"
+    title = "The backprop recursion in numbers: a layer's delta, then its gradients"
     kind = "numbers"
 
     def params(self, seed: int) -> _Layer:
@@ -144,7 +145,8 @@ class NumericDelta(Family):
             (
                 "missing-transpose",
                 grad((W_next @ delta_next) * dphi) if k == n else None,
-                f"The recursion uses the transpose: $W{q}^T$ sends the gradient back from the "
+                f"The recursion uses the transpose: {to_unicode.name(f'W{q}')}ᵀ sends the gradient "
+                "back from the "
                 f"{k} units of layer {q} to the {n} units of layer {m}.",
             ),
             (

@@ -100,7 +100,7 @@ class BatchStatistics(Family):
         cols = []
         for f in range(features):
             col = [row[f] for row in x]
-            dev = " + ".join(f"({fmt(Fraction(v) - means[f])})^2" for v in col)
+            dev = " + ".join(f"({fmt(Fraction(v) - means[f])})²" for v in col)
             cols.append(
                 f"feature {f + 1}: mean ({' + '.join(str(v) for v in col)})/{m} = "
                 f"{fmt(means[f])}, variance ({dev})/{m} = {fmt(variances[f])}"
@@ -328,7 +328,7 @@ class _BNOutput(Family):
 @register
 class BatchNormOutputNotes(_BNOutput):
     id = "batch-norm/output-notes"
-    title = "Batch-norm output with the notes' convention (epsilon added to sigma_B)"
+    title = "Batch-norm output with the notes' convention (epsilon added to the standard deviation)"
     convention = "notes"
 
     def engine_output(self, su: _BNSetup) -> np.ndarray:

@@ -33,7 +33,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt_key
+from dlquiz.core.numbers import count, fmt_key
 
 
 def _entry_or_map(values: object) -> str:
@@ -109,7 +109,8 @@ class ConvOutputSize(Family):
             )
         statement = (
             f"A convolutional layer with a {k}x{k} kernel, stride $s = {s}$ and {padding} "
-            f"is applied to an input with {su.c} channels, height {su.h} and width {su.w}. "
+            f"is applied to an input with {count(su.c, 'channel')}, height {su.h} and "
+            f"width {su.w}. "
             f"What is the {su.ask} of its output? (A window that does not fit entirely is "
             "dropped, as in PyTorch.)"
         )
@@ -220,7 +221,7 @@ class ConvOutputShape(Family):
         ho, wo = out_size(su.h, su.k, su.s, su.p), out_size(su.w, su.k, su.s, su.p)
         if su.layout == "NCHW":
             given = (
-                f"A batch of {su.n} images in PyTorch's NCHW layout, of shape "
+                f"A batch of {count(su.n, 'image')} in PyTorch's NCHW layout, of shape "
                 f"{tuple_text((su.n, su.c_in, su.h, su.w))} (batch, channels, height, width),"
             )
             ask = "Give the output shape in the same NCHW layout."
@@ -327,8 +328,9 @@ class ConvParamCount(Family):
             "with a bias for each output channel" if su.bias else "without bias (bias=False)"
         )
         statement = (
-            f"A convolutional layer maps an input with {su.c_in} channels and spatial size "
-            f"{su.size}x{su.size} to {su.c_out} output channels with {su.kh}x{su.kw} kernels, "
+            f"A convolutional layer maps an input with {count(su.c_in, 'channel')} and spatial "
+            f"size {su.size}x{su.size} to {count(su.c_out, 'output channel')} with "
+            f"{su.kh}x{su.kw} kernels, "
             f"{bias_text}. How many learnable parameters does it have?"
         )
         solution = (
@@ -435,7 +437,7 @@ def notes_entry(X, V, i: int, j: int, *, flip: bool = False, swap: bool = False)
 class ConvOutputEntry(Family):
     id = "convolution/output-entry"
     topic = "convolution"
-    title = "One output entry H_ijd by the notes' convolution formula"
+    title = "One output entry by the notes' convolution formula"
     kind = "number"
 
     def setup(self, seed: int) -> _EntrySetup:

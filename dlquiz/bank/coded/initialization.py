@@ -37,6 +37,11 @@ MC_FLOATS = 4_000_000  # weight entries drawn per Monte Carlo check (memory and 
 MC_TRIALS = 8000
 
 
+def _superscript(n: int) -> str:
+    """3 as ³, for a power written in prose."""
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A Monte Carlo variance with its standard error."""
@@ -203,10 +208,10 @@ class OutputVariance(Family):
             statement = (
                 f"A fully connected layer $o = W@x$ maps $n_in = {n_in}$ inputs to "
                 f"$n_out = {n_out}$ outputs, with weights drawn from N(0, $sigma^2$), "
-                f"{sigma_text}. During backpropagation the upstream gradient g = dL/do has "
+                f"{sigma_text}. During backpropagation the upstream gradient g = ∂L/∂o has "
                 f"independent zero-mean entries with variance {vx}, independent of the weights, "
-                "and dL/dx = W^T g. Ignoring nonlinearities, what is the variance of one "
-                "entry of dL/dx?"
+                "and ∂L/∂x = Wᵀ g. Ignoring nonlinearities, what is the variance of one "
+                "entry of ∂L/∂x?"
             )
         elif p.case == "stack":
             statement = (
@@ -246,10 +251,10 @@ class OutputVariance(Family):
                 (
                     "wrong-fan",
                     other * var_w * float(p.var_x),
-                    "Forward, o_i sums over the n_in inputs (fan-in); backward, (dL/dx)_j sums "
-                    "over the n_out outputs (fan-out)."
+                    "Forward, o_i sums over the n_in inputs (fan-in); backward, entry j of ∂L/∂x "
+                    "sums over the n_out outputs (fan-out)."
                     if p.case == "forward"
-                    else "Backward, (dL/dx)_j = Σ_i W_ij g_i sums over the n_out outputs "
+                    else "Backward, entry j of ∂L/∂x, Σ_i W_ij g_i, sums over the n_out outputs "
                     "(fan-out), not the inputs.",
                 ),
                 (
@@ -275,7 +280,7 @@ class OutputVariance(Family):
                 (
                     "linear-in-depth",
                     p.depth * one * float(p.var_x),
-                    "The factors multiply, layer after layer: (n sigma²)^depth, "
+                    "The factors multiply, layer after layer: (n σ²) to the power of the depth, "
                     "not depth × n sigma².",
                 ),
                 (
@@ -313,7 +318,8 @@ class OutputVariance(Family):
             )
         elif p.case == "backward":
             solution = (
-                f"(dL/dx)_j = Σ_i W_ij g_i sums n_out = {n_out} independent zero-mean terms, each "
+                f"Entry j of ∂L/∂x, Σ_i W_ij g_i, sums n_out = {n_out} independent zero-mean "
+                "terms, each "
                 f"with variance $sigma^2$ Var(g) = {fmt(var_w, 6)} · {vx}, so the variance is "
                 f"$n_out*sigma^2$ Var(g) = {fmt(float(key), 6)}: backward it is the fan-out that "
                 "counts."
@@ -322,7 +328,7 @@ class OutputVariance(Family):
             solution = (
                 f"Each layer multiplies the variance by $n*sigma^2$ = {n_in} · {fmt(var_w, 6)} = "
                 f"{fmt(n_in * var_w, 6)}, so after {p.depth} layers Var = "
-                f"({fmt(n_in * var_w, 6)})^{p.depth} · {vx} = {fmt(float(key), 6)}. "
+                f"({fmt(n_in * var_w, 6)}){_superscript(p.depth)} · {vx} = {fmt(float(key), 6)}. "
                 "Unless $n*sigma^2 = 1$ the signal explodes or vanishes with depth."
             )
         else:
@@ -456,7 +462,7 @@ def _variance_text(
 class VarianceFormula(Family):
     id = "initialization/variance-formula"
     topic = "initialization"
-    title = "Var of a layer's output or gradient as a formula in n_in, n_out and sigma"
+    title = "Variance of a layer's output or gradient as a formula"
     kind = "expression"
 
     def params(self, seed: int) -> _Formula:
@@ -490,7 +496,7 @@ class VarianceFormula(Family):
                 f"Its weights are drawn independently from {law}; "
                 f"{'it has ' + bias if p.var_b else 'it has no bias'}. During "
                 "backpropagation the upstream gradient g = dL/do has independent entries of "
-                f"mean 0 and variance {c}, independent of the weights, and dL/dx = W^T g. "
+                f"mean 0 and variance {c}, independent of the weights, and ∂L/∂x = Wᵀ g. "
                 f"{note} Give the variance of one entry of dL/dx as a formula"
             )
         else:
@@ -549,8 +555,8 @@ class VarianceFormula(Family):
                 (
                     "wrong-fan",
                     _variance_text(p, fans=(other,)),
-                    "Forward, o_i sums over the n_in inputs; backward, (dL/dx)_j = Σ_i W_ij g_i "
-                    "sums over the n_out outputs.",
+                    "Forward, o_i sums over the n_in inputs; backward, entry j of ∂L/∂x, "
+                    "Σ_i W_ij g_i, sums over the n_out outputs.",
                 ),
             ]
         if p.var_b:
@@ -576,7 +582,8 @@ class VarianceFormula(Family):
                 f"Var(x_j) = {c}. Variances of independent terms add{plus_b}."
             ),
             "backward": (
-                f"(dL/dx)_j = Σ_i W_ij g_i sums $n_out$ independent zero-mean products, each "
+                f"Entry j of ∂L/∂x, Σ_i W_ij g_i, sums $n_out$ independent zero-mean products, "
+                "each "
                 f"of variance Var(W_ij) Var(g_i), with Var(W_ij) = {var_w_text} and "
                 f"Var(g_i) = {c}: backward the sum runs over the outputs (the fan-out)"
                 + (", and the bias plays no part in dL/dx." if p.var_b else ".")
@@ -671,7 +678,7 @@ def _xavier_exact(n_in: int, n_out: int, ask: str) -> float:
 class Xavier(Family):
     id = "initialization/xavier"
     topic = "initialization"
-    title = "Xavier initialization: sigma, sigma^2 or the uniform bound for a layer"
+    title = "Xavier initialization of a layer's weights"
     kind = "number"
 
     def params(self, seed: int) -> tuple[int, int, str]:
@@ -972,13 +979,13 @@ class WhyXavier(Family):
         setting = (
             f"A fully connected layer maps $n_in = {n_in}$ inputs to $n_out = {n_out}$ outputs; "
             "assume, as the notes do, independent zero-mean inputs and weights "
-            "(w ~ N(0, $sigma^2$)) and ignore nonlinearities."
+            "(w drawn from N(0, $sigma^2$)) and ignore nonlinearities."
         )
         question = {
             "why": f" Xavier initialization takes $sigma^2 = 2/(n_in + n_out)$ = 2/{total}. Why?",
             "backward-factor": " It is initialized with $sigma^2 = 1/n_in$, which keeps the "
-            "variance of the forward pass. Going backward through the layer (from dL/do to "
-            "dL/dx = W^T dL/do), by what factor is the gradient's variance multiplied?",
+            "variance of the forward pass. Going backward through the layer (from ∂L/∂o to "
+            "∂L/∂x = Wᵀ ∂L/∂o), by what factor is the gradient's variance multiplied?",
             "unit-sigma": " Its weights are drawn from a standard normal ($sigma = 1$). By what "
             "factor is the variance of each output larger than that of each input?",
             "equal-fans": " What is Xavier's $sigma^2 = 2/(n_in + n_out)$ here, and what "
@@ -999,7 +1006,7 @@ class WhyXavier(Family):
             statement=setting + question,
             answer=key,
             hints=[
-                "Forward, Var(o_i) = $n_in*sigma^2$ Var(x); backward, Var((dL/dx)_j) = "
+                "Forward, Var(o_i) = $n_in*sigma^2$ Var(x); backward, the variance of ∂L/∂x is "
                 "$n_out*sigma^2$ Var(dL/do).",
                 "Which of the two products equals 1 for the σ² in question?",
             ],

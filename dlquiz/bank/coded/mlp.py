@@ -36,6 +36,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
+from dlquiz.core.numbers import count
 
 
 def _col(values: Sequence[int]) -> np.ndarray:
@@ -205,7 +206,7 @@ class MlpForward(Family):
                 (
                     "no-activation",
                     z1,
-                    f"That is the pre-activation $W1 x + b1$; the hidden representation "
+                    f"That is the pre-activation W₁ x + b₁; the hidden representation "
                     f"applies {ACT_TEXT[phi]} to it, entry by entry.",
                 ),
                 (
@@ -505,7 +506,7 @@ class MlpParameterCount(Family):
             which = "the output layer" if k == len(sizes) - 1 else f"hidden layer {k}"
             question = (
                 f"How many parameters (weights and biases) does {which} alone have, i.e. the "
-                f"fully connected layer from {n_in} to {n_out} units?"
+                f"fully connected layer from {n_in} to {count(n_out, 'unit')}?"
             )
         elif weights_only:
             question = (
@@ -646,7 +647,7 @@ class MlpShapes(Family):
             f"unit). A batch of {batch} "
             f"examples is processed at once with the examples as the rows of $X$, shape "
             f"({batch}, {sizes[0]}), as PyTorch does: a layer maps its input rows A to "
-            "relu(A W^T + b), b added to every row, one row per example. "
+            "ReLU(A Wᵀ + b), b added to every row, one row per example. "
             f"What is the shape of {asked}?"
         )
         candidates: list[tuple[str, object, str]] = []

@@ -545,13 +545,13 @@ class MomentumUnrolled(Family):
             return [
                 (
                     "reversed-powers",
-                    "The newest gradient has weight 1 and older ones decay: g_k gets β^(t-k), "
+                    "The newest gradient has weight 1 and older ones decay: g_k gets βᵗ⁻ᵏ, "
                     "so g₁ carries the highest power.",
                 ),
                 (
                     "ema-form",
                     "That is the averaging form with (1 - β) g; the notes' velocity adds the "
-                    "whole gradient: v_t = β v_{t-1} + g_t.",
+                    "whole gradient: v_t = β v + g_t, with v the previous velocity.",
                 ),
             ]
         if u.quantity == "v-const":
@@ -559,11 +559,11 @@ class MomentumUnrolled(Family):
                 (
                     "no-decay",
                     "The velocity decays: each step multiplies the old velocity by β before "
-                    "adding g, so v_t = (1 + β + ... + β^(t-1)) g.",
+                    "adding g, so v_t = (1 + β + ... + βᵗ⁻¹) g.",
                 ),
                 (
                     "one-too-many",
-                    "One term too many: with v_0 = 0 the sum has t terms, β⁰ to β^(t-1).",
+                    "One term too many: with v_0 = 0 the sum has t terms, β⁰ to βᵗ⁻¹.",
                 ),
                 ("ema-form", "The notes' velocity adds the whole gradient, not (1 - β) g."),
             ]
@@ -577,7 +577,7 @@ class MomentumUnrolled(Family):
                 "That is plain gradient descent: each step moves by η v_k, where v_k keeps "
                 "β times the previous velocity.",
             ),
-            ("sign", "Descent subtracts: θ_t = θ_{t-1} - η v_t."),
+            ("sign", "Descent subtracts: θ_t = θ - η v_t, with θ the previous value."),
         ]
 
     def generate(self, seed: int) -> Problem:
@@ -606,7 +606,7 @@ class MomentumUnrolled(Family):
             f"values), with $v_0 = 0$, {beta_text}, a learning rate $eta$ and {grads}, "
             f"starting at $theta_0$. Write {target} in terms of "
             + ", ".join(f"${n}$" for n in in_terms)
-            + " (an exact expression; numbers may stay unsimplified, e.g. 0.9^2)."
+            + " (an exact expression; numbers may stay unsimplified, e.g. 0.9²)."
         )
         steps = []
         for k in range(1, u.t + 1):
@@ -621,7 +621,7 @@ class MomentumUnrolled(Family):
         else:
             tail = (
                 f"So $v_{u.t} = {_notation(key, ns)}$: the gradient of step k is weighted by "
-                f"$beta^({u.t}-k)$, so older gradients fade geometrically."
+                f"$beta$ to the power ${u.t} - k$, so older gradients fade geometrically."
             )
         solution = (
             "Unroll the recursion from $v_0 = 0$: "

@@ -92,7 +92,7 @@ def _step_engine(s: _Step) -> np.ndarray:
 class WeightDecayStep(Family):
     id = "regularization/weight-decay-step"
     topic = "regularization"
-    title = "One SGD step with weight decay, in numbers (the notes' lambda vs PyTorch's)"
+    title = "One SGD step with weight decay, in numbers (the notes' or PyTorch's convention)"
     kind = "numbers"
 
     def params(self, seed: int) -> _Step:
@@ -142,7 +142,7 @@ class WeightDecayStep(Family):
             statement = (
                 f"{intro} by PyTorch's torch.optim.SGD(params, lr={eta}, weight_decay={lam}), "
                 "which adds weight_decay times w to the gradient (so weight_decay corresponds to "
-                "2 lambda for the notes' penalty lambda ||w||^2). What is $w$ after the step?"
+                "$2*lambda$ for the notes' penalty $lambda*||w||^2$). What is $w$ after the step?"
             )
         factor = 1 - s.eta * s.decay
         candidates = [

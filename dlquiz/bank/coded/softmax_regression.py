@@ -301,8 +301,8 @@ class ScoreGradient(Family):
             ],
             solution=(
                 "For softmax with cross-entropy the gradient in the scores is "
-                "$d/do L = softmax(o) - y$ (the notes write it entry by entry: "
-                "dL/do_i = softmax(o)_i - y_i). "
+                "$d/do L = softmax(o) - y$ (the notes write it entry by entry: entry i of "
+                "∂L/∂o is ŷ_i - y_i, with ŷ = softmax(o)). "
                 f"Here softmax(o) = {vector([fmt(float(v), 4) for v in p])}; subtracting "
                 f"$y = {vector(y)}$ gives {vector([fmt(float(v), 4) for v in grad])}. "
                 "The entries add up to 0, and only the correct class's entry is negative."
@@ -341,7 +341,7 @@ class _Step:
 class SoftmaxSgdStep(Family):
     id = "softmax-regression/weight-gradient"
     topic = "softmax-regression"
-    title = "The weight gradient (yhat - y) x^T and one SGD step on W, in numbers"
+    title = "The weight gradient of softmax regression and one SGD step on W, in numbers"
     kind = "numbers"
 
     def step(self, seed: int) -> _Step:
