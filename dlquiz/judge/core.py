@@ -410,8 +410,8 @@ MAX_CHECKED_NODES = 20_000  # after definitions are substituted in
 
 def _bound_size(e: Expr) -> None:
     """An answer that grows too large once definitions are put in is refused, not run."""
-    for count, _ in enumerate(e.walk(), start=1):
-        if count > MAX_CHECKED_NODES:
+    for parts, _ in enumerate(e.walk(), start=1):
+        if parts > MAX_CHECKED_NODES:
             raise NotationError(
                 f"the answer is too large once its definitions are substituted "
                 f"(more than {MAX_CHECKED_NODES} parts)"
