@@ -42,8 +42,8 @@ NUMERIC_RTOL = 5e-3  # right to three significant figures
 NUMERIC_ATOL = 1e-6  # answers near 0
 EXPRESSION_RTOL = 1e-7
 GREY_ZONE = (1e-9, 1e-4)  # relative errors that may be rounding rather than a mistake
-# A test switch (never needed in use): with it set to 1, floats decide nothing below the
-# grey zone's top, so SymPy's confirmation runs for every answer that is not exactly
+# A test switch (never needed in use): with it set to 1, floats decide only exact
+# agreement, and SymPy's confirmation runs for every scalar answer that is not exactly
 # equal in floats. The tests use it to run that path in check, practice and grade alike,
 # since the rounding bounds leave almost no answer in the grey zone.
 FORCE_SYMBOLIC = "DLQUIZ_FORCE_SYMBOLIC"
@@ -315,7 +315,8 @@ def _check_expression(
     else:
         rtol = EXPRESSION_RTOL if decimals else SYMBOLIC_RTOL
     safety = SAFETY
-    if tolerance is None and os.environ.get(FORCE_SYMBOLIC) == "1":
+    forced = tolerance is None and os.environ.get(FORCE_SYMBOLIC) == "1"
+    if forced:
         rtol = safety = 0.0  # the test switch: every float difference goes to SymPy
     sample = draw(expected, [given], key.ns, rtol=rtol, safety=safety)
     if sample.count < MIN_VALID:
@@ -340,7 +341,8 @@ def _check_expression(
     if exact is None and tolerance is None and not agree:
         rel = max_relative_error(sample, values)
         defined = np.isfinite(values[sample.valid & ~sample.detail(given).risky]).all()
-        if defined and rel < GREY_ZONE[1] and _confirm_symbolically(given, expected, key.ns):
+        grey = rel < GREY_ZONE[1] or forced
+        if defined and grey and _confirm_symbolically(given, expected, key.ns):
             return _right("correct (confirmed symbolically)", points=sample.count)
     for mistake, expr in mistakes:
         if _matches(given, expr, sample, domains, salt, exact is not None):

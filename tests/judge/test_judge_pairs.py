@@ -14,7 +14,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "benchmarks" / "judge_corpus.toml
 PAIRS = tomllib.loads(CORPUS.read_text(encoding="utf-8"))["pair"]
 
 
-CLASSES = ("narrow-sampling", "orthants", "tolerance", "integers", "exact", "domain",
+CLASSES = ("narrow-sampling", "orthants", "tolerance", "integers", "exact", "domain", "notation",
            "constant-key", "identities")  # fmt: skip
 
 
