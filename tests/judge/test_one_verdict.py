@@ -4,8 +4,9 @@ Every labelled pair of benchmarks/judge_corpus.toml becomes a question: judged b
 ``dlquiz check`` (the command), answered in a practice session (one try each, through
 the session loop and the progress database) and graded on an answer sheet by the real
 ``dlquiz grade`` process with its worker processes. The three verdicts must be the same,
-and right; then again with the test switch that sends every float difference to SymPy,
-so the confirmation inside grading workers is held to the same verdict.
+and right; then again with the test switch that sends every float difference to SymPy
+(which then decides some pairs wrongly: it cannot compare vectors, nor see a domain),
+so the confirmation inside grading workers is held to the same verdict as ``check``'s.
 """
 
 from __future__ import annotations
