@@ -126,45 +126,34 @@ def equal(a: Expr, b: Expr, domains: dict[str, str], salt: str = "") -> bool | N
         for node in e.walk():
             if node.op == "sym":
                 shapes[str(node.value)] = node.shape
-    if top <= INTEGER_DEGREE:
-        return _equal_over_rationals(a, b, names, shapes, rng, top)
+    if top <= INTEGER_DEGREE:  # exact rationals at 62-bit integers: nothing to plant
+        return _agree_at_points(a, b, names, shapes, rng, 0, top)
     for _ in range(8):  # primes: another when a constant denominator is a multiple of p
-        p = _prime(rng)
-        points = max(1, math.ceil(math.log(FAILURE_BOUND) / math.log(top / p)))
         try:
-            tried = 0
-            for _attempt in range(4 * points + 8):
-                env = {n: _random_value(rng, p, shapes[n], domains.get(n, "real")) for n in names}
-                try:
-                    same = _same(_evaluate(a, env, p), _evaluate(b, env, p))
-                except _Pole:
-                    continue
-                if not same:
-                    return False
-                tried += 1
-                if tried == points:
-                    return True
-            return None  # poles everywhere: not a function this path can sample
+            return _agree_at_points(a, b, names, shapes, rng, _prime(rng), top)
         except _BadPrime:
             continue
     return None
 
 
-def _equal_over_rationals(
-    a: Expr, b: Expr, names: list[str], shapes: dict, rng: random.Random, top: int
+def _agree_at_points(
+    a: Expr, b: Expr, names: list[str], shapes: dict, rng: random.Random, p: int, top: int
 ) -> bool | None:
-    """Exact rational arithmetic at random integer points (no modulus, nothing to plant).
+    """Do ``a`` and ``b`` agree at enough random points (mod p, or exactly when p = 0)?
 
-    Schwartz–Zippel over the integers: a nonzero numerator of degree ``top`` vanishes at
-    a point drawn from 2^62 integers with probability at most top / 2^62.
+    Schwartz–Zippel: a nonzero numerator of degree ``top`` vanishes at a random point
+    with probability at most top / (the number of values a point's coordinate can take),
+    so ``points`` agreements bound a wrong "equal" by ``FAILURE_BOUND``. None when poles
+    leave too few points.
     """
-    points = max(1, math.ceil(math.log(FAILURE_BOUND) / math.log(top / 2**POINT_BITS)))
+    size = p or 2**POINT_BITS
+    points = max(1, math.ceil(math.log(FAILURE_BOUND) / math.log(top / size)))
     tried = 0
     for _attempt in range(4 * points + 8):
-        env = {n: _random_value(rng, 0, shapes[n], "") for n in names}
+        env = {n: _random_value(rng, p, shapes[n]) for n in names}
         try:
-            same = _same(_evaluate(a, env, 0), _evaluate(b, env, 0))
-        except ZeroDivisionError:
+            same = _same(_evaluate(a, env, p), _evaluate(b, env, p))
+        except (_Pole, ZeroDivisionError):  # a denominator vanished at this point
             continue
         if not same:
             return False
@@ -249,7 +238,7 @@ def _prime(rng: random.Random) -> int:
 # --- evaluation modulo p -----------------------------------------------------------------
 
 
-def _random_value(rng: random.Random, p: int, shape: tuple[int, ...], domain: str) -> object:
+def _random_value(rng: random.Random, p: int, shape: tuple[int, ...]) -> object:
     """A random residue mod p, or (p = 0) a random nonzero 62-bit integer, per entry."""
 
     def one() -> int:
