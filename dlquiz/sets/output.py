@@ -154,9 +154,14 @@ class ReportFolder:
                 raise ReportError(f"{path.parent} leads out of {self.out} (a symlink)")
             path.parent.mkdir(parents=True, exist_ok=True)
             self._checked.add(path.parent)
-        if _holds(path, data):  # a re-run's unchanged file: already complete, kept
-            return
         tmp = partial_name(path)
+        if _holds(path, data):  # a re-run's unchanged file: already complete, kept
+            try:  # ... but not the temporary copy a killed run may have left beside it
+                if stat.S_ISREG(os.lstat(tmp).st_mode):
+                    os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            return
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

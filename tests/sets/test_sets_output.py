@@ -14,10 +14,10 @@ from dlquiz.sets import output
 from dlquiz.sets.output import INCOMPLETE, MANIFEST, ReportError, ReportFolder, verify
 
 
-def _report(students: list[str]) -> dict[str, str]:
+def _report(students: list[str], title: str = "Quiz") -> dict[str, str]:
     files = {}
     for s in students:
-        files[f"feedback/{s}.md"] = f"# Feedback: {s}\n"
+        files[f"feedback/{s}.md"] = f"# {title}: feedback for {s}\n"
         files[f"gradescope/{s}/results.json"] = json.dumps({"score": len(s)}) + "\n"
     files["grades.json"] = json.dumps({"students": students}) + "\n"
     files["grades.csv"] = "student\n" + "".join(f"{s}\n" for s in students)
@@ -101,6 +101,21 @@ def test_files_of_a_killed_run_are_removed_by_the_next(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert (tmp_path / INCOMPLETE).exists()
     assert verify(tmp_path) != []
+    ReportFolder(tmp_path).write(_report(["ana"]), last=LAST)
+    assert _tree(tmp_path) == set(_report(["ana"])) | {MANIFEST}
+    assert verify(tmp_path) == []
+
+
+def test_a_killed_runs_temporary_file_goes_when_a_rerun_keeps_the_file(tmp_path, monkeypatch):
+    """Run A; run B (other content) killed while writing a file; run A again keeps that
+    file (its bytes are A's) and must not leave B's temporary copy beside it."""
+    folder = ReportFolder(tmp_path)
+    folder.write(_report(["ana"]), last=LAST)
+    monkeypatch.setattr(output, "open", _dying_open(2), raising=False)  # dies in ana's file
+    with pytest.raises(_Killed):
+        ReportFolder(tmp_path).write(_report(["ana"], "Quiz, again"), last=LAST)
+    monkeypatch.undo()
+    assert any(p.name.endswith(output.PARTIAL_SUFFIX) for p in tmp_path.rglob("*"))
     ReportFolder(tmp_path).write(_report(["ana"]), last=LAST)
     assert _tree(tmp_path) == set(_report(["ana"])) | {MANIFEST}
     assert verify(tmp_path) == []
@@ -208,6 +223,7 @@ def _dying_open(kill_at: int | None):  # type: ignore[no-untyped-def]
         st.tuples(
             st.lists(st.sampled_from(["ana", "ben", "cy", "dee", "eve"]), unique=True),
             st.one_of(st.none(), st.integers(min_value=1, max_value=16)),
+            st.sampled_from(["Quiz", "Quiz, again"]),  # a re-run may change a file or not
         ),
         min_size=1,
         max_size=6,
@@ -219,8 +235,8 @@ def test_any_sequence_of_runs_and_kills_leaves_a_true_state(tmp_path_factory, ru
     the run before left; no report file on disk is partial; the user's file untouched."""
     out = tmp_path_factory.mktemp("out")
     (out / "mine.txt").write_text("user file")
-    for students, kill_at in runs:
-        files = _report(students)
+    for students, kill_at, title in runs:
+        files = _report(students, title)
         dying_open = _dying_open(kill_at)
 
         before = (_tree(out), verify(out))
