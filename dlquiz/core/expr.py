@@ -201,6 +201,18 @@ class Expr:
         return sum(1 for _ in self.walk())
 
 
+def fingerprint(e: Expr) -> str:
+    """The tree as text, each shared node once (in ``walk`` order): the same on every run
+    and machine, unlike ``hash`` (salted per process), and linear in the shared tree."""
+    index: dict[int, int] = {}
+    parts = []
+    for i, node in enumerate(e.walk()):
+        index[id(node)] = i
+        children = ",".join(str(index[id(c)]) for c in node.args)
+        parts.append(f"{node.op}|{node.value}|{node.shape}|{children}")
+    return ";".join(parts)
+
+
 def shape_text(shape: Shape) -> str:
     """``()`` -> ``scalar``; ``(3, 1)`` -> ``3x1``; ``(2, 3)`` -> ``2x3``."""
     if shape == SCALAR:

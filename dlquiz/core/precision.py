@@ -44,15 +44,17 @@ def evaluate_detailed(
     k: int,
     funcs: dict[str, GenericFunction] | None = None,
     memo: dict[int, np.ndarray] | None = None,
+    error_memo: dict[int, Error] | None = None,
 ) -> Detailed:
     """Value, error bound and over/underflow flags of ``e`` at K points.
 
-    ``memo`` (optional) receives every node's value by ``id(node)``, so a caller can read
-    the value of a subexpression (the argument of a ``step``) without a second walk.
+    ``memo`` and ``error_memo`` (optional) receive every node's value and error bound by
+    ``id(node)``, so a caller can read those of a subexpression (a term of a sum, the
+    argument of a ``step``) without a second walk.
     """
     funcs = funcs or {}
     values: dict[int, np.ndarray] = {} if memo is None else memo
-    errors: dict[int, Error] = {}
+    errors: dict[int, Error] = {} if error_memo is None else error_memo
     risky = np.zeros(k, dtype=bool)
     with np.errstate(all="ignore"):
         for node in e.walk():

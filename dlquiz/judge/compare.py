@@ -29,12 +29,14 @@ term) on the same values.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from dlquiz.core.expr import Expr
+from dlquiz.core import expr as E
+from dlquiz.core.expr import Expr, fingerprint, is_zero
 from dlquiz.core.numeric import GenericFunction, batch_size, evaluate
 from dlquiz.core.precision import Detailed, evaluate_detailed
 from dlquiz.core.vars import Namespace, VarSpec
@@ -79,6 +81,9 @@ class Sample:
     values: dict[Expr, np.ndarray] = field(default_factory=dict)
     safety: float = SAFETY  # times the rounding bounds allowed (0: floats must agree exactly)
     details: dict[Expr, Detailed] = field(default_factory=dict)
+    # every node of a detailed tree, by id: its (value, error bound, the tree's flags)
+    parts: dict[int, tuple[np.ndarray, object, np.ndarray]] = field(default_factory=dict)
+    held: list[Expr] = field(default_factory=list)  # the detailed trees: their ids stay valid
 
     def value(self, e: Expr) -> np.ndarray:
         if e not in self.values:
@@ -86,8 +91,22 @@ class Sample:
         return self.values[e]
 
     def detail(self, e: Expr) -> Detailed:
+        """Values with error bounds; a subexpression of a tree already detailed is read
+        from that tree's walk (its flags are the whole tree's: a superset)."""
         if e not in self.details:
-            self.details[e] = evaluate_detailed(e, self.env, self.k, self.funcs)
+            part = self.parts.get(id(e))
+            if part is not None:
+                value, error, risky = part
+                shaped = np.broadcast_to(error, (self.k, *value.shape[1:]))
+                self.details[e] = Detailed(np.broadcast_to(value, shaped.shape), shaped, risky)
+            else:
+                values: dict[int, np.ndarray] = {}
+                errors: dict[int, object] = {}
+                d = evaluate_detailed(e, self.env, self.k, self.funcs, values, errors)  # type: ignore[arg-type]
+                self.held.append(e)
+                for node in e.walk():
+                    self.parts[id(node)] = (values[id(node)], errors[id(node)], d.risky)
+                self.details[e] = d
         return self.details[e]
 
     def error(self, e: Expr) -> np.ndarray:
@@ -128,31 +147,50 @@ class Sample:
 # --- a fast deterministic stream of random numbers ---------------------------------------
 
 
+POOL_SIZE = 1 << 16
+RUN = CORE_POINTS + SCALED_POINTS
+
+
 @lru_cache(maxsize=1)
-def _pool() -> np.ndarray:
-    return np.random.default_rng(SEED).random(1 << 16)
+def _pools() -> dict[str, np.ndarray]:
+    """Fixed pools of numbers in the shapes the judge draws, made once per process."""
+    rng = np.random.default_rng(SEED)
+    uniform = rng.random(POOL_SIZE)
+    halves = np.where(np.arange(POOL_SIZE) % 2 == 0, 1.0, -1.0)
+    return {
+        "uniform": uniform,
+        "band": rng.uniform(0.25, 2.0, POOL_SIZE),  # the problems' own band
+        "wide": 10.0 ** rng.uniform(-LOG_RANGE, LOG_RANGE, POOL_SIZE),  # every scale
+        # runs of RUN signs (the usual batch), each as many + as -, shuffled
+        "alternating": np.concatenate(
+            [rng.permutation(halves[:RUN]) for _ in range(POOL_SIZE // RUN)]
+        ),
+    }
 
 
 class Stream:
-    """Uniform numbers from a fixed pool, from an offset set by the seed.
+    """Numbers from fixed pools, from an offset set by the seed.
 
     A new NumPy generator costs tens of microseconds, a fifth of a whole check; the
-    judge needs deterministic numbers, not fresh entropy, so it reads a fixed pool.
+    judge needs deterministic numbers, not fresh entropy, so it reads fixed pools.
     """
 
     def __init__(self, seed: int) -> None:
-        self.pool = _pool()
-        self.at = (seed * 2_654_435_761) % self.pool.size
+        self.pools = _pools()
+        self.at = (seed * 2_654_435_761) % POOL_SIZE
+
+    def take(self, pool: str, size: tuple[int, ...]) -> np.ndarray:
+        count = math.prod(size)
+        end = self.at + count
+        if end <= POOL_SIZE:
+            out = self.pools[pool][self.at : end]
+        else:
+            out = np.resize(np.roll(self.pools[pool], -self.at), count)
+        self.at = end % POOL_SIZE
+        return out.reshape(size)
 
     def random(self, size: tuple[int, ...]) -> np.ndarray:
-        count = int(np.prod(size))
-        end = self.at + count
-        if end <= self.pool.size:
-            out = self.pool[self.at : end]
-        else:
-            out = np.resize(np.roll(self.pool, -self.at), count)
-        self.at = end % self.pool.size
-        return out.reshape(size)
+        return self.take("uniform", size)
 
     def uniform(self, lo: float, hi: float, size: tuple[int, ...]) -> np.ndarray:
         return lo + (hi - lo) * self.random(size)
@@ -166,16 +204,17 @@ class Stream:
 
 def _magnitudes(stream: Stream, core: int, scaled: int, shape: tuple[int, int]) -> np.ndarray:
     m, n = shape
-    band = stream.uniform(0.25, 2.0, (core, m, n))
-    wide = 10.0 ** stream.uniform(-LOG_RANGE, LOG_RANGE, (scaled, m, n))
-    return np.concatenate([band, wide])
+    return np.concatenate([stream.take("band", (core, m, n)), stream.take("wide", (scaled, m, n))])
 
 
 def _alternating(stream: Stream, count: int) -> np.ndarray:
     """Half positive, half negative, in a shuffled order: step(z) must not look like 1."""
+    if count == RUN:  # the usual batch: a ready shuffled run
+        block = (stream.at // RUN) % (POOL_SIZE // RUN)
+        stream.at = (stream.at + RUN) % POOL_SIZE
+        return stream.pools["alternating"][block * RUN : (block + 1) * RUN]
     signs = np.where(np.arange(count) % 2 == 0, 1.0, -1.0)
-    order = np.argsort(stream.random((count,)))
-    return signs[order]
+    return signs[np.argsort(stream.random((count,)))]
 
 
 def sample_values(
@@ -304,12 +343,12 @@ def _lost(
 ) -> np.ndarray:
     """(K,) points where some side is not finite because a float lost it (an overflow,
     a log of what rounding made 0), rather than because it is undefined there."""
+    lost = np.zeros(k, dtype=bool)
+    if all(np.isfinite(values[e]).all() for e in exprs):
+        return lost  # the common case, in one test per side
     bad = np.zeros(k, dtype=bool)
     for e in exprs:
         bad |= ~np.isfinite(values[e]).all(axis=(1, 2))
-    lost = np.zeros(k, dtype=bool)
-    if not bad.any():
-        return lost
     rows = np.nonzero(bad)[0]
     sub = {n: v[rows] for n, v in env.items()}
     for e in exprs:
@@ -385,25 +424,35 @@ def _orthant_points(
 # --- breakpoints ----------------------------------------------------------------------
 
 
-def _kinks(e: Expr) -> list[tuple[Expr, ...]]:
-    """The arguments whose sign change is a breakpoint of ``e`` (with how to read them)."""
-    found: list[tuple[Expr, ...]] = []
+def _kinks(e: Expr) -> set[tuple]:
+    """The breakpoints of ``e``: (how to read it, the argument whose sign change it is).
+
+    Written so that one breakpoint reads the same whatever function makes it:
+    ``relu(z)``, ``step(z)``, ``abs(z)`` and ``max(z, 0)`` all give ("sign", z).
+    """
+    found: set[tuple] = set()
     for node in e.walk():
         if node.op == "fn":
             name = node.value
             if name in ("floor", "ceil"):
-                found.append(("jumps", node.args[0]))
+                found.add(("jumps", node.args[0]))
             elif name in ("step", "relu", "abs", "sign", "log"):
-                found.append(("sign", node.args[0]))
+                found |= _signed(node.args[0])
             elif name in ("max", "min"):
-                found.append(("meet", node.args[0], node.args[1]))
+                a, b = node.args
+                found |= _signed(a if is_zero(b) else E.sub(a, b))
             elif name == "maxof":
-                found.append(("ties", node.args[0]))
+                found.add(("ties", node.args[0]))
         elif node.op == "pow":  # a square root's domain edge (poles are not breakpoints)
             exponent = node.args[1]
             if exponent.op != "num" or exponent.value.denominator != 1:  # type: ignore[union-attr]
-                found.append(("sign", node.args[0]))
+                found |= _signed(node.args[0])
     return found
+
+
+def _signed(x: Expr) -> set[tuple]:
+    """A sign change of x, which is one of -x: both, so that either spelling matches."""
+    return {("sign", x), ("sign", E.neg(x))}
 
 
 def _kink_values(kind: tuple, env: dict[str, np.ndarray], k: int, funcs: dict) -> np.ndarray:
@@ -414,8 +463,6 @@ def _kink_values(kind: tuple, env: dict[str, np.ndarray], k: int, funcs: dict) -
         out = vals[0]
     elif head == "jumps":
         out = np.sin(np.pi * vals[0])
-    elif head == "meet":
-        out = vals[0] - vals[1]
     else:  # ties inside max(v): every pair of entries
         flat = vals[0].reshape(vals[0].shape[0], -1)
         i, j = np.triu_indices(flat.shape[1], 1)
@@ -434,13 +481,24 @@ def _breakpoint_points(
 ) -> dict[str, np.ndarray] | None:
     """Points on both sides of each breakpoint found along random lines.
 
+    Only where the two sides break at different places, or the sample has too few
+    points where the expected answer is defined: with the same breakpoints both sides
+    are smooth in each piece between them, where ordinary points tell them apart.
+
     Each line runs through a sample point in a random direction of the real variables;
     the arguments of the kinks are evaluated on a log-spaced grid of the line, each sign
     change is bracketed, its root found by regula falsi (exact in one step for an
     affine argument, one more step for a curved one), and points are placed at the
     bracket's ends, just beside the root and a little further.
     """
-    kinds = list(dict.fromkeys(kind for e in exprs for kind in _kinks(e)))
+    sets = [_kinks(e) for e in exprs]
+    if all(s == sets[0] for s in sets[1:]) and good.sum() >= max(MIN_VALID, good.size // 2):
+        return None  # (a domain's edge is still searched for points where it is defined)
+    kinds: list[tuple] = []
+    ordered = sorted(set().union(*sets), key=lambda k: (k[0], *map(fingerprint, k[1:])))
+    for kind in ordered:  # in a fixed order (hashes vary by process), one of each x, -x
+        if not (kind[0] == "sign" and ("sign", E.neg(kind[1])) in kinds):
+            kinds.append(kind)
     moving = sorted(n for n in names if _spec(ns, n).domain in ("real", "nonzero"))
     if not kinds or not moving:
         return None

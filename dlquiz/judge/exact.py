@@ -21,7 +21,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from dlquiz.core.expr import Expr
+from dlquiz.core.expr import Expr, fingerprint
 
 FAILURE_BOUND = 1e-15
 MAX_DEGREE = 10**12  # beyond this the float path decides
@@ -170,12 +170,7 @@ def _digest(a: Expr, b: Expr, salt: str) -> int:
     if salt:
         return int.from_bytes(h.digest(), "big")
     for e in (a, b):
-        index: dict[int, int] = {}
-        for i, node in enumerate(e.walk()):  # the shared tree once, in a fixed order
-            index[id(node)] = i
-            children = ",".join(str(index[id(c)]) for c in node.args)
-            h.update(f"{node.op}|{node.value}|{node.shape}|{children};".encode())
-        h.update(b"\x1f")
+        h.update(fingerprint(e).encode(errors="surrogatepass") + b"\x1f")
     return int.from_bytes(h.digest(), "big")
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from dlquiz.core.vars import Namespace, VarSpec
 
 MAX_DEPTH = 48
+_LOOKAHEAD = 8
 MAX_DIGITS = 40
 MAX_EXPONENT = 100  # a power of a number is folded to an exact number up to this exponent
 MAX_SYMBOLIC_EXPONENT = 10**6  # (a - x)^6000 stays a power; the judge decides it exactly
@@ -86,7 +87,8 @@ def star(a: Expr, b: Expr) -> Expr:
 
 class Parser:
     def __init__(self, tokens: list[Token], ns: Namespace, *, declare: bool = False) -> None:
-        self.tokens = tokens
+        # EOF repeated past the end, so that peeking ahead needs no bounds check
+        self.tokens = [*tokens, *([tokens[-1]] * _LOOKAHEAD)]
         self.declare = declare  # trusted text: an unknown name becomes a scalar variable
         self.last = len(tokens) - 1  # the EOF token
         self.pos = 0
@@ -98,8 +100,10 @@ class Parser:
 
     # --- helpers ----------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
-        i = self.pos + k
-        return self.tokens[i] if i < self.last else self.tokens[self.last]
+        try:
+            return self.tokens[self.pos + k]
+        except IndexError:  # further ahead than the padding: still the end
+            return self.tokens[self.last]
 
     def advance(self) -> Token:
         tok = self.tokens[self.pos]
