@@ -189,6 +189,12 @@ class Expr:
 
     def free_symbols(self) -> frozenset[str]:
         if self._free is None:
+            if self.op == "sym":
+                self._free = frozenset((self.value,))  # type: ignore[arg-type]
+                return self._free
+            if all(a._free is not None for a in self.args):  # the usual case: built bottom-up
+                self._free = frozenset().union(*(a._free for a in self.args))  # type: ignore[misc]
+                return self._free
             for node in self.walk():  # children first, so theirs are known: no recursion
                 if node._free is None:
                     if node.op == "sym":
@@ -327,7 +333,8 @@ def add(*terms: Expr) -> Expr:
     for t in terms:
         for u in t.args if t.op == "add" else (t,):
             if u.op == "num":
-                total += u.value  # type: ignore[operator]
+                v: Fraction = u.value  # type: ignore[assignment]
+                total += v.numerator if v.denominator == 1 else v  # ints stay ints: faster
             elif u.op != "zeros":
                 flat.append(u)
     shape = broadcast(*(t.shape for t in terms))
@@ -350,7 +357,8 @@ def mul(*factors: Expr) -> Expr:
         for u in f.args if f.op == "mul" else (f,):
             op = u.op
             if op == "num":
-                coeff *= u.value  # type: ignore[operator]
+                v: Fraction = u.value  # type: ignore[assignment]
+                coeff *= v.numerator if v.denominator == 1 else v  # ints stay ints: faster
             else:
                 flat.append(u)
                 special = special or op in ("zeros", "ones")
