@@ -31,6 +31,7 @@ class LatexHook(PlainHook, Protocol):
         self, lexer: LatexLexer, name: str, i: int, j: int, end: int, out: list[Token]
     ) -> int | None: ...
 
+
 _SKIP = {",", ";", "!", ":", " ", "quad", "qquad", "displaystyle", "textstyle", "limits"}
 _SIZES = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"}
 _FONTS = {

@@ -78,6 +78,7 @@ _SINGLE = {
     "⌉": ("RCEIL", "⌉"),
 }
 
+
 class PlainHook(Protocol):
     """What the plain lexer asks a dialect (``dlquiz.notation.dialect.Dialect``)."""
 

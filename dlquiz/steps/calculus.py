@@ -54,6 +54,7 @@ class Definition:
     raw: Expr  # as written: defined names are symbols, derivatives are worked out
     line: int
     forward: bool  # written without derivatives: part of the model the chain rule follows
+    params: tuple[str, ...] = ()  # f(x) = ...: the variables it is written as a function of
 
 
 class Deadline:
@@ -131,6 +132,40 @@ class Calculus:
             stack.pop()
             path.discard(current)
         return self._values[(name, hold)]
+
+    def signature(self, name: str) -> tuple[str, ...] | None:
+        """The parameters of a name defined as ``f(x) = ...`` (None for other names)."""
+        definition = self.definitions.get(name)
+        return definition.params if definition is not None and definition.params else None
+
+    def apply(self, name: str, args: list[Expr], primed: bool, tok: Token) -> Expr:
+        """``f(a)`` (f's definition with x := a) or ``f'(a)`` for ``f(x) = ...``."""
+        params = self.definitions[name].params
+        shape = self.ns.vars[name].shape
+        for param, arg in zip(params, args, strict=True):
+            want = self.ns.vars[param].shape
+            if arg.shape != want:
+                raise NotationError(
+                    f"{shown(name)}({', '.join(map(shown, params))}): {shown(param)} is "
+                    f"{shape_phrase(want)}, the argument {shape_phrase(arg.shape)}",
+                    tok.col,
+                )
+        if primed:
+            if len(params) != 1:
+                raise NotationError(
+                    f"{shown(name)}' is the derivative of a function of one variable; "
+                    f"write d{shown(name)}/d{shown(params[0])}",
+                    tok.col,
+                )
+            body = self.derivative(E.sym(name, shape), params[0], tok)
+        elif all(a.op == "sym" and a.value == p for a, p in zip(args, params, strict=True)):
+            return E.sym(name, shape)  # f(x) is f
+        else:
+            body = self.resolve(E.sym(name, shape))
+        mapping = {
+            p: a for p, a in zip(params, args, strict=True) if not (a.op == "sym" and a.value == p)
+        }
+        return substitute(body, mapping) if mapping else body
 
     # --- derivatives ----------------------------------------------------------------------
     def variable(self, var: str, tok: Token, written: str) -> VarSpec:

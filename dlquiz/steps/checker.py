@@ -171,7 +171,7 @@ class Checker:
             if line.line.continues:
                 pass
             elif (name := self.definition(line)) is not None:
-                self.define(line, name, parts[1])
+                self.define(line, name, parts[1], line.signature()[1])  # type: ignore[index]
                 parts, first = parts[2:], False
             elif len(parts) >= 2:
                 value, pure = self.evaluate(line, parts[0])
@@ -229,8 +229,14 @@ class Checker:
             )
         return name
 
-    def define(self, line: ReadLine, name: str, part: ReadPart) -> None:
+    def define(
+        self, line: ReadLine, name: str, part: ReadPart, params: tuple[str, ...] = ()
+    ) -> None:
         raw, pure = self.parse(line, part)
+        for param in params:
+            spec = self.ns.get(param)
+            if spec is None or spec.is_function or param in self.calculus.definitions:
+                raise LineError(f"{shown(param)} in {shown(name)}(...) must be a variable")
         if name in raw.free_symbols():
             raise LineError(
                 f"{shown(name)} is on both sides: an update (w = w - η ∇_w L) is not a step "
@@ -246,10 +252,11 @@ class Checker:
         for used in value.free_symbols():
             self.used.setdefault(used, line.number)
         forward = not any(t.kind in ("DERIV", LEIBNIZ) for t in part.tokens)
-        self.calculus.define(Definition(name, raw, line.number, forward))
+        self.calculus.define(Definition(name, raw, line.number, forward, params))
         text = line.line.text
         what = "the derivative" if pure else shape_phrase(raw.shape)
-        self.add(Step(line.number, True, f"defines {shown(name)} ({what})", text, "definition"))
+        called = f"{shown(name)}({', '.join(map(shown, params))})" if params else shown(name)
+        self.add(Step(line.number, True, f"defines {called} ({what})", text, "definition"))
         self.new_start(Value(value, line.number, part.text), pure, part.text, after_definition=True)
 
     # --- parts ---------------------------------------------------------------------------
@@ -306,6 +313,7 @@ class Checker:
             status, feedback = UNDECIDED, f"undecided: {verdict.feedback}"
         else:
             status, feedback = WRONG, f"does not follow: {verdict.feedback}"
+            feedback += self.undefined_note(value, previous)
         if across and self.gap is not None:
             feedback += (
                 f" (line {self.gap} could not be checked, so this line is compared with "
@@ -326,6 +334,21 @@ class Checker:
         self.previous = value
         self.after_definition = False
         self.gap = None
+
+    def undefined_note(self, *values: Value) -> str:
+        """When an undefined cost is involved, say so: it may be a forgotten definition."""
+        costs = set()
+        for v in values:
+            costs |= {n for n in v.expr.free_symbols() if n.startswith("∂")}
+        if not costs:
+            return ""
+        names = sorted({n[1:].split("/")[0] for n in costs})
+        listed = ", ".join(names)
+        verb = "is" if len(names) == 1 else "are"
+        return (
+            f" ({listed} {verb} not defined in this file, so {sorted(costs)[0]} stands for an "
+            f"unknown quantity; define {names[0]} = ... if a particular cost is meant)"
+        )
 
     def judge(self, value: Value, before: Value, yours: str, right: str):  # type: ignore[no-untyped-def]
         decimals = has_decimals(value.text) or has_decimals(before.text)

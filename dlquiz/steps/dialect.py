@@ -47,6 +47,13 @@ D_MESSAGE = "'d' is kept for derivatives in a derivation: write d/dw (...), dL/d
 PARTIAL_MESSAGE = (
     "∂ is written as a derivative: ∂L/∂w, ∂/∂w (...) or \\frac{\\partial L}{\\partial w}"
 )
+CASES_MESSAGE = (
+    "a case of \\begin{cases} needs a condition that compares, such as x > 0, "
+    "x \\leq 0 or \\text{otherwise}"
+)
+_COMPARISON = re.compile(r"\\geq?(?![A-Za-z])|\\leq?(?![A-Za-z])|>=|<=|≥|≤|>|<")
+_OTHERWISE = re.compile(r"^\s*(?:\\text\s*\{\s*(?:otherwise|else)\s*\}|otherwise|else)\s*$")
+_IF = re.compile(r"^\s*(?:\\text\s*\{\s*if\s*\}|if\b)\s*|^\s*,\s*")
 INDEX_MESSAGE = (
     "index sums (\\sum_i ...) are not part of the notation: write the vector form, "
     "sum(...) of a vector or a product such as y^T log(ŷ)"
@@ -57,6 +64,10 @@ class Calculus(Protocol):
     """What derivatives mean: supplied by the checker (``dlquiz.steps.calculus``)."""
 
     def derivative(self, body: Expr, var: str, tok: Token) -> Expr: ...
+
+    def signature(self, name: str) -> tuple[str, ...] | None: ...
+
+    def apply(self, name: str, args: list[Expr], primed: bool, tok: Token) -> Expr: ...
 
     def leibniz(self, numerator: str, var: str, tok: Token) -> Expr: ...
 
@@ -133,6 +144,11 @@ class DerivationDialect(Dialect):
                 raise lexer.error(INDEX_MESSAGE, i)
             out.append(Token("NAME", "sum", col))
             return j
+        if name == "begin":
+            a, b, k = lexer.argument(j, end)
+            if text[a:b].strip() == "cases":
+                return _cases(lexer, i, k, end, out)
+            return None
         if name in _FUNCTION_COMMANDS:
             out.append(Token("NAME", name, col))
             return j
@@ -175,6 +191,96 @@ class DerivationDialect(Dialect):
         if self.calculus is None:
             raise ValueError("a derivation parser needs its calculus")
         return DerivationParser(tokens, ns, self.calculus, declare=declare)
+
+
+def _cases(lexer: LatexLexer, i: int, k: int, end: int, out: list[Token]) -> int:
+    """``\\begin{cases} 1 & x > 0 \\\\ 0 & x \\leq 0 \\end{cases}`` as a sum of
+    indicators: 1·step(x) + 0·(1 - step(x)) (``step(0)`` is 0, as in the notes)."""
+    text = lexer.text
+    closing = "\\end{cases}"
+    stop = text.find(closing, k, end)
+    if stop < 0:
+        raise lexer.error("\\begin{cases} without \\end{cases}", i)
+    col = i + 1
+
+    def tok(kind: str, value: str) -> Token:
+        return Token(kind, value, col)
+
+    def group(a: int, b: int) -> list[Token]:
+        inner = lexer.run(a, b)
+        if not inner:
+            raise lexer.error(CASES_MESSAGE, i)
+        return [tok("LP", "("), *inner, tok("RP", ")")]
+
+    rows = [r for r in _rows(text, k, stop) if text[r[0] : r[1]].strip()]
+    if not rows:
+        raise lexer.error("an empty \\begin{cases}", i)
+    result: list[Token] = [tok("LP", "(")]
+    indicators: list[list[Token]] = []
+    for n, (a, b) in enumerate(rows):
+        amp = text.find("&", a, b)
+        if amp < 0:
+            raise lexer.error(CASES_MESSAGE, i)
+        value = group(a, amp)
+        start = amp + 1
+        condition = text[start:b]
+        lead = _IF.match(condition)
+        if lead:
+            start += lead.end()
+            condition = text[start:b]
+        if _OTHERWISE.match(condition):
+            if not indicators:
+                raise lexer.error(CASES_MESSAGE, i)
+            rest = [t for ind in indicators for t in [*ind, tok("OP", "+")]][:-1]
+            indicator = [tok("LP", "("), tok("NUM", "1"), tok("OP", "-"), tok("LP", "(")]
+            indicator += [*rest, tok("RP", ")"), tok("RP", ")")]
+        else:
+            m = _COMPARISON.search(condition)
+            if m is None:
+                raise lexer.error(CASES_MESSAGE, i)
+            left = group(start, start + m.start())
+            right = group(start + m.end(), b)
+            op = m.group(0).lstrip("\\")
+            strict = op in (">", "<", "gt", "lt")
+            upward = op in (">", "gt", "geq", "ge", ">=", "≥")
+            # A > B is step(A - B); A <= B is 1 - step(A - B); < and >= mirror them
+            first, second = (left, right) if upward == strict else (right, left)
+            core = [tok("NAME", "step"), tok("LP", "("), *first, tok("OP", "-"), *second]
+            core.append(tok("RP", ")"))
+            if strict:
+                indicator = core
+            else:
+                indicator = [tok("LP", "("), tok("NUM", "1"), tok("OP", "-"), *core]
+                indicator.append(tok("RP", ")"))
+        indicators.append(indicator)
+        if n:
+            result.append(tok("OP", "+"))
+        result += [*value, tok("OP", "*"), *indicator]
+    result.append(tok("RP", ")"))
+    out.extend(result)
+    return stop + len(closing)
+
+
+def _rows(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The rows of an environment's body: split at ``\\\\`` outside braces."""
+    rows, depth, start, k = [], 0, a, a
+    while k < b:
+        ch = text[k]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "\\" and text.startswith("\\\\", k) and depth == 0:
+            rows.append((start, k))
+            k += 2
+            start = k
+            continue
+        elif ch == "\\":
+            k += 2
+            continue
+        k += 1
+    rows.append((start, b))
+    return rows
 
 
 def _skip_spaces(text: str, k: int, end: int) -> int:
@@ -278,9 +384,20 @@ class DerivationParser(Parser):
         return super().name_atom()
 
     def name_call(self, tok: Token, spec: VarSpec | None, run: bool = False):  # type: ignore[no-untyped-def]
-        """``\\log \\hat{y}``, ``\\exp x``: a function applied to the factor after it."""
+        """``\\log \\hat{y}``, ``\\exp x``: a function applied to the factor after it;
+        ``f(x)``, ``f'(x)``, ``f(2)`` for a name the file defines as ``f(x) = ...``."""
         low = tok.text.lower()
         nxt = self.peek()
+        params = self.calculus.signature(tok.text)
+        primed = nxt.kind == "PRIME"
+        if params is not None and self.peek(1 if primed else 0).kind == "LP":
+            if primed:
+                self.advance()
+            args = self.call_args(tok, tok.text, len(params))
+            result = self.calculus.apply(tok.text, args, primed, tok)
+            if primed:  # f'(x) is a derivative: it may start a chain
+                result = self._note(tok, result)
+            return [result] if run else result
         if (
             spec is None
             and low in BARE_CALLS

@@ -18,10 +18,11 @@ _BLANK = [
     re.compile(r"\$\$|\$"),  # math delimiters
     re.compile(r"\\[\[\]()](?=\s*$)|^\s*\\[\[(]"),  # \[ ... \] and \( ... \)
     re.compile(r"\\\\\s*$"),  # a LaTeX line break at the end
-    re.compile(r"&"),  # alignment: &= and & =
+    re.compile(r"^\s*(?:⇒|=>|⟹|∴|\\(?:Rightarrow|implies|Longrightarrow|therefore)\b)"),
     re.compile(r"\\(?:tag|label)\{[^{}]*\}|\\(?:nonumber|notag)\b"),
     re.compile(r"\\(?:begin|end)\{(?:align\*?|aligned|equation\*?|gather\*?|split)\}"),
 ]
+_ENVIRONMENT = re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S)
 _FULL_STOP = re.compile(r"(?<=[^\d\s.])\s*[.,;]\s*$")
 _COMMENT = ("#", "%", "//")
 _UPDATE = re.compile(r"←|<-|⟵|\\leftarrow\b|\\gets\b|\\longleftarrow\b")
@@ -63,6 +64,10 @@ def clean(raw: str) -> str:
     text = raw
     for pattern in _BLANK:
         text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+    inside = [False] * len(text)  # & separates entries in \begin{cases} and matrices
+    for m in _ENVIRONMENT.finditer(text):
+        inside[m.start() : m.end()] = [True] * (m.end() - m.start())
+    text = "".join(" " if ch == "&" and not inside[i] else ch for i, ch in enumerate(text))
     text = _FULL_STOP.sub(lambda m: " " * len(m.group(0)), text)
     return text
 
@@ -81,9 +86,23 @@ def classify(number: int, raw: str) -> Line:
     cost = _COST.match(body)
     if cost and not _DECLARATION.search(cost.group("name")):
         return Line(number, raw, "cost", body, cost_name=cost.group("name").strip())
-    if _DECLARATION.search(body) or (_ARROW.search(body) and ":" in body):
+    # the conditions of \begin{cases} and a subscript's \sum_{x \in B} declare nothing
+    plain = _braces_blanked(_ENVIRONMENT.sub(" ", body))
+    if _DECLARATION.search(plain) or (_ARROW.search(plain) and ":" in plain):
         return Line(number, raw, "declaration", body)
     return _steps(number, raw, text)
+
+
+def _braces_blanked(text: str) -> str:
+    """The text with what stands inside braces blanked out (``ℝ^{2×3}`` keeps its ``ℝ^``)."""
+    out, depth = [], 0
+    for ch in text:
+        if ch == "}":
+            depth = max(0, depth - 1)
+        out.append(ch if depth == 0 else " ")
+        if ch == "{":
+            depth += 1
+    return "".join(out)
 
 
 def _steps(number: int, raw: str, text: str) -> Line:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dlquiz.core.expr import SCALAR, shape_text
-from dlquiz.core.names import DEFAULT_DOMAINS
+from dlquiz.core.names import DEFAULT_DOMAINS, GREEK_NAMES
 from dlquiz.core.vars import Namespace, VarSpec
 from dlquiz.notation import NotationError, tokens
 from dlquiz.notation.lexer import Token
@@ -49,16 +49,36 @@ class ReadLine:
         return self.line.number
 
     def defined_name(self) -> str | None:
-        """The NAME of ``NAME = ...`` / ``NAME := ...`` (the first part is one name)."""
+        """The NAME of ``NAME = ...``, ``NAME := ...`` or ``NAME(x, y) = ...``."""
+        found = self.signature()
+        return found[0] if found is not None else None
+
+    def signature(self) -> tuple[str, tuple[str, ...]] | None:
+        """The name a line may define and its parameters (``f(x) = ...``), or None."""
         if len(self.parts) < 2 or self.line.continues:
             return None
         toks = self.parts[0].tokens
-        if len(toks) == 2 and toks[0].kind == "NAME" and toks[0].text not in RESERVED:
-            name = toks[0].text
-            if name.lower() in FUNCTIONS and name.lower() != "sigma":
-                return None
-            return name
-        return None
+        if not toks or toks[0].kind != "NAME" or toks[0].text in RESERVED:
+            return None
+        name = toks[0].text
+        if name.lower() in FUNCTIONS:  # σ(z) = ..., Sigmoid(x) = ...: a claim about a function
+            return None
+        if len(toks) == 2:
+            return name, ()
+        inner = toks[2:-2]
+        if (
+            toks[1].kind != "LP"
+            or toks[-2].kind != "RP"
+            or not inner
+            or len(inner) % 2 == 0
+            or any(t.kind != "NAME" for t in inner[::2])
+            or any(t.kind != "COMMA" for t in inner[1::2])
+        ):
+            return None
+        params = tuple(t.text for t in inner[::2])
+        if len(set(params)) != len(params) or name in params:
+            return None
+        return name, params
 
 
 @dataclass
@@ -99,12 +119,40 @@ def read(text: str, given: Namespace | None = None) -> ReadFile:
             elif kind == "steps":
                 for part in map(strip_part, line.line.parts):
                     line.parts.append(_read_part(part, dialect))
+                if any(_prose(p.tokens) for p in line.parts):
+                    raise ValueError(PROSE_MESSAGE)
         except (DeclarationError, ValueError) as exc:
             line.error = _message(exc, line.line, part if kind == "steps" else None)
     ns = given.copy() if given is not None else Namespace()
     declared = _declare(lines, ns, given)
     opaque = _names(lines, ns, declared)
     return ReadFile(lines, ns, declared, opaque, too_long)
+
+
+PROSE_MESSAGE = "this line reads as words, not mathematics: start a comment with # (or %)"
+
+
+def _prose(toks: list[Token]) -> bool:
+    """Three or more names side by side, two of them words (``By the chain rule``)."""
+    run: list[str] = []
+    for tok in toks:
+        if tok.kind == "NAME":
+            run.append(tok.text)
+            words = [
+                w
+                for w in run
+                if len(w) >= 3
+                and w.isascii()
+                and w.isalpha()
+                and w.lower() not in FUNCTIONS
+                and w not in GREEK_NAMES
+                and not w.endswith("hat")
+            ]
+            if len(run) >= 3 and len(words) >= 2:
+                return True
+        else:
+            run = []
+    return False
 
 
 def _read_part(part: Part, dialect: DerivationDialect) -> ReadPart:
