@@ -33,6 +33,10 @@ from dlquiz.notation.parser import FUNCTIONS
 MAX_CHAIN = 64  # definitions the chain rule of an undefined cost may pass through
 
 
+class Unverified(ArithmeticError):
+    """A worked-out derivative that disagrees with the engine's autograd (dlquiz's fault)."""
+
+
 def shown(name: str) -> str:
     """A name as a student writes it (``yhat`` -> ``ŷ``, ``W1`` -> ``W₁``)."""
     return to_unicode.name(name)
@@ -285,13 +289,31 @@ class Calculus:
             return e
         timeout = self.deadline.remaining()
         try:
-            return run("expand", e, self.ns, timeout=timeout)
+            result = run("expand", e, self.ns, timeout=timeout)
         except WorkerTimeout:
             raise
         except WorkerError as exc:
             head, sep, rest = str(exc).partition(": ")
             message = rest if sep and head.endswith("Error") else str(exc)
             raise NotationError(f"cannot differentiate: {message}") from None
+        self._verify(e, result)
+        return result
+
+    def _verify(self, e: Expr, result: Expr) -> None:
+        """A second computation, as ``derive`` makes: the engine's reverse mode."""
+        from dlquiz.core.numeric import EvaluationError
+        from dlquiz.core.verification import verify_expression
+
+        try:
+            check = verify_expression(e, result, self.ns)
+        except (EvaluationError, ValueError, ArithmeticError):
+            return  # what the engine cannot run is not a disagreement
+        if check.points and not check.ok:
+            raise Unverified(
+                "the worked-out derivative disagrees with the engine's autograd (largest "
+                f"relative difference {check.max_rel_error:.2g}): dlquiz cannot judge this "
+                "line, which is its own fault; please report it"
+            )
 
     # --- no silent scalars ---------------------------------------------------------------
     def shapeless(self, name: str) -> bool:

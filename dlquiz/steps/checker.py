@@ -29,7 +29,7 @@ from dlquiz.core.vars import Namespace
 from dlquiz.judge.core import UNDECIDABLE, compare_expressions, has_decimals
 from dlquiz.judge.worker import DEFAULT_TIMEOUT, WorkerError, WorkerTimeout
 from dlquiz.notation.lexer import NotationError
-from dlquiz.steps.calculus import Calculus, Deadline, Definition, shown
+from dlquiz.steps.calculus import Calculus, Deadline, Definition, Unverified, shown
 from dlquiz.steps.dialect import LEIBNIZ, DerivationDialect
 from dlquiz.steps.reader import MAX_LINES, ReadFile, ReadLine, ReadPart, read
 from dlquiz.steps.report import OK, UNDECIDED, UNREADABLE, WRONG, Chain, Step, StepsReport
@@ -186,6 +186,14 @@ class Checker:
                 value, _ = self.evaluate(line, part)
                 self.compare(line, part, value, across=first)
                 first = False
+        except Unverified as exc:
+            self.unusable(
+                line.number,
+                line.line.text,
+                f"undecided: {exc}",
+                UNDECIDED,
+                continues=line.line.continues or not first,
+            )
         except WorkerTimeout:
             self.unusable(
                 line.number,

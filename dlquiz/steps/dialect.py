@@ -37,7 +37,7 @@ PARTIAL = "PARTIAL"
 LEIBNIZ = "LEIBNIZ"  # text: "numerator/variable" (names cannot contain '/')
 
 _NAME = rf"[{IDENT_START}][{IDENT_REST}]*"
-_NABLA = re.compile(rf"∇\s*_\s*(?:\{{\s*({_NAME})\s*\}}|({_NAME}))")
+_NABLA = re.compile(rf"[∇∂]\s*_\s*(?:\{{\s*({_NAME})\s*\}}|({_NAME}))")
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
 _FUNCTION_COMMANDS = {"softmax", "sigmoid", "relu", "ReLU", "sign", "sgn"}
 # Functions that may take their argument without brackets, as in LaTeX: \log \hat{y}
@@ -87,9 +87,13 @@ class DerivationDialect(Dialect):
         self, text: str, i: int, col: int, newline: bool
     ) -> tuple[list[Token], int] | None:
         ch = text[i]
-        if ch == "∂":
+        if ch == "∂" and not _NABLA.match(text, i):
             return [Token(PARTIAL, "∂", col, newline)], i + 1
-        if ch == "∇":
+        if ch == "∑":
+            if text[i + 1 : i + 2] in ("_", "^"):
+                raise NotationError(INDEX_MESSAGE, col)
+            return [Token("NAME", "sum", col, newline)], i + 1
+        if ch in "∇∂":
             m = _NABLA.match(text, i)
             if m:
                 name = canonical_name(m.group(1) or m.group(2))
@@ -114,11 +118,11 @@ class DerivationDialect(Dialect):
     ) -> int | None:
         text = lexer.text
         col = i + 1
-        if name == "partial":
-            out.append(Token(PARTIAL, "∂", col))
-            return j
-        if name == "nabla":
+        if name in ("partial", "nabla"):
             k = _skip_spaces(text, j, end)
+            if name == "partial" and not (k < end and text[k] == "_"):
+                out.append(Token(PARTIAL, "∂", col))
+                return j
             if k < end and text[k] == "_":
                 a, b, nxt = lexer.argument(k + 1, end)
                 inner = lexer.run(a, b)

@@ -92,7 +92,7 @@ class StepsReport:
             if len(one) <= width:
                 out.append(one)
                 continue
-            out.append(head)
+            out.extend(_wrap(head, width))
             out.extend(
                 textwrap.wrap(
                     step.feedback,
@@ -106,8 +106,12 @@ class StepsReport:
         if self.chains:
             out.append("")
             for chain in self.chains:
-                out.extend(
-                    textwrap.wrap(chain.summary(), width, subsequent_indent="    ")
-                    or [chain.summary()]
-                )
+                out.extend(_wrap(chain.summary(), width))
         return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """At spaces only (a LaTeX command stays whole), continuation lines indented."""
+    return textwrap.wrap(
+        text, width, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False
+    ) or [text]
