@@ -287,7 +287,7 @@ class Checker:
         return Value(value, line.number, part.text), pure
 
     def start(self, line: ReadLine, part: ReadPart, value: Value, pure: bool) -> None:
-        feedback = f"start of a derivation: {part.text}" if pure else "starting expression"
+        feedback = "start of a derivation" if pure else "starting expression"
         self.add(Step(line.number, True, feedback, _shown_text(line, part), "start"))
         self.new_start(value, pure, part.text)
 
