@@ -160,7 +160,10 @@ class Checker:
         the open chain, whose final result then cannot be judged."""
         step = self.add(Step(number, False, feedback, text, "step", status))
         self.gap = number
-        if self.chain is not None and continues:
+        if not continues:  # it would have started something: what came before is over
+            self.close_chain()
+            self.previous = None
+        elif self.chain is not None:
             self.chain.steps.append((step, Value(self.chain.start.expr, number, text)))
 
     # --- one line of steps -------------------------------------------------------------------
@@ -288,6 +291,8 @@ class Checker:
 
     def start(self, line: ReadLine, part: ReadPart, value: Value, pure: bool) -> None:
         feedback = "start of a derivation" if pure else "starting expression"
+        if self.gap is not None and line.line.continues:
+            feedback += f" (line {self.gap} could not be checked, so this line starts afresh)"
         self.add(Step(line.number, True, feedback, _shown_text(line, part), "start"))
         self.new_start(value, pure, part.text)
 

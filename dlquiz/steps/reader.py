@@ -180,8 +180,8 @@ def _declare(lines: list[ReadLine], ns: Namespace, given: Namespace | None) -> s
             first = seen.get(d.name)
             conflict = _conflict(d, first[0] if first else None, spec, given)
             if conflict:
-                where = f"line {first[1]}" if first else "--var"
-                line.error = f"'{d.name}' is declared {conflict} on {where}"
+                where = f"on line {first[1]}" if first else "by --var"
+                line.error = f"'{d.name}' is declared {conflict} {where}"
                 continue
             shape = d.shape if d.shape is not None else (spec.shape if spec else SCALAR)
             if d.domain is not None:
