@@ -61,7 +61,7 @@ _NORMAL = [
 _LEAD = re.compile(r"^\s*(?:let|where|with|given|for|and|assume)\s+", re.I)
 _BARE_R = re.compile(r"(?<![\w\\])R(?![\w])")  # R, R^3, R^(2x3): the reals
 _BARE_N = re.compile(r"(?<![\w\\])N(?![\w])")
-_REL = re.compile(r"∈|(?<![\w\\])in(?![\w])|:|≥|>|≠")
+_REL = re.compile(r"∈|(?<![\w\\])in(?![\w])|:|≥|>|≠|≤|<")
 _BETWEEN = re.compile(r"^\s*0\s*<\s*(?P<names>.+?)\s*<\s*1\s*$")
 _POSITIVE_MARK = re.compile(r"_\s*(?:\+|\{\s*\+\s*\}|\{\s*[>≥]\s*0\s*\})|\^\s*\+(?!\w)")
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹ˣ", "0123456789x")
@@ -153,6 +153,10 @@ def _relation(rel: str, right: str) -> tuple[Shape | None, str | None]:
         if right != "0":
             raise DeclarationError(f"'{rel} {right}': only '> 0' (positive) is a domain")
         return None, "positive"
+    if rel in ("≤", "<"):
+        raise DeclarationError(
+            f"'{rel} {right}': the domains are '> 0', '≠ 0' and '0 < p < 1' (or p ∈ (0, 1))"
+        )
     if rel == "≠":
         if right != "0":
             raise DeclarationError(f"'≠ {right}': only '≠ 0' (nonzero) is a domain")

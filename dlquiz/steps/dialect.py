@@ -353,6 +353,7 @@ class DerivationParser(Parser):
 
     def atom(self) -> Expr:
         tok = self.peek()
+        at = self.pos
         if tok.kind == "DERIV":
             self.advance()
             var = tok.text.lstrip("_")  # \nabla's subscript arrives as _w
@@ -367,17 +368,18 @@ class DerivationParser(Parser):
             body = self.product()  # to the next top-level + or -
             self.depth -= 1
             result = self.calculus.derivative(body, var, tok)
-            return self._note(tok, result)
+            return self._note(at, result)
         if tok.kind == LEIBNIZ:
             self.advance()
             numerator, _, var = tok.text.partition("/")
-            return self._note(tok, self.calculus.leibniz(numerator, var, tok))
+            return self._note(at, self.calculus.leibniz(numerator, var, tok))
         if tok.kind == PARTIAL:
             raise NotationError(PARTIAL_MESSAGE, tok.col)
         return super().atom()
 
-    def _note(self, tok: Token, result: Expr) -> Expr:
-        if tok is self.tokens[0]:
+    def _note(self, at: int, result: Expr) -> Expr:
+        """Remember a derivative that opens the part (only brackets before it, at ``at``)."""
+        if all(t.kind == "LP" for t in self.tokens[:at]):
             self.first_derivative = result
         return result
 
@@ -395,12 +397,13 @@ class DerivationParser(Parser):
         params = self.calculus.signature(tok.text)
         primed = nxt.kind == "PRIME"
         if params is not None and self.peek(1 if primed else 0).kind == "LP":
+            at = self.pos - 1  # the name's own token
             if primed:
                 self.advance()
             args = self.call_args(tok, tok.text, len(params))
             result = self.calculus.apply(tok.text, args, primed, tok)
             if primed:  # f'(x) is a derivative: it may start a chain
-                result = self._note(tok, result)
+                result = self._note(at, result)
             return [result] if run else result
         if (
             spec is None
