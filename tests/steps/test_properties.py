@@ -35,11 +35,11 @@ dims = st.integers(min_value=1, max_value=6)
 def matrix(rows: int, cols: int, style: int) -> str:
     """ℝ^{a×b} in one of the spellings a student uses."""
     if cols == 1:
-        return ["ℝ^{%d}" % rows, "R^%d" % rows, "\\mathbb{R}^{%d}" % rows][style % 3]
+        return [f"ℝ^{{{rows}}}", f"R^{rows}", f"\\mathbb{{R}}^{{{rows}}}"][style % 3]
     return [
-        "ℝ^{%d×%d}" % (rows, cols),
-        "R^(%dx%d)" % (rows, cols),
-        "\\mathbb{R}^{%d \\times %d}" % (rows, cols),
+        f"ℝ^{{{rows}×{cols}}}",
+        f"R^({rows}x{cols})",
+        f"\\mathbb{{R}}^{{{rows} \\times {cols}}}",
     ][style % 3]
 
 
