@@ -88,6 +88,7 @@ class Calculus:
         self.deadline = Deadline(timeout)
         self._values: dict[tuple[str, str | None], Expr] = {}
         self._gradients: dict[tuple[str, str], Expr] = {}
+        self._derivatives: dict[tuple[Expr, str], Expr] = {}  # until the next definition
         self._seeds = 0
 
     # --- definitions ---------------------------------------------------------------------
@@ -98,6 +99,7 @@ class Calculus:
         self.ns.vars[definition.name] = VarSpec(definition.name, definition.raw.shape, domain)
         self._values.clear()
         self._gradients.clear()
+        self._derivatives.clear()
 
     def resolve(self, e: Expr, hold: str | None = None) -> Expr:
         """``e`` with every definition put in (transitively), except ``hold``'s."""
@@ -190,6 +192,9 @@ class Calculus:
         written = f"d/d{shown(var)}"
         spec = self.variable(var, tok, written)
         held = self.resolve(body, hold=var)
+        known = self._derivatives.get((held, var))
+        if known is not None:
+            return known
         x = E.sym(var, spec.shape)
         result = self.expand(self._deriv(held, x, tok, written))
         for cost in sorted(held.free_symbols() & self.opaque):
@@ -200,6 +205,7 @@ class Calculus:
                 )
             slope = self.expand(self._deriv(held, E.sym(cost), tok, written))
             result = E.add(result, E.mul(slope, self.cost_gradient(cost, var, tok)))
+        self._derivatives[(held, var)] = result
         return result
 
     def leibniz(self, numerator: str, var: str, tok: Token) -> Expr:

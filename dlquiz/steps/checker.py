@@ -356,6 +356,10 @@ class Checker:
         if not costs:
             return ""
         names = sorted({n[1:].split("/")[0] for n in costs})
+        named = {shown(n) for n in self.file.named_costs}
+        names = [n for n in names if n not in named]  # the file says they are costs
+        if not names:
+            return ""
         listed = ", ".join(names)
         verb = "is" if len(names) == 1 else "are"
         return (

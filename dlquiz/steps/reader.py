@@ -61,8 +61,8 @@ class ReadLine:
         if not toks or toks[0].kind != "NAME" or toks[0].text in RESERVED:
             return None
         name = toks[0].text
-        if name.lower() in FUNCTIONS:  # σ(z) = ..., Sigmoid(x) = ...: a claim about a function
-            return None
+        if name.lower() in FUNCTIONS and not (name == "sigma" and len(toks) == 2):
+            return None  # σ(z) = ..., Sigmoid(x) = ...: a claim about a function (σ = ... defines)
         if len(toks) == 2:
             return name, ()
         inner = toks[2:-2]
@@ -88,6 +88,7 @@ class ReadFile:
     declared: set[str]  # names the file or --var gives a shape
     opaque: set[str]  # costs named in dL/dz but never defined
     too_long: bool = False
+    named_costs: set[str] = field(default_factory=set)  # "L = cost function of ..." lines
 
 
 def read_name(text: str) -> str:
@@ -126,7 +127,8 @@ def read(text: str, given: Namespace | None = None) -> ReadFile:
     ns = given.copy() if given is not None else Namespace()
     declared = _declare(lines, ns, given)
     opaque = _names(lines, ns, declared)
-    return ReadFile(lines, ns, declared, opaque, too_long)
+    named = {line.declared[0].name for line in lines if line.line.kind == "cost" and line.declared}
+    return ReadFile(lines, ns, declared, opaque, too_long, named)
 
 
 PROSE_MESSAGE = "this line reads as words, not mathematics: start a comment with # (or %)"
