@@ -21,6 +21,7 @@ that runs out is undecided.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from dlquiz.core.expr import Expr, shape_phrase
@@ -226,12 +227,8 @@ class Checker:
                 first = self.calculus.definitions[name].line
                 raise LineError(f"{shown(name)} is already defined on line {first}")
             return None  # L = ... again: checked against L's definition
-        if any(t.kind == "NAME" and t.text == name for p in line.parts[1:] for t in p.tokens):
-            raise LineError(
-                f"{shown(name)} is on both sides: an update ({shown(name)} = {shown(name)} - "
-                "η ∇L) is not a step of a derivation, whose lines are equal; give the new "
-                f"value a name of its own ({shown(name)}_new := ...)"
-            )
+        if any(t.kind == "NAME" and t.text == name for t in line.parts[1].tokens):
+            raise LineError(_update(name))
         if name in self.used:
             raise LineError(
                 f"{shown(name)} is already a variable of this file (line {self.used[name]} "
@@ -243,16 +240,13 @@ class Checker:
     def define(
         self, line: ReadLine, name: str, part: ReadPart, params: tuple[str, ...] = ()
     ) -> None:
-        raw, pure = self.parse(line, part)
+        raw, pure = self.parse(part)
         for param in params:
             spec = self.ns.get(param)
             if spec is None or spec.is_function or param in self.calculus.definitions:
                 raise LineError(f"{shown(param)} in {shown(name)}(...) must be a variable")
-        if name in raw.free_symbols():
-            raise LineError(
-                f"{shown(name)} is on both sides: an update (w = w - η ∇_w L) is not a step "
-                f"of a derivation, whose lines are equal; give the new value a name of its own"
-            )
+        if name in raw.free_symbols():  # w = wx: through a run of names
+            raise LineError(_update(name))
         spec = self.ns.get(name)
         if name in self.file.declared and spec is not None and spec.shape != raw.shape:
             raise LineError(
@@ -271,7 +265,7 @@ class Checker:
         self.new_start(Value(value, line.number, part.text), pure, part.text, after_definition=True)
 
     # --- parts ---------------------------------------------------------------------------
-    def parse(self, line: ReadLine, part: ReadPart) -> tuple[Expr, bool]:
+    def parse(self, part: ReadPart) -> tuple[Expr, bool]:
         """The part as written (defined names kept), and whether it is one derivative."""
         parser = self.dialect.parser(list(part.tokens), self.ns, declare=False)
         try:
@@ -283,7 +277,7 @@ class Checker:
         return raw, parser.first_derivative is not None and raw is parser.first_derivative
 
     def evaluate(self, line: ReadLine, part: ReadPart) -> tuple[Value, bool]:
-        raw, pure = self.parse(line, part)
+        raw, pure = self.parse(part)
         value = self.calculus.resolve(raw)
         for name in value.free_symbols():
             self.used.setdefault(name, line.number)
@@ -378,7 +372,7 @@ class Checker:
             decimals=decimals,
             yours=yours,
             right=right,
-            timeout=max(0.05, self.calculus.deadline.end - _now()),
+            timeout=max(0.05, self.calculus.deadline.end - time.monotonic()),
         )
 
     def close_chain(self) -> None:
@@ -399,17 +393,19 @@ class Checker:
         )
 
 
-def _now() -> float:
-    import time
-
-    return time.monotonic()
-
-
 def _shown_text(line: ReadLine, part: ReadPart) -> str:
     """A part as the report shows it: the whole line when it is the line's only part."""
     if len(line.parts) == 1:
         return line.line.text
     return part.text if part is line.parts[0] and not line.line.continues else f"= {part.text}"
+
+
+def _update(name: str) -> str:
+    n = shown(name)
+    return (
+        f"{n} is on both sides: an update ({n} = {n} - η ∇L) is not a step of a derivation, "
+        f"whose lines are equal; give the new value a name of its own ({n}_new := ...)"
+    )
 
 
 def _reason(exc: BaseException) -> str:

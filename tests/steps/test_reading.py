@@ -158,6 +158,9 @@ def test_every_spelling_of_a_derivative_means_the_same(spelling: str) -> None:
         ("d/dw w^2 x", "2wx"),
         ("d/dx d/dx x^3", "6x"),
         ("\\frac{d}{dw}\\frac{1}{2}(w-y)^2", "w - y"),
+        ("d/dw \\frac{1}{2}(w - y)^2", "w - y"),  # plain forms in a LaTeX line
+        ("∂/∂w \\frac{1}{2}(w - y)^2", "\\frac{2(w - y)}{2}"),
+        ("\\frac{d}{dw} 1/2 (w - y)^2", "w - y"),
         ("\\frac{d}{dz} \\sigma(z)", "\\sigma(z)(1 - \\sigma(z))"),
         ("d/dz (1 + e^{-z})^{-1}", "e^{-z}/(1 + e^{-z})^2"),
     ],
