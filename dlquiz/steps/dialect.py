@@ -39,6 +39,7 @@ LEIBNIZ = "LEIBNIZ"  # text: "numerator/variable" (names cannot contain '/')
 _NAME = rf"[{IDENT_START}][{IDENT_REST}]*"
 _NABLA = re.compile(rf"[∇∂]\s*_\s*(?:\{{\s*({_NAME})\s*\}}|({_NAME}))")
 _VULGAR = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
+_LETTER_SUBSCRIPTS = frozenset("ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ₊₋₌₍₎")
 _FUNCTION_COMMANDS = {"softmax", "sigmoid", "relu", "ReLU", "sign", "sgn"}
 # Functions that may take their argument without brackets, as in LaTeX: \log \hat{y}
 BARE_CALLS = frozenset({"exp", "log", "ln", "tanh", "sigmoid", "relu", "softmax"})
@@ -100,6 +101,12 @@ class DerivationDialect(Dialect):
                 return [Token("DERIV", name, col, newline)], m.end()
             # in LaTeX the subscript comes after this plain run: the front end adds it
             return [Token("DERIV", "", col, newline)], i + 1
+        if ch in _LETTER_SUBSCRIPTS:
+            raise NotationError(
+                f"'{ch}' is a subscript letter: write subscripts with _ (z_m, a_{{m-1}}, "
+                "W_1 or W₁)",
+                col,
+            )
         if ch in _VULGAR:
             a, b = _VULGAR[ch]
             toks = [

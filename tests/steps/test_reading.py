@@ -408,6 +408,11 @@ def test_a_line_of_words_is_refused_not_read_as_a_product() -> None:
     assert all_ok("u = w x b\nd/dw u = x b\n")  # single letters side by side are math
 
 
+def test_a_unicode_subscript_letter_says_how_to_write_a_subscript() -> None:
+    assert "write subscripts with _" in feedback("zₘ = 2\n")
+    assert all_ok("z_m = 2\nW₁ = 3\nu = z_m W_1\n= 6\n")
+
+
 def test_a_comment_line_is_skipped_in_every_style() -> None:
     assert all_ok("# plain\n% LaTeX\n// C\nd/dx x^2 = 2x\n")
 
