@@ -245,21 +245,70 @@ def read_text_file(path: str, what: str = "file") -> str:
         raise ValueError(f"{what} '{path}' is not UTF-8 text (byte {exc.start})") from None
 
 
-@app.command(epilog="Exit codes: 0 every step valid, 1 a step is wrong, 2 the file cannot be read.")
+# The worked example of `dlquiz steps --help` (the README shows the same file; a test runs it).
+STEPS_EXAMPLE = """\
+# linear regression on one example, as in the notes
+w, x ∈ ℝ³
+ŷ = wᵀx + b
+L = ½(ŷ − y)²
+dL/dw = dL/dŷ dŷ/dw = (ŷ − y)x
+= (wᵀx + b − y)x
+∂L/∂b = ŷ − y
+"""
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+STEPS_HELP = f"""Check a derivation written as on paper: each step must equal the one before.
+
+\b
+A file, one step a line (LaTeX lines work too: \\frac{{dL}}{{dw}}, \\hat{{y}}):
+{_indented(STEPS_EXAMPLE)}
+
+\b
+Declarations apply to the whole file, wherever they stand: w ∈ ℝ^3,
+W ∈ ℝ^{{2×3}} (also R^(2x3), \\in \\mathbb{{R}}^{{2 \\times 3}}), η > 0, p ∈ (0, 1),
+y ∈ onehot(3), φ: ℝ → ℝ. Other names are scalars; @, ⊙, a transpose, softmax
+or sum of an undeclared name is an error that says how to declare it.
+
+\b
+NAME = EXPR or NAME := EXPR defines a name; a line starting with = continues
+the one before; A = B = C checks B against A and C against B. Derivatives:
+d/dw EXPR (up to the next + or -), ∂/∂w, ∇_w, dL/dw, ∂L/∂w, \\frac{{dL}}{{dw}}.
+dL/dz for a cost L the file never defines stands for a quantity shaped like z
+(the chain rule runs through the definitions). The final result of each
+derivation is judged too, even after a wrong step.
+"""
+
+
+@app.command(
+    help=STEPS_HELP,
+    epilog=(
+        "Exit codes: 0 every step valid, 1 a step is wrong, 2 the file cannot be read "
+        "(or a line could not be decided within --timeout)."
+    ),
+)
 def steps(
     file: str = typer.Argument(
         ..., metavar="FILE", help="The derivation, one step a line ('-' for stdin)."
     ),
-    var: list[str] = typer.Option([], "--var", "-v", metavar=VAR_METAVAR, help=VAR_HELP),
+    var: list[str] = typer.Option(
+        [],
+        "--var",
+        "-v",
+        metavar=VAR_METAVAR,
+        help=VAR_HELP + " Optional: declarations in the file do the same.",
+    ),
     timeout: float = typer.Option(
-        2.0, "--timeout", metavar="SECONDS", help=TIMEOUT_HELP.format(what="each derivative")
+        2.0,
+        "--timeout",
+        metavar="SECONDS",
+        help=TIMEOUT_HELP.format(what="each line's derivatives"),
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check a derivation line by line: each step must equal the one before.
-
-    NAME := EXPR defines a name; d/dw (...) is a derivative; lines may start with '='.
-    """
     from dlquiz.core.vars import VarSpecError
     from dlquiz.steps import check_steps
 
@@ -273,11 +322,11 @@ def steps(
     if as_json:
         console.print_json(report.to_json())
     else:
-        for step in report.steps:
-            mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
-            console.line(
-                f"{mark} line {step.line}: {_escape(step.text)}  — {_escape(step.feedback)}"
-            )
+        colours = {"✓": "green", "✗": "red", "?": "yellow"}
+        for line in report.lines(console.out().width):
+            colour = colours.get(line[:1])
+            text = _escape(line)
+            console.line(f"[{colour}]{text[0]}[/{colour}]{text[1:]}" if colour else text)
     if report.unreadable:
         raise typer.Exit(ExitStatus.BAD_INPUT)
     raise typer.Exit(ExitStatus.OK if report.first_error is None else ExitStatus.FAILED)

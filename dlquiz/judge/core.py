@@ -420,7 +420,9 @@ def _bound_size(e: Expr) -> None:
             )
 
 
-def _undefined_where_defined(sample: Sample, d: Any) -> str:
+def _undefined_where_defined(
+    sample: Sample, d: Any, yours: str = "your answer", right: str = "the right one"
+) -> str:
     """Feedback for an answer that is undefined (log of a negative...) where the key is not."""
     bad = sample.valid & ~d.risky & ~np.isfinite(d.value).all(axis=(1, 2))
     if not bad.any():
@@ -429,9 +431,7 @@ def _undefined_where_defined(sample: Sample, d: Any) -> str:
     scalars = [n for n, v in sorted(sample.env.items()) if v.shape[1:] == (1, 1)][:4]
     at = ", ".join(f"{n}={sample.env[n][i, 0, 0]:.3g}" for n in scalars)
     where = f" (for instance at {at})" if at else ""
-    return (
-        f"not equivalent: your answer is undefined at points where the right one is defined{where}"
-    )
+    return f"not equivalent: {yours} is undefined at points where {right} is defined{where}"
 
 
 def _largest_difference(sample: Sample, values: np.ndarray) -> str:
@@ -441,7 +441,9 @@ def _largest_difference(sample: Sample, values: np.ndarray) -> str:
     return f" (largest relative difference {rel:.2g})"
 
 
-def _witness(given: Expr, expected: Expr, sample: Sample) -> str:
+def _witness(
+    given: Expr, expected: Expr, sample: Sample, yours: str = "yours", right: str = "the right one"
+) -> str:
     """A point where the two differ, for scalar answers in a few variables."""
     names = sorted(expected.free_symbols() | given.free_symbols())
     if not expected.is_scalar or not names or len(names) > 4:
@@ -456,7 +458,7 @@ def _witness(given: Expr, expected: Expr, sample: Sample) -> str:
     core = [i for i in bad if all(0.2 <= abs(sample.env[n][i, 0, 0]) <= 3 for n in names)]
     i = int(core[0] if core else bad[0])  # a point in the usual band reads best
     at = ", ".join(f"{n}={sample.env[n][i, 0, 0]:.3g}" for n in names)
-    return f" (at {at} yours is {va[i, 0, 0]:.4g}, the right one {ve[i, 0, 0]:.4g})"
+    return f" (at {at} {yours} is {va[i, 0, 0]:.4g}, {right} {ve[i, 0, 0]:.4g})"
 
 
 def _shape_mismatch(given: Expr, expected: Expr, key: PreparedKey) -> Verdict:
@@ -472,16 +474,115 @@ def _shape_mismatch(given: Expr, expected: Expr, key: PreparedKey) -> Verdict:
     )
 
 
-def _confirm_symbolically(given: Expr, expected: Expr, ns: Namespace) -> bool:
-    """Only for the rare grey-zone case; SymPy runs in the worker under a time limit."""
+def _confirm_symbolically(
+    given: Expr, expected: Expr, ns: Namespace, timeout: float | None = None
+) -> bool | None:
+    """Only for the rare grey-zone case; SymPy runs in the worker under a time limit.
+
+    None (falsy, like a refusal) when SymPy ran out of time.
+    """
     if not (given.is_scalar and expected.is_scalar):
         return False
-    from dlquiz.judge.worker import WorkerError, run
+    from dlquiz.judge.worker import WorkerError, WorkerTimeout, run
 
     try:
-        return bool(run("equal", given, expected, ns))
+        return bool(run("equal", given, expected, ns, timeout=timeout))
+    except WorkerTimeout:
+        return None
     except WorkerError:
         return False
+
+
+UNDECIDABLE = "undecidable"  # the tag of a comparison that could not be decided
+
+
+def compare_expressions(
+    given: Expr,
+    expected: Expr,
+    ns: Namespace,
+    *,
+    salt: str = "",
+    decimals: bool = False,
+    yours: str = "your answer",
+    right: str = "the right one",
+    timeout: float | None = None,
+) -> Verdict:
+    """Is ``given`` equal to ``expected`` (both built, definitions substituted), and why not?
+
+    The judge's decision for expression answers without a key's known mistakes (the
+    derivation checker's comparison of a line with the line before): the exact path
+    where it decides, points chosen to find differences, SymPy's confirmation in the
+    grey zone (in the worker, within ``timeout``), then the diagnosis. ``yours`` and
+    ``right`` name the two sides in the feedback; ``decimals`` (a side written with long
+    decimals) decides in floating point with the relative tolerance. A verdict tagged
+    ``UNDECIDABLE`` could not be decided (too few points, or SymPy ran out of time).
+    """
+    with np.errstate(all="ignore"):
+        return _compare_expressions(given, expected, ns, salt, decimals, yours, right, timeout)
+
+
+def _compare_expressions(  # type: ignore[no-untyped-def]
+    given, expected, ns, salt, decimals, yours, right, timeout
+) -> Verdict:
+    if given.shape != expected.shape:
+        a, b = given.shape, expected.shape
+        text = f"{yours} is {shape_phrase(a)}, {right} is {shape_phrase(b)}"
+        if a and b and a == b[::-1]:
+            sample = draw(expected, [given.T], ns)
+            if same_values(sample, sample.value(given.T)):
+                return _wrong(text + ": transposed? (its transpose is equal)", "transposed")
+            return _wrong(text + ": transposed?", "shape")
+        return _wrong(text, "shape")
+    if given == expected:
+        return _right()
+    domains = {n: spec.domain for n, spec in ns.vars.items()}
+    exact = None if decimals else exact_equal(given, expected, domains, salt)
+    if exact:
+        return _right("correct (exact)", method="exact")
+    sample = draw(expected, [given], ns, rtol=EXPRESSION_RTOL if decimals else SYMBOLIC_RTOL)
+    if sample.count < MIN_VALID:
+        if exact is False:
+            return _wrong(f"not equal to {right}", method="exact")
+        return _wrong(
+            f"{right} is defined at only {sample.count} of the points tried: "
+            "this cannot be decided",
+            UNDECIDABLE,
+        )
+    values = sample.value(given)
+    if not np.isfinite(values[sample.valid]).any():
+        return _wrong(f"{yours} is undefined at every point tried", "undefined")
+    agree = sample.agrees(given)
+    if agree and exact is None:
+        return _right(points=sample.count)
+    if agree:
+        return _wrong(
+            "not equal: exact arithmetic finds a difference too small for floating point "
+            "to show" + _largest_difference(sample, values),
+            method="exact",
+        )
+    if exact is None:
+        rel = max_relative_error(sample, values)
+        defined = np.isfinite(values[sample.valid & ~sample.detail(given).risky]).all()
+        if defined and rel < GREY_ZONE[1]:
+            confirmed = _confirm_symbolically(given, expected, ns, timeout)
+            if confirmed:
+                return _right("correct (confirmed symbolically)", points=sample.count)
+            if confirmed is None:
+                return _wrong(
+                    "undecided: the values differ only in the last digits, and SymPy ran "
+                    "out of time confirming it",
+                    UNDECIDABLE,
+                )
+    undefined = _undefined_where_defined(sample, sample.detail(given), yours, right)
+    if undefined:
+        return _wrong(undefined.replace("not equivalent: ", ""))
+    found = diagnose(given, expected, sample, yours, right)
+    if found is not None:
+        return _wrong(found.feedback, found.tag)
+    return _wrong(
+        f"not equal to {right}"
+        + (_witness(given, expected, sample, yours, right) or _largest_difference(sample, values))
+    )
 
 
 # --- numbers, integers, shapes, choices ---------------------------------------------

@@ -21,15 +21,23 @@ from dlquiz.notation.parser import Parser
 
 if TYPE_CHECKING:
     from dlquiz.core.vars import Namespace
+    from dlquiz.notation.dialect import Dialect
 
 __all__ = ["NotationError", "open_brackets", "parse", "tokens"]
 
 
-def tokens(text: str, *, derivatives: bool = False) -> list[Token]:
-    """The tokens of ``text``: LaTeX (detected by ``\\`` or ``{``) or the plain notation."""
+def tokens(text: str, *, derivatives: bool = False, dialect: Dialect | None = None) -> list[Token]:
+    """The tokens of ``text``: LaTeX (detected by ``\\`` or ``{``) or the plain notation.
+
+    A ``dialect`` (``dlquiz.notation.dialect``) extends both lexers and rewrites the result.
+    """
+    if dialect is not None:
+        derivatives = derivatives or dialect.derivatives
     if looks_like_latex(text):
-        return tokenize_latex(text)
-    return tokenize(text, derivatives=derivatives)
+        found = tokenize_latex(text, dialect)
+    else:
+        found = tokenize(text, derivatives=derivatives, dialect=dialect)
+    return found if dialect is None else dialect.rewrite(found)
 
 
 def parse(
@@ -38,11 +46,14 @@ def parse(
     *,
     derivatives: bool = False,
     declare: bool = False,
+    dialect: Dialect | None = None,
 ) -> Expr:
     """Read ``text`` (plain notation or LaTeX) against the known names in ``ns``.
 
     ``derivatives`` reads ``d/dw`` as a derivative (templates, derivation files);
-    ``declare`` makes unknown names scalar variables of ``ns`` (trusted text only).
+    ``declare`` makes unknown names scalar variables of ``ns`` (trusted text only);
+    ``dialect`` extends the notation for trusted text (``dlquiz.notation.dialect``:
+    derivation files read Leibniz derivatives through one).
     """
     if not isinstance(text, str):
         raise NotationError("an answer must be text")
@@ -50,7 +61,10 @@ def parse(
         from dlquiz.core.vars import Namespace
 
         ns = Namespace()
-    return Parser(tokens(text, derivatives=derivatives), ns, declare=declare).parse()
+    found = tokens(text, derivatives=derivatives, dialect=dialect)
+    if dialect is None:
+        return Parser(found, ns, declare=declare).parse()
+    return dialect.parser(found, ns, declare=declare).parse()
 
 
 def open_brackets(text: str) -> int:

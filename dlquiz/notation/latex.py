@@ -8,16 +8,29 @@ names (``n_{in}`` -> ``n_in``, ``\\hat{y}`` -> ``yhat``) and one set of error me
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from dlquiz.core.names import GREEK_NAMES, canonical_name
 from dlquiz.notation.lexer import (
     DERIVATIVE_MESSAGE,
     NotationError,
+    PlainHook,
     Token,
     check_length,
     tokenize,
 )
 from dlquiz.notation.parser import MAX_DEPTH
+
+
+class LatexHook(PlainHook, Protocol):
+    """What the LaTeX front end asks a dialect (``dlquiz.notation.dialect.Dialect``)."""
+
+    derivatives: bool
+
+    def latex_command(
+        self, lexer: LatexLexer, name: str, i: int, j: int, end: int, out: list[Token]
+    ) -> int | None: ...
+
 
 _SKIP = {",", ";", "!", ":", " ", "quad", "qquad", "displaystyle", "textstyle", "limits"}
 _SIZES = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"}
@@ -49,18 +62,23 @@ def looks_like_latex(text: str) -> bool:
     return "\\" in text or "{" in text
 
 
-def tokenize_latex(text: str) -> list[Token]:
+def tokenize_latex(text: str, dialect: LatexHook | None = None) -> list[Token]:
+    """The tokens of a LaTeX answer; a ``dialect`` may handle commands itself."""
     check_length(text)
-    lexer = _LatexLexer(text)
+    lexer = LatexLexer(text, dialect)
     tokens = lexer.run(0, len(text))
     tokens.append(Token("EOF", "", len(text) + 1))
     return tokens
 
 
-class _LatexLexer:
-    def __init__(self, text: str) -> None:
+class LatexLexer:
+    """LaTeX to tokens; its helpers (``argument``, ``group_tokens``, ``run``) serve dialects."""
+
+    def __init__(self, text: str, dialect: LatexHook | None = None) -> None:
         self.text = text
         self.depth = 0  # nested groups being read: held to the parser's own depth limit
+        self.dialect = dialect
+        self.derivatives = dialect is not None and dialect.derivatives
 
     def error(self, message: str, i: int) -> NotationError:
         return NotationError(message, i + 1)
@@ -100,7 +118,10 @@ class _LatexLexer:
                 i += 1
             else:
                 j = self.plain_run(i, end)
-                out.extend(tokenize(text[i:j], offset=i)[:-1])
+                plain = tokenize(
+                    text[i:j], offset=i, derivatives=self.derivatives, dialect=self.dialect
+                )
+                out.extend(plain[:-1])
                 i = j
         return out
 
@@ -167,6 +188,10 @@ class _LatexLexer:
             raise self.error(f"unsupported LaTeX command '\\{sym}'", i)
         name = text[i + 1 : j]
         col = i + 1
+        if self.dialect is not None:
+            handled = self.dialect.latex_command(self, name, i, j, end, out)
+            if handled is not None:
+                return handled
         if name in _SKIP:
             return j
         if name in _SIZES:
@@ -185,7 +210,7 @@ class _LatexLexer:
         if name in ("frac", "dfrac", "tfrac"):
             num, k = self.group_tokens(j, end)
             den, k = self.group_tokens(k, end)
-            if _is_derivative(num, den):
+            if _is_derivative(num, den) and not self.derivatives:
                 wrt = den[1].text[1:] if len(den[1].text) > 1 else den[2].text
                 raise self.error(DERIVATIVE_MESSAGE.format(name=wrt), i)
             out.extend([Token("LP", "(", col), *num, Token("OP", "/", col), *den])
@@ -265,17 +290,19 @@ class _LatexLexer:
         a, b, k = self.argument(i + 1, end)
         sub = "".join(self.text[a:b].split())
         sub = sub.replace("\\text", "").replace("\\mathrm", "").strip("{}")
-        if out and out[-1].kind == "NAME" and _EXPRESSION_SUBSCRIPT.fullmatch(sub):
+        # d/dW_1: the variable of a derivative takes a subscript like any name
+        named = bool(out) and out[-1].kind in ("NAME", "DERIV")
+        if named and _EXPRESSION_SUBSCRIPT.fullmatch(sub):
             prev = out.pop()  # W_{m+1}: one name, written as typed (nothing folded)
-            out.append(Token("NAME", canonical_name(f"{prev.text}_{{{sub}}}"), prev.col))
+            out.append(Token(prev.kind, canonical_name(f"{prev.text}_{{{sub}}}"), prev.col))
             return k
-        if not out or out[-1].kind != "NAME" or not sub.replace("_", "").isalnum():
+        if not named or not sub.replace("_", "").isalnum():
             raise self.error(
                 "a subscript must follow a name and be letters or digits (or an index such as m+1)",
                 i,
             )
         prev = out.pop()
-        out.append(Token("NAME", canonical_name(f"{prev.text}_{sub}"), prev.col))
+        out.append(Token(prev.kind, canonical_name(f"{prev.text}_{sub}"), prev.col))
         return k
 
     def superscript(self, i: int, end: int, out: list[Token]) -> int:

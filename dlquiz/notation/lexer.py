@@ -7,7 +7,7 @@ Nothing here evaluates anything: it only classifies characters.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from dlquiz.core.names import canonical_name
 
@@ -76,6 +76,15 @@ _SINGLE = {
     "⌉": ("RCEIL", "⌉"),
 }
 
+
+class PlainHook(Protocol):
+    """What the plain lexer asks a dialect (``dlquiz.notation.dialect.Dialect``)."""
+
+    def plain_token(
+        self, text: str, i: int, col: int, newline: bool
+    ) -> tuple[list[Token], int] | None: ...
+
+
 DERIVATIVE_MESSAGE = (
     "d/d{name} is a derivative, not an answer: give its result "
     "(dlquiz derive works a derivative out, dlquiz steps checks a derivation)"
@@ -108,8 +117,13 @@ _MASTER = re.compile(
 )
 
 
-def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[Token]:
-    """Tokens of the plain notation; ``d/dw`` is one token when ``derivatives`` is on."""
+def tokenize(
+    text: str, *, derivatives: bool = False, offset: int = 0, dialect: PlainHook | None = None
+) -> list[Token]:
+    """Tokens of the plain notation; ``d/dw`` is one token when ``derivatives`` is on.
+
+    A ``dialect`` (``dlquiz.notation.dialect``) may read a token itself at any position.
+    """
     check_length(text)
     tokens: list[Token] = []
     append = tokens.append
@@ -119,6 +133,13 @@ def tokenize(text: str, *, derivatives: bool = False, offset: int = 0) -> list[T
     last_num_end = -1  # where the last number token ended (0-based), if it was one
     while i < n:
         col = i + 1 + offset
+        if dialect is not None:
+            read = dialect.plain_token(text, i, col, newline)
+            if read is not None:
+                tokens.extend(read[0])
+                i = read[1]
+                newline, last_num_end = False, -1
+                continue
         if text[i] == "d":  # a token starts here (names are read whole): d/dw, 2d/dw
             m = _DERIV.match(text, i)
             if m and derivatives:

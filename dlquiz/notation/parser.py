@@ -68,6 +68,8 @@ FUNCTIONS = {
 PRIMED = {"sigmoid", "tanh", "relu", "exp", "log", "sqrt", "abs"}
 
 _ATOM_START = {"NUM", "NAME", "LP", "LB", "SQRT", "DERIV", "LFLOOR", "LCEIL"}
+# Operations that only mean something for vectors and matrices (``Parser.matrix_operation``).
+MATRIX_ONLY_FUNCTIONS = frozenset({"softmax", "sum", "mean", "diag"})
 _ROUNDING = {"LFLOOR": ("floor", "RFLOOR", "⌋"), "LCEIL": ("ceil", "RCEIL", "⌉")}
 
 
@@ -122,6 +124,11 @@ class Parser:
 
     def build(self, tok: Token, make, *args):
         """Run a constructor; a shape problem becomes an error at this token's column."""
+        operation = _MATRIX_ONLY.get(make)
+        if operation is not None:
+            self.matrix_operation(tok, operation, args)
+        elif make is E.fn and args[0] in MATRIX_ONLY_FUNCTIONS:
+            self.matrix_operation(tok, f"{args[0]}(...)", args[1:])
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise NotationError(f"expression too large (more than {MAX_NODES} parts)", tok.col)
@@ -137,6 +144,11 @@ class Parser:
                 if big and abs(v) > MAX_MAGNITUDE:
                     raise NotationError("number too large (beyond 1.8e308)", tok.col)
         return result
+
+    def matrix_operation(self, tok: Token, operation: str, operands: tuple[Expr, ...]) -> None:
+        """Called before a matrix-only operation (``@``, ``⊙``, a transpose, ``softmax``,
+        ``sum``, ``mean``, ``diag``) is built: a dialect may refuse scalar operands
+        whose shape was never declared. The answer notation accepts them."""
 
     def enter(self, tok: Token) -> None:
         self.depth += 1
@@ -653,6 +665,9 @@ class Parser:
         if not names:
             return " (this answer takes no variables)"
         return "; known names: " + ", ".join(names)
+
+
+_MATRIX_ONLY = {E.matmul: "@", E.hadamard: "⊙", E.transpose: "a transpose"}
 
 
 def split_name(name: str, ns: Namespace) -> list[str] | None:

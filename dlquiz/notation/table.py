@@ -184,9 +184,10 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "derivation files only",
-        "`d/dw (...)`, `NAME := EXPR`, a leading `=`",
-        "a derivative; a definition; a step. In an answer (`check`), `d/dw (...)` and "
-        "`\\frac{d}{dw}` are input errors that point to `derive` and `steps`",
+        "`d/dw ...`, `dL/dw`, `∂L/∂w`, `\\frac{dL}{dw}`, `w ∈ ℝ^3`, `NAME = EXPR`, a leading `=`",
+        "a derivative; a Leibniz derivative; a declaration; a definition; a step (see "
+        "Derivations). In an answer (`check`), `d/dw (...)` and `\\frac{d}{dw}` are input "
+        "errors that point to `derive` and `steps`",
         "changed",
     ),
     Row(

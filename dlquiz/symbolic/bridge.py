@@ -262,6 +262,8 @@ class Bridge:
             return table[name](x)
         if name in _SCALAR_IDENTITY:  # of a scalar (see _is_elementwise)
             return x
+        if name == "norm":  # of a scalar: its absolute value
+            return sp.Abs(x)
         if name == "sigmoid'":
             return sigmoid(x) * (1 - sigmoid(x))
         if name == "tanh'":
@@ -397,11 +399,13 @@ def _ordered_terms(s: sp.Add) -> list[sp.Expr]:
 
 # Reductions that are the identity on a scalar: sum(s) = mean(s) = maxof(s) = s.
 _SCALAR_IDENTITY = frozenset({"sum", "mean", "maxof"})
+# Reductions with a plain SymPy form on a scalar: those, and norm(s) = |s|.
+_SCALAR_SIMPLE = _SCALAR_IDENTITY | {"norm"}
 
 
 def _is_elementwise(node: Expr) -> bool:
     if node.op in _ELEMENTWISE_OPS:
         return True
-    if node.op == "fn" and node.value in _SCALAR_IDENTITY and node.args[0].is_scalar:
+    if node.op == "fn" and node.value in _SCALAR_SIMPLE and node.args[0].is_scalar:
         return True  # not an opaque piece: d/do sum(3*o^2) is 6*o, not 0
     return node.op == "fn" and node.value not in (E.REDUCTIONS | E.VECTOR_MAPS | E.MATRIX_MAPS)
