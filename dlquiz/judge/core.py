@@ -302,11 +302,47 @@ def _check_expression(
     mistakes = [(m, substitute(e, key.definitions)) for m, e in key.mistakes if e is not None]
     if given.shape != expected.shape:
         return _shape_mismatch(given, expected, key)
+    return _decide(
+        given,
+        expected,
+        key.ns,
+        salt=f"{answer}\x1f{key.raw}",
+        decimals=key.decimals or has_decimals(answer),
+        tolerance=tolerance,
+        mistakes=mistakes,
+        reveal=reveal,
+        right="the expected answer",
+        an_answer=True,
+    )
+
+
+def _decide(
+    given: Expr,
+    expected: Expr,
+    ns: Namespace,
+    *,
+    salt: str,
+    decimals: bool,
+    tolerance: float | None = None,
+    mistakes: Sequence[tuple[Mistake, Expr]] = (),
+    reveal: bool = True,
+    yours: str = "your answer",
+    right: str = "the right one",
+    timeout: float | None = None,
+    an_answer: bool = False,
+) -> Verdict:
+    """The decision for two expressions of one shape: one procedure for answers and for
+    the steps of a derivation.
+
+    The exact path where it decides; points chosen to find differences; SymPy's
+    confirmation in the grey zone (in the worker, within ``timeout``); the known
+    ``mistakes``; the generic diagnosis. ``yours`` and ``right`` name the two sides in
+    the feedback. ``an_answer``: an answer undefined everywhere is unreadable (a student's
+    typo), not a wrong step.
+    """
     if given == expected:  # the same tree: no need to evaluate anything
         return _right()
-    decimals = key.decimals or has_decimals(answer)
-    domains = {n: spec.domain for n, spec in key.ns.vars.items()}
-    salt = f"{answer}\x1f{key.raw}"
+    domains = {n: spec.domain for n, spec in ns.vars.items()}
     exact = None if decimals else exact_equal(given, expected, domains, salt)
     if exact:
         return _right("correct (exact)", method="exact")
@@ -318,50 +354,55 @@ def _check_expression(
     forced = tolerance is None and os.environ.get(FORCE_SYMBOLIC) == "1"
     if forced:
         rtol = safety = 0.0  # the test switch: every float difference goes to SymPy
-    sample = draw(expected, [given], key.ns, rtol=rtol, safety=safety)
+    sample = draw(expected, [given], ns, rtol=rtol, safety=safety)
     if sample.count < MIN_VALID:
         if exact is False:
-            return _wrong("not equivalent to the expected answer", method="exact")
+            return _wrong(f"not equal to {right}", method="exact")
         return _wrong(
-            f"the expected answer is defined at only {sample.count} of the points tried "
-            "(over every scale and sign pattern): this answer cannot be decided",
-            "undecidable",
+            f"{right} is defined at only {sample.count} of the points tried (over every "
+            "scale and sign pattern): this cannot be decided",
+            UNDECIDABLE,
         )
     values = sample.value(given)
     if not np.isfinite(values[sample.valid]).any():
-        return Verdict(
-            False,
-            "the answer is undefined everywhere (at every point tried)",
-            "unreadable",
-            unusable=True,
-        )
+        text = f"{yours} is undefined at every point tried"
+        if an_answer:
+            return Verdict(False, text, "unreadable", unusable=True)
+        return _wrong(text, "undefined")
     agree = sample.agrees(given)
     if agree and exact is None:
         return _right(points=sample.count)
     if exact is None and tolerance is None and not agree:
         rel = max_relative_error(sample, values)
         defined = np.isfinite(values[sample.valid & ~sample.detail(given).risky]).all()
-        grey = rel < GREY_ZONE[1] or forced
-        if defined and grey and _confirm_symbolically(given, expected, key.ns):
-            return _right("correct (confirmed symbolically)", points=sample.count)
+        if defined and (rel < GREY_ZONE[1] or forced):
+            confirmed = _confirm_symbolically(given, expected, ns, timeout)
+            if confirmed:
+                return _right("correct (confirmed symbolically)", points=sample.count)
+            if confirmed is None:
+                return _wrong(
+                    "undecided: the values differ only in the last digits, and SymPy ran "
+                    "out of time confirming it",
+                    UNDECIDABLE,
+                )
     for mistake, expr in mistakes:
         if _matches(given, expr, sample, domains, salt, exact is not None):
             return _wrong(mistake.feedback or f"a known mistake: {mistake.tag}", mistake.tag)
     if agree:  # the exact check saw what rounding hides
         return _wrong(
-            "not equivalent: exact arithmetic finds a difference too small for floating "
-            "point to show" + _largest_difference(sample, values),
+            f"not equal to {right}: exact arithmetic finds a difference too small for "
+            "floating point to show" + _largest_difference(sample, values),
             method="exact",
         )
-    undefined = _undefined_where_defined(sample, sample.detail(given))
+    undefined = _undefined_where_defined(sample, sample.detail(given), yours, right)
     if undefined:
         return _wrong(undefined)
-    found = diagnose(given, expected, sample, reveal=reveal)
+    found = diagnose(given, expected, sample, yours, right, reveal=reveal)
     if found is not None:
         return _wrong(found.feedback, found.tag)
     return _wrong(
-        "not equivalent to the expected answer"
-        + (_witness(given, expected, sample) or _largest_difference(sample, values))
+        f"not equal to {right}"
+        + (_witness(given, expected, sample, yours, right) or _largest_difference(sample, values))
     )
 
 
@@ -533,55 +574,15 @@ def _compare_expressions(  # type: ignore[no-untyped-def]
                 return _wrong(text + ": transposed? (its transpose is equal)", "transposed")
             return _wrong(text + ": transposed?", "shape")
         return _wrong(text, "shape")
-    if given == expected:
-        return _right()
-    domains = {n: spec.domain for n, spec in ns.vars.items()}
-    exact = None if decimals else exact_equal(given, expected, domains, salt)
-    if exact:
-        return _right("correct (exact)", method="exact")
-    sample = draw(expected, [given], ns, rtol=EXPRESSION_RTOL if decimals else SYMBOLIC_RTOL)
-    if sample.count < MIN_VALID:
-        if exact is False:
-            return _wrong(f"not equal to {right}", method="exact")
-        return _wrong(
-            f"{right} is defined at only {sample.count} of the points tried: "
-            "this cannot be decided",
-            UNDECIDABLE,
-        )
-    values = sample.value(given)
-    if not np.isfinite(values[sample.valid]).any():
-        return _wrong(f"{yours} is undefined at every point tried", "undefined")
-    agree = sample.agrees(given)
-    if agree and exact is None:
-        return _right(points=sample.count)
-    if agree:
-        return _wrong(
-            "not equal: exact arithmetic finds a difference too small for floating point "
-            "to show" + _largest_difference(sample, values),
-            method="exact",
-        )
-    if exact is None:
-        rel = max_relative_error(sample, values)
-        defined = np.isfinite(values[sample.valid & ~sample.detail(given).risky]).all()
-        if defined and rel < GREY_ZONE[1]:
-            confirmed = _confirm_symbolically(given, expected, ns, timeout)
-            if confirmed:
-                return _right("correct (confirmed symbolically)", points=sample.count)
-            if confirmed is None:
-                return _wrong(
-                    "undecided: the values differ only in the last digits, and SymPy ran "
-                    "out of time confirming it",
-                    UNDECIDABLE,
-                )
-    undefined = _undefined_where_defined(sample, sample.detail(given), yours, right)
-    if undefined:
-        return _wrong(undefined.replace("not equivalent: ", ""))
-    found = diagnose(given, expected, sample, yours, right)
-    if found is not None:
-        return _wrong(found.feedback, found.tag)
-    return _wrong(
-        f"not equal to {right}"
-        + (_witness(given, expected, sample, yours, right) or _largest_difference(sample, values))
+    return _decide(
+        given,
+        expected,
+        ns,
+        salt=salt,
+        decimals=decimals,
+        yours=yours,
+        right=right,
+        timeout=timeout,
     )
 
 
