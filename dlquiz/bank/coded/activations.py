@@ -23,7 +23,7 @@ from dlquiz.bank.coded.common import (
     n30,
     vector,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -63,6 +63,11 @@ class DerivativeValues(Family):
     topic = "activations"
     title = "An activation's derivative at a list of points (including 0)"
     kind = "numbers"
+    kinds = dims(activation=ACTIVATIONS)
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        act, _ = self.params(seed)
+        return {"activation": act}
 
     def params(self, seed: int) -> tuple[str, list[Fraction]]:
         draw = Draw(self.id, seed)
@@ -167,6 +172,11 @@ class NeuronDerivative(Family):
     topic = "activations"
     title = "The derivative of a single neuron at a point"
     kind = "number"
+    kinds = dims(activation=ACTIVATIONS, wrt=("x", "w", "b"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        n = self.neuron(seed)
+        return {"activation": n.act, "wrt": n.wrt}
 
     def neuron(self, seed: int) -> _Neuron:
         draw = Draw(self.id, seed)
@@ -315,6 +325,10 @@ class IdentifyActivation(Family):
     topic = "activations"
     title = "Which activation has this derivative? (a table of f'(x))"
     kind = "choice"
+    kinds = dims(activation=tuple(_CANDIDATES))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"activation": self.params(seed)[0]}
 
     def params(self, seed: int) -> tuple[str, list[Fraction], list[str]]:
         draw = Draw(self.id, seed)

@@ -25,7 +25,7 @@ from dlquiz.bank.coded.common import (
     read_numbers,
     shown,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.printing import to_unicode
@@ -85,6 +85,11 @@ class NumericDelta(Family):
     topic = "backprop"
     title = "The backprop recursion in numbers: a layer's delta, then its gradients"
     kind = "numbers"
+    kinds = dims(ask=("delta", "dW", "db"), activation=("relu", "sigmoid", "tanh"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        layer = self.params(seed)
+        return {"ask": layer.ask, "activation": layer.act}
 
     def params(self, seed: int) -> _Layer:
         draw = Draw(self.id, seed)

@@ -36,7 +36,7 @@ from dlquiz.bank.coded.common import (
     shuffled_options,
     vector,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt
@@ -375,6 +375,11 @@ class BatchNormParameters(Family):
     topic = "batch-norm"
     title = "How many parameters a batch-norm layer has"
     kind = "integer"
+    kinds = dims(layer=("dense", "conv"), ask=("learnable", "stored"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"layer": su.layer, "ask": su.ask}
 
     def setup(self, seed: int) -> _ParamSetup:
         draw = Draw(self.id, seed)
@@ -582,6 +587,10 @@ class BatchNormTestTime(Family):
     topic = "batch-norm"
     title = "What batch norm does differently at test time"
     kind = "choice"
+    kinds = dims(question=tuple(sorted(TEST_TIME_QUESTIONS)))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"question": self.setup(seed)[0]}
 
     def setup(self, seed: int) -> tuple[str, int, int, Fraction, int, list[int]]:
         draw = Draw(self.id, seed)

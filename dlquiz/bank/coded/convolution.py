@@ -30,7 +30,7 @@ from dlquiz.bank.coded.common import (
     separated,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import count, fmt_key
@@ -78,6 +78,11 @@ class ConvOutputSize(Family):
     topic = "convolution"
     title = "Output size of a convolution with padding and stride"
     kind = "integer"
+    kinds = dims(padding=("per-side", "total"), ask=("height", "width"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"padding": "total" if su.total else "per-side", "ask": su.ask}
 
     def setup(self, seed: int) -> _SizeSetup:
         draw = Draw(self.id, seed)
@@ -200,6 +205,10 @@ class ConvOutputShape(Family):
     topic = "convolution"
     title = "Output shape of a convolution with several input and output channels"
     kind = "shape"
+    kinds = dims(layout=("NCHW", "HWC"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"layout": self.setup(seed).layout}
 
     def setup(self, seed: int) -> _ShapeSetup:
         draw = Draw(self.id, seed)
@@ -310,6 +319,10 @@ class ConvParamCount(Family):
     topic = "convolution"
     title = "Parameter count of a convolutional layer with several channels"
     kind = "integer"
+    kinds = dims(bias=("yes", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"bias": "yes" if self.setup(seed).bias else "no"}
 
     def setup(self, seed: int) -> _ParamSetup:
         draw = Draw(self.id, seed)
@@ -439,6 +452,10 @@ class ConvOutputEntry(Family):
     topic = "convolution"
     title = "One output entry by the notes' convolution formula"
     kind = "number"
+    kinds = dims(channels=("1", "2"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"channels": str(len(self.setup(seed).X))}
 
     def setup(self, seed: int) -> _EntrySetup:
         draw = Draw(self.id, seed)
@@ -599,6 +616,11 @@ class ConvOutputMap(Family):
     topic = "convolution"
     title = "The whole output map of a small convolution"
     kind = "numbers"
+    kinds = dims(stride=("1", "2"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"stride": str(su.stride), "padding": str(su.pad)}
 
     CONFIGS = (  # (n, k, stride, pad): outputs of at most 4x4
         (3, 2, 1, 0),
@@ -747,6 +769,12 @@ class ReceptiveField(Family):
     topic = "convolution"
     title = "Receptive field of stacked convolution and pooling layers"
     kind = "integer"
+    kinds = dims(layers=("2", "3", "4"), pooling=("yes", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        layers = self.setup(seed)
+        pooled = any(kind == "pool" for kind, _, _ in layers)
+        return {"layers": str(len(layers)), "pooling": "yes" if pooled else "no"}
 
     def setup(self, seed: int) -> list[Layer]:
         draw = Draw(self.id, seed)

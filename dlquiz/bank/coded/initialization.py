@@ -27,7 +27,7 @@ from dlquiz.bank.coded.common import (
     tagged_option_failures,
     tagged_options,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -148,6 +148,11 @@ class OutputVariance(Family):
     topic = "initialization"
     title = "Variance of a linear layer's output (or gradient) under the notes' assumptions"
     kind = "number"
+    kinds = dims(case=("forward", "stack", "backward", "preserve"), given=("sigma", "sigma2"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        p = self.params(seed)
+        return {"case": p.case, "given": "sigma" if p.sigma is not None else "sigma2"}
 
     def params(self, seed: int) -> _Variance:
         draw = Draw(self.id, seed)
@@ -464,6 +469,14 @@ class VarianceFormula(Family):
     topic = "initialization"
     title = "Variance of a layer's output or gradient as a formula"
     kind = "expression"
+    kinds = dims(
+        direction=("forward", "backward", "two-layer"),
+        distribution=("normal", "uniform"),
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        p = self.params(seed)
+        return {"direction": p.direction, "distribution": p.dist}
 
     def params(self, seed: int) -> _Formula:
         draw = Draw(self.id, seed)
@@ -680,6 +693,10 @@ class Xavier(Family):
     topic = "initialization"
     title = "Xavier initialization of a layer's weights"
     kind = "number"
+    kinds = dims(ask=("sigma", "sigma2", "bound"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.params(seed)[2]}
 
     def params(self, seed: int) -> tuple[int, int, str]:
         draw = Draw(self.id, seed)
@@ -960,6 +977,10 @@ class WhyXavier(Family):
     topic = "initialization"
     title = "Why Xavier: balancing the forward and the backward variance"
     kind = "choice"
+    kinds = dims(question=("why", "backward-factor", "unit-sigma", "equal-fans"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"question": self.params(seed)[0]}
 
     def params(self, seed: int) -> tuple[str, int, int, list[_Option]]:
         draw = Draw(self.id, seed)

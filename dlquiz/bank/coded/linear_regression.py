@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import keep_distinct, vector
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import parse_math
@@ -48,6 +48,21 @@ class BatchGradient(Family):
     topic = "linear-regression"
     title = "Gradient of the batch squared loss in matrix form (averaged or summed)"
     kind = "expression"
+    kinds = dims(
+        aggregate=("mean", "sum"),
+        loss=("half", "plain"),
+        bias=("yes", "no"),
+        wrt=("w", "b"),
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        p = self.params(seed)
+        return {
+            "aggregate": p.aggregate,
+            "loss": "half" if p.half else "plain",
+            "bias": "yes" if p.bias else "no",
+            "wrt": p.wrt,
+        }
 
     def params(self, seed: int) -> _Batch:
         draw = Draw(self.id, seed)
@@ -268,6 +283,11 @@ class SgdSteps(Family):
     topic = "linear-regression"
     title = "One or two SGD steps of linear regression, in numbers"
     kind = "numbers"
+    kinds = dims(steps=("1", "2"), loss=("half", "plain"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        run = self.run(seed)
+        return {"steps": str(len(run.examples)), "loss": "half" if run.half else "plain"}
 
     def run(self, seed: int) -> _Run:
         draw = Draw(self.id, seed)

@@ -33,7 +33,7 @@ from dlquiz.bank.coded.common import (
     shown,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import count
@@ -164,6 +164,11 @@ class MlpForward(Family):
     topic = "mlp"
     title = "Forward pass through a one-hidden-layer MLP with given weights"
     kind = "numbers"
+    kinds = dims(ask=("h", "O"), activation=("relu", "sigmoid", "tanh"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        net, ask = self.params(seed)
+        return {"ask": ask, "activation": net.act}
 
     def params(self, seed: int) -> tuple[_Net, str]:
         draw = Draw(self.id, seed)
@@ -291,6 +296,15 @@ class MlpBackward(Family):
     topic = "mlp"
     title = "Backward pass through a one-hidden-layer MLP: a weight or bias gradient in numbers"
     kind = "numbers"
+    kinds = dims(
+        wrt=("W2", "b2", "W1", "b1"),
+        activation=("relu", "sigmoid"),
+        loss=("half", "plain"),
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        net, _, scale, wrt = self.params(seed)
+        return {"wrt": wrt, "activation": net.act, "loss": "half" if scale != 1 else "plain"}
 
     def params(self, seed: int) -> tuple[_Net, tuple[int, ...], Fraction, str]:
         draw = Draw(self.id, seed)
@@ -470,6 +484,12 @@ class MlpParameterCount(Family):
     topic = "mlp"
     title = "Number of parameters of a fully connected network"
     kind = "integer"
+    kinds = dims(ask=("total", "weights", "layer"), hidden=("1", "2", "3"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        sizes, ask = self.params(seed)
+        which = "layer" if ask.startswith("layer") else ask
+        return {"ask": which, "hidden": str(len(sizes) - 2)}
 
     def params(self, seed: int) -> tuple[list[int], str]:
         draw = Draw(self.id, seed)
@@ -605,6 +625,10 @@ class MlpShapes(Family):
     topic = "mlp"
     title = "Shapes of hidden representations, weights and gradients for a batch"
     kind = "shape"
+    kinds = dims(what=("H", "O", "W", "b", "dW"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"what": self.params(seed)[2]}
 
     def params(self, seed: int) -> tuple[list[int], int, str, int]:
         draw = Draw(self.id, seed)

@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from dlquiz.bank.coded.common import keep_distinct, key_numbers, separated, vector
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -149,6 +149,11 @@ class MomentumSteps(Family):
     topic = "optimizers"
     title = "Two steps of gradient descent with momentum"
     kind = "numbers"
+    kinds = dims(given=("loss", "gradients"), ask=("theta", "v"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        q, _, _, ask = self.setup(seed)
+        return {"given": "loss" if q.mode == "loss" else "gradients", "ask": ask}
 
     def setup(self, seed: int) -> tuple[_Quadratic, Fraction, Fraction, str]:
         draw = Draw(self.id, seed)
@@ -331,6 +336,11 @@ class AdamSteps(Family):
     topic = "optimizers"
     title = "Two steps of Adam with bias correction"
     kind = "numbers"
+    kinds = dims(given=("loss", "gradients"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        q = self.setup(seed)[0]
+        return {"given": "loss" if q.mode == "loss" else "gradients"}
 
     def setup(self, seed: int) -> tuple[_Quadratic, Fraction, Fraction, Fraction]:
         draw = Draw(self.id, seed)
@@ -496,6 +506,10 @@ class MomentumUnrolled(Family):
     topic = "optimizers"
     title = "The momentum velocity unrolled over steps"
     kind = "expression"
+    kinds = dims(quantity=("v", "theta", "v-const", "theta-const"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"quantity": self.setup(seed).quantity}
 
     def setup(self, seed: int) -> _Unroll:
         draw = Draw(self.id, seed)
@@ -704,6 +718,10 @@ class AdamBiasCorrection(Family):
     topic = "optimizers"
     title = "Adam's moments and their bias-corrected estimates, unrolled"
     kind = "expression"
+    kinds = dims(quantity=("vhat", "shat", "v", "s", "vhat-const"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"quantity": self.setup(seed)[0]}
 
     def setup(self, seed: int) -> tuple[str, int, Fraction, Fraction]:
         draw = Draw(self.id, seed)

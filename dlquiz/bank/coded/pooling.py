@@ -29,7 +29,7 @@ from dlquiz.bank.coded.common import (
     separated,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt_key
@@ -115,6 +115,10 @@ class MaxPoolOutput(Family):
     topic = "pooling"
     title = "Max-pooling output of a small matrix"
     kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.setup(seed))
 
     def setup(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
@@ -205,6 +209,10 @@ class AvgPoolOutput(Family):
     topic = "pooling"
     title = "Average-pooling output of a small matrix"
     kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.setup(seed))
 
     def setup(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
@@ -327,6 +335,10 @@ class MaxPoolGradient(Family):
     topic = "pooling"
     title = "Where max pooling sends the gradient"
     kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0",))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.setup(seed).pool)
 
     def setup(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
@@ -448,6 +460,11 @@ class PoolOutputSize(Family):
     topic = "pooling"
     title = "Output shape of a pooling layer with stride and padding"
     kind = "shape"
+    kinds = dims(op=("max", "average"), stride=("default", "given"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"op": su.op, "stride": "default" if su.s is None else "given"}
 
     def setup(self, seed: int) -> _SizeSetup:
         draw = Draw(self.id, seed)
@@ -556,3 +573,9 @@ class PoolOutputSize(Family):
         if engine != problem.answer:
             return [f"the key {problem.answer} but the engine's pooling gives {engine}"]
         return []
+
+
+def _window_kind(pool: _Pool) -> dict[str, str]:
+    """Windows that overlap (stride below the kernel) or tile, and the padding."""
+    windows = "overlapping" if pool.s < pool.k else "disjoint"
+    return {"windows": windows, "padding": str(pool.p)}

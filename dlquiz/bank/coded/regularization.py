@@ -29,7 +29,7 @@ from dlquiz.bank.coded.common import (
     tagged_option_failures,
     tagged_options,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -94,6 +94,10 @@ class WeightDecayStep(Family):
     topic = "regularization"
     title = "One SGD step with weight decay, in numbers (the notes' or PyTorch's convention)"
     kind = "numbers"
+    kinds = dims(convention=("notes", "half", "pytorch"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"convention": self.params(seed).case}
 
     def params(self, seed: int) -> _Step:
         draw = Draw(self.id, seed)
@@ -262,6 +266,10 @@ class DropoutOutput(Family):
     topic = "regularization"
     title = "Inverted dropout on a vector: the output for a given mask, and the gradient through it"
     kind = "numbers"
+    kinds = dims(ask=("output", "gradient"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.params(seed).ask}
 
     def params(self, seed: int) -> _Dropout:
         draw = Draw(self.id, seed)
@@ -402,6 +410,10 @@ class DropoutExpectation(Family):
     topic = "regularization"
     title = "Dropout's expected activation, its variance and the value of a kept unit"
     kind = "number"
+    kinds = dims(ask=("mean", "mean-classic", "variance", "kept"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.params(seed).ask}
 
     def params(self, seed: int) -> _Moment:
         draw = Draw(self.id, seed)
@@ -560,6 +572,10 @@ class DropoutTestTime(Family):
     topic = "regularization"
     title = "Dropout at test time: what the layer does once training is over"
     kind = "choice"
+    kinds = dims(variant=("inverted", "classic"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"variant": self.params(seed).variant}
 
     def params(self, seed: int) -> _TestTime:
         draw = Draw(self.id, seed)

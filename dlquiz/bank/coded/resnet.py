@@ -25,7 +25,7 @@ from dlquiz.bank.coded.common import (
     shuffled_options,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 
@@ -99,6 +99,10 @@ class ProjectionParams(Family):
     topic = "resnet"
     title = "Parameters of the 1x1 convolution that matches a residual's shapes"
     kind = "integer"
+    kinds = dims(bias=("yes", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"bias": "yes" if self.setup(seed).bias else "no"}
 
     def setup(self, seed: int) -> _Block:
         return _draw_block(Draw(self.id, seed))
@@ -178,6 +182,10 @@ class BlockShape(Family):
     topic = "resnet"
     title = "Shapes in a residual block with stride: its output and its 1x1 projection"
     kind = "shape"
+    kinds = dims(ask=("output", "weight"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.setup(seed)[1]}
 
     def setup(self, seed: int) -> tuple[_Block, str]:
         draw = Draw(self.id, seed)
@@ -364,6 +372,10 @@ class ResidualPurpose(Family):
     topic = "resnet"
     title = "What a residual connection is for"
     kind = "choice"
+    kinds = dims(question=tuple(sorted(PURPOSE_QUESTIONS)))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"question": self.setup(seed)[0]}
 
     def setup(self, seed: int) -> tuple[str, int, int, int, list[int]]:
         draw = Draw(self.id, seed)

@@ -17,7 +17,7 @@ from dlquiz.bank.coded.common import (
     shown_matrix,
     vector,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -160,6 +160,10 @@ class CrossEntropyValue(Family):
     topic = "softmax-regression"
     title = "The cross-entropy loss of one example"
     kind = "number"
+    kinds = dims(given=("scores", "model"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"given": "scores" if self.example(seed).W is None else "model"}
 
     def example(self, seed: int) -> _Example:
         return _draw_example(Draw(self.id, seed), allow_model=True)
@@ -343,6 +347,10 @@ class SoftmaxSgdStep(Family):
     topic = "softmax-regression"
     title = "The weight gradient of softmax regression and one SGD step on W, in numbers"
     kind = "numbers"
+    kinds = dims(ask=("gradient", "update"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.step(seed).ask}
 
     def step(self, seed: int) -> _Step:
         draw = Draw(self.id, seed)
