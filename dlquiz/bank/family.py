@@ -78,6 +78,11 @@ class Family(ABC):
         Returns the failures found (empty when the key is verified).
         """
 
+    def mistake_report(self, seed: int) -> object | None:
+        """Which listed mistakes applied to ``seed`` and which were dropped (templates);
+        None for a family that filters its own (``verify`` counts the drops)."""
+        return None
+
     # --- question kinds ----------------------------------------------------------------
     def question_kind(self, seed: int) -> dict[str, str]:
         """The question kind ``seed`` draws (subclasses may answer without building)."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.template.scope import Scope
-from dlquiz.bank.template.source import Source
+from dlquiz.bank.template.source import Source, uses
 from dlquiz.core.names import canonical_name
 from dlquiz.core.vars import MAX_DIM
 from dlquiz.notation.parser import FUNCTIONS
@@ -190,13 +190,14 @@ def draw_params(params: list[Param], draw: Draw, scope: Scope, seed: int) -> Non
             _draw_array(p, draw, scope, seed)
         else:
             picked = draw.choice(p.options)
-            if isinstance(picked, dict):
-                for key, value in picked.items():
-                    scope.texts[key] = scope.labels[key] = value
-                    deferred.append(key)
-            label = _label(p.name, picked)
-            scope.texts[p.name] = scope.labels[p.name] = label
-            deferred.append(p.name)
+            entries = dict(picked) if isinstance(picked, dict) else {}
+            entries[p.name] = _label(p.name, picked)
+            for key, value in entries.items():
+                scope.texts[key] = scope.labels[key] = value
+                if uses(value):
+                    deferred.append(key)  # its text uses params: bound once all are drawn
+                else:
+                    scope.bind_text(key, value)  # a number now (a later bound may use it)
     for name in dict.fromkeys(deferred):  # texts may use params drawn later: fill, then bind
         scope.texts[name] = scope.fill(scope.texts[name], f"params.{name}")
     for name in dict.fromkeys(deferred):

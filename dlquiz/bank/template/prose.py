@@ -19,6 +19,7 @@ from dlquiz.core.vars import Namespace
 
 _COMPUTED = re.compile(r"\{=\s*([^{}]+?)\s*(?::\s*(\d{1,2}))?\s*\}")
 _DOLLAR = re.compile(r"(?<!\\)\$")
+_PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_SIG = 15
 
 
@@ -32,7 +33,8 @@ def computed(scope: Scope, text: str, field: str) -> str:
             raise scope.source.fail(field, f"{{= ... : {sig}}}: figures from 1 to {MAX_SIG}")
         number = array_text(scope.number(m.group(1), field), sig)
         inside = len(_DOLLAR.findall(text, 0, m.start())) % 2 == 1
-        out += [text[last : m.start()], number if inside else f"${number}$"]
+        plain = inside or _PLAIN.match(number)  # 1e-8 and [1, 2] become math of their own
+        out += [text[last : m.start()], number if plain else f"${number}$"]
         last = m.end()
     out.append(text[last:])
     return "".join(out)
