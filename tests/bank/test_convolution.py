@@ -61,12 +61,15 @@ def test_output_shape_against_the_engine_layout_by_layout() -> None:
     family = families()["convolution/output-shape"]
     layouts = set()
     for seed in range(25):
-        su = family.setup(seed)
-        layouts.add(su.layout)
-        out = Conv2d(su.c_in, su.c_out, su.k, stride=su.s, padding=su.p, rng=0)(
-            Tensor(np.zeros((1, su.c_in, su.h, su.w)))
+        su = family.draw_params(seed)
+        c_in, c_out, k, s, p, h, w, n = (
+            int(su[v]) for v in ["c_in", "c_out", "k", "s", "p", "h", "w", "n"]
+        )
+        layouts.add(su["layout"])
+        out = Conv2d(c_in, c_out, k, stride=s, padding=p, rng=0)(
+            Tensor(np.zeros((1, c_in, h, w)))
         ).shape
-        expected = (su.n, *out[1:]) if su.layout == "NCHW" else (out[2], out[3], out[1])
+        expected = (n, *out[1:]) if su["layout"] == "NCHW" else (out[2], out[3], out[1])
         assert generate("convolution/output-shape", seed).answer == str(expected).replace(",)", ")")
     assert layouts == {"NCHW", "HWC"}
 

@@ -20,7 +20,6 @@ import numpy as np
 
 from dlquiz.bank.coded.common import (
     distinct_counts,
-    distinct_shapes,
     keep_distinct,
     key_matrix,
     key_numbers,
@@ -28,7 +27,6 @@ from dlquiz.bank.coded.common import (
     mismatch,
     out_size,
     separated,
-    tuple_text,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
@@ -53,130 +51,6 @@ def engine_conv_shape(
     x = Tensor(np.zeros((n, c_in, h, w)))
     v = Tensor(np.zeros((c_out, c_in, kh, kw)))
     return F.conv2d(x, v, stride=s, padding=p).shape
-
-
-# --- output shape -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _ShapeSetup:
-    n: int
-    c_in: int
-    h: int
-    w: int
-    c_out: int
-    k: int
-    s: int
-    p: int
-    layout: str  # "NCHW" (PyTorch) or "HWC" (the notes' channels-last H_ijd, one image)
-
-    def out(self) -> tuple[int, ...]:
-        ho, wo = out_size(self.h, self.k, self.s, self.p), out_size(self.w, self.k, self.s, self.p)
-        return self.arrange(self.c_out, ho, wo)
-
-    def arrange(self, c: int, h: int, w: int) -> tuple[int, ...]:
-        return (self.n, c, h, w) if self.layout == "NCHW" else (h, w, c)
-
-
-@register
-class ConvOutputShape(Family):
-    id = "convolution/output-shape"
-    topic = "convolution"
-    title = "Output shape of a convolution with several input and output channels"
-    kind = "shape"
-    kinds = dims(layout=("NCHW", "HWC"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"layout": self.setup(seed).layout}
-
-    def setup(self, seed: int) -> _ShapeSetup:
-        draw = Draw(self.id, seed)
-        layout = draw.choice(["NCHW", "HWC"])
-        n = draw.choice([1, 4, 8, 16, 32, 64]) if layout == "NCHW" else 1
-        c_in = draw.choice([1, 3, 8, 16])
-        while True:
-            h, w = draw.integer(8, 40), draw.integer(8, 40)
-            k = draw.choice([1, 3, 3, 5, 7])
-            s = draw.choice([1, 1, 2])
-            p = draw.integer(0, k // 2)
-            c_out = draw.choice([4, 6, 8, 12, 16, 32, 64])
-            if c_out != c_in and min(out_size(h, k, s, p), out_size(w, k, s, p)) >= 2:
-                return _ShapeSetup(n, c_in, h, w, c_out, k, s, p, layout)
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        key = su.out()
-        ho, wo = out_size(su.h, su.k, su.s, su.p), out_size(su.w, su.k, su.s, su.p)
-        if su.layout == "NCHW":
-            given = (
-                f"A batch of {count(su.n, 'image')} in PyTorch's NCHW layout, of shape "
-                f"{tuple_text((su.n, su.c_in, su.h, su.w))} (batch, channels, height, width),"
-            )
-            ask = "Give the output shape in the same NCHW layout."
-        else:
-            given = (
-                f"One image stored channels last as in the notes' $X_ijc$, of shape "
-                f"{tuple_text((su.h, su.w, su.c_in))} (height, width, channels),"
-            )
-            ask = "Give the output shape $H_ijd$ in the same channels-last layout (H, W, D)."
-        statement = (
-            f"{given} goes through a convolutional layer with {su.c_out} output channels, "
-            f"{su.k}x{su.k} kernels, stride {su.s} and padding {su.p} on each side (PyTorch's "
-            f"padding={su.p}). {ask}"
-        )
-        solution = (
-            f"Each of the {su.c_out} output channels has its own {su.k}x{su.k}x{su.c_in} "
-            f"kernel, so the channel count becomes {su.c_out} (the {su.c_in} input channels are "
-            f"summed over). Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.s}) + 1 = {ho}; "
-            f"width: floor(({su.w} + 2x{su.p} - {su.k})/{su.s}) + 1 = {wo}. "
-            f"So the output is {tuple_text(key)}."
-        )
-        hp, wp = su.h + su.p, su.w + su.p
-        other = (su.n, su.c_out, ho, wo) if su.layout == "HWC" else (ho, wo, su.c_out)
-        candidates = [
-            (
-                "in-channels",
-                su.arrange(su.c_in, ho, wo),
-                "The output has one channel per filter: the number of output channels, not "
-                "the input's.",
-            ),
-            (
-                "padding-once",
-                su.arrange(su.c_out, out_size(hp, su.k, su.s, 0), out_size(wp, su.k, su.s, 0)),
-                "Padding p goes on both sides: the input grows by 2p.",
-            ),
-            (
-                "stride-ignored",
-                su.arrange(su.c_out, su.h + 2 * su.p - su.k + 1, su.w + 2 * su.p - su.k + 1),
-                "With stride s only every s-th position is used: divide by s before adding 1.",
-            ),
-            (
-                "layout",
-                other,
-                f"The question asks for the {su.layout} layout"
-                + (" (batch, channels, height, width)." if su.layout == "NCHW" else " (H, W, D)."),
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=tuple_text(key),
-            hints=[
-                "The number of output channels is the number of filters.",
-                "Height and width each follow floor((n + 2p - k)/s) + 1.",
-            ],
-            solution=solution,
-            mistakes=distinct_shapes(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
-        batch = min(su.n, 2)  # the batch passes through; two images show that it does
-        shape = engine_conv_shape(batch, su.c_in, su.h, su.w, su.c_out, su.k, su.s, su.p)
-        if shape[0] != batch:
-            return [f"the engine changed the batch size: {shape}"]
-        engine = su.arrange(shape[1], shape[2], shape[3])
-        if tuple_text(engine) != problem.answer:
-            return [f"the key {problem.answer} but the engine's conv2d gives {tuple_text(engine)}"]
-        return []
 
 
 # --- parameter count ----------------------------------------------------------------------

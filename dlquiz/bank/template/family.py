@@ -317,6 +317,7 @@ class TemplateFamily(Family):
                 key_value,
                 lambda m, i: text(f"mistakes[{i}].feedback", m["feedback"]),
             )
+        scope.texts["answer"] = answer_text  # {answer} in any text
         statement = self.data["statement"]
         hints = prose.parts(scope, self.data.get("hints"), "hints")
         solution = prose.parts(scope, self.data.get("solution"), "solution")

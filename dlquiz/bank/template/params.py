@@ -30,6 +30,7 @@ from dlquiz.core.names import canonical_name
 from dlquiz.core.vars import MAX_DIM
 from dlquiz.notation.parser import FUNCTIONS
 
+RESERVED = {"answer": "the key as published, in any text"}
 MAX_ENTRIES = 4096  # entries of one vector or matrix param
 MAX_OPTIONS = 1000
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -81,6 +82,8 @@ def read_params(source: Source) -> list[Param]:
         field = f"params.{name}"
         if not _NAME.match(name):
             raise source.fail(field, "a param name is letters, digits and _ (not first)")
+        if name in RESERVED:
+            raise source.fail(field, f"'{name}' is reserved: {{{name}}} is {RESERVED[name]}")
         if name.lower() in FUNCTIONS and name.lower() != "sigma":
             raise source.fail(field, f"'{name}' is a function of the notation: rename the param")
         if not isinstance(spec, dict):
