@@ -11,7 +11,6 @@ judge can tell apart, the activations in exact arithmetic) are in ``common``.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,7 +35,6 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import count
 
 
 def _col(values: Sequence[int]) -> np.ndarray:
@@ -476,147 +474,6 @@ def _layers_text(sizes: Sequence[int]) -> str:
         f"of width{'s' if len(hidden) > 1 else ''} {widths} and "
         f"{sizes[-1]} output{'s' if sizes[-1] > 1 else ''}"
     )
-
-
-@register
-class MlpParameterCount(Family):
-    id = "mlp/parameter-count"
-    topic = "mlp"
-    title = "Number of parameters of a fully connected network"
-    kind = "integer"
-    kinds = dims(ask=("total", "weights", "layer"), hidden=("1", "2", "3"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        sizes, ask = self.params(seed)
-        which = "layer" if ask.startswith("layer") else ask
-        return {"ask": which, "hidden": str(len(sizes) - 2)}
-
-    def params(self, seed: int) -> tuple[list[int], str]:
-        draw = Draw(self.id, seed)
-        sizes = _sizes(draw)
-        ask = draw.choice(["total", "total", "weights", f"layer{draw.integer(1, len(sizes) - 1)}"])
-        return sizes, ask
-
-    @staticmethod
-    def count(
-        sizes: Sequence[int], ask: str, *, biases: str = "out", skip_last: bool = False
-    ) -> int:
-        """Parameters by the formula n_in*n_out + n_out per layer (``biases`` for mistakes)."""
-        pairs = list(itertools.pairwise(sizes))
-        if skip_last:
-            pairs = pairs[:-1]
-        if ask.startswith("layer"):
-            pairs = [pairs[int(ask[5:]) - 1]]
-
-        def bias(n_in: int, n_out: int) -> int:
-            return {"out": n_out, "in": n_in, "none": 0}[biases]
-
-        return sum(a * b + bias(a, b) for a, b in pairs)
-
-    def generate(self, seed: int) -> Problem:
-        sizes, ask = self.params(seed)
-        weights_only = ask == "weights"
-        key = self.count(
-            sizes, "total" if weights_only else ask, biases="none" if weights_only else "out"
-        )
-        arch = _layers_text(sizes)
-        if ask.startswith("layer"):
-            k = int(ask[5:])
-            n_in, n_out = sizes[k - 1], sizes[k]
-            which = "the output layer" if k == len(sizes) - 1 else f"hidden layer {k}"
-            question = (
-                f"How many parameters (weights and biases) does {which} alone have, i.e. the "
-                f"fully connected layer from {n_in} to {count(n_out, 'unit')}?"
-            )
-        elif weights_only:
-            question = (
-                "How many weights does it have in all (entries of the weight matrices, "
-                "not counting biases)?"
-            )
-        else:
-            question = "How many trainable parameters (weights and biases) does it have in all?"
-        statement = (
-            "A fully connected network (an MLP, every layer $z = W@a + b$ followed by a "
-            f"nonlinearity except at the output) has {arch}. {question}"
-        )
-        pairs = list(itertools.pairwise(sizes))
-        per_layer = [f"{a}·{b} + {b} = {a * b + b}" for a, b in pairs]
-        candidates: list[tuple[str, object, str]] = []
-        if weights_only:
-            candidates.append(
-                (
-                    "with-biases",
-                    self.count(sizes, "total"),
-                    "Only the weights: the biases (one per output unit of each layer) are not "
-                    "counted here.",
-                )
-            )
-        else:
-            candidates += [
-                (
-                    "missing-biases",
-                    self.count(sizes, ask, biases="none"),
-                    "The biases are parameters too: each layer has one bias per output unit.",
-                ),
-                (
-                    "bias-per-input",
-                    self.count(sizes, ask, biases="in"),
-                    "A layer has one bias per output unit (b has the size of z = W a + b), "
-                    "not per input.",
-                ),
-            ]
-            if ask == "total" and len(pairs) > 1:
-                candidates.append(
-                    (
-                        "missing-output-layer",
-                        self.count(sizes, ask, skip_last=True),
-                        "The output layer is a fully connected layer too: count its "
-                        "weights and biases.",
-                    )
-                )
-        mistakes = keep_distinct(key, candidates, text=str)
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=str(key),
-            hints=[
-                "A fully connected layer from $n_in$ to $n_out$ units has a weight matrix "
-                "$W$ of shape n_out x n_in and a bias of size n_out.",
-                "So it has $n_in*n_out + n_out$ parameters; add the layers up.",
-            ],
-            solution=(
-                "Each layer from $n_in$ to $n_out$ units has $n_in*n_out$ weights and "
-                "$n_out$ biases. "
-                f"Layer by layer: {'; '.join(per_layer)}. "
-                + (
-                    f"Without the biases that leaves {key} weights."
-                    if weights_only
-                    else f"The answer is {key}."
-                )
-            ),
-            mistakes=mistakes,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        """Build the network with the engine and count its parameter entries."""
-        from dlquiz.engine import MLP
-
-        sizes, ask = self.params(problem.seed)
-        net = MLP(sizes, rng=0)
-        if ask.startswith("layer"):
-            layer = net.layers[int(ask[5:]) - 1]
-            params = [layer.weight, layer.bias]
-        elif ask == "weights":
-            params = [layer.weight for layer in net.layers]
-        else:
-            params = net.parameters()
-        counted = sum(int(p.data.size) for p in params)
-        if counted != int(problem.answer):
-            return [
-                f"the engine's MLP{tuple(sizes)} has {counted} such parameters, "
-                f"the key says {problem.answer}"
-            ]
-        return []
 
 
 @register

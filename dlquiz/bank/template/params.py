@@ -11,7 +11,8 @@ Forms (each a table, drawn in the order written, from the stream ``Draw(family, 
     W = { matrix = "{h}x{d}", int = [-2, 2], nonzero = true }
 
 A drawn param has a text (``{name}`` in any string) and, when its text is a number, a
-vector or a matrix, a number bound to its name in formulas. A kind's value is the option
+vector, a matrix or a formula of the numbers drawn (``n0``, ``{k} + 1``), that number bound
+to its name in formulas. A kind's value is the option
 drawn as written (for a table, its entry named like the param).
 """
 
@@ -197,10 +198,9 @@ def draw_params(params: list[Param], draw: Draw, scope: Scope, seed: int) -> Non
             entries[p.name] = _label(p.name, picked)
             for key, value in entries.items():
                 scope.texts[key] = scope.labels[key] = value
-                if uses(value):
-                    deferred.append(key)  # its text uses params: bound once all are drawn
-                else:
-                    scope.bind_text(key, value)  # a number now (a later bound may use it)
+                deferred.append(key)  # bound (if it is a number) once all are drawn
+                if not uses(value):
+                    scope.bind_text(key, value)  # and now already (a later bound may use it)
     for name in dict.fromkeys(deferred):  # texts may use params drawn later: fill, then bind
         scope.texts[name] = scope.fill(scope.texts[name], f"params.{name}")
     for name in dict.fromkeys(deferred):

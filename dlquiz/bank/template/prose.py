@@ -2,9 +2,11 @@
 
 ``{= formula}`` is computed (``scope.number``) and written by the one number formatter
 (``dlquiz.core.numbers``), 4 significant figures unless ``{= formula : 6}`` asks for
-more; a vector or matrix is written in the notation. Outside ``$...$`` the number becomes
-math of its own, so LaTeX prints ``10^{-8}`` where the terminal shows ``1e-8``. A list of
-parts (hints, a solution, option texts) keeps the parts whose ``when`` holds.
+more; a vector or matrix is written in the notation. ``{= formula # unit}`` is a count
+with its noun in the right number (``1 unit``, ``3 units``; ``# child|children``).
+Outside ``$...$`` a number that is not a plain decimal becomes math of its own, so LaTeX
+prints ``10^{-8}`` where the terminal shows ``1e-8``. A list of parts (hints, a
+solution) keeps the parts whose ``when`` holds.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 
 from dlquiz.bank.render import TemplateError, render
 from dlquiz.bank.template.scope import Scope
-from dlquiz.core.numbers import array_text
+from dlquiz.core.numbers import array_text, count
 from dlquiz.core.vars import Namespace
 
-_COMPUTED = re.compile(r"\{=\s*([^{}]+?)\s*(?::\s*(\d{1,2}))?\s*\}")
+_COMPUTED = re.compile(
+    r"\{=\s*([^{}#:]+?)\s*(?::\s*(\d{1,2}))?\s*(?:#\s*([^{}|]+?)\s*(?:\|\s*([^{}]+?))?)?\s*\}"
+)
 _DOLLAR = re.compile(r"(?<!\\)\$")
 _PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_SIG = 15
@@ -31,7 +35,17 @@ def computed(scope: Scope, text: str, field: str) -> str:
         sig = int(m.group(2) or 4)
         if not 1 <= sig <= MAX_SIG:
             raise scope.source.fail(field, f"{{= ... : {sig}}}: figures from 1 to {MAX_SIG}")
-        number = array_text(scope.number(m.group(1), field), sig)
+        value = scope.number(m.group(1), field)
+        if m.group(3):  # a count and its noun
+            v = float(value.flat[0]) if value.size == 1 else float("nan")
+            if v != round(v):
+                raise scope.source.fail(
+                    field, f"{{= {m.group(1)} # ...}} counts, but is {value.tolist()}"
+                )
+            out += [text[last : m.start()], count(round(v), m.group(3), m.group(4))]
+            last = m.end()
+            continue
+        number = array_text(value, sig)
         inside = len(_DOLLAR.findall(text, 0, m.start())) % 2 == 1
         plain = inside or _PLAIN.match(number)  # 1e-8 and [1, 2] become math of their own
         out += [text[last : m.start()], number if plain else f"${number}$"]

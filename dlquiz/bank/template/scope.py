@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from dlquiz.bank.render import TemplateError, parse_math
 from dlquiz.bank.template.source import Source, fill
-from dlquiz.core.expr import EvaluationError, Expr, normalize_shape, substitute
+from dlquiz.core.expr import EvaluationError, Expr, normalize_shape, num, substitute
 from dlquiz.core.names import canonical_name
 from dlquiz.core.vars import Namespace, VarSpec
 
@@ -50,19 +51,22 @@ class Scope:
         self.ns.declare(VarSpec(name, normalize_shape(value.shape)))
 
     def bind_text(self, name: str, text: str) -> None:
-        """Bind ``name`` to the number its text stands for, when it is one (``1/2``, ``3``)."""
+        """Bind ``name`` to the number its text stands for, when it is one: a number
+        (``1/2``), or a formula of numbers already bound (``n0``, ``2*k + 1``)."""
         if not _NUMBER_LIKE.match(text):
             return
         try:
-            e = parse_math(text, Namespace())
+            e = parse_math(text, self.ns.copy())
         except TemplateError:
             return
-        if e.free_symbols() or any(n.op == "deriv" for n in e.walk()):
+        if any(n.op == "deriv" for n in e.walk()) or not e.free_symbols() <= set(self.numbers):
             return
         try:
-            self.bind(name, self._run(e, {}))
+            value = self._run(e, {})
         except (EvaluationError, ValueError, OverflowError):
             return
+        if np.isfinite(value).all():
+            self.bind(name, value)
 
     def fill(self, text: str, field: str) -> str:
         return fill(self.source, text, self.texts, field)
@@ -120,7 +124,13 @@ class Scope:
         from dlquiz.core.autodiff import lower
         from dlquiz.engine import Tensor
 
-        leaves = {name: Tensor(v) for name, v in self._env(e, at).items()}
+        env = self._env(e, at)
+        if any(n.op == "matrix" and n.free_symbols() for n in e.walk()):
+            # [n0, n1, n2]: the engine builds a literal matrix from numbers only
+            scalars = {k: v for k, v in env.items() if v.size == 1}
+            e = substitute(e, {k: num(Fraction(float(v.flat[0]))) for k, v in scalars.items()})
+            env = self._env(e, at)
+        leaves = {name: Tensor(v) for name, v in env.items()}
         with np.errstate(all="ignore"):
             return lower(e, leaves, 1).data[0]
 
