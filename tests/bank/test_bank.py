@@ -172,7 +172,7 @@ def test_verify_reports_a_broken_key(monkeypatch) -> None:
     monkeypatch.setattr(family, "generate", wrong_key)
     r = runner.invoke(app, ["verify", "--family", family.id, "--seeds", "2"])
     assert r.exit_code == 1
-    assert "differs from the exact values" in r.stdout
+    assert "differs from the engine's F.softmax" in r.stdout
 
 
 def test_verify_unknown_topic_exits_2() -> None:
