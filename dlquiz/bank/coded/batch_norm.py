@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
 
 from dlquiz.bank.coded.common import (
     distinct_counts,
@@ -29,12 +28,10 @@ from dlquiz.bank.coded.common import (
     key_numbers,
     matrix,
     mismatch,
-    numeric,
     option_failures,
     separated,
     shown_matrix,
     shuffled_options,
-    vector,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
@@ -146,217 +143,6 @@ class BatchStatistics(Family):
         means, variances = exact_stats(self.setup(problem.seed))
         exact = np.array([[float(v) for v in means], [float(v) for v in variances]])
         return mismatch(key_numbers(problem.answer), exact, "exact fractions", atol=1e-10)
-
-
-# --- the batch-norm output in both conventions -------------------------------------------
-EPSILONS = (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2), Fraction(1, 100), Fraction(1, 10**5))
-GAMMAS = (Fraction(1, 2), Fraction(2), Fraction(3), Fraction(-1), Fraction(3, 2), Fraction(1))
-
-
-@dataclass(frozen=True)
-class _BNSetup:
-    x: tuple[tuple[int, ...], ...]
-    gamma: tuple[Fraction, ...]
-    beta: tuple[int, ...]
-    eps: Fraction
-
-
-def exact_output(su: _BNSetup, convention: str, *, unbiased: bool = False) -> list[list[sp.Expr]]:
-    """The batch-norm output in exact SymPy numbers: "notes" or "pytorch" (or "no-sqrt")."""
-    means, variances = exact_stats(su.x, unbiased=unbiased)
-    eps = sp.Rational(su.eps.numerator, su.eps.denominator)
-    out = []
-    for row in su.x:
-        new = []
-        for f, v in enumerate(row):
-            var = sp.Rational(variances[f].numerator, variances[f].denominator)
-            if convention == "notes":
-                denom = sp.sqrt(var) + eps
-            elif convention == "pytorch":
-                denom = sp.sqrt(var + eps)
-            else:  # the variance used where the standard deviation belongs
-                denom = var + eps
-            g = sp.Rational(su.gamma[f].numerator, su.gamma[f].denominator)
-            mu = sp.Rational(means[f].numerator, means[f].denominator)
-            new.append(g * (v - mu) / denom + su.beta[f])
-        out.append(new)
-    return out
-
-
-class _BNOutput(Family):
-    """The output of batch norm for a given batch; subclasses fix the convention."""
-
-    convention: str
-    kind = "numbers"
-    topic = "batch-norm"
-
-    def setup(self, seed: int) -> _BNSetup:
-        draw = Draw(self.id, seed)
-        features = draw.integer(1, 2)
-        x = _draw_batch(draw, draw.integer(3, 5), features)
-        gamma = tuple(draw.choice(GAMMAS) for _ in range(features))
-        beta = tuple(draw.integer(-2, 3) for _ in range(features))
-        if all(g == 1 for g in gamma) and not any(beta):
-            beta = (1, *beta[1:])
-        return _BNSetup(x, gamma, beta, draw.choice(EPSILONS))
-
-    def engine_output(self, su: _BNSetup) -> np.ndarray:
-        raise NotImplementedError
-
-    def formula(self) -> str:
-        if self.convention == "notes":
-            return "$gamma*(x - mu_B)/(sigma_B + epsilon) + beta$"
-        return "$gamma*(x - mu_B)/sqrt(sigma_B^2 + epsilon) + beta$"
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        out = self.engine_output(su)
-        m, features = len(su.x), len(su.x[0])
-        where = (
-            "the notes' convention: $epsilon$ is added to the standard deviation $sigma_B$"
-            if self.convention == "notes"
-            else "PyTorch's convention: $epsilon$ is added to the variance, inside the square root"
-        )
-        eps_text = fmt(su.eps)
-        statement = (
-            f"A batch-norm layer in training mode computes {self.formula()} ({where}), with the "
-            "batch mean $mu_B$ and the biased batch variance $sigma_B^2$ (dividing by the "
-            f"batch size) of each feature. It receives $|B| = {m}$ examples with {features} "
-            f"feature{'s' if features > 1 else ''}, one per row: $x = {matrix(su.x)}$, and has "
-            + (
-                f"$gamma = {fmt(su.gamma[0])}$, $beta = {su.beta[0]}$"
-                if features == 1
-                else f"$gamma = {vector([fmt(g) for g in su.gamma])}$ and "
-                f"$beta = {vector(su.beta)}$ (one entry per feature)"
-            )
-            + f" and $epsilon = {eps_text}$. Compute the output for the whole batch (same "
-            "layout as $x$), to 3 significant figures."
-        )
-        means, variances = exact_stats(su.x)
-        per_feature = []
-        for f in range(features):
-            sd = float(np.sqrt(float(variances[f])))
-            denom = (
-                sd + float(su.eps)
-                if self.convention == "notes"
-                else np.sqrt(float(variances[f]) + float(su.eps))
-            )
-            per_feature.append(
-                (f"feature {f + 1}: " if features > 1 else "")
-                + f"mean {fmt(means[f])}, variance {fmt(variances[f])}, so the denominator is "
-                + (
-                    f"sqrt({fmt(variances[f])}) + {eps_text} = {fmt(denom)}"
-                    if self.convention == "notes"
-                    else f"sqrt({fmt(variances[f])} + {eps_text}) = {fmt(denom)}"
-                )
-            )
-        other = (
-            "PyTorch adds $epsilon$ inside the square root instead"
-            if self.convention == "notes"
-            else "the notes add $epsilon$ to $sigma_B$ instead"
-        )
-        close = (
-            "; with an $epsilon$ this small the two conventions agree to 3 significant figures."
-            if su.eps < Fraction(1, 1000)
-            else "; with this $epsilon$ the two conventions give visibly different outputs."
-        )
-        solution = (
-            "Normalise each feature with its own batch statistics: "
-            + "; ".join(per_feature)
-            + ". Subtract the mean, divide by the denominator, then scale by $gamma$ and shift "
-            f"by $beta$: the output is ${shown_matrix(out)}$. Here {other}" + close
-        )
-        other_convention = "pytorch" if self.convention == "notes" else "notes"
-        candidates = [
-            (
-                "pytorch-convention" if self.convention == "notes" else "notes-convention",
-                numeric(exact_output(su, other_convention)),
-                (
-                    "That is PyTorch's convention, ε inside the square root; the notes add ε "
-                    "to σ_B: (x - μ_B)/(σ_B + ε)."
-                    if self.convention == "notes"
-                    else "That is the notes' convention, ε added to σ_B; this problem uses "
-                    "PyTorch's: (x - μ_B)/√(σ_B² + ε)."
-                ),
-            ),
-            (
-                "unbiased-variance",
-                numeric(exact_output(su, self.convention, unbiased=True)),
-                f"The batch variance divides by |B| = {m}, not {m - 1}.",
-            ),
-            (
-                "no-scale-shift",
-                numeric(
-                    exact_output(
-                        _BNSetup(su.x, (Fraction(1),) * features, (0,) * features, su.eps),
-                        self.convention,
-                    )
-                ),
-                "That is the normalised x̂ only: multiply by γ and add β.",
-            ),
-            (
-                "variance-for-std",
-                numeric(exact_output(su, "no-sqrt")),
-                "Divide by the standard deviation (a square root of the variance), not by "
-                "the variance.",
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=key_matrix(out),
-            hints=[
-                "Work feature by feature (column by column): mean, biased variance, then "
-                "normalise every example.",
-                (
-                    "The denominator is $sigma_B + epsilon$: the square root of the variance, "
-                    "plus $epsilon$."
-                    if self.convention == "notes"
-                    else "The denominator is $sqrt(sigma_B^2 + epsilon)$."
-                ),
-            ],
-            solution=solution,
-            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
-        exact = numeric(exact_output(su, self.convention))
-        return mismatch(key_numbers(problem.answer), exact, "exact SymPy arithmetic", atol=1e-10)
-
-
-@register
-class BatchNormOutputNotes(_BNOutput):
-    id = "batch-norm/output-notes"
-    title = "Batch-norm output with the notes' convention (epsilon added to the standard deviation)"
-    convention = "notes"
-
-    def engine_output(self, su: _BNSetup) -> np.ndarray:
-        """The notes' formula with engine tensors (no engine function implements it)."""
-        from dlquiz.engine import Tensor
-
-        x = Tensor(np.array(su.x, dtype=float))
-        mean = x.mean(axis=0, keepdims=True)
-        var = ((x - mean) ** 2).mean(axis=0, keepdims=True)
-        gamma = np.array([float(g) for g in su.gamma])
-        out = (x - mean) / (var.sqrt() + float(su.eps)) * gamma + np.array(su.beta, dtype=float)
-        return out.data
-
-
-@register
-class BatchNormOutputPyTorch(_BNOutput):
-    id = "batch-norm/output-pytorch"
-    title = "Batch-norm output with PyTorch's convention (epsilon inside the square root)"
-    convention = "pytorch"
-
-    def engine_output(self, su: _BNSetup) -> np.ndarray:
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-
-        gamma = Tensor(np.array([float(g) for g in su.gamma]))
-        beta = Tensor(np.array(su.beta, dtype=float))
-        x = Tensor(np.array(su.x, dtype=float))
-        return F.batch_norm(x, gamma, beta, training=True, eps=float(su.eps)).data
 
 
 # --- learnable parameters -----------------------------------------------------------------

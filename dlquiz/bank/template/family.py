@@ -235,6 +235,7 @@ class TemplateFamily(Family):
                 declared = Namespace.from_specs({name: scope.fill(spec, f"vars.{raw}")})
                 for v in declared.vars.values():
                     scope.ns.declare(v)
+                    scope.text_ns.declare(v)
                 scope.vars.update(declared.as_dict())  # the answer's variables
         except VarSpecError as exc:
             raise self.source.fail("vars", str(exc)) from None
@@ -251,6 +252,7 @@ class TemplateFamily(Family):
                     raise self.source.fail(where, str(exc)) from None
             scope.definitions[name] = e
             scope.ns.declare(VarSpec(name, e.shape))
+            scope.text_ns.declare(VarSpec(name, e.shape))
 
     def _compute(self, scope: Scope) -> None:
         for name, spec in self.values.items():
@@ -282,7 +284,7 @@ class TemplateFamily(Family):
 
     def _build(self, seed: int) -> Built:
         scope, draw, key_value = self._scope(seed)
-        text_ns = scope.ns.copy()
+        text_ns = scope.text_ns.copy()
 
         def text(field: str, raw: str, style: str = "unicode") -> str:
             return prose.compose(scope, raw, field, text_ns, style)

@@ -93,10 +93,11 @@ def parts(scope: Scope, value: Any, field: str) -> list[tuple[str, str]]:
 
 
 def joined(texts: list[str]) -> str:
-    """Solution parts as one text: a space between parts, none after a line break."""
+    """Solution parts as one text: a space between parts, none after a line break or
+    before punctuation."""
     out = ""
     for t in texts:
-        if out and not out.endswith("\n"):
+        if out and not out.endswith("\n") and t[:1] not in ";,.:)":
             out += " "
         out += t
     return out

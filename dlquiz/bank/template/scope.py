@@ -37,6 +37,9 @@ class Scope:
         self.numbers: dict[str, np.ndarray] = {}  # canonical name -> (m, n) float64
         self.definitions: dict[str, Expr] = {}
         self.vars: dict[str, str] = {}  # the declared answer variables (``[vars]``)
+        # The names of the prose: the vars and definitions, not the drawn numbers (a
+        # statement writes $gamma*(x - mu_B)$ of one feature although x is a matrix).
+        self.text_ns = Namespace()
         self.ns = ns  # the names formulas may use: vars, bound numbers, definitions
 
     # --- binding --------------------------------------------------------------------------
