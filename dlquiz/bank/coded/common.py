@@ -16,7 +16,6 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
-from dlquiz.bank.problem import Problem
 from dlquiz.core.numbers import fmt, fmt_key
 from dlquiz.core.vars import Namespace
 from dlquiz.judge.core import NUMERIC_ATOL, NUMERIC_RTOL
@@ -261,38 +260,6 @@ def out_size(n: int, k: int, s: int, p: int) -> int:
 
 
 # --- concept questions ------------------------------------------------------------------
-
-
-def shuffled_options(
-    right: str, wrong: Sequence[tuple[str, str, str]], order: Sequence[int]
-) -> tuple[list[str], str, list[dict[str, str]]]:
-    """(choices, key letter, mistakes) for the right option and (tag, text, feedback) wrong ones.
-
-    ``order`` is a permutation of the option indices (0 the right one, i + 1 the wrong
-    ``i``): ``choices[j]`` is option ``order[j]``. Each wrong option is a mistake, in the
-    order given.
-    """
-    options = [right] + [w[1] for w in wrong]
-    choices = [options[i] for i in order]
-    answer = LETTERS[order.index(0)]
-    mistakes = [
-        {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
-        for i, (tag, _, feedback) in enumerate(wrong)
-    ]
-    return choices, answer, mistakes
-
-
-def option_failures(problem: Problem, right: str) -> list[str]:
-    """What is wrong with a ``shuffled_options`` question: distinct, keyed, all tagged."""
-    failures = []
-    letters = [LETTERS[i] for i in range(len(problem.choices))]
-    if len(set(problem.choices)) != len(problem.choices):
-        failures.append("the options are not distinct")
-    if problem.choices[letters.index(problem.answer)] != right:
-        failures.append("the key does not point at the right option")
-    if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
-        failures.append("every wrong option needs exactly one mistake tag")
-    return failures
 
 
 def tagged_options(options: Sequence[tuple[str, str]]) -> tuple[str, list[dict[str, str]]]:

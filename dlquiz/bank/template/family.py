@@ -309,6 +309,7 @@ class TemplateFamily(Family):
             )
             answer_text = shown.key
             choices = shown.texts
+            scope.texts["correct"] = choices[options.LETTERS.index(shown.key)]
             mistakes = answers.Mistakes(kept=shown.mistakes)
         else:
             answer_text = answers.key_text(self.kind, key_value)

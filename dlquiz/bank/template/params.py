@@ -31,7 +31,10 @@ from dlquiz.core.names import canonical_name
 from dlquiz.core.vars import MAX_DIM
 from dlquiz.notation.parser import FUNCTIONS
 
-RESERVED = {"answer": "the key as published, in any text"}
+RESERVED = {
+    "answer": "the key as published, in any text",
+    "correct": "the text of a choice question's right option",
+}
 MAX_ENTRIES = 4096  # entries of one vector or matrix param
 MAX_OPTIONS = 1000
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
