@@ -161,8 +161,9 @@ class TemplateFamily(Family):
                 s.keys(where, entry, {"holds": "a condition", "when": "when it applies"})
                 when = entry.get("when")
                 entry = entry.get("holds")
-            s.text(where, entry)
-            late = bool(set(_WORD.findall(entry)) & set(self.values))
+            if not isinstance(entry, str | dict | list) or not entry:
+                raise s.fail(where, "must be a condition: a comparison, a table or a list")
+            late = bool(set(_WORD.findall(str(entry))) & set(self.values))
             out.append((where, entry, when, late))
         return out
 
@@ -232,6 +233,8 @@ class TemplateFamily(Family):
         try:
             for raw, spec in self.data.get("vars", {}).items():
                 name = scope.fill(raw, f"vars.{raw}")
+                if not name.strip():
+                    continue  # a var named by a param that is empty: not in this draw
                 declared = Namespace.from_specs({name: scope.fill(spec, f"vars.{raw}")})
                 for v in declared.vars.values():
                     scope.ns.declare(v)
