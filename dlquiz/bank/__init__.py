@@ -46,7 +46,7 @@ def families() -> dict[str, Family]:
 @lru_cache(maxsize=1)
 def version() -> str:
     """The bank's content version: it changes when what some (family, seed) gives may."""
-    from dlquiz.bank.version import bank_version
+    from dlquiz.bank.versions import bank_version
 
     return bank_version((fid, f.version) for fid, f in families().items())
 

@@ -125,7 +125,7 @@ class Family(ABC):
         import inspect
         from pathlib import Path
 
-        from dlquiz.bank.version import source_version
+        from dlquiz.bank.versions import source_version
 
         return source_version(Path(inspect.getfile(type(self))))
 

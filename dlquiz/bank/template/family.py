@@ -470,7 +470,7 @@ class TemplateFamily(Family):
 
     @cached_property
     def version(self) -> str:
-        from dlquiz.bank.version import source_version
+        from dlquiz.bank.versions import source_version
 
         return source_version(self.path, template=True)
 
