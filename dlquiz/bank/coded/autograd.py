@@ -30,7 +30,7 @@ from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import parse_math, render
 from dlquiz.core.expr import Expr, substitute
 from dlquiz.core.names import canonical_name
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text
 from dlquiz.core.printing import to_notation
 from dlquiz.core.vars import Namespace, VarSpec
 
@@ -325,23 +325,15 @@ def _matrix(rows: Sequence[Sequence[object]]) -> str:
     return matrix(rows)
 
 
-def _numbers(a: np.ndarray) -> str:
-    """A key in the notation: a number, a list for a vector, rows for a matrix."""
+def _numbers(a: np.ndarray, sig: int | None = None) -> str:
+    """A key in the notation: a number, a list for a vector (row or column), rows for a
+    matrix; ``sig`` significant figures (None: the key's)."""
     a = np.asarray(a, dtype=float)
-    if a.size == 1:
-        return fmt_key(float(a.reshape(-1)[0]))
-    if 1 in a.shape:
-        return vector([fmt_key(float(v)) for v in a.reshape(-1)])
-    return _matrix([[fmt_key(float(v)) for v in row] for row in a])
+    return array_text(a.reshape(-1) if 1 in a.shape else a, sig)
 
 
 def _shown(a: np.ndarray) -> str:
-    a = np.asarray(a, dtype=float)
-    if a.size == 1:
-        return fmt(float(a.reshape(-1)[0]))
-    if 1 in a.shape:
-        return vector([fmt(float(v)) for v in a.reshape(-1)])
-    return _matrix([[fmt(float(v)) for v in row] for row in a])
+    return _numbers(a, 4)
 
 
 def _distinguishable(a: np.ndarray, b: np.ndarray) -> bool:

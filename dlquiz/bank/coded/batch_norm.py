@@ -24,17 +24,15 @@ import numpy as np
 from dlquiz.bank.coded.common import (
     distinct_counts,
     keep_distinct,
-    key_matrix,
     key_numbers,
     matrix,
     mismatch,
     separated,
-    shown_matrix,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt
+from dlquiz.core.numbers import array_text, fmt
 
 
 def _draw_batch(draw: Draw, batch: int, features: int) -> tuple[tuple[int, ...], ...]:
@@ -103,7 +101,7 @@ class BatchStatistics(Family):
         solution = (
             "Each feature is normalised over the batch, so work column by column. "
             + "; ".join(cols)
-            + f". So the answer is ${shown_matrix(stats)}$. (PyTorch normalises with this "
+            + f". So the answer is ${array_text(stats, rows=True)}$. (PyTorch normalises with this "
             "biased variance too; only its running average uses the unbiased one, dividing "
             f"by {m - 1}.)"
         )
@@ -128,13 +126,15 @@ class BatchStatistics(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(stats),
+            answer=array_text(stats, None, rows=True),
             hints=[
                 "Statistics are per feature: take each column over the examples in the batch.",
                 f"The variance is the mean of the squared deviations: divide by {m}.",
             ],
             solution=solution,
-            mistakes=keep_distinct(stats, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                stats, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:

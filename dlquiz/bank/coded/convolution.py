@@ -21,7 +21,6 @@ import numpy as np
 from dlquiz.bank.coded.common import (
     distinct_counts,
     keep_distinct,
-    key_matrix,
     key_numbers,
     matrix,
     mismatch,
@@ -31,13 +30,13 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import count, fmt_key
+from dlquiz.core.numbers import array_text, count, fmt_key
 
 
 def _entry_or_map(values: object) -> str:
     """A mistake's answer: one output entry as a number, an output map as rows."""
     v = np.asarray(values, dtype=float)
-    return key_matrix(v) if v.ndim == 2 else fmt_key(float(v))
+    return array_text(v, None, rows=True) if v.ndim == 2 else fmt_key(float(v))
 
 
 def engine_conv_shape(
@@ -434,7 +433,7 @@ class ConvOutputMap(Family):
             + f"input with stride {su.stride}, multiply entry by entry, add up and add the bias "
             f"{su.bias}. For example the top-left entry is {su.bias} + "
             f"{' + '.join(_corner_products(su))} = {fmt_key(float(out[0, 0]))}. "
-            f"The map is ${key_matrix(out)}$."
+            f"The map is ${array_text(out, None, rows=True)}$."
         )
         candidates: list[tuple[str, np.ndarray, str]] = [
             (
@@ -463,7 +462,7 @@ class ConvOutputMap(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(out),
+            answer=array_text(out, None, rows=True),
             hints=[
                 "First find the output size, then compute one entry per window position.",
                 "Each entry is the sum of the kernel times the window, plus the bias.",

@@ -22,7 +22,6 @@ import numpy as np
 
 from dlquiz.bank.coded.common import (
     LETTERS,
-    fraction_text,
     keep_distinct,
     tagged_option_failures,
     tagged_options,
@@ -191,16 +190,16 @@ class OutputVariance(Family):
         p = self.params(seed)
         key = self.exact(p)
         sigma_text = (
-            f"$sigma = {fraction_text(p.sigma)}$"
+            f"$sigma = {fmt(p.sigma, 6)}$"
             if p.sigma is not None
-            else f"$sigma^2 = {fraction_text(p.var_w)}$"
+            else f"$sigma^2 = {fmt(p.var_w, 6)}$"
         )
         assumptions = (
             "Assume, as the notes do, that the inputs are independent with zero mean, the "
             "weights are drawn independently of them with zero mean, and nonlinearities are "
             "ignored."
         )
-        vx = fraction_text(p.var_x)
+        vx = fmt(p.var_x, 6)
         n_in, n_out = p.n_in, p.n_out
         if p.case == "forward":
             statement = (
@@ -491,7 +490,7 @@ class VarianceFormula(Family):
         p = self.params(seed)
         ns = _namespace(p)
         key = _derive_formula(p)
-        c, vb = fraction_text(p.c), fraction_text(p.var_b)
+        c, vb = fmt(p.c, 6), fmt(p.var_b, 6)
         law = "N(0, $sigma^2$)" if p.dist == "normal" else "the uniform distribution U($-a$, $a$)"
         bias = f"a bias with independent entries of mean 0 and variance {vb}" if p.var_b else ""
         note = "Ignore nonlinearities, as the notes do."

@@ -20,21 +20,19 @@ import sympy as sp
 
 from dlquiz.bank.coded.common import (
     ACT_TEXT,
-    array_text,
     close_to,
     engine_act,
     exact_act,
     exact_dact,
     keep_distinct,
-    key_text,
     numeric,
     read_numbers,
-    shown,
     tuple_text,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
+from dlquiz.core.numbers import array_text
 
 
 def _col(values: Sequence[int]) -> np.ndarray:
@@ -250,18 +248,18 @@ class MlpForward(Family):
             ]
         mistakes = keep_distinct(key, candidates)
         steps = [
-            f"First the pre-activation $z1 = W1@x + b1$ = {shown(z1)}.",
-            f"Then $h = {phi}(z1)$ = {shown(h)}"
+            f"First the pre-activation $z1 = W1@x + b1$ = {array_text(z1)}.",
+            f"Then $h = {phi}(z1)$ = {array_text(h)}"
             + (" (the negative entries become 0)." if phi == "relu" else ", entry by entry."),
         ]
         if ask == "O":
             steps.append(
-                f"Finally $O = W2@h + b2$ = {shown(O)}; the output layer has no nonlinearity."
+                f"Finally $O = W2@h + b2$ = {array_text(O)}; the output layer has no nonlinearity."
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "Row i of $W1$ dotted with $x$, plus entry i of $b1$, is the pre-activation "
                 "of hidden unit i.",
@@ -398,15 +396,15 @@ class MlpBackward(Family):
             )
         mistakes = keep_distinct(key, candidates)
         lines = [
-            f"Forward: $z1$ = {shown(z1)}, $h$ = {shown(h)}, $O$ = {shown(O)}.",
+            f"Forward: $z1$ = {array_text(z1)}, $h$ = {array_text(h)}, $O$ = {array_text(O)}.",
             f"Backward: $delta2 = d/dO L$ = {'' if scale == Fraction(1, 2) else '2'}(O - y) "
-            f"= {shown(delta2)}.",
+            f"= {array_text(delta2)}.",
         ]
         if wrt == "W2":
-            lines.append(f"Then $d/dW2 L = delta2@h.T$ = {shown(key)}.")
+            lines.append(f"Then $d/dW2 L = delta2@h.T$ = {array_text(key)}.")
         elif wrt == "b2":
             lines.append(
-                f"The bias gradient is the delta itself: $d/db2 L = delta2$ = {shown(key)}."
+                f"The bias gradient is the delta itself: $d/db2 L = delta2$ = {array_text(key)}."
             )
         else:
             dname = {
@@ -415,19 +413,19 @@ class MlpBackward(Family):
                 "tanh": "tanh'(z1) = 1 - h²",
             }[phi]
             lines.append(
-                f"The recursion: $W2.T@delta2$ = {shown(W2.T @ delta2)}, "
-                f"times {dname} = {shown(dphi)}, "
-                f"gives $delta1$ = {shown(delta)}."
+                f"The recursion: $W2.T@delta2$ = {array_text(W2.T @ delta2)}, "
+                f"times {dname} = {array_text(dphi)}, "
+                f"gives $delta1$ = {array_text(delta)}."
             )
             lines.append(
-                f"Then $d/dW1 L = delta1@x.T$ = {shown(key)}."
+                f"Then $d/dW1 L = delta1@x.T$ = {array_text(key)}."
                 if wrt == "W1"
-                else f"So $d/db1 L = delta1$ = {shown(key)}."
+                else f"So $d/db1 L = delta1$ = {array_text(key)}."
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "Run the forward pass first and keep $z1$, $h$ and $O$.",
                 "Backward: $delta2 = d/dO L$; for the output layer $d/dW2 L = delta2@h.T$; "

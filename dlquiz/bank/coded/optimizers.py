@@ -27,7 +27,7 @@ from dlquiz.bank.coded.common import keep_distinct, key_numbers, separated, vect
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text, fmt
 from dlquiz.core.vars import Namespace
 
 Number = Fraction | int
@@ -36,15 +36,6 @@ _ADAM_SLIP = (
     "(The notes write this update as $g_t = eta*v_t/(sqrt(shat_t) + epsilon)$: the first "
     "moment needs its bias-corrected hat, $vhat_t$, and $g_t$ is the gradient, not the update.)"
 )
-
-
-# --- numbers as vectors (even a single one: theta is a vector) ---------------------------
-def _shown(values: Sequence[float | Fraction]) -> str:
-    return vector([fmt(v) for v in values])
-
-
-def _key(values: Sequence[float | Fraction]) -> str:
-    return vector([fmt_key(float(v)) for v in values])
 
 
 def _agree(key: np.ndarray, reference: Sequence[float], what: str) -> list[str]:
@@ -212,15 +203,15 @@ class AdamSteps(Family):
         )
         one, two = shown
         solution = (
-            f"Step 1: $g_1 = {_shown(one['g'])}$, $v_1 = {_shown(one['v'])}$, "
-            f"$s_1 = {_shown(one['s'])}$; the hats undo the start at 0: "
-            f"$vhat_1 = {_shown(one['vhat'])}$, $shat_1 = {_shown(one['shat'])}$, so the "
+            f"Step 1: $g_1 = {array_text(one['g'])}$, $v_1 = {array_text(one['v'])}$, "
+            f"$s_1 = {array_text(one['s'])}$; the hats undo the start at 0: "
+            f"$vhat_1 = {array_text(one['vhat'])}$, $shat_1 = {array_text(one['shat'])}$, so the "
             "first step moves each coordinate by almost exactly $eta$ against the sign of its "
-            f"gradient: $theta_1 = {_shown(one['theta'])}$.\n"
-            f"Step 2: $g_2 = {_shown(two['g'])}$, $v_2 = {_shown(two['v'])}$, "
-            f"$s_2 = {_shown(two['s'])}$, $vhat_2 = {_shown(two['vhat'])}$, "
-            f"$shat_2 = {_shown(two['shat'])}$, and "
-            f"$theta_2 = theta_1 - eta*vhat_2/(sqrt(shat_2) + epsilon) = {_shown(theta2)}$.\n"
+            f"gradient: $theta_1 = {array_text(one['theta'])}$.\n"
+            f"Step 2: $g_2 = {array_text(two['g'])}$, $v_2 = {array_text(two['v'])}$, "
+            f"$s_2 = {array_text(two['s'])}$, $vhat_2 = {array_text(two['vhat'])}$, "
+            f"$shat_2 = {array_text(two['shat'])}$, and "
+            f"$theta_2 = theta_1 - eta*vhat_2/(sqrt(shat_2) + epsilon) = {array_text(theta2)}$.\n"
             + _ADAM_SLIP
         )
         candidates = [
@@ -246,7 +237,7 @@ class AdamSteps(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key(theta2),
+            answer=array_text(theta2, None),
             hints=[
                 "At $t = 1$ the bias correction gives $vhat_1 = g_1$ and $shat_1 = g_1^2$, so "
                 "each coordinate moves by about η.",
@@ -254,7 +245,9 @@ class AdamSteps(Family):
                 "$1 - beta_1^2$ and $1 - beta_2^2$.",
             ],
             solution=solution,
-            mistakes=keep_distinct(theta2.tolist(), candidates, text=_key, apart=separated),
+            mistakes=keep_distinct(
+                theta2.tolist(), candidates, text=lambda v: array_text(v, None), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:

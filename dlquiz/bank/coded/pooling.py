@@ -21,7 +21,6 @@ import numpy as np
 from dlquiz.bank.coded.common import (
     distinct_shapes,
     keep_distinct,
-    key_matrix,
     key_numbers,
     matrix,
     mismatch,
@@ -32,7 +31,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt_key
+from dlquiz.core.numbers import array_text, fmt_key
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ class MaxPoolOutput(Family):
             f"floor(({pool.n} + 2x{pool.p} - {pool.k})/{pool.s}) + 1 = {pool.size}. Each "
             f"entry is the largest value in its window; the top-left window holds "
             f"{', '.join(str(pool.X[i][j]) for i, j in first[2])}, so the first entry is "
-            f"{fmt_key(float(out[0, 0]))}. The output is ${key_matrix(out)}$."
+            f"{fmt_key(float(out[0, 0]))}. The output is ${array_text(out, None, rows=True)}$."
         )
         candidates = [
             (
@@ -167,7 +166,7 @@ class MaxPoolOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(out),
+            answer=array_text(out, None, rows=True),
             hints=[
                 "First find the output size, then list the input cells of each window.",
                 "Windows with a stride smaller than the kernel overlap; each is pooled on its own."
@@ -175,7 +174,9 @@ class MaxPoolOutput(Family):
                 else "With the stride equal to the kernel size the windows tile the input.",
             ],
             solution=solution,
-            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                out, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -245,7 +246,7 @@ class AvgPoolOutput(Family):
             f"entry is the mean of its {pool.k * pool.k} window cells"
             + (" (padded zeros included)" if pool.p else "")
             + f"; the top-left one is ({' + '.join(first_values)})/{pool.k * pool.k} = "
-            f"{fmt_key(float(out[0, 0]))}. The output is ${key_matrix(out)}$."
+            f"{fmt_key(float(out[0, 0]))}. The output is ${array_text(out, None, rows=True)}$."
         )
         candidates = [
             (
@@ -271,13 +272,15 @@ class AvgPoolOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(out),
+            answer=array_text(out, None, rows=True),
             hints=[
                 "First find the output size, then list the input cells of each window.",
                 f"Each output is a window's sum divided by {pool.k * pool.k}.",
             ],
             solution=solution,
-            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                out, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -387,8 +390,8 @@ class MaxPoolGradient(Family):
                 if overlap
                 else ""
             )
-            + f" So $d/dX L = {key_matrix(dx)}$. (With ties, PyTorch sends the gradient to the "
-            "first maximum in row-major order.)"
+            + f" So $d/dX L = {array_text(dx, None, rows=True)}$. (With ties, PyTorch sends "
+            "the gradient to the first maximum in row-major order.)"
         )
         candidates = [
             (
@@ -416,14 +419,16 @@ class MaxPoolGradient(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(dx),
+            answer=array_text(dx, None, rows=True),
             hints=[
                 "For each window, find the position of its maximum in $X$.",
                 "That position receives the window's entry of $d/dY L$; all other cells 0"
                 + ("; add up where windows overlap." if overlap else "."),
             ],
             solution=solution,
-            mistakes=keep_distinct(dx, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                dx, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:

@@ -18,21 +18,17 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import (
-    array_text,
     close_to,
     distinguishable,
-    fraction_text,
     keep_distinct,
-    key_text,
     read_numbers,
-    shown,
     tagged_option_failures,
     tagged_options,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt
+from dlquiz.core.numbers import array_text, fmt
 
 MC_SIGMAS = 5.0  # statistical tolerance of the Monte Carlo checks, in standard errors
 MC_UNITS = 200_000  # dropout draws per Monte Carlo check
@@ -126,7 +122,7 @@ class WeightDecayStep(Family):
         s = self.params(seed)
         key = _step_engine(s)
         w, g = array_text(s.w), array_text(s.g)
-        eta, lam = fraction_text(s.eta), fraction_text(s.lam)
+        eta, lam = fmt(s.eta, 6), fmt(s.lam, 6)
         intro = (
             f"A model's weights are $w = {w}$ and the gradient of its data loss at this $w$ is "
             f"$g = {g}$. One step of gradient descent with learning rate $eta = {eta}$ is taken"
@@ -181,28 +177,27 @@ class WeightDecayStep(Family):
             ),
         ]
         mistakes = keep_distinct(key, candidates)
-        total = f"the gradient is $g + {fraction_text(s.decay)}*w$"
+        total = f"the gradient is $g + {fmt(s.decay, 6)}*w$"
         coeff_text = {
             "notes": f"the penalty's gradient is $2*lambda*w$, so {total}",
             "half": f"the penalty's gradient is $lambda*w$, so {total}",
             "pytorch": f"SGD adds weight_decay times w: {total}",
         }[s.case]
         solution = (
-            f"For this loss {coeff_text}. The step is $w - eta*(g + {fraction_text(s.decay)}*w)$ "
-            f"= {fraction_text(factor)}·w - {eta}·g: the weights shrink by the factor "
-            f"1 - η·{fraction_text(s.decay)} = {fraction_text(factor)} before the data gradient "
+            f"For this loss {coeff_text}. The step is $w - eta*(g + {fmt(s.decay, 6)}*w)$ "
+            f"= {fmt(factor, 6)}·w - {eta}·g: the weights shrink by the factor "
+            f"1 - η·{fmt(s.decay, 6)} = {fmt(factor, 6)} before the data gradient "
             "acts. "
-            f"That gives {shown(key)}."
+            f"That gives {array_text(key)}."
         )
         if s.case == "notes":
             solution += (
-                " (In PyTorch the same step is SGD with weight_decay = 2λ = "
-                f"{fraction_text(2 * s.lam)}.)"
+                f" (In PyTorch the same step is SGD with weight_decay = 2λ = {fmt(2 * s.lam, 6)}.)"
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "Gradient descent on J: $w <- w - eta*d/dw J$, where $d/dw J$ is $g$ plus the "
                 "penalty's gradient.",
@@ -293,7 +288,7 @@ class DropoutOutput(Family):
         drop_list = [str(i + 1) for i in range(n) if not kept[i]]
         mask = "keeps unit" + ("s " if len(keep_list) > 1 else " ") + ", ".join(keep_list)
         mask += " and drops unit" + ("s " if len(drop_list) > 1 else " ") + ", ".join(drop_list)
-        p = fraction_text(d.p)
+        p = fmt(d.p, 6)
         statement = (
             f"A dropout layer with $p = {p}$ {NOTES_DROPOUT} is applied during training to the "
             f"hidden representation $h = {array_text(d.h)}$. Its random draw {mask}."
@@ -316,8 +311,7 @@ class DropoutOutput(Family):
             (
                 "not-scaled",
                 values * kept,
-                f"The kept units are scaled by 1/(1 - p) = 1/{fraction_text(1 - d.p)}, so that "
-                "E[h'] = h.",
+                f"The kept units are scaled by 1/(1 - p) = 1/{fmt(1 - d.p, 6)}, so that E[h'] = h.",
             ),
             (
                 "scaled-by-keep",
@@ -350,20 +344,20 @@ class DropoutOutput(Family):
         if d.ask == "output":
             solution = (
                 "Dropped units become 0; kept units are divided by 1 - p = "
-                f"{fraction_text(1 - d.p)}, "
-                f"i.e. multiplied by {scale}. So h' = {shown(key)}."
+                f"{fmt(1 - d.p, 6)}, "
+                f"i.e. multiplied by {scale}. So h' = {array_text(key)}."
             )
         else:
             solution = (
                 f"Dropout multiplies each unit by m_i/(1 - p), with m_i = 1 for a kept unit and "
                 f"0 for a dropped one; backward the gradient is multiplied by the same factor: "
                 f"0 for the dropped units, {scale} times dL/dh' for the kept ones. "
-                f"So dL/dh = {shown(key)}."
+                f"So dL/dh = {array_text(key)}."
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "A dropped unit outputs 0; a kept unit outputs h/(1 - p) (inverted dropout).",
                 "The operation is h' = m ⊙ h/(1 - p) for the fixed mask m: backward, the gradient "
@@ -415,7 +409,7 @@ class DropoutTestTime(Family):
         h = Fraction(draw.nonzero(-8, 8), draw.choice([1, 2, 4]))
         p = draw.choice(_P)
         q = 1 - p
-        hs, hq, hd = fraction_text(h), fraction_text(q * h), fraction_text(h / q)
+        hs, hq, hd = fmt(h, 6), fmt(q * h, 6), fmt(h / q, 6)
         if variant == "inverted":
             right = (
                 "correct",
@@ -440,7 +434,7 @@ class DropoutTestTime(Family):
                 ),
                 (
                     "dropout-at-test",
-                    f"0 with probability {fraction_text(p)} and {hd} otherwise, as in training",
+                    f"0 with probability {fmt(p, 6)} and {hd} otherwise, as in training",
                     "Dropout is random only during training; at test time the prediction must be "
                     "deterministic, so the layer is switched off.",
                     None,
@@ -477,7 +471,7 @@ class DropoutTestTime(Family):
                 ),
                 (
                     "dropout-at-test",
-                    f"0 with probability {fraction_text(p)} and {hs} otherwise, as in training",
+                    f"0 with probability {fmt(p, 6)} and {hs} otherwise, as in training",
                     "At test time the layer is deterministic: every unit is kept, scaled by 1 - p.",
                     None,
                 ),
@@ -487,18 +481,18 @@ class DropoutTestTime(Family):
 
     def generate(self, seed: int) -> Problem:
         t = self.params(seed)
-        p = fraction_text(t.p)
+        p = fmt(t.p, 6)
         if t.variant == "inverted":
             setup = (
                 f"A network is trained with dropout $p = {p}$ {NOTES_DROPOUT}. After training, a "
-                f"hidden unit has activation $h = {fraction_text(t.h)}$ on a test input."
+                f"hidden unit has activation $h = {fmt(t.h, 6)}$ on a test input."
             )
         else:
             setup = (
                 f"A network is trained with the original, non-inverted dropout: during training "
                 f"each unit is set to 0 with probability $p = {p}$ and left unchanged otherwise "
                 "(no rescaling). After training, a hidden unit has activation "
-                f"$h = {fraction_text(t.h)}$ "
+                f"$h = {fmt(t.h, 6)}$ "
                 "on a test input."
             )
         statement = setup + " What does the dropout layer output for this unit at test time?"
@@ -508,14 +502,14 @@ class DropoutTestTime(Family):
                 "During training the notes' dropout outputs 0 with probability p and h/(1 - p) "
                 "with probability 1 - p, so E[h'] = h: the scaling is already done. At test time "
                 "dropout is switched off (PyTorch's eval mode) and the unit passes through: "
-                f"the output is h = {fraction_text(t.h)}."
+                f"the output is h = {fmt(t.h, 6)}."
             )
         else:
             solution = (
                 "During training this variant outputs 0 or h, so E[h'] = (1 - p)h. To give the "
                 "next layer the same expected input at test time, every unit is kept and "
-                f"multiplied by 1 - p: (1 - {p})·{fraction_text(t.h)} = "
-                f"{fraction_text((1 - t.p) * t.h)}."
+                f"multiplied by 1 - p: (1 - {p})·{fmt(t.h, 6)} = "
+                f"{fmt((1 - t.p) * t.h, 6)}."
             )
         return self.problem(
             seed,

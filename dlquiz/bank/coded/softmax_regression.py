@@ -11,16 +11,14 @@ import sympy as sp
 
 from dlquiz.bank.coded.common import (
     keep_distinct,
-    key_matrix,
     matrix,
     n30,
-    shown_matrix,
     vector,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text, fmt, fmt_key
 
 
 def _finite(candidates: list) -> list:
@@ -365,19 +363,19 @@ class SoftmaxSgdStep(Family):
                     "∂L/∂W = (ŷ - y) xᵀ has one row per class, like W: you have x (ŷ - y)ᵀ.",
                 )
             )
-        mistakes = keep_distinct(key, candidates, text=key_matrix)
-        shown = shown_matrix(grad)
+        mistakes = keep_distinct(key, candidates, text=lambda v: array_text(v, None, rows=True))
+        shown = array_text(grad, rows=True)
         update = (
             ""
             if s.ask == "gradient"
             else f" The step subtracts η = {fmt(s.eta)} times it from W: "
-            + shown_matrix(updated)
+            + array_text(updated, rows=True)
             + "."
         )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(key),
+            answer=array_text(key, None, rows=True),
             hints=[
                 "First the scores and the probabilities; then $d/do L = yhat - y$.",
                 "$d/dW L = (yhat - y)@x.T$: row $i$ is $(yhat_i - y_i)$ times $x.T$.",

@@ -113,7 +113,7 @@ def read_params(source: Source) -> list[Param]:
         bounds = _bounds(source, field, spec["int"]) if "int" in spec else None
         options: tuple[Any, ...] = ()
         if "int" not in spec:
-            options = _options(source, f"{field}.{draws[0]}", spec[draws[0]], name, array != [])
+            options = _options(source, field, spec[draws[0]], name, array != [])
         size = ""
         if array:
             raw = spec[array[0]]
@@ -165,13 +165,7 @@ def _options(source: Source, field: str, raw: Any, name: str, entries: bool) -> 
             raise source.fail(field, "the entries of a vector or matrix are numbers, not tables")
         keys = list(tables[0])
         for t in tables:
-            if (
-                not t
-                or set(t) != set(keys)
-                or not all(
-                    isinstance(v, str | int | float) and not isinstance(v, bool) for v in t.values()
-                )
-            ):
+            if not t or set(t) != set(keys) or not all(isinstance(v, str) for v in t.values()):
                 raise source.fail(
                     field, "a choice of tables needs tables with the same keys and string values"
                 )
