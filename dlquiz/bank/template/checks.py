@@ -346,7 +346,7 @@ def _dropout_moments(ctx: CheckContext, h, p, statistic, scaling) -> list[str]: 
     if statistic == "kept":
         kept = out[out != 0]
         return (
-            ctx.agree(kept[:1], "the engine's kept unit", rtol=1e-12)
+            ctx.agree(kept[:1], "the engine's kept unit")
             if kept.size
             else ["the engine kept no unit"]
         )
