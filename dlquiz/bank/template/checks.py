@@ -159,6 +159,27 @@ def _argument(scope: Scope, spec: Arg, raw: Any, field: str) -> Any:
     return value
 
 
+# --- a reference formula ----------------------------------------------------------------
+
+
+@hook(
+    "formula",
+    "the key against a reference formula written apart from the declaration (a closed form "
+    "beside the steps), computed by NumPy (dlquiz.core.numeric), not by the engine",
+    value=Arg("formula", doc="the reference formula"),
+)
+def _formula(ctx: CheckContext, value: Any) -> list[str]:
+    from dlquiz.core.numeric import EvaluationError, evaluate
+
+    env = {name: v[None] for name, v in ctx.scope.numbers.items()}
+    try:
+        with np.errstate(all="ignore"):
+            reference = evaluate(value, env, 1)[0]
+    except EvaluationError as exc:
+        return [f"the reference formula cannot be computed: {exc}"]
+    return ctx.agree(reference, "the reference formula")
+
+
 # --- the engine's library operations -------------------------------------------------------
 
 
