@@ -24,6 +24,7 @@ __all__ = [
     "generate",
     "plan",
     "select",
+    "version",
 ]
 
 
@@ -40,6 +41,14 @@ def families() -> dict[str, Family]:
         found[fid] = fam
     order = list(TOPICS)
     return dict(sorted(found.items(), key=lambda kv: (order.index(kv[1].topic), kv[0])))
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """The bank's content version: it changes when what some (family, seed) gives may."""
+    from dlquiz.bank.versions import bank_version
+
+    return bank_version((fid, f.version) for fid, f in families().items())
 
 
 def family(family_id: str) -> Family:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dlquiz.judge import AnswerKey, PreparedKey, Verdict
 
 INPUT_HINTS = {
     "expression": "an expression, e.g. (w*x + b - y)*x; vectors and matrices: W@x, x.T, "
@@ -45,6 +48,12 @@ class Problem:
     choices: list[str] = field(default_factory=list)
     title: str = ""
     figure: str = ""  # a drawing for the terminal (an autograd graph, a grid), or ""
+    # What is asked, as named dimensions ({"ask": "theta", "given": "loss"}): a set's
+    # versions keep it while numbers and names change (``Family.generate_kind``).
+    question_kind: dict[str, str] = field(default_factory=dict)
+    # The content version of the family that built it: another version may build another
+    # problem for the same seed (``Family.version``).
+    family_version: str = ""
 
     @property
     def input_hint(self) -> str:
@@ -61,21 +70,28 @@ class Problem:
                 out[name] = f"{m}x{n or 1}"
         return out
 
-    @cached_property
-    def key(self):  # type: ignore[no-untyped-def]
-        """The judge's prepared key (parsed once per problem)."""
-        from dlquiz.judge import prepare
+    @property
+    def answer_key(self) -> AnswerKey:
+        """The key fields as the one answer-key type the judge and key files share."""
+        from dlquiz.judge.key import AnswerKey
 
-        return prepare(
-            self.answer,
+        return AnswerKey(
             kind=self.kind,
+            answer=self.answer,
             vars=self.vars,
             definitions=self.definitions,
-            mistakes=self.mistakes,
+            tolerance=self.tolerance,
+            mistakes=tuple(self.mistakes),
+            choices=tuple(self.choices),
         )
 
-    def check(self, answer: str):  # type: ignore[no-untyped-def]
-        """Judge an answer to this problem (a ``dlquiz.judge.Verdict``)."""
+    @cached_property
+    def key(self) -> PreparedKey:
+        """The judge's prepared key (parsed once per problem)."""
+        return self.answer_key.prepare()
+
+    def check(self, answer: str) -> Verdict:
+        """Judge an answer to this problem."""
         from dlquiz.judge import check
 
         return check(answer, self.key, tolerance=self.tolerance)
@@ -91,17 +107,13 @@ class Problem:
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def key_json(self, number: int) -> dict[str, Any]:
-        """What an answer key records for one question (``key.json``)."""
+        """What an answer key records for one question (``key.json``, format 2)."""
         return {
             "number": number,
             "id": self.id,
             "seed": self.seed,
-            "kind": self.kind,
-            "answer": self.answer,
-            "vars": self.vars,
-            "definitions": self.definitions,
-            "tolerance": self.tolerance,
             "points": self.points,
-            "mistakes": self.mistakes,
-            "choices": self.choices,
+            "question_kind": dict(self.question_kind),
+            "family_version": self.family_version,
+            **self.answer_key.to_json(),
         }

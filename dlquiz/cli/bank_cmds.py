@@ -174,6 +174,14 @@ def verify(
             mark = "[green]ok[/green]" if r.ok else f"[red]{len(r.failures)} failed[/red]"
             table.add_row(r.id, r.topic, str(r.seeds), mark, f"{r.seconds:.2f}")
         console.out().print(table)
+        for r in reports:
+            for tag, d in r.drops.items():
+                if d.dropped:
+                    console.line(
+                        f"· {r.id}: mistake '{tag}' dropped in {d.dropped} of {d.applies} "
+                        f"seeds ({d.why})",
+                        markup=False,
+                    )
         for r in failed:
             for f in r.failures[:10]:
                 console.line(f"✗ {r.id}: {f}", markup=False)

@@ -518,6 +518,15 @@ def history(
         if r["seconds"] is not None:
             details.append(_duration(r["seconds"]))
         out.print(Text("  " + " · ".join(details)), soft_wrap=True)
+        if r["older_bank"]:
+            out.print(
+                Text(
+                    "  from an older version of the bank: `dlquiz show "
+                    f"{r['family']} --seed {r['seed']}` may now show another problem",
+                    style="yellow",
+                ),
+                soft_wrap=True,
+            )
         for a in r["answers"]:
             line = Text("  ")
             line.append("✓ " if a["correct"] else "✗ ", style="green" if a["correct"] else "red")

@@ -70,3 +70,30 @@ def scientific(value: Fraction) -> tuple[str, int] | None:
     exponent = d.adjusted()
     mantissa = format(d.scaleb(-exponent).normalize(), "f")
     return mantissa, exponent
+
+
+def array_text(values: object, sig: int | None = 4, *, rows: bool = False) -> str:
+    """Numbers in the answer notation, each through ``fmt`` (``sig=None``: ``fmt_key``).
+
+    A single number is itself; a column ``[1, 2]``; a row ``[[1, 2]]``; a matrix
+    ``[1, 2; 3, 4]``. With ``rows=True`` every array is written as rows split by ``;``
+    (a column ``[1; 2]``, a row ``[1, 2]``), the layout of a table of numbers.
+    """
+    import numpy as np
+
+    def cell(v: object) -> str:
+        if isinstance(v, Fraction | int) and not isinstance(v, bool):
+            return fmt_key(float(v)) if sig is None else fmt(v, sig)
+        return fmt_key(float(v)) if sig is None else fmt(float(v), sig)  # type: ignore[arg-type]
+
+    a = np.asarray(values, dtype=object)
+    if rows:
+        grid = a.reshape(1, -1) if a.ndim < 2 else a
+        return "[" + "; ".join(", ".join(cell(v) for v in row) for row in grid) + "]"
+    if a.ndim == 0 or a.size == 1:
+        return cell(a.reshape(-1)[0])
+    if a.ndim == 1 or a.shape[1] == 1:
+        return "[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]"
+    if a.shape[0] == 1:
+        return "[[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]]"
+    return "[" + "; ".join(", ".join(cell(v) for v in row) for row in a) + "]"

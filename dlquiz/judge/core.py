@@ -470,7 +470,7 @@ def _undefined_where_defined(
         return ""
     i = int(np.nonzero(bad)[0][0])
     scalars = [n for n, v in sorted(sample.env.items()) if v.shape[1:] == (1, 1)][:4]
-    at = ", ".join(f"{n}={sample.env[n][i, 0, 0]:.3g}" for n in scalars)
+    at = ", ".join(f"{n}={_shown(sample.env[n][i, 0, 0], 3)}" for n in scalars)
     where = f" (for instance at {at})" if at else ""
     return f"not equivalent: {yours} is undefined at points where {right} is defined{where}"
 
@@ -498,8 +498,18 @@ def _witness(
         return ""
     core = [i for i in bad if all(0.2 <= abs(sample.env[n][i, 0, 0]) <= 3 for n in names)]
     i = int(core[0] if core else bad[0])  # a point in the usual band reads best
-    at = ", ".join(f"{n}={sample.env[n][i, 0, 0]:.3g}" for n in names)
-    return f" (at {at} {yours} is {va[i, 0, 0]:.4g}, {right} {ve[i, 0, 0]:.4g})"
+    at = ", ".join(f"{n}={_shown(sample.env[n][i, 0, 0], 3)}" for n in names)
+    return f" (at {at} {yours} is {_shown(va[i, 0, 0])}, {right} {_shown(ve[i, 0, 0])})"
+
+
+def _shown(x: float, sig: int = 4) -> str:
+    """A sampled value in feedback, by the one number formatter (``inf`` and ``nan`` too)."""
+    from dlquiz.core.numbers import NumberFormatError, fmt
+
+    try:
+        return fmt(float(x), sig)
+    except NumberFormatError:
+        return str(float(x))
 
 
 def _shape_mismatch(given: Expr, expected: Expr, key: PreparedKey) -> Verdict:

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.core.expr import Expr
+from dlquiz.core.numbers import fmt
 from dlquiz.core.printing import format_number, to_notation
 from dlquiz.judge.compare import Sample, same_values
 
@@ -31,7 +32,7 @@ def nice_ratio(r: float) -> str:
         return (
             format_number(frac) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
         )
-    return f"{r:.3g}"
+    return fmt(r, 3)
 
 
 def diagnose(

@@ -174,12 +174,21 @@ def _topic_sequence(store: Store, topic: str) -> list[str]:
 
 
 def history(store: Store | None, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest problems, newest first, each with the answers given to it."""
+    """The latest problems, newest first, each with the answers given to it.
+
+    ``older_bank`` is true when the problem was built by another version of its family
+    than the installed one (or before versions were recorded, or by a family no longer
+    in the bank): ``dlquiz show FAMILY --seed N`` may now show another problem.
+    """
     if store is None:
         return []
+    from dlquiz.bank import families
+
+    bank = families()
     problems = store.query(
         "SELECT id, session_id, family, topic, seed, shown_at, ended_at, outcome, rating,"
-        " tries, hints, seconds, solution_viewed FROM problems ORDER BY id DESC LIMIT ?",
+        " tries, hints, seconds, solution_viewed, family_version FROM problems"
+        " ORDER BY id DESC LIMIT ?",
         (limit,),
     )
     ids = [p["id"] for p in problems]
@@ -218,6 +227,9 @@ def history(store: Store | None, limit: int = 20) -> list[dict[str, Any]]:
             "hints": p["hints"],
             "seconds": round(p["seconds"], 1) if p["seconds"] is not None else None,
             "solution_viewed": bool(p["solution_viewed"]),
+            "family_version": p["family_version"],
+            "older_bank": p["family"] not in bank
+            or p["family_version"] != bank[p["family"]].version,
             "answers": answers[p["id"]],
         }
         for p in problems

@@ -398,6 +398,7 @@ class Session:
                 session_id=self.summary.session_id,
                 position=position,
                 variant=variant_key(problem),
+                family_version=problem.family_version or None,
             )
         started = self.timer()
         tries = hints = 0

@@ -11,11 +11,13 @@ database runs the whole chain, so the oldest schema is real code, not history. A
 database from an older version is copied to ``progress.db.v<N>.bak`` and migrated in one
 transaction, keeping every row. A newer one is refused untouched.
 
-Tables (version 2):
+Tables (version 3):
 - ``sessions``: one per ``dlquiz practice`` (mode, seed, topics, n, start, end and why).
 - ``problems``: one per problem shown: family, topic, variant seed, a hash of its
-  statement, position in the session, and once it ends its outcome, FSRS rating, tries,
-  hints, seconds and whether the solution was viewed. ``outcome`` NULL: unfinished.
+  statement, position in the session, the version of the family that built it (NULL:
+  recorded before versions were kept, version 3), and once it ends its outcome, FSRS
+  rating, tries, hints, seconds and whether the solution was viewed. ``outcome`` NULL:
+  unfinished.
 - ``attempts``: one per graded answer: the answer text, right or wrong, the judge's
   mistake tag and feedback, the try number, hints seen so far, seconds since shown.
 - ``cards``: one FSRS card per family (JSON), a cache that ``rebuild_cards`` can
@@ -41,7 +43,7 @@ from dlquiz.practice.paths import database_path, describe_data_dir
 if TYPE_CHECKING:
     from fsrs import Card
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another process's transaction
 
 
@@ -129,6 +131,11 @@ _V2 = (
 )
 
 
+# Version 3: the content version of the family that built each problem (``Family.version``),
+# so ``history`` can say when ``dlquiz show FAMILY --seed N`` may now give another problem.
+_V3 = ("ALTER TABLE problems ADD COLUMN family_version TEXT",)
+
+
 def _run(statements: Sequence[str]) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
         for sql in statements:
@@ -142,7 +149,11 @@ def _to_v2(conn: sqlite3.Connection) -> None:
     rebuild_cards(conn)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _run(_V1), 2: _to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _run(_V1),
+    2: _to_v2,
+    3: _run(_V3),
+}
 
 
 def rebuild_cards(conn: sqlite3.Connection) -> int:
@@ -511,11 +522,12 @@ class Store:
         session_id: int | None = None,
         position: int | None = None,
         variant: str | None = None,
+        family_version: str | None = None,
     ) -> int:
         return self._write(
-            "INSERT INTO problems (session_id, family, topic, seed, variant, position, shown_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, family, topic, seed, variant, position, timestamp(at)),
+            "INSERT INTO problems (session_id, family, topic, seed, variant, position, shown_at,"
+            " family_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, family, topic, seed, variant, position, timestamp(at), family_version),
         )
 
     def record_attempt(

@@ -130,8 +130,10 @@ def key_document(
     version: int | None,
     selection: dict,
 ) -> dict:
-    """``key.json``: the bank's key fields per question, and how the set was chosen."""
+    """``key.json`` (format 2): the bank's key fields per question, the bank's version, and
+    how the set was chosen."""
     from dlquiz import __version__
+    from dlquiz.bank import version as bank_version
 
     questions = []
     for i, p in enumerate(problems, start=1):
@@ -143,6 +145,7 @@ def key_document(
         "dlquiz": "key",
         "format": KEY_FORMAT,
         "generator": f"dlquiz {__version__}",
+        "bank_version": bank_version(),
         "title": title,
         "version": version,
         "selection": selection,

@@ -4,6 +4,11 @@ The grader reads a key file alone and never regenerates problems, so a key writt
 older install (or edited by hand) still grades. Loading checks everything the grader will
 rely on, and reads every question with the judge once: a key that cannot be used is
 reported (exit 2) before any sheet is graded, never half-way through a batch.
+
+Format 2 (written now) adds the bank's version to the key and, to each question, its
+question kind and the version of the family that built it; format 1 keys (and keys
+without a ``format``) are read as before. A question's key fields are the one answer-key
+type of the judge (``dlquiz.judge.AnswerKey``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KEY_FORMAT = 1
+from dlquiz.judge.key import AnswerKey, KeyFormatError
+
+KEY_FORMAT = 2
+READS_FORMATS = (1, 2)
 MAX_KEY_BYTES = 50_000_000
 
 
@@ -24,33 +32,33 @@ class KeyFileError(ValueError):
 
 @dataclass
 class Question:
-    """One graded question: the bank's Problem fields the judge needs, plus its number."""
+    """One graded question: its answer key (the judge's type), its number and points."""
 
     number: int
     id: str
-    kind: str
-    answer: str
+    key: AnswerKey
     points: float = 1
     title: str = ""
     topic: str = ""  # the bank's topic ("" in a key without one: ``other`` in summaries)
     seed: int | None = None
-    vars: dict[str, str] = field(default_factory=dict)
-    definitions: dict[str, str] = field(default_factory=dict)
-    tolerance: float | None = None
-    mistakes: list[dict[str, str]] = field(default_factory=list)
-    choices: list[str] = field(default_factory=list)
+    family_version: str = ""  # format 2: the version of the family that built it
+    question_kind: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.key.kind
+
+    @property
+    def answer(self) -> str:
+        return self.key.answer
+
+    @property
+    def tolerance(self) -> float | None:
+        return self.key.tolerance
 
     def prepare(self) -> Any:
         """The judge's prepared key (parsed once; ``UnusableKey`` if it cannot be)."""
-        from dlquiz.judge import prepare
-
-        return prepare(
-            self.answer,
-            kind=self.kind,
-            vars=self.vars,
-            definitions=self.definitions,
-            mistakes=self.mistakes,
-        )
+        return self.key.prepare()
 
 
 @dataclass
@@ -61,6 +69,8 @@ class Key:
     questions: list[Question]
     title: str = ""
     version: int | None = None
+    format: int = 1
+    bank_version: str = ""  # format 2: the bank that built the set
 
     @property
     def max_score(self) -> float:
@@ -198,6 +208,14 @@ def _key_from_data(path: Path, data: Any) -> Key:
             f"{path}: not a dlquiz key (a key.json has a 'questions' list, "
             "a roster.json a 'versions' map)"
         )
+    fmt = data.get("format", 1)
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt < 1:
+        raise KeyFileError(f"{path}: 'format' must be a whole number")
+    if fmt not in READS_FORMATS:
+        raise KeyFileError(
+            f"{path}: key format {fmt} was written by a newer dlquiz (this one reads formats "
+            f"{', '.join(map(str, READS_FORMATS))}): upgrade dlquiz"
+        )
     raw = data["questions"]
     if not raw:
         raise KeyFileError(f"{path}: the key has no questions")
@@ -213,7 +231,8 @@ def _key_from_data(path: Path, data: Any) -> Key:
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise KeyFileError(f"{path}: 'version' must be a whole number")
     title = data.get("title") if isinstance(data.get("title"), str) else ""
-    key = Key(str(path), questions, title or "", version)
+    bank = data.get("bank_version") if isinstance(data.get("bank_version"), str) else ""
+    key = Key(str(path), questions, title or "", version, fmt, bank or "")
     _check_with_judge(key)
     return key
 
@@ -233,60 +252,34 @@ def _question(path: Path, index: int, entry: Any) -> Question:
             raise KeyFileError(f"{where}: '{name}' must be text")
         return value
 
-    def mapping(name: str) -> dict[str, str]:
-        value = entry.get(name) or {}
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise KeyFileError(f"{where}: '{name}' must map names to text")
-        return dict(value)
-
-    from dlquiz.judge import KINDS
-
-    kind = text("kind")
-    if kind not in KINDS:
-        raise KeyFileError(f"{where}: unknown kind '{kind}' (one of {', '.join(KINDS)})")
     points = entry.get("points", 1)
     if isinstance(points, bool) or not isinstance(points, int | float) or not points > 0:
         raise KeyFileError(f"{where}: 'points' must be a positive number")
     if not math.isfinite(points):
         raise KeyFileError(f"{where}: 'points' must be finite")
-    tolerance = entry.get("tolerance")
-    if tolerance is not None and (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, int | float)
-        or not 0 <= tolerance < 1
-    ):
-        raise KeyFileError(f"{where}: 'tolerance' must be a relative tolerance in [0, 1)")
-    mistakes = entry.get("mistakes") or []
-    if not isinstance(mistakes, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("tag"), str) and isinstance(m.get("answer"), str)
-        for m in mistakes
-    ):
-        raise KeyFileError(f"{where}: 'mistakes' must be a list of {{tag, answer, feedback}}")
-    choices = entry.get("choices") or []
-    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise KeyFileError(f"{where}: 'choices' must be a list of texts")
+    try:
+        key = AnswerKey.from_json(entry)
+    except KeyFormatError as exc:
+        raise KeyFileError(f"{where}: {exc}") from None
     seed = entry.get("seed")
     topic = entry.get("topic")  # only for summaries: a key without one still grades
-    topic = topic if isinstance(topic, str) else ""
+    kind = entry.get("question_kind")
+    kind = (
+        {k: v for k, v in kind.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(kind, dict)
+        else {}
+    )
+    version = entry.get("family_version")
     return Question(
         number=number,
         id=text("id", ""),
-        kind=kind,
-        answer=text("answer"),
+        key=key,
         points=points,
         title=text("title", ""),
-        topic=topic,
+        topic=topic if isinstance(topic, str) else "",
         seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        vars=mapping("vars"),
-        definitions=mapping("definitions"),
-        tolerance=None if tolerance is None else float(tolerance),
-        mistakes=[
-            {"tag": m["tag"], "answer": m["answer"], "feedback": str(m.get("feedback", ""))}
-            for m in mistakes
-        ],
-        choices=list(choices),
+        family_version=version if isinstance(version, str) else "",
+        question_kind=kind,
     )
 
 

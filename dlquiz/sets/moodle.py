@@ -110,10 +110,13 @@ def _tolerance(problem: Problem, value: float) -> float:
 
 
 def _num(x: float) -> str:
-    """Ten significant digits, never in exponent form (Moodle's cloze syntax wants plain)."""
+    """The key's ten significant digits (``fmt_key``), never in exponent form (Moodle's
+    cloze syntax wants plain decimals)."""
     from decimal import Decimal
 
-    text = format(x, ".10g")
+    from dlquiz.core.numbers import fmt_key
+
+    text = fmt_key(x)
     if "e" in text:
         text = format(Decimal(text), "f")
     return text

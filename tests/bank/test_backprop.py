@@ -36,12 +36,12 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
         assert p == m - 1  # the linked choice: a_{m-1} feeds layer m
         problem = family.generate(seed)
         assert f"W{m}" in problem.vars and f"a{p}" in problem.vars
-    seed = seed_with("backprop/dl-dw", 300, m="3", wrt="W{m}")
+    seed = seed_with("backprop/dl-dw", 300, m="3", task="W")
     problem = generate("backprop/dl-dw", seed)
     assert problem.check("delta3@a2.T").equivalent
     assert problem.check("δ_3 a_2^T").equivalent
     assert problem.check("a2@delta3.T").mistake == "transposed"
-    seed = seed_with("backprop/dl-dw", 300, m="2", wrt="a{p}")
+    seed = seed_with("backprop/dl-dw", 300, m="2", task="a")
     assert generate("backprop/dl-dw", seed).check("W2.T@delta2").equivalent
 
 
@@ -211,5 +211,5 @@ def test_params_that_refer_to_each_other_in_a_loop_are_reported(tmp_path, tail: 
     (tmp_path / "backprop").mkdir()
     (tmp_path / "backprop" / "t.toml").write_text(text, encoding="utf-8")
     family = load_templates(tmp_path)["backprop/t"]
-    with pytest.raises(FamilyError, match=r"field 'mistakes\[0\]\.answer': params refer"):
+    with pytest.raises(FamilyError, match=r"field 'params\.tail': params refer"):
         family.generate(0)

@@ -45,27 +45,31 @@ def test_output_size_by_hand_and_against_the_engine() -> None:
     assert out_size(7, 3, 2, 0) == 3
     family = families()["convolution/output-size"]
     for seed in range(25):
-        su = family.setup(seed)
-        x = Tensor(np.random.default_rng(seed).normal(size=(1, 2, su.h, su.w)))
-        w = Tensor(np.ones((3, 2, su.k, su.k)))
-        shape = F.conv2d(x, w, stride=su.s, padding=su.pad).shape
-        expected = shape[2] if su.ask == "height" else shape[3]
+        su = {k: v for k, v in family.draw_params(seed).items()}
+        h, w, k, s, pad = (int(su[n]) for n in ("h", "w", "k", "s", "pad"))
+        x = Tensor(np.random.default_rng(seed).normal(size=(1, 2, h, w)))
+        kernel = Tensor(np.ones((3, 2, k, k)))
+        shape = F.conv2d(x, kernel, stride=s, padding=pad).shape
+        expected = shape[2] if su["ask"] == "height" else shape[3]
         p = family.generate(seed)
         assert int(p.answer) == expected
-        if su.total:  # the statement gives the total padding, twice PyTorch's
-            assert f"p_h = {2 * su.pad}" in p.statement
+        if su["padding"] == "total":  # the statement gives the total padding, twice PyTorch's
+            assert f"p_h = {2 * pad}" in p.statement
 
 
 def test_output_shape_against_the_engine_layout_by_layout() -> None:
     family = families()["convolution/output-shape"]
     layouts = set()
     for seed in range(25):
-        su = family.setup(seed)
-        layouts.add(su.layout)
-        out = Conv2d(su.c_in, su.c_out, su.k, stride=su.s, padding=su.p, rng=0)(
-            Tensor(np.zeros((1, su.c_in, su.h, su.w)))
+        su = family.draw_params(seed)
+        c_in, c_out, k, s, p, h, w, n = (
+            int(su[v]) for v in ["c_in", "c_out", "k", "s", "p", "h", "w", "n"]
+        )
+        layouts.add(su["layout"])
+        out = Conv2d(c_in, c_out, k, stride=s, padding=p, rng=0)(
+            Tensor(np.zeros((1, c_in, h, w)))
         ).shape
-        expected = (su.n, *out[1:]) if su.layout == "NCHW" else (out[2], out[3], out[1])
+        expected = (n, *out[1:]) if su["layout"] == "NCHW" else (out[2], out[3], out[1])
         assert generate("convolution/output-shape", seed).answer == str(expected).replace(",)", ")")
     assert layouts == {"NCHW", "HWC"}
 

@@ -75,17 +75,18 @@ def test_batch_gradient_matches_the_textbook_formula() -> None:
     seen = set()
     rng = np.random.default_rng(1)
     for seed in range(30):
-        p = family.params(seed)
+        p = family.draw_params(seed)
+        n, d = int(p["n"]), int(p["d"])
         problem = family.generate(seed)
-        seen.add((p.aggregate, p.wrt))
+        seen.add((p["aggregate"], p["wrt"]))
         key = parse(problem.answer, Namespace.from_specs(problem.vars))
-        X = rng.integers(-3, 4, (p.n, p.d)).astype(float)
-        w = rng.integers(-3, 4, (p.d, 1)).astype(float)
-        y = rng.integers(-3, 4, (p.n, 1)).astype(float)
-        b = 2.0 if p.bias else 0.0
+        X = rng.integers(-3, 4, (n, d)).astype(float)
+        w = rng.integers(-3, 4, (d, 1)).astype(float)
+        y = rng.integers(-3, 4, (n, 1)).astype(float)
+        b = 2.0 if p["bias"] == "yes" else 0.0
         r = X @ w + b - y
-        scale = (1.0 if p.half else 2.0) / (p.n if p.aggregate == "mean" else 1)
-        expected = scale * (X.T @ r if p.wrt == "w" else np.array([[r.sum()]]))
+        scale = (1.0 if p["loss"] == "half" else 2.0) / (n if p["aggregate"] == "mean" else 1)
+        expected = scale * (X.T @ r if p["wrt"] == "w" else np.array([[r.sum()]]))
         env = {"X": X[None], "w": w[None], "y": y[None], "b": np.array([[[b]]])}
         got = evaluate(key, {k: v for k, v in env.items() if k in problem.vars}, 1)[0]
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
@@ -95,10 +96,11 @@ def test_batch_gradient_matches_the_textbook_formula() -> None:
 def test_batch_gradient_convention_mistake_is_named() -> None:
     family = families()["linear-regression/batch-gradient"]
     for seed in range(200):
-        p = family.params(seed)
-        if p.aggregate == "mean" and p.half and p.wrt == "w" and not p.bias:
+        p = family.draw_params(seed)
+        wanted = {"aggregate": "mean", "loss": "half", "wrt": "w", "bias": "no"}
+        if all(p[k] == v for k, v in wanted.items()):
             problem = family.generate(seed)
-            assert problem.check(f"X.T@(X@w - y)/{p.n}").equivalent
+            assert problem.check(f"X.T@(X@w - y)/{p['n']}").equivalent
             assert problem.check("X.T@(X@w - y)").mistake == "mean-vs-sum"
             return
     pytest.fail("no seed drew the averaged, bias-free case")

@@ -122,14 +122,17 @@ def test_verify_rejects_a_wrong_forward_key() -> None:
 def test_parameter_count_is_the_layer_formula_and_the_engine_agrees() -> None:
     family = families()["mlp/parameter-count"]
     for seed in range(30):
-        sizes, ask = family.params(seed)
+        p = family.draw_params(seed)
+        hidden = int(p["hidden"])
+        sizes = [int(p[f"n{i}"]) for i in range(hidden + 1)] + [int(p["nL"])]
         pairs = list(itertools.pairwise(sizes))
-        if ask == "total":
+        if p["ask"] == "total":
             expected = sum(a * b + b for a, b in pairs)
-        elif ask == "weights":
+        elif p["ask"] == "weights":
             expected = sum(a * b for a, b in pairs)
         else:
-            a, b = pairs[int(ask[5:]) - 1]
+            index = hidden + 1 if p["which"] == "the output layer" else int(p["index"])
+            a, b = pairs[index - 1]
             expected = a * b + b
         problem = family.generate(seed)
         assert int(problem.answer) == expected
@@ -137,11 +140,20 @@ def test_parameter_count_is_the_layer_formula_and_the_engine_agrees() -> None:
 
 
 def test_parameter_count_by_hand() -> None:
-    """784 -> 128 -> 10: 784*128 + 128 + 128*10 + 10 = 101770."""
-    family = families()["mlp/parameter-count"]
-    assert family.count([784, 128, 10], "total") == 101_770
-    assert family.count([784, 128, 10], "total", biases="none") == 101_632
-    assert family.count([784, 128, 10], "layer2") == 1290
+    """784 -> 128 -> 10: 784*128 + 128 + 128*10 + 10 = 101770, as the engine's MLP counts."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    count = HOOKS["mlp_parameters"].run
+    sizes = np.array([784.0, 128.0, 10.0])
+    for key, which, layer in (
+        (101_770, "total", None),
+        (101_632, "weights", None),
+        (1290, "layer", 2),
+    ):
+        ctx = CheckContext("mlp/parameter-count", 0, "integer", key, scope=None)  # type: ignore[arg-type]
+        assert count(ctx, sizes=sizes, count=which, layer=layer) == []
+        ctx.key = key + 1
+        assert count(ctx, sizes=sizes, count=which, layer=layer)
 
 
 def test_shapes_follow_the_engine_and_reversed_order_is_transposed() -> None:

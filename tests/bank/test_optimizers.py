@@ -58,22 +58,32 @@ def _gradient_of(q):  # type: ignore[no-untyped-def]
 def test_momentum_key_matches_a_plain_float_loop() -> None:
     family = families()["optimizers/momentum-steps"]
     for seed in range(10):
-        q, beta, eta, ask = family.setup(seed)
-        theta, v = _float_momentum(q.theta0, _gradient_of(q), float(beta), float(eta))
-        expected = theta if ask == "theta" else v
+        p = family.draw_params(seed)
+        k, c = float(p["k"]), numbers(p["c"]).ravel()
+        given = [numbers(p["g1"]).ravel(), numbers(p["g2"]).ravel()]
+
+        def grad(step, theta, p=p, k=k, c=c, given=given):  # type: ignore[no-untyped-def]
+            return k * (theta - c) if p["given"] == "loss" else given[step - 1]
+
+        theta0 = numbers(p["theta0"]).ravel()
+        theta, v = _float_momentum(theta0, grad, float(p["beta"]), float(p["eta"]))
+        expected = theta if p["ask"] == "theta" else v
         assert np.allclose(numbers(family.generate(seed).answer).ravel(), expected, rtol=1e-9)
 
 
 def test_momentum_by_hand() -> None:
-    """theta0 = 1, g = 2 theta (k = 2, c = 0), beta = 1/2, eta = 1/4, worked on paper."""
-    from fractions import Fraction
+    """theta0 = 1, g = 2 theta (k = 2, c = 0), beta = 1/2, eta = 1/4, worked on paper:
+    g1 = 2, v1 = 2, theta1 = 1/2; g2 = 1, v2 = 2, theta2 = 0 (the check's optim.SGD agrees)."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
 
-    from dlquiz.bank.coded.optimizers import _momentum_exact, _Quadratic
-
-    q = _Quadratic("loss", (1, 1), k=2, c=(0, 0))
-    (g1, v1, th1), (g2, v2, th2) = _momentum_exact(q, Fraction(1, 2), Fraction(1, 4))
-    assert g1[0] == 2 and v1[0] == 2 and th1[0] == Fraction(1, 2)
-    assert g2[0] == 1 and v2[0] == 2 and th2[0] == 0
+    run = HOOKS["sgd_momentum"].run
+    args = {"theta0": np.array([[1.0]]), "lr": np.array(0.25), "momentum": np.array(0.5)}
+    for key, returns in ((0.0, "theta"), (2.0, "velocity")):
+        ctx = CheckContext("optimizers/momentum-steps", 0, "numbers", np.array([key]), None)  # type: ignore[arg-type]
+        grads = [np.array([[2.0]]), np.array([[1.0]])]
+        assert run(ctx, steps=2, returns=returns, grads=grads, **args) == []
+        ctx.key = np.array([key + 0.1])
+        assert run(ctx, steps=2, returns=returns, grads=grads, **args)
 
 
 def test_adam_key_matches_a_plain_float_loop_and_the_first_step_is_eta() -> None:

@@ -125,15 +125,16 @@ def test_dropout_expectation_keys_and_monte_carlo_rejects_wrong_ones() -> None:
     family = families()["regularization/dropout-expectation"]
     asks = set()
     for seed in range(40):
-        m = family.params(seed)
-        asks.add(m.ask)
-        q = 1 - m.p
+        d = family.draw_params(seed)
+        h, p = Fraction(int(d["hn"]), int(d["hd"])), Fraction(d["p"])
+        asks.add(d["ask"])
+        q = 1 - p
         expected = {
-            "mean": m.h,
-            "mean-classic": q * m.h,
-            "variance": m.h**2 * m.p / q,
-            "kept": m.h / q,
-        }[m.ask]
+            "mean": h,
+            "mean-classic": q * h,
+            "variance": h**2 * p / q,
+            "kept": h / q,
+        }[d["ask"]]
         problem = family.generate(seed)
         assert float(problem.answer) == pytest.approx(float(expected), rel=1e-9)
         if seed < 12:

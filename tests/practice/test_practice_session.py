@@ -103,6 +103,9 @@ def test_right_first_time(home, clock):
     assert len(rows) == 1  # the second problem was shown but never answered: not kept
     assert (rows[0]["family"], rows[0]["seed"]) == (problems[0].id, problems[0].seed)
     assert (rows[0]["outcome"], rows[0]["rating"], rows[0]["tries"]) == ("right", sched.GOOD, 1)
+    from dlquiz.bank import families
+
+    assert rows[0]["family_version"] == families()[DW].version  # history: not an older bank
     (attempt,) = _attempts(store)
     assert attempt["answer"] == problems[0].answer and attempt["correct"] == 1
     assert store.card(DW).due == clock() + timedelta(minutes=10)

@@ -238,3 +238,63 @@ def test_two_processes_writing_at_once_lose_nothing(home):
         assert store.counts()["problems"] == 2 * count
         # Both wrote the same family's card: every review counted, none lost.
         assert store.conn.execute("SELECT reviews FROM cards").fetchone()[0] == 2 * count
+
+
+def _fixture_v2(path):  # type: ignore[no-untyped-def]
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "progress-v2.sql").read_text())
+    conn.close()
+    return path
+
+
+def test_a_version_2_database_gains_family_versions_keeping_every_row(home):
+    """Version 3 adds the family version of each problem; rows from before have none."""
+    home.mkdir()
+    path = _fixture_v2(home / "progress.db")
+    before = sqlite3.connect(path)
+    old_rows = before.execute("SELECT * FROM problems ORDER BY id").fetchall()
+    old_attempts = before.execute("SELECT * FROM attempts ORDER BY id").fetchall()
+    old_cards = before.execute("SELECT * FROM cards ORDER BY family").fetchall()
+    before.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 3
+        rows = store.query("SELECT * FROM problems ORDER BY id")
+        assert [tuple(r)[: len(old_rows[0])] for r in rows] == old_rows
+        assert [r["family_version"] for r in rows] == [None, None, None]
+        assert [tuple(a) for a in store.query("SELECT * FROM attempts ORDER BY id")] == old_attempts
+        assert [tuple(c) for c in store.query("SELECT * FROM cards ORDER BY family")] == old_cards
+    backup = sqlite3.connect(home / "progress.db.v2.bak")
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == 2
+    backup.close()
+
+
+def test_history_says_which_problems_an_older_bank_built(home, clock):
+    from dlquiz.bank import families
+    from dlquiz.practice.report import history
+
+    current = families()[DW].version
+    with Store() as store:
+        for version in (current, "0123456789ab", None):
+            store.start_problem(
+                family=DW, topic="linear-regression", seed=3, at=clock(), family_version=version
+            )
+        store.start_problem(family="mlp/gone", topic="mlp", seed=1, at=clock(), family_version="x")
+        rows = history(store)
+    assert [r["older_bank"] for r in rows] == [True, True, True, False]  # newest first
+    assert [r["family_version"] for r in rows] == ["x", None, "0123456789ab", current]
+
+
+def test_the_history_command_flags_an_attempt_from_an_older_bank(home, clock):
+    from typer.testing import CliRunner
+
+    from dlquiz.cli import app
+
+    with Store() as store:
+        store.start_problem(
+            family=DW, topic="linear-regression", seed=3, at=clock(), family_version="stale"
+        )
+    r = CliRunner().invoke(app, ["history"])
+    assert r.exit_code == 0, r.output
+    assert f"dlquiz show {DW} --seed 3` may now show another problem" in " ".join(r.stdout.split())
+    data = __import__("json").loads(CliRunner().invoke(app, ["history", "--json"]).stdout)
+    assert data["problems"][0]["older_bank"] is True

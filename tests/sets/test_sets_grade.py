@@ -211,6 +211,11 @@ def test_no_sheets_at_all_is_a_usage_error(single_set, tmp_path):
         ('{"questions": [{"kind": "number", "answer": "1", "tolerance": 5}]}', "'tolerance'"),
         ('{"versions": {"1": "missing/key.json"}}', "cannot be read"),
         ('{"versions": {"one": "k.json"}}', "version 'one' is not a number"),
+        (
+            '{"format": 3, "questions": [{"kind": "number", "answer": "1"}]}',
+            "key format 3 was written by a newer dlquiz",
+        ),
+        ('{"format": "2", "questions": [{"kind": "number", "answer": "1"}]}', "'format'"),
     ],
 )
 def test_an_unusable_key_exits_2(tmp_path, content, message):
@@ -232,6 +237,42 @@ def test_a_binary_key_exits_2(tmp_path):
     result = _grade(str(key), str(key), "--out", str(tmp_path / "g"))
     assert result.exit_code == 2
     assert "not UTF-8" in result.stderr or "not valid JSON" in result.stderr
+
+
+def test_key_json_is_format_2_with_the_bank_and_family_versions_and_kinds(single_set):
+    from dlquiz.bank import families, generate
+    from dlquiz.bank import version as bank_version
+
+    data = json.loads((single_set / "key.json").read_text())
+    assert data["format"] == 2
+    assert data["bank_version"] == bank_version()
+    for q in data["questions"]:
+        problem = generate(q["id"], q["seed"])
+        assert q["family_version"] == families()[q["id"]].version == problem.family_version
+        assert q["question_kind"] == problem.question_kind
+    key = load_keys(single_set / "key.json")
+    assert (key.keys[None].format, key.keys[None].bank_version) == (2, bank_version())
+
+
+def test_a_format_1_key_grades_as_before(single_set, tmp_path):
+    """A key written before format 2 (no bank version, kinds or family versions) grades."""
+    data = json.loads((single_set / "key.json").read_text())
+    data["format"] = 1
+    del data["bank_version"]
+    for q in data["questions"]:
+        del q["question_kind"], q["family_version"]
+    old = tmp_path / "key.json"
+    old.write_text(json.dumps(data))
+    answers = sheet(_key_answers(single_set / "key.json"))
+    mistakes = sheet({n: a for n, (a, _) in _first_mistakes(single_set / "key.json").items()})
+    for key_path in (single_set / "key.json", old):
+        right, wrong = grading.grade_sheets(
+            load_keys(key_path), [parse_sheet(answers, "a"), parse_sheet(mistakes, "b")], jobs=1
+        )
+        assert (right.score, wrong.score) == (4, 0)
+        assert [a.mistake for a in wrong.answers] == [
+            tag for _, tag in _first_mistakes(single_set / "key.json").values()
+        ]
 
 
 def test_a_key_edited_by_hand_without_optional_fields_still_grades(tmp_path):

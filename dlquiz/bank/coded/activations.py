@@ -23,7 +23,7 @@ from dlquiz.bank.coded.common import (
     n30,
     vector,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -48,10 +48,6 @@ def exact_derivative(act: str, x: Fraction | int) -> sp.Expr:
     return exact_dact(act, sp.Rational(Fraction(x).numerator, Fraction(x).denominator))
 
 
-def _show(x: Fraction) -> str:
-    return str(int(x)) if x.denominator == 1 else fmt(float(x))
-
-
 # --- derivative values at a list of points ---------------------------------------------
 
 _POINTS = [Fraction(v, 2) for v in range(-8, 9)]  # -4 .. 4 in halves
@@ -63,6 +59,11 @@ class DerivativeValues(Family):
     topic = "activations"
     title = "An activation's derivative at a list of points (including 0)"
     kind = "numbers"
+    kinds = dims(activation=ACTIVATIONS)
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        act, _ = self.params(seed)
+        return {"activation": act}
 
     def params(self, seed: int) -> tuple[str, list[Fraction]]:
         draw = Draw(self.id, seed)
@@ -73,7 +74,7 @@ class DerivativeValues(Family):
     def generate(self, seed: int) -> Problem:
         act, xs = self.params(seed)
         f, df = engine_values_and_derivatives(act, [float(x) for x in xs])
-        points = ", ".join(_show(x) for x in xs)
+        points = ", ".join(fmt(x) for x in xs)
         formula = {
             "sigmoid": "$sigmoid(x) = 1/(1 + exp(-x))$",
             "tanh": "$tanh(x)$",
@@ -92,7 +93,7 @@ class DerivativeValues(Family):
             "so ReLU'(0) = 0.",
         }[act]
         table = "; ".join(
-            f"x = {_show(x)}: f = {fmt(float(v), 4)}, f' = {fmt(float(d), 4)}"
+            f"x = {fmt(x)}: f = {fmt(float(v), 4)}, f' = {fmt(float(d), 4)}"
             for x, v, d in zip(xs, f, df, strict=True)
         )
         candidates = [
@@ -167,6 +168,11 @@ class NeuronDerivative(Family):
     topic = "activations"
     title = "The derivative of a single neuron at a point"
     kind = "number"
+    kinds = dims(activation=ACTIVATIONS, wrt=("x", "w", "b"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        n = self.neuron(seed)
+        return {"activation": n.act, "wrt": n.wrt}
 
     def neuron(self, seed: int) -> _Neuron:
         draw = Draw(self.id, seed)
@@ -213,10 +219,10 @@ class NeuronDerivative(Family):
         }[n.act]
         inner_text = {"x": "w", "w": "x", "b": "1"}[n.wrt]
         solution = (
-            f"Let $z = w*x + b$ = {_show(n.z)}. By the chain rule "
+            f"Let $z = w*x + b$ = {fmt(n.z)}. By the chain rule "
             f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$ with $d/d{n.wrt} z$ = {inner_text} = "
-            f"{_show(n.inner)}. With {rule}, the outer factor is {fmt(slope, 4)}, so "
-            f"the answer is {fmt(slope, 4)} × {_show(n.inner)} = {fmt(grad, 4)}."
+            f"{fmt(n.inner)}. With {rule}, the outer factor is {fmt(slope, 4)}, so "
+            f"the answer is {fmt(slope, 4)} × {fmt(n.inner)} = {fmt(grad, 4)}."
         )
         candidates = [
             (
@@ -315,6 +321,10 @@ class IdentifyActivation(Family):
     topic = "activations"
     title = "Which activation has this derivative? (a table of f'(x))"
     kind = "choice"
+    kinds = dims(activation=tuple(_CANDIDATES))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"activation": self.params(seed)[0]}
 
     def params(self, seed: int) -> tuple[str, list[Fraction], list[str]]:
         draw = Draw(self.id, seed)
@@ -332,7 +342,7 @@ class IdentifyActivation(Family):
         target, xs, order = self.params(seed)
         values = _engine_derivative(target, [float(x) for x in xs])
         rows = ", ".join(
-            f"f'({_show(x)}) = {fmt(float(v), 3)}" for x, v in zip(xs, values, strict=True)
+            f"f'({fmt(x)}) = {fmt(float(v), 3)}" for x, v in zip(xs, values, strict=True)
         )
         statement = (
             f"The derivative of an activation function f was measured at four points: {rows}. "

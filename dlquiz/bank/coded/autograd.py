@@ -24,13 +24,13 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import distinguishable, keep_distinct, matrix, vector
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.bank.render import parse_math, render
 from dlquiz.core.expr import Expr, substitute
 from dlquiz.core.names import canonical_name
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text
 from dlquiz.core.printing import to_notation
 from dlquiz.core.vars import Namespace, VarSpec
 
@@ -325,23 +325,15 @@ def _matrix(rows: Sequence[Sequence[object]]) -> str:
     return matrix(rows)
 
 
-def _numbers(a: np.ndarray) -> str:
-    """A key in the notation: a number, a list for a vector, rows for a matrix."""
+def _numbers(a: np.ndarray, sig: int | None = None) -> str:
+    """A key in the notation: a number, a list for a vector (row or column), rows for a
+    matrix; ``sig`` significant figures (None: the key's)."""
     a = np.asarray(a, dtype=float)
-    if a.size == 1:
-        return fmt_key(float(a.reshape(-1)[0]))
-    if 1 in a.shape:
-        return vector([fmt_key(float(v)) for v in a.reshape(-1)])
-    return _matrix([[fmt_key(float(v)) for v in row] for row in a])
+    return array_text(a.reshape(-1) if 1 in a.shape else a, sig)
 
 
 def _shown(a: np.ndarray) -> str:
-    a = np.asarray(a, dtype=float)
-    if a.size == 1:
-        return fmt(float(a.reshape(-1)[0]))
-    if 1 in a.shape:
-        return vector([fmt(float(v)) for v in a.reshape(-1)])
-    return _matrix([[fmt(float(v)) for v in row] for row in a])
+    return _numbers(a, 4)
 
 
 def _distinguishable(a: np.ndarray, b: np.ndarray) -> bool:
@@ -361,6 +353,11 @@ class Operations(Family):
     topic = "autograd"
     title = "Decompose a model into atomic operations: count operations, leaves, path length"
     kind = "integer"
+    kinds = dims(ask=("operations", "leaves", "path"), layers=("1", "2"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        model, ask, _ = self.params(seed)
+        return {"ask": ask, "layers": str(len(model.widths))}
 
     def params(self, seed: int) -> tuple[Model, str, str]:
         draw = Draw(self.id, seed)
@@ -506,6 +503,14 @@ class LocalGradient(Family):
     topic = "autograd"
     title = "The backward rule of one node: what it passes to its input"
     kind = "expression"
+    kinds = dims(
+        node=tuple(dict.fromkeys(f"{n}/{w}" for n, w in _LOCAL_CHOICES)),
+        activation=ACTS,
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        model, node, wrt = self.params(seed)
+        return {"node": f"{node}/{wrt}", "activation": model.acts[0]}
 
     def params(self, seed: int) -> tuple[Model, str, str]:
         draw = Draw(self.id, seed)
@@ -776,6 +781,11 @@ class BackwardValues(Family):
     topic = "autograd"
     title = "An intermediate gradient of the backward pass, in numbers"
     kind = "numbers"
+    kinds = dims(ask=tuple(dict.fromkeys(_ASKED)), loss=("half", "plain"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        _, half, asked = self.params(seed)
+        return {"ask": asked, "loss": "half" if half else "plain"}
 
     def params(self, seed: int) -> tuple[_Point, bool, str]:
         draw = Draw(self.id, seed)
@@ -945,6 +955,15 @@ class WeightGradient(Family):
     topic = "autograd"
     title = "Gradients of the notes' one-hidden-layer model in matrix form"
     kind = "expression"
+    kinds = dims(
+        wrt=tuple(dict.fromkeys(_WEIGHT_CHOICES)),
+        activation=ACTS,
+        loss=("half", "plain"),
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        model, wrt = self.params(seed)
+        return {"wrt": wrt, "activation": model.acts[0], "loss": "half" if model.half else "plain"}
 
     def params(self, seed: int) -> tuple[Model, str]:
         draw = Draw(self.id, seed)

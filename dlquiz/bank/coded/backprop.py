@@ -15,19 +15,17 @@ import sympy as sp
 
 from dlquiz.bank.coded.common import (
     ACT_TEXT,
-    array_text,
     close_to,
     engine_act,
     exact_dact,
     keep_distinct,
-    key_text,
     numeric,
     read_numbers,
-    shown,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
+from dlquiz.core.numbers import array_text
 from dlquiz.core.printing import to_unicode
 
 
@@ -85,6 +83,11 @@ class NumericDelta(Family):
     topic = "backprop"
     title = "The backprop recursion in numbers: a layer's delta, then its gradients"
     kind = "numbers"
+    kinds = dims(ask=("delta", "dW", "db"), activation=("relu", "sigmoid", "tanh"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        layer = self.params(seed)
+        return {"ask": layer.ask, "activation": layer.act}
 
     def params(self, seed: int) -> _Layer:
         draw = Draw(self.id, seed)
@@ -172,21 +175,21 @@ class NumericDelta(Family):
             )
         mistakes = keep_distinct(key, candidates)
         dform = {
-            "relu": f"ReLU'(z{m}) (1 where z > 0, else 0) = {shown(dphi)}",
-            "sigmoid": f"σ'(z{m}) = σ(z{m})(1 - σ(z{m})) = {shown(dphi)}",
-            "tanh": f"tanh'(z{m}) = 1 - tanh(z{m})² = {shown(dphi)}",
+            "relu": f"ReLU'(z{m}) (1 where z > 0, else 0) = {array_text(dphi)}",
+            "sigmoid": f"σ'(z{m}) = σ(z{m})(1 - σ(z{m})) = {array_text(dphi)}",
+            "tanh": f"tanh'(z{m}) = 1 - tanh(z{m})² = {array_text(dphi)}",
         }[act]
         lines = [
-            f"The recursion: $W{q}.T@delta{q}$ = {shown(back)}; multiplied entry by entry by "
+            f"The recursion: $W{q}.T@delta{q}$ = {array_text(back)}; multiplied entry by entry by "
             f"{dform} it gives $delta{m} = hadamard(W{q}.T@delta{q}, {act}'(z{m}))$ "
-            f"= {shown(delta)}."
+            f"= {array_text(delta)}."
         ]
         if layer.ask == "db":
             lines.append(
-                f"Since $d/db{m} z{m}$ is the identity, $d/db{m} L = delta{m}$ = {shown(key)}."
+                f"Since $d/db{m} z{m}$ is the identity, $d/db{m} L = delta{m}$ = {array_text(key)}."
             )
         elif layer.ask == "dW":
-            lines.append(f"Then $d/dW{m} L = delta{m}@a{p}.T$ = {shown(key)}.")
+            lines.append(f"Then $d/dW{m} L = delta{m}@a{p}.T$ = {array_text(key)}.")
         given = {
             f"z{m}": str(n),
             f"a{m}": str(n),
@@ -202,7 +205,7 @@ class NumericDelta(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 f"The recursion: $delta{m} = hadamard(W{q}.T@delta{q}, {act}'(z{m}))$.",
                 f"Then $d/dW{m} L = delta{m}@a{p}.T$ and $d/db{m} L = delta{m}$.",

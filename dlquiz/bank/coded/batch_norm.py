@@ -20,26 +20,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import sympy as sp
 
 from dlquiz.bank.coded.common import (
     distinct_counts,
     keep_distinct,
-    key_matrix,
     key_numbers,
     matrix,
     mismatch,
-    numeric,
-    option_failures,
     separated,
-    shown_matrix,
-    shuffled_options,
-    vector,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt
+from dlquiz.core.numbers import array_text, fmt
 
 
 def _draw_batch(draw: Draw, batch: int, features: int) -> tuple[tuple[int, ...], ...]:
@@ -108,7 +101,7 @@ class BatchStatistics(Family):
         solution = (
             "Each feature is normalised over the batch, so work column by column. "
             + "; ".join(cols)
-            + f". So the answer is ${shown_matrix(stats)}$. (PyTorch normalises with this "
+            + f". So the answer is ${array_text(stats, rows=True)}$. (PyTorch normalises with this "
             "biased variance too; only its running average uses the unbiased one, dividing "
             f"by {m - 1}.)"
         )
@@ -133,230 +126,21 @@ class BatchStatistics(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(stats),
+            answer=array_text(stats, None, rows=True),
             hints=[
                 "Statistics are per feature: take each column over the examples in the batch.",
                 f"The variance is the mean of the squared deviations: divide by {m}.",
             ],
             solution=solution,
-            mistakes=keep_distinct(stats, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                stats, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         means, variances = exact_stats(self.setup(problem.seed))
         exact = np.array([[float(v) for v in means], [float(v) for v in variances]])
         return mismatch(key_numbers(problem.answer), exact, "exact fractions", atol=1e-10)
-
-
-# --- the batch-norm output in both conventions -------------------------------------------
-EPSILONS = (Fraction(1, 10), Fraction(1, 4), Fraction(1, 2), Fraction(1, 100), Fraction(1, 10**5))
-GAMMAS = (Fraction(1, 2), Fraction(2), Fraction(3), Fraction(-1), Fraction(3, 2), Fraction(1))
-
-
-@dataclass(frozen=True)
-class _BNSetup:
-    x: tuple[tuple[int, ...], ...]
-    gamma: tuple[Fraction, ...]
-    beta: tuple[int, ...]
-    eps: Fraction
-
-
-def exact_output(su: _BNSetup, convention: str, *, unbiased: bool = False) -> list[list[sp.Expr]]:
-    """The batch-norm output in exact SymPy numbers: "notes" or "pytorch" (or "no-sqrt")."""
-    means, variances = exact_stats(su.x, unbiased=unbiased)
-    eps = sp.Rational(su.eps.numerator, su.eps.denominator)
-    out = []
-    for row in su.x:
-        new = []
-        for f, v in enumerate(row):
-            var = sp.Rational(variances[f].numerator, variances[f].denominator)
-            if convention == "notes":
-                denom = sp.sqrt(var) + eps
-            elif convention == "pytorch":
-                denom = sp.sqrt(var + eps)
-            else:  # the variance used where the standard deviation belongs
-                denom = var + eps
-            g = sp.Rational(su.gamma[f].numerator, su.gamma[f].denominator)
-            mu = sp.Rational(means[f].numerator, means[f].denominator)
-            new.append(g * (v - mu) / denom + su.beta[f])
-        out.append(new)
-    return out
-
-
-class _BNOutput(Family):
-    """The output of batch norm for a given batch; subclasses fix the convention."""
-
-    convention: str
-    kind = "numbers"
-    topic = "batch-norm"
-
-    def setup(self, seed: int) -> _BNSetup:
-        draw = Draw(self.id, seed)
-        features = draw.integer(1, 2)
-        x = _draw_batch(draw, draw.integer(3, 5), features)
-        gamma = tuple(draw.choice(GAMMAS) for _ in range(features))
-        beta = tuple(draw.integer(-2, 3) for _ in range(features))
-        if all(g == 1 for g in gamma) and not any(beta):
-            beta = (1, *beta[1:])
-        return _BNSetup(x, gamma, beta, draw.choice(EPSILONS))
-
-    def engine_output(self, su: _BNSetup) -> np.ndarray:
-        raise NotImplementedError
-
-    def formula(self) -> str:
-        if self.convention == "notes":
-            return "$gamma*(x - mu_B)/(sigma_B + epsilon) + beta$"
-        return "$gamma*(x - mu_B)/sqrt(sigma_B^2 + epsilon) + beta$"
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        out = self.engine_output(su)
-        m, features = len(su.x), len(su.x[0])
-        where = (
-            "the notes' convention: $epsilon$ is added to the standard deviation $sigma_B$"
-            if self.convention == "notes"
-            else "PyTorch's convention: $epsilon$ is added to the variance, inside the square root"
-        )
-        eps_text = fmt(su.eps)
-        statement = (
-            f"A batch-norm layer in training mode computes {self.formula()} ({where}), with the "
-            "batch mean $mu_B$ and the biased batch variance $sigma_B^2$ (dividing by the "
-            f"batch size) of each feature. It receives $|B| = {m}$ examples with {features} "
-            f"feature{'s' if features > 1 else ''}, one per row: $x = {matrix(su.x)}$, and has "
-            + (
-                f"$gamma = {fmt(su.gamma[0])}$, $beta = {su.beta[0]}$"
-                if features == 1
-                else f"$gamma = {vector([fmt(g) for g in su.gamma])}$ and "
-                f"$beta = {vector(su.beta)}$ (one entry per feature)"
-            )
-            + f" and $epsilon = {eps_text}$. Compute the output for the whole batch (same "
-            "layout as $x$), to 3 significant figures."
-        )
-        means, variances = exact_stats(su.x)
-        per_feature = []
-        for f in range(features):
-            sd = float(np.sqrt(float(variances[f])))
-            denom = (
-                sd + float(su.eps)
-                if self.convention == "notes"
-                else np.sqrt(float(variances[f]) + float(su.eps))
-            )
-            per_feature.append(
-                (f"feature {f + 1}: " if features > 1 else "")
-                + f"mean {fmt(means[f])}, variance {fmt(variances[f])}, so the denominator is "
-                + (
-                    f"sqrt({fmt(variances[f])}) + {eps_text} = {fmt(denom)}"
-                    if self.convention == "notes"
-                    else f"sqrt({fmt(variances[f])} + {eps_text}) = {fmt(denom)}"
-                )
-            )
-        other = (
-            "PyTorch adds $epsilon$ inside the square root instead"
-            if self.convention == "notes"
-            else "the notes add $epsilon$ to $sigma_B$ instead"
-        )
-        close = (
-            "; with an $epsilon$ this small the two conventions agree to 3 significant figures."
-            if su.eps < Fraction(1, 1000)
-            else "; with this $epsilon$ the two conventions give visibly different outputs."
-        )
-        solution = (
-            "Normalise each feature with its own batch statistics: "
-            + "; ".join(per_feature)
-            + ". Subtract the mean, divide by the denominator, then scale by $gamma$ and shift "
-            f"by $beta$: the output is ${shown_matrix(out)}$. Here {other}" + close
-        )
-        other_convention = "pytorch" if self.convention == "notes" else "notes"
-        candidates = [
-            (
-                "pytorch-convention" if self.convention == "notes" else "notes-convention",
-                numeric(exact_output(su, other_convention)),
-                (
-                    "That is PyTorch's convention, ε inside the square root; the notes add ε "
-                    "to σ_B: (x - μ_B)/(σ_B + ε)."
-                    if self.convention == "notes"
-                    else "That is the notes' convention, ε added to σ_B; this problem uses "
-                    "PyTorch's: (x - μ_B)/√(σ_B² + ε)."
-                ),
-            ),
-            (
-                "unbiased-variance",
-                numeric(exact_output(su, self.convention, unbiased=True)),
-                f"The batch variance divides by |B| = {m}, not {m - 1}.",
-            ),
-            (
-                "no-scale-shift",
-                numeric(
-                    exact_output(
-                        _BNSetup(su.x, (Fraction(1),) * features, (0,) * features, su.eps),
-                        self.convention,
-                    )
-                ),
-                "That is the normalised x̂ only: multiply by γ and add β.",
-            ),
-            (
-                "variance-for-std",
-                numeric(exact_output(su, "no-sqrt")),
-                "Divide by the standard deviation (a square root of the variance), not by "
-                "the variance.",
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=key_matrix(out),
-            hints=[
-                "Work feature by feature (column by column): mean, biased variance, then "
-                "normalise every example.",
-                (
-                    "The denominator is $sigma_B + epsilon$: the square root of the variance, "
-                    "plus $epsilon$."
-                    if self.convention == "notes"
-                    else "The denominator is $sqrt(sigma_B^2 + epsilon)$."
-                ),
-            ],
-            solution=solution,
-            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
-        exact = numeric(exact_output(su, self.convention))
-        return mismatch(key_numbers(problem.answer), exact, "exact SymPy arithmetic", atol=1e-10)
-
-
-@register
-class BatchNormOutputNotes(_BNOutput):
-    id = "batch-norm/output-notes"
-    title = "Batch-norm output with the notes' convention (epsilon added to the standard deviation)"
-    convention = "notes"
-
-    def engine_output(self, su: _BNSetup) -> np.ndarray:
-        """The notes' formula with engine tensors (no engine function implements it)."""
-        from dlquiz.engine import Tensor
-
-        x = Tensor(np.array(su.x, dtype=float))
-        mean = x.mean(axis=0, keepdims=True)
-        var = ((x - mean) ** 2).mean(axis=0, keepdims=True)
-        gamma = np.array([float(g) for g in su.gamma])
-        out = (x - mean) / (var.sqrt() + float(su.eps)) * gamma + np.array(su.beta, dtype=float)
-        return out.data
-
-
-@register
-class BatchNormOutputPyTorch(_BNOutput):
-    id = "batch-norm/output-pytorch"
-    title = "Batch-norm output with PyTorch's convention (epsilon inside the square root)"
-    convention = "pytorch"
-
-    def engine_output(self, su: _BNSetup) -> np.ndarray:
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-
-        gamma = Tensor(np.array([float(g) for g in su.gamma]))
-        beta = Tensor(np.array(su.beta, dtype=float))
-        x = Tensor(np.array(su.x, dtype=float))
-        return F.batch_norm(x, gamma, beta, training=True, eps=float(su.eps)).data
 
 
 # --- learnable parameters -----------------------------------------------------------------
@@ -375,6 +159,11 @@ class BatchNormParameters(Family):
     topic = "batch-norm"
     title = "How many parameters a batch-norm layer has"
     kind = "integer"
+    kinds = dims(layer=("dense", "conv"), ask=("learnable", "stored"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"layer": su.layer, "ask": su.ask}
 
     def setup(self, seed: int) -> _ParamSetup:
         draw = Draw(self.id, seed)
@@ -496,160 +285,3 @@ class BatchNormParameters(Family):
         if int(problem.answer) != engine:
             return [f"the key {problem.answer} but the engine's BatchNorm gives {engine}"]
         return []
-
-
-# --- test time (concept) ------------------------------------------------------------------
-TEST_TIME_QUESTIONS = {
-    "statistics": (
-        "Which mean and variance does the layer use to normalise a test example?",
-        "The running averages of the batch mean and variance accumulated during training, "
-        "fixed at test time",
-        [
-            (
-                "batch-statistics",
-                "The mean and variance of the current test batch",
-                "That is training mode: at test time (eval) the layer uses the running "
-                "statistics from training, so an output does not depend on the rest of the "
-                "batch.",
-            ),
-            (
-                "initial-values",
-                "Mean 0 and variance 1, the values the running statistics start from",
-                "The running statistics are updated at every training step; at test time "
-                "they hold the averages collected during training.",
-            ),
-            (
-                "skipped",
-                "None: batch norm is switched off at test time and x passes through unchanged",
-                "Batch norm still normalises at test time, with the running statistics, and "
-                "still applies γ and β.",
-            ),
-        ],
-    ),
-    "dependence": (
-        "The test example x is evaluated once alone and once inside a test batch with other "
-        "examples. How do the two outputs for x compare?",
-        "They are equal: each example is normalised with the same fixed running statistics",
-        [
-            (
-                "batch-statistics",
-                "They differ, because the mean and variance are recomputed from each test batch",
-                "At test time the layer uses the running statistics from training, so other "
-                "examples in the batch do not matter.",
-            ),
-            (
-                "zero-variance",
-                "Alone, the output is beta, because a single example has batch variance 0",
-                "That would happen with batch statistics (training mode); at test time the "
-                "running statistics are used, so a single example is fine.",
-            ),
-            (
-                "batch-size",
-                "They differ by a factor that depends on the test batch size",
-                "The test batch size plays no role: the running statistics are fixed.",
-            ),
-        ],
-    ),
-    "learned": (
-        "Which of its quantities were learned by gradient descent during training?",
-        "Only the scale gamma and the shift beta; the running mean and variance are moving "
-        "averages",
-        [
-            (
-                "running-stats-learned",
-                "gamma, beta and the running mean and variance, all by gradient descent",
-                "The running mean and variance are not trained: they are moving averages of "
-                "the batch statistics (buffers).",
-            ),
-            (
-                "nothing-learned",
-                "Nothing: batch norm has no learnable parameters",
-                "γ and β are learnable parameters, trained with the rest of the network.",
-            ),
-            (
-                "statistics-only",
-                "Only the running mean and variance",
-                "Those are moving averages, not gradient-trained; γ and β are the learned ones.",
-            ),
-        ],
-    ),
-}
-
-
-@register
-class BatchNormTestTime(Family):
-    id = "batch-norm/test-time"
-    topic = "batch-norm"
-    title = "What batch norm does differently at test time"
-    kind = "choice"
-
-    def setup(self, seed: int) -> tuple[str, int, int, Fraction, int, list[int]]:
-        draw = Draw(self.id, seed)
-        question = draw.choice(sorted(TEST_TIME_QUESTIONS))
-        width = draw.choice([16, 32, 64, 100, 128, 256, 512])
-        batch = draw.choice([16, 32, 64, 128, 256])
-        momentum = draw.choice([Fraction(1, 10), Fraction(1, 100), Fraction(1, 20)])
-        test = draw.choice([1, 10, 50, 100, 1000])
-        order = draw.shuffle(range(4))
-        return question, width, batch, momentum, test, order
-
-    def generate(self, seed: int) -> Problem:
-        question, width, batch, momentum, test, order = self.setup(seed)
-        text, right, wrong = TEST_TIME_QUESTIONS[question]
-        choices, answer, mistakes = shuffled_options(right, wrong, order)
-        statement = (
-            f"A network has a batch-norm layer over {width} features. It was trained with "
-            f"mini-batches of {batch} examples, keeping running averages of the batch "
-            f"statistics with momentum {fmt(momentum)}, and is now evaluated (PyTorch's "
-            f"model.eval()) on {test} test example{'s' if test > 1 else ''}. {text}"
-        )
-        solution = (
-            "During training batch norm normalises with the statistics of the current "
-            "mini-batch and updates running averages of them: running <- (1 - momentum) * "
-            "running + momentum * batch statistic. At test time (eval) it normalises with "
-            "those fixed running averages and applies the learned $gamma$ and $beta$, so the "
-            "output for an example depends on that example alone. "
-            f"The answer is {answer}: {right}."
-        )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=answer,
-            hints=[
-                "In training the statistics come from the mini-batch; what could a layer use "
-                "when a single test example arrives?",
-                "Only $gamma$ and $beta$ receive gradients.",
-            ],
-            solution=solution,
-            mistakes=mistakes,
-            choices=choices,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        """Structure (one right option, distinct options) and the engine's eval behaviour."""
-        from dlquiz.engine import BatchNorm, Tensor
-
-        question, *_ = self.setup(problem.seed)
-        _, right, _ = TEST_TIME_QUESTIONS[question]
-        failures = option_failures(problem, right)
-        rng = np.random.default_rng(problem.seed)
-        bn = BatchNorm(4, momentum=0.1)
-        for _ in range(20):  # train: the running statistics move towards the data's
-            bn(Tensor(rng.normal(3.0, 2.0, size=(8, 4))))
-        learnable = {id(p) for p in bn.parameters()}
-        if learnable != {id(bn.gamma), id(bn.beta)}:
-            failures.append("the engine's BatchNorm learns more than gamma and beta")
-        if not np.allclose(bn.running_mean, 3.0, atol=1.0):
-            failures.append("the running mean did not track the training batches")
-        bn.eval()
-        x = rng.normal(size=(1, 4))
-        others = rng.normal(5.0, 3.0, size=(5, 4))
-        alone = bn(Tensor(x)).data[0]
-        together = bn(Tensor(np.vstack([x, others]))).data[0]
-        if not np.allclose(alone, together):
-            failures.append("in eval mode the engine's output depends on the batch")
-        bn.train()
-        pair = bn(Tensor(np.vstack([x, others[:1]]))).data[0]
-        if np.allclose(pair, alone):
-            failures.append("in training mode the engine's output ignores the batch")
-        return failures

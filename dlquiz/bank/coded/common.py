@@ -11,13 +11,11 @@ imports every module of the package; importing this one registers nothing).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
-from dlquiz.bank.problem import Problem
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text
 from dlquiz.core.vars import Namespace
 from dlquiz.judge.core import NUMERIC_ATOL, NUMERIC_RTOL
 
@@ -43,53 +41,6 @@ def matrix(rows: Sequence[Sequence[object]]) -> str:
 def tuple_text(shape: Sequence[int]) -> str:
     """A shape as the answer to a shape question: ``(32, 16, 14, 14)``, ``(5)``."""
     return "(" + ", ".join(str(s) for s in shape) + ")"
-
-
-def key_matrix(a: object) -> str:
-    """A numeric key as rows (even a single row or number), 10 significant digits."""
-    return matrix([[fmt_key(float(v)) for v in row] for row in np.atleast_2d(a)])
-
-
-def shown_matrix(a: object) -> str:
-    """Computed numbers as rows, to 4 significant figures, for a solution."""
-    return matrix([[fmt(float(v)) for v in row] for row in np.atleast_2d(a)])
-
-
-def fraction_text(v: Fraction) -> str:
-    """A drawn fraction in a statement: exact enough to compute with (6 figures)."""
-    return fmt(v, 6)
-
-
-def number_text(v: object) -> str:
-    """A given number as shown: integers as they are, fractions as short decimals."""
-    if isinstance(v, Fraction) and v.denominator != 1:
-        return fmt(v, 4)
-    if isinstance(v, (int, Fraction)):
-        return str(int(v))
-    return fmt(float(v), 4)  # type: ignore[arg-type]
-
-
-def array_text(values: object, cell: Callable[[object], str] = number_text) -> str:
-    """Notation for a vector or matrix: ``[1, 2]`` (a column), ``[[1, 2]]`` (a row),
-    ``[1, 2; 3, 4]``; a 1x1 array is its number."""
-    a = np.asarray(values, dtype=object)
-    if a.ndim == 0 or a.size == 1:
-        return cell(a.reshape(-1)[0])
-    if a.ndim == 1 or a.shape[1] == 1:
-        return "[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]"
-    if a.shape[0] == 1:
-        return "[[" + ", ".join(cell(v) for v in a.reshape(-1)) + "]]"
-    return "[" + "; ".join(", ".join(cell(v) for v in row) for row in a) + "]"
-
-
-def key_text(values: object) -> str:
-    """A numeric key: 10 significant digits, in the same layout as ``array_text``."""
-    return array_text(np.asarray(values, dtype=float), lambda v: fmt_key(float(v)))  # type: ignore[arg-type]
-
-
-def shown(values: object) -> str:
-    """Computed numbers for a solution, to 4 significant figures."""
-    return array_text(np.asarray(values, dtype=float), lambda v: fmt(float(v), 4))  # type: ignore[arg-type]
 
 
 # --- exact numbers and activations ------------------------------------------------------
@@ -207,7 +158,7 @@ def keep_distinct(
     key: object,
     candidates: Sequence[Candidate],
     *,
-    text: Callable[[object], str] = key_text,
+    text: Callable[[object], str] = lambda v: array_text(v, None),
     apart: Callable[[object, object], bool] = distinguishable,
 ) -> list[dict[str, str]]:
     """The (tag, values, feedback) candidates apart from the key and from each other.
@@ -261,38 +212,6 @@ def out_size(n: int, k: int, s: int, p: int) -> int:
 
 
 # --- concept questions ------------------------------------------------------------------
-
-
-def shuffled_options(
-    right: str, wrong: Sequence[tuple[str, str, str]], order: Sequence[int]
-) -> tuple[list[str], str, list[dict[str, str]]]:
-    """(choices, key letter, mistakes) for the right option and (tag, text, feedback) wrong ones.
-
-    ``order`` is a permutation of the option indices (0 the right one, i + 1 the wrong
-    ``i``): ``choices[j]`` is option ``order[j]``. Each wrong option is a mistake, in the
-    order given.
-    """
-    options = [right] + [w[1] for w in wrong]
-    choices = [options[i] for i in order]
-    answer = LETTERS[order.index(0)]
-    mistakes = [
-        {"tag": tag, "answer": LETTERS[order.index(i + 1)], "feedback": feedback}
-        for i, (tag, _, feedback) in enumerate(wrong)
-    ]
-    return choices, answer, mistakes
-
-
-def option_failures(problem: Problem, right: str) -> list[str]:
-    """What is wrong with a ``shuffled_options`` question: distinct, keyed, all tagged."""
-    failures = []
-    letters = [LETTERS[i] for i in range(len(problem.choices))]
-    if len(set(problem.choices)) != len(problem.choices):
-        failures.append("the options are not distinct")
-    if problem.choices[letters.index(problem.answer)] != right:
-        failures.append("the key does not point at the right option")
-    if sorted([m["answer"] for m in problem.mistakes] + [problem.answer]) != letters:
-        failures.append("every wrong option needs exactly one mistake tag")
-    return failures
 
 
 def tagged_options(options: Sequence[tuple[str, str]]) -> tuple[str, list[dict[str, str]]]:

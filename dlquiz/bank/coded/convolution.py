@@ -20,26 +20,23 @@ import numpy as np
 
 from dlquiz.bank.coded.common import (
     distinct_counts,
-    distinct_shapes,
     keep_distinct,
-    key_matrix,
     key_numbers,
     matrix,
     mismatch,
     out_size,
     separated,
-    tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import count, fmt_key
+from dlquiz.core.numbers import array_text, count, fmt_key
 
 
 def _entry_or_map(values: object) -> str:
     """A mistake's answer: one output entry as a number, an output map as rows."""
     v = np.asarray(values, dtype=float)
-    return key_matrix(v) if v.ndim == 2 else fmt_key(float(v))
+    return array_text(v, None, rows=True) if v.ndim == 2 else fmt_key(float(v))
 
 
 def engine_conv_shape(
@@ -53,244 +50,6 @@ def engine_conv_shape(
     x = Tensor(np.zeros((n, c_in, h, w)))
     v = Tensor(np.zeros((c_out, c_in, kh, kw)))
     return F.conv2d(x, v, stride=s, padding=p).shape
-
-
-# --- output size --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _SizeSetup:
-    h: int
-    w: int
-    c: int
-    k: int
-    s: int
-    pad: int  # per side
-    total: bool  # the statement gives the padding in total (d2l), 2*pad
-    ask: str  # "height" or "width"
-
-    @property
-    def n(self) -> int:
-        return self.h if self.ask == "height" else self.w
-
-
-@register
-class ConvOutputSize(Family):
-    id = "convolution/output-size"
-    topic = "convolution"
-    title = "Output size of a convolution with padding and stride"
-    kind = "integer"
-
-    def setup(self, seed: int) -> _SizeSetup:
-        draw = Draw(self.id, seed)
-        while True:
-            h, w = draw.integer(5, 64), draw.integer(5, 64)
-            k = draw.choice([1, 2, 3, 3, 5, 5, 7])
-            s = draw.choice([1, 1, 2, 2, 3])
-            pad = draw.integer(0, min(3, k))
-            total = draw.choice([False, True])
-            ask = draw.choice(["height", "width"])
-            su = _SizeSetup(h, w, draw.choice([1, 3, 16, 32, 64]), k, s, pad, total, ask)
-            if out_size(su.n, k, s, pad) >= 2:
-                return su
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        n, k, s, p = su.n, su.k, su.s, su.pad
-        key = out_size(n, k, s, p)
-        if su.total:
-            padding = (
-                f"padding $p_h = {2 * p}$ in total on the height (half on each side) and "
-                f"$p_w = {2 * p}$ in total on the width (the d2l convention: the output size "
-                "is floor((n + p - k)/s) + 1 with p the total)"
-            )
-        else:
-            padding = (
-                f"padding $p = {p}$ on each side (PyTorch's padding={p}, so the input grows by "
-                f"$2*p$)"
-            )
-        statement = (
-            f"A convolutional layer with a {k}x{k} kernel, stride $s = {s}$ and {padding} "
-            f"is applied to an input with {count(su.c, 'channel')}, height {su.h} and "
-            f"width {su.w}. "
-            f"What is the {su.ask} of its output? (A window that does not fit entirely is "
-            "dropped, as in PyTorch.)"
-        )
-        padded = n + 2 * p
-        solution = (
-            f"The padded {su.ask} is {n} + {2 * p} = {padded}. A {k}-wide window fits at "
-            f"{padded} - {k} + 1 = {padded - k + 1} positions with stride 1; with stride {s} "
-            f"only one position in {s} is used: floor(({padded} - {k})/{s}) + 1 = {key}."
-        )
-        if su.total:
-            solution += f" (The {2 * p} is the total padding: do not double it.)"
-        candidates = [
-            (
-                "padding-twice" if su.total else "padding-once",
-                out_size(n + (p if not su.total else 3 * p), k, s, 0),
-                "The padding was counted wrongly: "
-                + (
-                    "here it is given in total, so it is added once."
-                    if su.total
-                    else "p is added on both sides, so the input grows by 2p."
-                ),
-            ),
-            (
-                "stride-ignored",
-                padded - k + 1,
-                f"The stride {s} skips positions: divide (n + 2p - k) by s before adding 1.",
-            ),
-            (
-                "no-plus-one",
-                (padded - k) // s,
-                "Count the first window too: the result is floor((n + 2p - k)/s) + 1.",
-            ),
-        ]
-        if (padded - k) % s:
-            candidates.append(
-                (
-                    "rounded-up",
-                    -(-(padded - k) // s) + 1,
-                    "A last window that does not fit is dropped: round (n + 2p - k)/s down.",
-                )
-            )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=str(key),
-            hints=[
-                "Pad first, then count the positions where the kernel fits entirely.",
-                "With stride s the count is floor((n + 2p - k)/s) + 1, for p per side.",
-            ],
-            solution=solution,
-            mistakes=distinct_counts(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
-        shape = engine_conv_shape(1, 1, su.h, su.w, 1, su.k, su.s, su.pad)
-        engine = shape[2] if su.ask == "height" else shape[3]
-        if int(problem.answer) != engine:
-            return [f"the key {problem.answer} but the engine's conv2d gives {engine}"]
-        return []
-
-
-# --- output shape -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _ShapeSetup:
-    n: int
-    c_in: int
-    h: int
-    w: int
-    c_out: int
-    k: int
-    s: int
-    p: int
-    layout: str  # "NCHW" (PyTorch) or "HWC" (the notes' channels-last H_ijd, one image)
-
-    def out(self) -> tuple[int, ...]:
-        ho, wo = out_size(self.h, self.k, self.s, self.p), out_size(self.w, self.k, self.s, self.p)
-        return self.arrange(self.c_out, ho, wo)
-
-    def arrange(self, c: int, h: int, w: int) -> tuple[int, ...]:
-        return (self.n, c, h, w) if self.layout == "NCHW" else (h, w, c)
-
-
-@register
-class ConvOutputShape(Family):
-    id = "convolution/output-shape"
-    topic = "convolution"
-    title = "Output shape of a convolution with several input and output channels"
-    kind = "shape"
-
-    def setup(self, seed: int) -> _ShapeSetup:
-        draw = Draw(self.id, seed)
-        layout = draw.choice(["NCHW", "HWC"])
-        n = draw.choice([1, 4, 8, 16, 32, 64]) if layout == "NCHW" else 1
-        c_in = draw.choice([1, 3, 8, 16])
-        while True:
-            h, w = draw.integer(8, 40), draw.integer(8, 40)
-            k = draw.choice([1, 3, 3, 5, 7])
-            s = draw.choice([1, 1, 2])
-            p = draw.integer(0, k // 2)
-            c_out = draw.choice([4, 6, 8, 12, 16, 32, 64])
-            if c_out != c_in and min(out_size(h, k, s, p), out_size(w, k, s, p)) >= 2:
-                return _ShapeSetup(n, c_in, h, w, c_out, k, s, p, layout)
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        key = su.out()
-        ho, wo = out_size(su.h, su.k, su.s, su.p), out_size(su.w, su.k, su.s, su.p)
-        if su.layout == "NCHW":
-            given = (
-                f"A batch of {count(su.n, 'image')} in PyTorch's NCHW layout, of shape "
-                f"{tuple_text((su.n, su.c_in, su.h, su.w))} (batch, channels, height, width),"
-            )
-            ask = "Give the output shape in the same NCHW layout."
-        else:
-            given = (
-                f"One image stored channels last as in the notes' $X_ijc$, of shape "
-                f"{tuple_text((su.h, su.w, su.c_in))} (height, width, channels),"
-            )
-            ask = "Give the output shape $H_ijd$ in the same channels-last layout (H, W, D)."
-        statement = (
-            f"{given} goes through a convolutional layer with {su.c_out} output channels, "
-            f"{su.k}x{su.k} kernels, stride {su.s} and padding {su.p} on each side (PyTorch's "
-            f"padding={su.p}). {ask}"
-        )
-        solution = (
-            f"Each of the {su.c_out} output channels has its own {su.k}x{su.k}x{su.c_in} "
-            f"kernel, so the channel count becomes {su.c_out} (the {su.c_in} input channels are "
-            f"summed over). Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.s}) + 1 = {ho}; "
-            f"width: floor(({su.w} + 2x{su.p} - {su.k})/{su.s}) + 1 = {wo}. "
-            f"So the output is {tuple_text(key)}."
-        )
-        hp, wp = su.h + su.p, su.w + su.p
-        other = (su.n, su.c_out, ho, wo) if su.layout == "HWC" else (ho, wo, su.c_out)
-        candidates = [
-            (
-                "in-channels",
-                su.arrange(su.c_in, ho, wo),
-                "The output has one channel per filter: the number of output channels, not "
-                "the input's.",
-            ),
-            (
-                "padding-once",
-                su.arrange(su.c_out, out_size(hp, su.k, su.s, 0), out_size(wp, su.k, su.s, 0)),
-                "Padding p goes on both sides: the input grows by 2p.",
-            ),
-            (
-                "stride-ignored",
-                su.arrange(su.c_out, su.h + 2 * su.p - su.k + 1, su.w + 2 * su.p - su.k + 1),
-                "With stride s only every s-th position is used: divide by s before adding 1.",
-            ),
-            (
-                "layout",
-                other,
-                f"The question asks for the {su.layout} layout"
-                + (" (batch, channels, height, width)." if su.layout == "NCHW" else " (H, W, D)."),
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=tuple_text(key),
-            hints=[
-                "The number of output channels is the number of filters.",
-                "Height and width each follow floor((n + 2p - k)/s) + 1.",
-            ],
-            solution=solution,
-            mistakes=distinct_shapes(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
-        batch = min(su.n, 2)  # the batch passes through; two images show that it does
-        shape = engine_conv_shape(batch, su.c_in, su.h, su.w, su.c_out, su.k, su.s, su.p)
-        if shape[0] != batch:
-            return [f"the engine changed the batch size: {shape}"]
-        engine = su.arrange(shape[1], shape[2], shape[3])
-        if tuple_text(engine) != problem.answer:
-            return [f"the key {problem.answer} but the engine's conv2d gives {tuple_text(engine)}"]
-        return []
 
 
 # --- parameter count ----------------------------------------------------------------------
@@ -310,6 +69,10 @@ class ConvParamCount(Family):
     topic = "convolution"
     title = "Parameter count of a convolutional layer with several channels"
     kind = "integer"
+    kinds = dims(bias=("yes", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"bias": "yes" if self.setup(seed).bias else "no"}
 
     def setup(self, seed: int) -> _ParamSetup:
         draw = Draw(self.id, seed)
@@ -439,6 +202,10 @@ class ConvOutputEntry(Family):
     topic = "convolution"
     title = "One output entry by the notes' convolution formula"
     kind = "number"
+    kinds = dims(channels=("1", "2"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"channels": str(len(self.setup(seed).X))}
 
     def setup(self, seed: int) -> _EntrySetup:
         draw = Draw(self.id, seed)
@@ -599,6 +366,11 @@ class ConvOutputMap(Family):
     topic = "convolution"
     title = "The whole output map of a small convolution"
     kind = "numbers"
+    kinds = dims(stride=("1", "2"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"stride": str(su.stride), "padding": str(su.pad)}
 
     CONFIGS = (  # (n, k, stride, pad): outputs of at most 4x4
         (3, 2, 1, 0),
@@ -661,7 +433,7 @@ class ConvOutputMap(Family):
             + f"input with stride {su.stride}, multiply entry by entry, add up and add the bias "
             f"{su.bias}. For example the top-left entry is {su.bias} + "
             f"{' + '.join(_corner_products(su))} = {fmt_key(float(out[0, 0]))}. "
-            f"The map is ${key_matrix(out)}$."
+            f"The map is ${array_text(out, None, rows=True)}$."
         )
         candidates: list[tuple[str, np.ndarray, str]] = [
             (
@@ -690,7 +462,7 @@ class ConvOutputMap(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(out),
+            answer=array_text(out, None, rows=True),
             hints=[
                 "First find the output size, then compute one entry per window position.",
                 "Each entry is the sum of the kernel times the window, plus the bias.",
@@ -747,6 +519,12 @@ class ReceptiveField(Family):
     topic = "convolution"
     title = "Receptive field of stacked convolution and pooling layers"
     kind = "integer"
+    kinds = dims(layers=("2", "3", "4"), pooling=("yes", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        layers = self.setup(seed)
+        pooled = any(kind == "pool" for kind, _, _ in layers)
+        return {"layers": str(len(layers)), "pooling": "yes" if pooled else "no"}
 
     def setup(self, seed: int) -> list[Layer]:
         draw = Draw(self.id, seed)

@@ -22,12 +22,11 @@ import numpy as np
 
 from dlquiz.bank.coded.common import (
     LETTERS,
-    fraction_text,
     keep_distinct,
     tagged_option_failures,
     tagged_options,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import fmt, fmt_key
@@ -148,6 +147,11 @@ class OutputVariance(Family):
     topic = "initialization"
     title = "Variance of a linear layer's output (or gradient) under the notes' assumptions"
     kind = "number"
+    kinds = dims(case=("forward", "stack", "backward", "preserve"), given=("sigma", "sigma2"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        p = self.params(seed)
+        return {"case": p.case, "given": "sigma" if p.sigma is not None else "sigma2"}
 
     def params(self, seed: int) -> _Variance:
         draw = Draw(self.id, seed)
@@ -186,16 +190,16 @@ class OutputVariance(Family):
         p = self.params(seed)
         key = self.exact(p)
         sigma_text = (
-            f"$sigma = {fraction_text(p.sigma)}$"
+            f"$sigma = {fmt(p.sigma, 6)}$"
             if p.sigma is not None
-            else f"$sigma^2 = {fraction_text(p.var_w)}$"
+            else f"$sigma^2 = {fmt(p.var_w, 6)}$"
         )
         assumptions = (
             "Assume, as the notes do, that the inputs are independent with zero mean, the "
             "weights are drawn independently of them with zero mean, and nonlinearities are "
             "ignored."
         )
-        vx = fraction_text(p.var_x)
+        vx = fmt(p.var_x, 6)
         n_in, n_out = p.n_in, p.n_out
         if p.case == "forward":
             statement = (
@@ -464,6 +468,14 @@ class VarianceFormula(Family):
     topic = "initialization"
     title = "Variance of a layer's output or gradient as a formula"
     kind = "expression"
+    kinds = dims(
+        direction=("forward", "backward", "two-layer"),
+        distribution=("normal", "uniform"),
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        p = self.params(seed)
+        return {"direction": p.direction, "distribution": p.dist}
 
     def params(self, seed: int) -> _Formula:
         draw = Draw(self.id, seed)
@@ -478,7 +490,7 @@ class VarianceFormula(Family):
         p = self.params(seed)
         ns = _namespace(p)
         key = _derive_formula(p)
-        c, vb = fraction_text(p.c), fraction_text(p.var_b)
+        c, vb = fmt(p.c, 6), fmt(p.var_b, 6)
         law = "N(0, $sigma^2$)" if p.dist == "normal" else "the uniform distribution U($-a$, $a$)"
         bias = f"a bias with independent entries of mean 0 and variance {vb}" if p.var_b else ""
         note = "Ignore nonlinearities, as the notes do."
@@ -665,170 +677,6 @@ def _distinct_formulas(key: str, candidates, ns) -> list[dict[str, str]]:  # typ
 _FANS = (2, 3, 4, 5, 6, 8, 10, 16, 20, 32, 50, 64, 100, 128, 200, 256, 300, 400, 500, 512, 784)
 
 
-def _xavier_exact(n_in: int, n_out: int, ask: str) -> float:
-    """sigma = sqrt(2/(n_in+n_out)), its square, or the uniform bound sqrt(6/(n_in+n_out))."""
-    import sympy as sp
-
-    total = sp.Integer(n_in + n_out)
-    value = {"sigma": sp.sqrt(2 / total), "sigma2": 2 / total, "bound": sp.sqrt(6 / total)}[ask]
-    return float(sp.N(value, 30))
-
-
-@register
-class Xavier(Family):
-    id = "initialization/xavier"
-    topic = "initialization"
-    title = "Xavier initialization of a layer's weights"
-    kind = "number"
-
-    def params(self, seed: int) -> tuple[int, int, str]:
-        draw = Draw(self.id, seed)
-        n_in = draw.choice(_FANS)
-        n_out = draw.choice([n for n in _FANS if n != n_in])
-        return n_in, n_out, draw.choice(["sigma", "sigma", "sigma2", "bound"])
-
-    def generate(self, seed: int) -> Problem:
-        n_in, n_out, ask = self.params(seed)
-        key = _xavier_exact(n_in, n_out, ask)
-        total = n_in + n_out
-        asked = {
-            "sigma": "the standard deviation $sigma$ of the weights (Xavier normal)",
-            "sigma2": "the variance $sigma^2$ of the weights (Xavier normal)",
-            "bound": "the bound $a$ of Xavier uniform, where the weights are drawn from "
-            "U($-a$, $a$) with the same variance as Xavier normal",
-        }[ask]
-        statement = (
-            f"A fully connected layer maps $n_in = {n_in}$ inputs to $n_out = {n_out}$ outputs "
-            "and is initialized with Xavier (Glorot) initialization, gain 1, as in the notes: "
-            "under the notes' assumptions (zero-mean independent inputs and weights, "
-            "nonlinearities ignored) it balances the forward and the backward variance. "
-            f"Give {asked}, to 3 significant figures."
-        )
-        sigma, var = math.sqrt(2 / total), 2 / total
-        bound = math.sqrt(6 / total)
-        candidates: dict[str, list[tuple[str, object, str]]] = {
-            "sigma": [
-                (
-                    "variance-not-std",
-                    var,
-                    "2/(n_in + n_out) is sigma², the variance: take its square root.",
-                ),
-                (
-                    "fan-in-only",
-                    1 / math.sqrt(n_in),
-                    "1/√n_in only keeps the forward variance; Xavier averages the fans: sigma² = "
-                    "2/(n_in + n_out).",
-                ),
-                (
-                    "missing-two",
-                    math.sqrt(1 / total),
-                    "The 2 is missing: Xavier asks (n_in + n_out)/2 · sigma² = 1, so sigma² = "
-                    "2/(n_in + n_out).",
-                ),
-                (
-                    "uniform-bound",
-                    bound,
-                    "That is the bound of Xavier uniform, √(6/(n_in + n_out)); the normal's sigma "
-                    "is √(2/(n_in + n_out)).",
-                ),
-            ],
-            "sigma2": [
-                (
-                    "std-not-variance",
-                    sigma,
-                    "That is sigma, the standard deviation; the variance is 2/(n_in + n_out).",
-                ),
-                (
-                    "fan-in-only",
-                    1 / n_in,
-                    "1/n_in only keeps the forward variance; Xavier averages the fans: 2/(n_in + "
-                    "n_out).",
-                ),
-                ("missing-two", 1 / total, "The 2 is missing: sigma² = 2/(n_in + n_out)."),
-            ],
-            "bound": [
-                (
-                    "normal-sigma",
-                    sigma,
-                    "That is the normal's sigma. U(-a, a) has variance a²/3, so a = √3·sigma = "
-                    "√(6/(n_in + n_out)).",
-                ),
-                ("bound-squared", 6 / total, "Take the square root: a² = 6/(n_in + n_out)."),
-                (
-                    "variance-as-bound",
-                    var,
-                    "U(-a, a) has variance a²/3; setting a²/3 = 2/(n_in + n_out) gives a = "
-                    "√(6/(n_in + n_out)).",
-                ),
-                (
-                    "fan-in-only",
-                    math.sqrt(3 / n_in),
-                    "That balances only the forward pass; Xavier uses the average fan, (n_in + "
-                    "n_out)/2.",
-                ),
-            ],
-        }
-        mistakes = keep_distinct(key, candidates[ask], text=lambda v: fmt_key(float(v)))
-        base = (
-            f"Forward, Var(o_i) = $n_in*sigma^2$ Var(x) is kept when $n_in*sigma^2 = 1$; "
-            f"backward the gradient's variance is kept when $n_out*sigma^2 = 1$. Both hold "
-            f"only if n_in = n_out, so Xavier sets the average fan times sigma² to 1: "
-            f"$sigma^2 = 2/(n_in + n_out)$ = 2/{total} = {fmt(var, 6)}."
-        )
-        tail = {
-            "sigma": f" So $sigma = sqrt(2/(n_in + n_out))$ = {fmt(key, 6)}.",
-            "sigma2": f" That is the answer, {fmt(key, 6)}.",
-            "bound": f" U($-a$, $a$) has variance $a^2/3$; setting it to $sigma^2$ gives "
-            f"$a = sqrt(6/(n_in + n_out))$ = {fmt(key, 6)}.",
-        }[ask]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=fmt_key(key),
-            hints=[
-                "Forward the variance is kept when $n_in*sigma^2 = 1$, backward when "
-                "$n_out*sigma^2 = 1$; Xavier takes the average of the two fans.",
-                "The uniform distribution U($-a$, $a$) has variance $a^2/3$.",
-            ],
-            solution=base + tail,
-            mistakes=mistakes,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        """The key against the exact formula and the statistics of the engine's init."""
-        from dlquiz.engine import init
-
-        n_in, n_out, ask = self.params(problem.seed)
-        key = float(problem.answer)
-        failures = []
-        if not math.isclose(key, _xavier_exact(n_in, n_out, ask), rel_tol=1e-9):
-            failures.append(
-                f"the key {key} is not the exact value {_xavier_exact(n_in, n_out, ask)}"
-            )
-        reps = max(1, 200_000 // (n_in * n_out))
-        rng = np.random.default_rng(problem.seed)
-        if ask == "bound":
-            w = np.concatenate(
-                [init.xavier_uniform((n_out, n_in), rng).ravel() for _ in range(reps)]
-            )
-            est = variance_of(w)
-            if not est.agrees(key * key / 3):
-                failures.append("Var of xavier_uniform vs a²/3: " + est.describe(key * key / 3))
-            if not (np.abs(w).max() <= key and np.abs(w).max() > 0.99 * key):
-                failures.append(
-                    f"xavier_uniform's samples reach {np.abs(w).max():.6g}, not the bound {key:.6g}"
-                )
-        else:
-            w = np.concatenate(
-                [init.xavier_normal((n_out, n_in), rng).ravel() for _ in range(reps)]
-            )
-            est = variance_of(w)
-            target = key if ask == "sigma2" else key * key
-            if not est.agrees(target):
-                failures.append("Var of xavier_normal vs the key's sigma²: " + est.describe(target))
-        return failures
-
-
 # --- why Xavier (concept) -----------------------------------------------------------------------
 
 
@@ -960,6 +808,10 @@ class WhyXavier(Family):
     topic = "initialization"
     title = "Why Xavier: balancing the forward and the backward variance"
     kind = "choice"
+    kinds = dims(question=("why", "backward-factor", "unit-sigma", "equal-fans"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"question": self.params(seed)[0]}
 
     def params(self, seed: int) -> tuple[str, int, int, list[_Option]]:
         draw = Draw(self.id, seed)

@@ -14,14 +14,10 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import keep_distinct, vector
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.bank.render import parse_math
-from dlquiz.core.expr import Expr, substitute
 from dlquiz.core.numbers import fmt, fmt_key
-from dlquiz.core.printing import to_notation
-from dlquiz.core.vars import Namespace, VarSpec
 
 
 def _a(n: int) -> str:
@@ -30,181 +26,6 @@ def _a(n: int) -> str:
 
 
 # --- the batch gradient ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Batch:
-    n: int
-    d: int
-    aggregate: str  # "mean" or "sum" over the batch
-    half: bool  # the notes' 1/2 in front of the squared error
-    bias: bool
-    wrt: str
-
-
-@register
-class BatchGradient(Family):
-    id = "linear-regression/batch-gradient"
-    topic = "linear-regression"
-    title = "Gradient of the batch squared loss in matrix form (averaged or summed)"
-    kind = "expression"
-
-    def params(self, seed: int) -> _Batch:
-        draw = Draw(self.id, seed)
-        # n >= 3: with n = 2 "divided by n" and "lost the 2" would be the same answer.
-        n, d = draw.integer(3, 8), draw.integer(2, 6)
-        aggregate = draw.choice(["mean", "sum"])
-        half = draw.choice([True, False])
-        bias = draw.choice([True, True, False])
-        wrt = draw.choice(["w", "w", "b"]) if bias else "w"
-        return _Batch(n, d, aggregate, half, bias, wrt)
-
-    def model(self, p: _Batch) -> tuple[Namespace, Expr, Expr, str]:
-        """The answer namespace, the loss in the variables, yhat, and the loss as written."""
-        specs = {"X": f"{p.n}x{p.d}", "w": str(p.d), "y": str(p.n)}
-        if p.bias:
-            specs["b"] = ""
-        ns = Namespace.from_specs(specs)
-        yhat = parse_math("X@w + b" if p.bias else "X@w", ns.copy())
-        written = f"{'1/2*' if p.half else ''}{p.aggregate}((yhat - y)^2)"
-        scratch = ns.copy()
-        scratch.declare(VarSpec("yhat", yhat.shape))
-        loss = substitute(parse_math(written, scratch), {"yhat": yhat})
-        return ns, loss, yhat, written
-
-    def derive(self, p: _Batch) -> tuple[Namespace, Expr, Expr, Expr]:
-        from dlquiz.symbolic.derive import derivative
-
-        ns, loss, yhat, _ = self.model(p)
-        return ns, loss, yhat, derivative(loss, p.wrt, ns)
-
-    def generate(self, seed: int) -> Problem:
-        from dlquiz.core import expr as E
-
-        p = self.params(seed)
-        ns, _loss, yhat, key = self.derive(p)
-        _, _, _, written = self.model(p)
-        c = Fraction(1, 2) if p.half else Fraction(1)
-        mean = p.aggregate == "mean"
-        per = 2 * c / p.n if mean else 2 * c  # dL/dr = per * r, r = yhat - y
-        convention = (
-            f"averaged over the batch (the mean of the {p.n} squared errors)"
-            if mean
-            else f"summed over the batch (the sum of the {p.n} squared errors, not divided by $n$)"
-        )
-        bias_text = "; the scalar bias $b$ is added to every prediction" if p.bias else " (no bias)"
-        statement = (
-            f"A batch of $n = {p.n}$ examples with {p.d} features each is stacked as the rows "
-            f"of the matrix $X$ ({p.n}x{p.d}), with the targets in the {p.n}-vector $y$. "
-            f"The linear model predicts all of them at once: $yhat = {to_notation(yhat)}$"
-            f"{bias_text}. The loss is {convention}: $L = {written}$. "
-            f"Find $d/d{p.wrt} L$ in matrix form."
-        )
-        mistakes = [
-            {
-                "tag": "mean-vs-sum",
-                "answer": to_notation(
-                    E.mul(E.num(p.n), key) if mean else E.mul(E.num(Fraction(1, p.n)), key)
-                ),
-                "feedback": (
-                    "The loss is averaged over the batch, so its gradient carries the 1/n."
-                    if mean
-                    else "The loss is summed over the batch, not averaged: there is no 1/n."
-                ),
-            },
-            {
-                "tag": "lost-factor",
-                "answer": to_notation(E.mul(E.num(Fraction(1, 2)), key)),
-                "feedback": "The square brings down a factor 2: d/dr (r²) = 2r.",
-            },
-            {
-                "tag": "sign",
-                "answer": to_notation(E.neg(key)),
-                "feedback": "The sign is flipped: the residual is ŷ - y = Xw + b - y, not y - ŷ.",
-            },
-        ]
-        if p.wrt == "w":
-            mistakes.append(
-                {
-                    "tag": "transposed",
-                    "answer": to_notation(E.transpose(key)),
-                    "feedback": "A gradient has the shape of w (a column): it is Xᵀ r, not rᵀ X.",
-                }
-            )
-        r = "yhat - y"
-        factor = fmt(per)
-        if p.wrt == "w":
-            chain = (
-                f"The residuals $r = {r}$ form {_a(p.n)}-vector and $d/dr L = {factor}*r$. "
-                f"Each prediction depends on $w$ through its row of $X$, so the chain rule "
-                f"collects the rows weighted by the residuals: $d/dw L = X.T@({factor}*r)$, "
-                f"a {p.d}-vector like $w$."
-            )
-        else:
-            chain = (
-                f"The residuals $r = {r}$ form {_a(p.n)}-vector and $d/dr L = {factor}*r$. "
-                f"The bias enters every prediction with derivative 1, so its gradient adds up "
-                f"the residuals: $d/db L = {factor}*sum(r)$."
-            )
-        notes = (
-            "With the notes' $1/2$ and the mean this is the familiar $X.T@(X@w - y)/n$ "
-            "(without a bias); summed, the $1/n$ goes."
-        )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=to_notation(key),
-            ns=ns,
-            definitions={"yhat": to_notation(yhat)},
-            hints=[
-                f"Write the loss with the residual vector $r = {r}$: the {p.aggregate} of "
-                f"$r^2$ {'divides by $n$' if mean else 'does not divide by $n$'}.",
-                "The gradient of a sum of squares $sum(r^2)$ with respect to $w$ is "
-                f"$2*X.T@r$ when $r = {to_notation(yhat)} - y$"
-                + ("; with respect to $b$ it is $2*sum(r)$." if p.bias else "."),
-            ],
-            solution=f"{chain} {notes} So the answer is ${to_notation(key)}$.",
-            mistakes=mistakes,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.core.verification import verify_derivative
-
-        p = self.params(problem.seed)
-        ns, loss, _, key = self.derive(p)
-        failures = []
-        check = verify_derivative(loss, p.wrt, key, ns)
-        if not check.ok:
-            failures.append(
-                f"d/d{p.wrt} L disagrees with the engine's autograd "
-                f"(max relative error {check.max_rel_error:.2e})"
-            )
-        failures += _check_batch_formula(p, key, ns)
-        return failures
-
-
-def _check_batch_formula(p: _Batch, key: Expr, ns: Namespace) -> list[str]:
-    """The key against the textbook formula in plain NumPy at a random integer point."""
-    from dlquiz.core.numeric import evaluate
-
-    rng = np.random.default_rng(p.n * 100 + p.d)
-    X = rng.integers(-3, 4, (p.n, p.d)).astype(float)
-    w = rng.integers(-3, 4, (p.d, 1)).astype(float)
-    y = rng.integers(-3, 4, (p.n, 1)).astype(float)
-    b = float(rng.integers(-3, 4)) if p.bias else 0.0
-    r = X @ w + b - y
-    scale = (1.0 if p.half else 2.0) / (p.n if p.aggregate == "mean" else 1)
-    expected = scale * (X.T @ r if p.wrt == "w" else np.array([[r.sum()]]))
-    env = {"X": X[None], "w": w[None], "y": y[None]}
-    if p.bias:
-        env["b"] = np.array([[[b]]])
-    got = evaluate(key, env, 1)[0]
-    if not np.allclose(got, expected, rtol=1e-10, atol=1e-10):
-        return [f"the key gives {got.ravel()} where the formula gives {expected.ravel()}"]
-    return []
-
-
-# --- SGD steps ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -268,6 +89,11 @@ class SgdSteps(Family):
     topic = "linear-regression"
     title = "One or two SGD steps of linear regression, in numbers"
     kind = "numbers"
+    kinds = dims(steps=("1", "2"), loss=("half", "plain"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        run = self.run(seed)
+        return {"steps": str(len(run.examples)), "loss": "half" if run.half else "plain"}
 
     def run(self, seed: int) -> _Run:
         draw = Draw(self.id, seed)

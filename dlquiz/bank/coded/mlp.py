@@ -11,7 +11,6 @@ judge can tell apart, the activations in exact arithmetic) are in ``common``.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,22 +20,19 @@ import sympy as sp
 
 from dlquiz.bank.coded.common import (
     ACT_TEXT,
-    array_text,
     close_to,
     engine_act,
     exact_act,
     exact_dact,
     keep_distinct,
-    key_text,
     numeric,
     read_numbers,
-    shown,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import count
+from dlquiz.core.numbers import array_text
 
 
 def _col(values: Sequence[int]) -> np.ndarray:
@@ -164,6 +160,11 @@ class MlpForward(Family):
     topic = "mlp"
     title = "Forward pass through a one-hidden-layer MLP with given weights"
     kind = "numbers"
+    kinds = dims(ask=("h", "O"), activation=("relu", "sigmoid", "tanh"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        net, ask = self.params(seed)
+        return {"ask": ask, "activation": net.act}
 
     def params(self, seed: int) -> tuple[_Net, str]:
         draw = Draw(self.id, seed)
@@ -247,18 +248,18 @@ class MlpForward(Family):
             ]
         mistakes = keep_distinct(key, candidates)
         steps = [
-            f"First the pre-activation $z1 = W1@x + b1$ = {shown(z1)}.",
-            f"Then $h = {phi}(z1)$ = {shown(h)}"
+            f"First the pre-activation $z1 = W1@x + b1$ = {array_text(z1)}.",
+            f"Then $h = {phi}(z1)$ = {array_text(h)}"
             + (" (the negative entries become 0)." if phi == "relu" else ", entry by entry."),
         ]
         if ask == "O":
             steps.append(
-                f"Finally $O = W2@h + b2$ = {shown(O)}; the output layer has no nonlinearity."
+                f"Finally $O = W2@h + b2$ = {array_text(O)}; the output layer has no nonlinearity."
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "Row i of $W1$ dotted with $x$, plus entry i of $b1$, is the pre-activation "
                 "of hidden unit i.",
@@ -291,6 +292,15 @@ class MlpBackward(Family):
     topic = "mlp"
     title = "Backward pass through a one-hidden-layer MLP: a weight or bias gradient in numbers"
     kind = "numbers"
+    kinds = dims(
+        wrt=("W2", "b2", "W1", "b1"),
+        activation=("relu", "sigmoid"),
+        loss=("half", "plain"),
+    )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        net, _, scale, wrt = self.params(seed)
+        return {"wrt": wrt, "activation": net.act, "loss": "half" if scale != 1 else "plain"}
 
     def params(self, seed: int) -> tuple[_Net, tuple[int, ...], Fraction, str]:
         draw = Draw(self.id, seed)
@@ -386,15 +396,15 @@ class MlpBackward(Family):
             )
         mistakes = keep_distinct(key, candidates)
         lines = [
-            f"Forward: $z1$ = {shown(z1)}, $h$ = {shown(h)}, $O$ = {shown(O)}.",
+            f"Forward: $z1$ = {array_text(z1)}, $h$ = {array_text(h)}, $O$ = {array_text(O)}.",
             f"Backward: $delta2 = d/dO L$ = {'' if scale == Fraction(1, 2) else '2'}(O - y) "
-            f"= {shown(delta2)}.",
+            f"= {array_text(delta2)}.",
         ]
         if wrt == "W2":
-            lines.append(f"Then $d/dW2 L = delta2@h.T$ = {shown(key)}.")
+            lines.append(f"Then $d/dW2 L = delta2@h.T$ = {array_text(key)}.")
         elif wrt == "b2":
             lines.append(
-                f"The bias gradient is the delta itself: $d/db2 L = delta2$ = {shown(key)}."
+                f"The bias gradient is the delta itself: $d/db2 L = delta2$ = {array_text(key)}."
             )
         else:
             dname = {
@@ -403,19 +413,19 @@ class MlpBackward(Family):
                 "tanh": "tanh'(z1) = 1 - h²",
             }[phi]
             lines.append(
-                f"The recursion: $W2.T@delta2$ = {shown(W2.T @ delta2)}, "
-                f"times {dname} = {shown(dphi)}, "
-                f"gives $delta1$ = {shown(delta)}."
+                f"The recursion: $W2.T@delta2$ = {array_text(W2.T @ delta2)}, "
+                f"times {dname} = {array_text(dphi)}, "
+                f"gives $delta1$ = {array_text(delta)}."
             )
             lines.append(
-                f"Then $d/dW1 L = delta1@x.T$ = {shown(key)}."
+                f"Then $d/dW1 L = delta1@x.T$ = {array_text(key)}."
                 if wrt == "W1"
-                else f"So $d/db1 L = delta1$ = {shown(key)}."
+                else f"So $d/db1 L = delta1$ = {array_text(key)}."
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "Run the forward pass first and keep $z1$, $h$ and $O$.",
                 "Backward: $delta2 = d/dO L$; for the output layer $d/dW2 L = delta2@h.T$; "
@@ -465,146 +475,15 @@ def _layers_text(sizes: Sequence[int]) -> str:
 
 
 @register
-class MlpParameterCount(Family):
-    id = "mlp/parameter-count"
-    topic = "mlp"
-    title = "Number of parameters of a fully connected network"
-    kind = "integer"
-
-    def params(self, seed: int) -> tuple[list[int], str]:
-        draw = Draw(self.id, seed)
-        sizes = _sizes(draw)
-        ask = draw.choice(["total", "total", "weights", f"layer{draw.integer(1, len(sizes) - 1)}"])
-        return sizes, ask
-
-    @staticmethod
-    def count(
-        sizes: Sequence[int], ask: str, *, biases: str = "out", skip_last: bool = False
-    ) -> int:
-        """Parameters by the formula n_in*n_out + n_out per layer (``biases`` for mistakes)."""
-        pairs = list(itertools.pairwise(sizes))
-        if skip_last:
-            pairs = pairs[:-1]
-        if ask.startswith("layer"):
-            pairs = [pairs[int(ask[5:]) - 1]]
-
-        def bias(n_in: int, n_out: int) -> int:
-            return {"out": n_out, "in": n_in, "none": 0}[biases]
-
-        return sum(a * b + bias(a, b) for a, b in pairs)
-
-    def generate(self, seed: int) -> Problem:
-        sizes, ask = self.params(seed)
-        weights_only = ask == "weights"
-        key = self.count(
-            sizes, "total" if weights_only else ask, biases="none" if weights_only else "out"
-        )
-        arch = _layers_text(sizes)
-        if ask.startswith("layer"):
-            k = int(ask[5:])
-            n_in, n_out = sizes[k - 1], sizes[k]
-            which = "the output layer" if k == len(sizes) - 1 else f"hidden layer {k}"
-            question = (
-                f"How many parameters (weights and biases) does {which} alone have, i.e. the "
-                f"fully connected layer from {n_in} to {count(n_out, 'unit')}?"
-            )
-        elif weights_only:
-            question = (
-                "How many weights does it have in all (entries of the weight matrices, "
-                "not counting biases)?"
-            )
-        else:
-            question = "How many trainable parameters (weights and biases) does it have in all?"
-        statement = (
-            "A fully connected network (an MLP, every layer $z = W@a + b$ followed by a "
-            f"nonlinearity except at the output) has {arch}. {question}"
-        )
-        pairs = list(itertools.pairwise(sizes))
-        per_layer = [f"{a}·{b} + {b} = {a * b + b}" for a, b in pairs]
-        candidates: list[tuple[str, object, str]] = []
-        if weights_only:
-            candidates.append(
-                (
-                    "with-biases",
-                    self.count(sizes, "total"),
-                    "Only the weights: the biases (one per output unit of each layer) are not "
-                    "counted here.",
-                )
-            )
-        else:
-            candidates += [
-                (
-                    "missing-biases",
-                    self.count(sizes, ask, biases="none"),
-                    "The biases are parameters too: each layer has one bias per output unit.",
-                ),
-                (
-                    "bias-per-input",
-                    self.count(sizes, ask, biases="in"),
-                    "A layer has one bias per output unit (b has the size of z = W a + b), "
-                    "not per input.",
-                ),
-            ]
-            if ask == "total" and len(pairs) > 1:
-                candidates.append(
-                    (
-                        "missing-output-layer",
-                        self.count(sizes, ask, skip_last=True),
-                        "The output layer is a fully connected layer too: count its "
-                        "weights and biases.",
-                    )
-                )
-        mistakes = keep_distinct(key, candidates, text=str)
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=str(key),
-            hints=[
-                "A fully connected layer from $n_in$ to $n_out$ units has a weight matrix "
-                "$W$ of shape n_out x n_in and a bias of size n_out.",
-                "So it has $n_in*n_out + n_out$ parameters; add the layers up.",
-            ],
-            solution=(
-                "Each layer from $n_in$ to $n_out$ units has $n_in*n_out$ weights and "
-                "$n_out$ biases. "
-                f"Layer by layer: {'; '.join(per_layer)}. "
-                + (
-                    f"Without the biases that leaves {key} weights."
-                    if weights_only
-                    else f"The answer is {key}."
-                )
-            ),
-            mistakes=mistakes,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        """Build the network with the engine and count its parameter entries."""
-        from dlquiz.engine import MLP
-
-        sizes, ask = self.params(problem.seed)
-        net = MLP(sizes, rng=0)
-        if ask.startswith("layer"):
-            layer = net.layers[int(ask[5:]) - 1]
-            params = [layer.weight, layer.bias]
-        elif ask == "weights":
-            params = [layer.weight for layer in net.layers]
-        else:
-            params = net.parameters()
-        counted = sum(int(p.data.size) for p in params)
-        if counted != int(problem.answer):
-            return [
-                f"the engine's MLP{tuple(sizes)} has {counted} such parameters, "
-                f"the key says {problem.answer}"
-            ]
-        return []
-
-
-@register
 class MlpShapes(Family):
     id = "mlp/shapes"
     topic = "mlp"
     title = "Shapes of hidden representations, weights and gradients for a batch"
     kind = "shape"
+    kinds = dims(what=("H", "O", "W", "b", "dW"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"what": self.params(seed)[2]}
 
     def params(self, seed: int) -> tuple[list[int], int, str, int]:
         draw = Draw(self.id, seed)

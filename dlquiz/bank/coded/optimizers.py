@@ -24,10 +24,10 @@ import numpy as np
 import sympy as sp
 
 from dlquiz.bank.coded.common import keep_distinct, key_numbers, separated, vector
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text, fmt
 from dlquiz.core.vars import Namespace
 
 Number = Fraction | int
@@ -38,15 +38,6 @@ _ADAM_SLIP = (
 )
 
 
-# --- numbers as vectors (even a single one: theta is a vector) ---------------------------
-def _shown(values: Sequence[float | Fraction]) -> str:
-    return vector([fmt(v) for v in values])
-
-
-def _key(values: Sequence[float | Fraction]) -> str:
-    return vector([fmt_key(float(v)) for v in values])
-
-
 def _agree(key: np.ndarray, reference: Sequence[float], what: str) -> list[str]:
     ref = np.array([float(v) for v in reference]).reshape(key.shape)
     if not np.allclose(key, ref, rtol=1e-8, atol=1e-12):
@@ -54,9 +45,7 @@ def _agree(key: np.ndarray, reference: Sequence[float], what: str) -> list[str]:
     return []
 
 
-# --- two steps of momentum ----------------------------------------------------------------
-MOMENTUM_BETAS = (Fraction(1, 2), Fraction(9, 10), Fraction(4, 5), Fraction(3, 4))
-MOMENTUM_ETAS = (Fraction(1, 10), Fraction(1, 5), Fraction(1, 20), Fraction(1, 4), Fraction(1, 2))
+# --- a quadratic loss or given gradients (Adam's two steps) -------------------------------
 
 
 @dataclass(frozen=True)
@@ -110,167 +99,6 @@ def _draw_quadratic(draw: Draw, eta_ok: Callable[[int], bool] | None = None) -> 
         return _Quadratic(mode, theta0, k=k, c=c)
     grads = tuple(tuple(draw.nonzero(-5, 5) for _ in range(2)) for _ in range(2))
     return _Quadratic(mode, theta0, grads=grads)
-
-
-def _momentum_exact(
-    q: _Quadratic,
-    beta: Fraction,
-    eta: Fraction,
-    *,
-    rule: str = "notes",
-    stale: bool = False,
-    direction: int = -1,
-) -> list[tuple[list[Fraction], list[Fraction], list[Fraction]]]:
-    """(g_t, v_t, theta_t) for t = 1, 2 by the notes' formula, in exact fractions.
-
-    ``rule`` "ema" is v <- beta v + (1 - beta) g and "none" is plain gradient descent;
-    ``stale`` reuses the gradient at theta_0; ``direction`` +1 steps uphill. (The variants
-    are the mistakes students make.)
-    """
-    theta = [Fraction(t) for t in q.theta0]
-    v = [Fraction(0)] * len(theta)
-    out = []
-    for step in (1, 2):
-        g = q.gradient(step, q.theta0 if stale else theta)
-        if rule == "ema":
-            v = [beta * vi + (1 - beta) * gi for vi, gi in zip(v, g, strict=True)]
-        elif rule == "none":
-            v = list(g)
-        else:
-            v = [beta * vi + gi for vi, gi in zip(v, g, strict=True)]
-        theta = [t + direction * eta * vi for t, vi in zip(theta, v, strict=True)]
-        out.append((g, v, theta))
-    return out
-
-
-@register
-class MomentumSteps(Family):
-    id = "optimizers/momentum-steps"
-    topic = "optimizers"
-    title = "Two steps of gradient descent with momentum"
-    kind = "numbers"
-
-    def setup(self, seed: int) -> tuple[_Quadratic, Fraction, Fraction, str]:
-        draw = Draw(self.id, seed)
-        q = _draw_quadratic(draw)
-        beta = draw.choice(MOMENTUM_BETAS)
-        etas = [e for e in MOMENTUM_ETAS if q.mode == "given" or e * q.k <= Fraction(1, 2)]
-        eta = draw.choice(etas)
-        ask = draw.choice(["theta", "v"])
-        return q, beta, eta, ask
-
-    def engine_run(
-        self, q: _Quadratic, beta: Fraction, eta: Fraction
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """theta_2 and v_2 from the engine's SGD with momentum (PyTorch's rule)."""
-        from dlquiz.engine import Tensor, optim
-
-        p = Tensor(np.array(q.theta0, dtype=float), requires_grad=True)
-        opt = optim.SGD([p], lr=float(eta), momentum=float(beta))
-        for step in (1, 2):
-            opt.zero_grad()
-            q.engine_gradient(step, p)
-            opt.step()
-        velocity = opt.velocity[0]
-        assert velocity is not None
-        return p.data.copy(), velocity.copy()
-
-    def generate(self, seed: int) -> Problem:
-        q, beta, eta, ask = self.setup(seed)
-        theta2, v2 = self.engine_run(q, beta, eta)
-        (g1, v1, th1), (g2, v2_exact, th2) = _momentum_exact(q, beta, eta)
-        target = "$theta_2$" if ask == "theta" else "the velocity $v_2$"
-        statement = (
-            f"Gradient descent with momentum {q.given_text()}, with $v_0 = 0$, "
-            f"learning rate $eta = {fmt(eta)}$ and $beta = {fmt(beta)}$. Each step uses the "
-            "notes' rule $v_t <- beta*v + g_t$, $theta_t <- theta - eta*v_t$ ($v$ and $theta$ "
-            "on the right are the previous step's values"
-            + ("; $g_t$ is the gradient of $L$ at the previous $theta$" if q.mode == "loss" else "")
-            + "), which is also PyTorch's SGD with momentum $beta$ and dampening 0. "
-            f"Compute {target} after two steps, to 3 significant figures."
-        )
-        key = theta2 if ask == "theta" else v2
-        answer = _key(key)
-        wanted = "$theta_2" if ask == "theta" else "$v_2"
-
-        def pick(run: list) -> list[Fraction]:
-            return run[1][2] if ask == "theta" else run[1][1]
-
-        candidates = [
-            (
-                "no-momentum",
-                pick(_momentum_exact(q, beta, eta, rule="none")),
-                "That is plain gradient descent: the velocity keeps β times the previous one, "
-                "v₂ = β v₁ + g₂.",
-            ),
-            (
-                "ema-velocity",
-                pick(_momentum_exact(q, beta, eta, rule="ema")),
-                "That is the averaging form v ← βv + (1 - β)g; the notes (and PyTorch) add the "
-                "whole gradient: v ← βv + g.",
-            ),
-        ]
-        if q.mode == "loss":
-            candidates.append(
-                (
-                    "stale-gradient",
-                    pick(_momentum_exact(q, beta, eta, stale=True)),
-                    "Step 2 needs the gradient at θ₁, not the one at θ₀ again.",
-                )
-            )
-        if ask == "theta":
-            candidates.append(
-                (
-                    "sign",
-                    pick(_momentum_exact(q, beta, eta, direction=1)),
-                    "Descent subtracts: θ ← θ - η v.",
-                )
-            )
-        else:
-            candidates.append(
-                (
-                    "other-convention",
-                    [eta * v for v in pick(_momentum_exact(q, beta, eta))],
-                    "That is η v₂: the form v ← βv + ηg, θ ← θ - v. This problem uses the notes' "
-                    "rule, where η multiplies the velocity in the θ update, not inside it.",
-                )
-            )
-        gradient_hint = (
-            f"The gradient of $L$ is ${q.k}*(theta - c)$: evaluate it at $theta_0$ for step 1 "
-            "and at $theta_1$ for step 2."
-            if q.mode == "loss"
-            else "Both gradients are given: no loss to differentiate."
-        )
-        where1 = " (the gradient at $theta_0$)" if q.mode == "loss" else ""
-        where2 = " (the gradient at $theta_1$)" if q.mode == "loss" else ""
-        solution = (
-            f"Step 1: $g_1 = {_shown(g1)}$" + where1 + f"; $v_1 = beta*v_0 + g_1 = {_shown(v1)}$;"
-            f" $theta_1 = theta_0 - eta*v_1 = {_shown(th1)}$.\n"
-            f"Step 2: $g_2 = {_shown(g2)}$" + where2 + "; "
-            f"$v_2 = beta*v_1 + g_2 = {_shown(v2_exact)}$; "
-            f"$theta_2 = theta_1 - eta*v_2 = {_shown(th2)}$.\n"
-            f"So after two steps {wanted} = {_shown(key)}$. PyTorch's "
-            "torch.optim.SGD(momentum=beta) uses exactly this rule (dampening 0). Some texts "
-            "write $v <- beta*v + eta*g$, $theta <- theta - v$ instead: for a constant $eta$ "
-            "that gives the same $theta$, but a velocity $eta$ times the notes' one."
-        )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=answer,
-            hints=[
-                gradient_hint,
-                "With $v_0 = 0$ the first velocity is the gradient: $v_1 = g_1$.",
-            ],
-            solution=solution,
-            mistakes=keep_distinct(key.tolist(), candidates, text=_key, apart=separated),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        q, beta, eta, ask = self.setup(problem.seed)
-        run = _momentum_exact(q, beta, eta)
-        exact = run[1][2] if ask == "theta" else run[1][1]
-        return _agree(key_numbers(problem.answer), exact, "the exact momentum recursion")
 
 
 # --- two steps of Adam --------------------------------------------------------------------
@@ -331,6 +159,11 @@ class AdamSteps(Family):
     topic = "optimizers"
     title = "Two steps of Adam with bias correction"
     kind = "numbers"
+    kinds = dims(given=("loss", "gradients"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        q = self.setup(seed)[0]
+        return {"given": "loss" if q.mode == "loss" else "gradients"}
 
     def setup(self, seed: int) -> tuple[_Quadratic, Fraction, Fraction, Fraction]:
         draw = Draw(self.id, seed)
@@ -370,15 +203,15 @@ class AdamSteps(Family):
         )
         one, two = shown
         solution = (
-            f"Step 1: $g_1 = {_shown(one['g'])}$, $v_1 = {_shown(one['v'])}$, "
-            f"$s_1 = {_shown(one['s'])}$; the hats undo the start at 0: "
-            f"$vhat_1 = {_shown(one['vhat'])}$, $shat_1 = {_shown(one['shat'])}$, so the "
+            f"Step 1: $g_1 = {array_text(one['g'])}$, $v_1 = {array_text(one['v'])}$, "
+            f"$s_1 = {array_text(one['s'])}$; the hats undo the start at 0: "
+            f"$vhat_1 = {array_text(one['vhat'])}$, $shat_1 = {array_text(one['shat'])}$, so the "
             "first step moves each coordinate by almost exactly $eta$ against the sign of its "
-            f"gradient: $theta_1 = {_shown(one['theta'])}$.\n"
-            f"Step 2: $g_2 = {_shown(two['g'])}$, $v_2 = {_shown(two['v'])}$, "
-            f"$s_2 = {_shown(two['s'])}$, $vhat_2 = {_shown(two['vhat'])}$, "
-            f"$shat_2 = {_shown(two['shat'])}$, and "
-            f"$theta_2 = theta_1 - eta*vhat_2/(sqrt(shat_2) + epsilon) = {_shown(theta2)}$.\n"
+            f"gradient: $theta_1 = {array_text(one['theta'])}$.\n"
+            f"Step 2: $g_2 = {array_text(two['g'])}$, $v_2 = {array_text(two['v'])}$, "
+            f"$s_2 = {array_text(two['s'])}$, $vhat_2 = {array_text(two['vhat'])}$, "
+            f"$shat_2 = {array_text(two['shat'])}$, and "
+            f"$theta_2 = theta_1 - eta*vhat_2/(sqrt(shat_2) + epsilon) = {array_text(theta2)}$.\n"
             + _ADAM_SLIP
         )
         candidates = [
@@ -404,7 +237,7 @@ class AdamSteps(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=_key(theta2),
+            answer=array_text(theta2, None),
             hints=[
                 "At $t = 1$ the bias correction gives $vhat_1 = g_1$ and $shat_1 = g_1^2$, so "
                 "each coordinate moves by about η.",
@@ -412,7 +245,9 @@ class AdamSteps(Family):
                 "$1 - beta_1^2$ and $1 - beta_2^2$.",
             ],
             solution=solution,
-            mistakes=keep_distinct(theta2.tolist(), candidates, text=_key, apart=separated),
+            mistakes=keep_distinct(
+                theta2.tolist(), candidates, text=lambda v: array_text(v, None), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -496,6 +331,10 @@ class MomentumUnrolled(Family):
     topic = "optimizers"
     title = "The momentum velocity unrolled over steps"
     kind = "expression"
+    kinds = dims(quantity=("v", "theta", "v-const", "theta-const"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"quantity": self.setup(seed).quantity}
 
     def setup(self, seed: int) -> _Unroll:
         draw = Draw(self.id, seed)
@@ -704,6 +543,10 @@ class AdamBiasCorrection(Family):
     topic = "optimizers"
     title = "Adam's moments and their bias-corrected estimates, unrolled"
     kind = "expression"
+    kinds = dims(quantity=("vhat", "shat", "v", "s", "vhat-const"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"quantity": self.setup(seed)[0]}
 
     def setup(self, seed: int) -> tuple[str, int, Fraction, Fraction]:
         draw = Draw(self.id, seed)

@@ -21,7 +21,6 @@ import numpy as np
 from dlquiz.bank.coded.common import (
     distinct_shapes,
     keep_distinct,
-    key_matrix,
     key_numbers,
     matrix,
     mismatch,
@@ -29,10 +28,10 @@ from dlquiz.bank.coded.common import (
     separated,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt_key
+from dlquiz.core.numbers import array_text, fmt_key
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,10 @@ class MaxPoolOutput(Family):
     topic = "pooling"
     title = "Max-pooling output of a small matrix"
     kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.setup(seed))
 
     def setup(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
@@ -140,7 +143,7 @@ class MaxPoolOutput(Family):
             f"floor(({pool.n} + 2x{pool.p} - {pool.k})/{pool.s}) + 1 = {pool.size}. Each "
             f"entry is the largest value in its window; the top-left window holds "
             f"{', '.join(str(pool.X[i][j]) for i, j in first[2])}, so the first entry is "
-            f"{fmt_key(float(out[0, 0]))}. The output is ${key_matrix(out)}$."
+            f"{fmt_key(float(out[0, 0]))}. The output is ${array_text(out, None, rows=True)}$."
         )
         candidates = [
             (
@@ -163,7 +166,7 @@ class MaxPoolOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(out),
+            answer=array_text(out, None, rows=True),
             hints=[
                 "First find the output size, then list the input cells of each window.",
                 "Windows with a stride smaller than the kernel overlap; each is pooled on its own."
@@ -171,7 +174,9 @@ class MaxPoolOutput(Family):
                 else "With the stride equal to the kernel size the windows tile the input.",
             ],
             solution=solution,
-            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                out, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -205,6 +210,10 @@ class AvgPoolOutput(Family):
     topic = "pooling"
     title = "Average-pooling output of a small matrix"
     kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.setup(seed))
 
     def setup(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
@@ -237,7 +246,7 @@ class AvgPoolOutput(Family):
             f"entry is the mean of its {pool.k * pool.k} window cells"
             + (" (padded zeros included)" if pool.p else "")
             + f"; the top-left one is ({' + '.join(first_values)})/{pool.k * pool.k} = "
-            f"{fmt_key(float(out[0, 0]))}. The output is ${key_matrix(out)}$."
+            f"{fmt_key(float(out[0, 0]))}. The output is ${array_text(out, None, rows=True)}$."
         )
         candidates = [
             (
@@ -263,13 +272,15 @@ class AvgPoolOutput(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(out),
+            answer=array_text(out, None, rows=True),
             hints=[
                 "First find the output size, then list the input cells of each window.",
                 f"Each output is a window's sum divided by {pool.k * pool.k}.",
             ],
             solution=solution,
-            mistakes=keep_distinct(out, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                out, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -327,6 +338,10 @@ class MaxPoolGradient(Family):
     topic = "pooling"
     title = "Where max pooling sends the gradient"
     kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0",))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.setup(seed).pool)
 
     def setup(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
@@ -375,8 +390,8 @@ class MaxPoolGradient(Family):
                 if overlap
                 else ""
             )
-            + f" So $d/dX L = {key_matrix(dx)}$. (With ties, PyTorch sends the gradient to the "
-            "first maximum in row-major order.)"
+            + f" So $d/dX L = {array_text(dx, None, rows=True)}$. (With ties, PyTorch sends "
+            "the gradient to the first maximum in row-major order.)"
         )
         candidates = [
             (
@@ -404,14 +419,16 @@ class MaxPoolGradient(Family):
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(dx),
+            answer=array_text(dx, None, rows=True),
             hints=[
                 "For each window, find the position of its maximum in $X$.",
                 "That position receives the window's entry of $d/dY L$; all other cells 0"
                 + ("; add up where windows overlap." if overlap else "."),
             ],
             solution=solution,
-            mistakes=keep_distinct(dx, candidates, text=key_matrix, apart=separated),
+            mistakes=keep_distinct(
+                dx, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
         )
 
     def verify(self, problem: Problem) -> list[str]:
@@ -448,6 +465,11 @@ class PoolOutputSize(Family):
     topic = "pooling"
     title = "Output shape of a pooling layer with stride and padding"
     kind = "shape"
+    kinds = dims(op=("max", "average"), stride=("default", "given"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.setup(seed)
+        return {"op": su.op, "stride": "default" if su.s is None else "given"}
 
     def setup(self, seed: int) -> _SizeSetup:
         draw = Draw(self.id, seed)
@@ -556,3 +578,9 @@ class PoolOutputSize(Family):
         if engine != problem.answer:
             return [f"the key {problem.answer} but the engine's pooling gives {engine}"]
         return []
+
+
+def _window_kind(pool: _Pool) -> dict[str, str]:
+    """Windows that overlap (stride below the kernel) or tile, and the padding."""
+    windows = "overlapping" if pool.s < pool.k else "disjoint"
+    return {"windows": windows, "padding": str(pool.p)}

@@ -18,21 +18,17 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import (
-    array_text,
     close_to,
     distinguishable,
-    fraction_text,
     keep_distinct,
-    key_text,
     read_numbers,
-    shown,
     tagged_option_failures,
     tagged_options,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt, fmt_key
+from dlquiz.core.numbers import array_text, fmt
 
 MC_SIGMAS = 5.0  # statistical tolerance of the Monte Carlo checks, in standard errors
 MC_UNITS = 200_000  # dropout draws per Monte Carlo check
@@ -94,6 +90,10 @@ class WeightDecayStep(Family):
     topic = "regularization"
     title = "One SGD step with weight decay, in numbers (the notes' or PyTorch's convention)"
     kind = "numbers"
+    kinds = dims(convention=("notes", "half", "pytorch"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"convention": self.params(seed).case}
 
     def params(self, seed: int) -> _Step:
         draw = Draw(self.id, seed)
@@ -122,7 +122,7 @@ class WeightDecayStep(Family):
         s = self.params(seed)
         key = _step_engine(s)
         w, g = array_text(s.w), array_text(s.g)
-        eta, lam = fraction_text(s.eta), fraction_text(s.lam)
+        eta, lam = fmt(s.eta, 6), fmt(s.lam, 6)
         intro = (
             f"A model's weights are $w = {w}$ and the gradient of its data loss at this $w$ is "
             f"$g = {g}$. One step of gradient descent with learning rate $eta = {eta}$ is taken"
@@ -177,28 +177,27 @@ class WeightDecayStep(Family):
             ),
         ]
         mistakes = keep_distinct(key, candidates)
-        total = f"the gradient is $g + {fraction_text(s.decay)}*w$"
+        total = f"the gradient is $g + {fmt(s.decay, 6)}*w$"
         coeff_text = {
             "notes": f"the penalty's gradient is $2*lambda*w$, so {total}",
             "half": f"the penalty's gradient is $lambda*w$, so {total}",
             "pytorch": f"SGD adds weight_decay times w: {total}",
         }[s.case]
         solution = (
-            f"For this loss {coeff_text}. The step is $w - eta*(g + {fraction_text(s.decay)}*w)$ "
-            f"= {fraction_text(factor)}·w - {eta}·g: the weights shrink by the factor "
-            f"1 - η·{fraction_text(s.decay)} = {fraction_text(factor)} before the data gradient "
+            f"For this loss {coeff_text}. The step is $w - eta*(g + {fmt(s.decay, 6)}*w)$ "
+            f"= {fmt(factor, 6)}·w - {eta}·g: the weights shrink by the factor "
+            f"1 - η·{fmt(s.decay, 6)} = {fmt(factor, 6)} before the data gradient "
             "acts. "
-            f"That gives {shown(key)}."
+            f"That gives {array_text(key)}."
         )
         if s.case == "notes":
             solution += (
-                " (In PyTorch the same step is SGD with weight_decay = 2λ = "
-                f"{fraction_text(2 * s.lam)}.)"
+                f" (In PyTorch the same step is SGD with weight_decay = 2λ = {fmt(2 * s.lam, 6)}.)"
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "Gradient descent on J: $w <- w - eta*d/dw J$, where $d/dw J$ is $g$ plus the "
                 "penalty's gradient.",
@@ -262,6 +261,10 @@ class DropoutOutput(Family):
     topic = "regularization"
     title = "Inverted dropout on a vector: the output for a given mask, and the gradient through it"
     kind = "numbers"
+    kinds = dims(ask=("output", "gradient"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.params(seed).ask}
 
     def params(self, seed: int) -> _Dropout:
         draw = Draw(self.id, seed)
@@ -285,7 +288,7 @@ class DropoutOutput(Family):
         drop_list = [str(i + 1) for i in range(n) if not kept[i]]
         mask = "keeps unit" + ("s " if len(keep_list) > 1 else " ") + ", ".join(keep_list)
         mask += " and drops unit" + ("s " if len(drop_list) > 1 else " ") + ", ".join(drop_list)
-        p = fraction_text(d.p)
+        p = fmt(d.p, 6)
         statement = (
             f"A dropout layer with $p = {p}$ {NOTES_DROPOUT} is applied during training to the "
             f"hidden representation $h = {array_text(d.h)}$. Its random draw {mask}."
@@ -308,8 +311,7 @@ class DropoutOutput(Family):
             (
                 "not-scaled",
                 values * kept,
-                f"The kept units are scaled by 1/(1 - p) = 1/{fraction_text(1 - d.p)}, so that "
-                "E[h'] = h.",
+                f"The kept units are scaled by 1/(1 - p) = 1/{fmt(1 - d.p, 6)}, so that E[h'] = h.",
             ),
             (
                 "scaled-by-keep",
@@ -342,20 +344,20 @@ class DropoutOutput(Family):
         if d.ask == "output":
             solution = (
                 "Dropped units become 0; kept units are divided by 1 - p = "
-                f"{fraction_text(1 - d.p)}, "
-                f"i.e. multiplied by {scale}. So h' = {shown(key)}."
+                f"{fmt(1 - d.p, 6)}, "
+                f"i.e. multiplied by {scale}. So h' = {array_text(key)}."
             )
         else:
             solution = (
                 f"Dropout multiplies each unit by m_i/(1 - p), with m_i = 1 for a kept unit and "
                 f"0 for a dropped one; backward the gradient is multiplied by the same factor: "
                 f"0 for the dropped units, {scale} times dL/dh' for the kept ones. "
-                f"So dL/dh = {shown(key)}."
+                f"So dL/dh = {array_text(key)}."
             )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_text(key),
+            answer=array_text(key, None),
             hints=[
                 "A dropped unit outputs 0; a kept unit outputs h/(1 - p) (inverted dropout).",
                 "The operation is h' = m ⊙ h/(1 - p) for the fixed mask m: backward, the gradient "
@@ -379,170 +381,6 @@ class DropoutOutput(Family):
         return []
 
 
-@dataclass(frozen=True)
-class _Moment:
-    ask: str  # mean, mean-classic, variance, kept
-    h: Fraction
-    p: Fraction
-
-
-def _moment_exact(m: _Moment) -> Fraction:
-    q = 1 - m.p
-    return {
-        "mean": m.h,
-        "mean-classic": q * m.h,
-        "variance": m.h * m.h * m.p / q,
-        "kept": m.h / q,
-    }[m.ask]
-
-
-@register
-class DropoutExpectation(Family):
-    id = "regularization/dropout-expectation"
-    topic = "regularization"
-    title = "Dropout's expected activation, its variance and the value of a kept unit"
-    kind = "number"
-
-    def params(self, seed: int) -> _Moment:
-        draw = Draw(self.id, seed)
-        ask = draw.choice(["mean", "mean", "mean-classic", "variance", "kept", "kept"])
-        h = Fraction(draw.nonzero(-8, 8), draw.choice([1, 1, 2, 4]))
-        return _Moment(ask, h, draw.choice(_P))
-
-    def generate(self, seed: int) -> Problem:
-        m = self.params(seed)
-        key = _moment_exact(m)
-        h, p, q = fraction_text(m.h), fraction_text(m.p), fraction_text(1 - m.p)
-        unit = f"a hidden unit with activation $h = {h}$"
-        if m.ask == "mean-classic":
-            statement = (
-                f"A variant of dropout (the original, non-inverted one) sets {unit} to 0 with "
-                f"probability $p = {p}$ and leaves it unchanged otherwise, with no rescaling "
-                "during training. What is the expected value E[h'] of its output during training?"
-            )
-        else:
-            what = {
-                "mean": "the expected value E[h'] of the unit's output during training",
-                "variance": "the variance Var(h') of the unit's output during training",
-                "kept": "the value h' of the unit when it is kept",
-            }[m.ask]
-            statement = (
-                f"Dropout with $p = {p}$ {NOTES_DROPOUT} is applied during training to {unit}. "
-                f"What is {what}?"
-            )
-        hv, pv, qv = float(m.h), float(m.p), 1 - float(m.p)
-        candidates: list[tuple[str, object, str]] = {
-            "mean": [
-                (
-                    "not-scaled",
-                    qv * hv,
-                    "Kept units are scaled by 1/(1 - p): E[h'] = (1 - p)·h/(1 - p) = h.",
-                ),
-                (
-                    "kept-value",
-                    hv / qv,
-                    "That is the value of a kept unit; it occurs only with probability 1 - p.",
-                ),
-                (
-                    "drop-probability",
-                    pv * hv / qv,
-                    "The unit is kept with probability 1 - p, not p.",
-                ),
-            ],
-            "mean-classic": [
-                (
-                    "inverted-dropout",
-                    hv,
-                    "Without the 1/(1 - p) scaling the expectation shrinks: E[h'] = (1 - p)h.",
-                ),
-                (
-                    "drop-probability",
-                    pv * hv,
-                    "The unit survives with probability 1 - p, so E[h'] = (1 - p)h.",
-                ),
-                ("scaled", hv / qv, "There is no rescaling in this variant."),
-            ],
-            "variance": [
-                (
-                    "bernoulli-variance",
-                    pv * qv * hv * hv,
-                    "That is Var(m·h) for a 0/1 mask; the kept value is h/(1 - p): Var = E[h'²] - "
-                    "h² = h²/(1 - p) - h².",
-                ),
-                ("second-moment", hv * hv / qv, "That is E[h'²]; subtract (E[h'])² = h²."),
-                ("inverse", hv * hv * qv / pv, "Var(h') = h²/(1 - p) - h² = h² p/(1 - p)."),
-            ],
-            "kept": [
-                (
-                    "times-keep",
-                    qv * hv,
-                    "Inverted dropout divides a kept unit by 1 - p (multiplying is the classic "
-                    "test-time rule).",
-                ),
-                ("divided-by-p", hv / pv, "Divide by the keep probability 1 - p, not by p."),
-                ("not-scaled", hv, "The kept units are scaled up by 1/(1 - p) during training."),
-            ],
-        }[m.ask]
-        mistakes = keep_distinct(float(key), candidates, text=lambda v: fmt_key(float(v)))
-        solution = {
-            "mean": f"h' is 0 with probability p = {p} and h/(1 - p) with probability 1 - p = {q}, "
-            f"so E[h'] = (1 - p)·h/(1 - p) = h = {h}: the scaling makes the expected output equal "
-            "to the unit's activation, so nothing needs to change at test time.",
-            "mean-classic": f"h' is 0 with probability p and h with probability 1 - p = {q}, so "
-            f"E[h'] = (1 - p)h = {fraction_text(key)}. That is why this variant multiplies by "
-            "1 - p at "
-            "test time (inverted dropout scales during training instead).",
-            "variance": f"E[h'] = h and E[h'²] = (1 - p)·(h/(1 - p))² = h²/(1 - p), so "
-            f"Var(h') = h²/(1 - p) - h² = h²·p/(1 - p) = {fmt(float(key), 6)}.",
-            "kept": f"A kept unit is divided by the keep probability 1 - p = {q}: "
-            f"h' = {h}/{q} = {fmt(float(key), 6)}.",
-        }[m.ask]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=fmt_key(float(key)),
-            hints=[
-                "List the outcomes with their probabilities: 0 with probability p, the kept value "
-                "with probability 1 - p.",
-                "E[h'] is the probability-weighted sum of the outcomes; Var(h') = E[h'²] - E[h']².",
-            ],
-            solution=solution,
-            mistakes=mistakes,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        """Monte Carlo with the engine's dropout on many copies of the unit."""
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-
-        m = self.params(problem.seed)
-        key = float(problem.answer)
-        failures = []
-        if not math.isclose(key, float(_moment_exact(m)), rel_tol=1e-9):
-            failures.append(f"the key {key} is not the exact value {float(_moment_exact(m))}")
-        units = Tensor(np.full(MC_UNITS, float(m.h)))
-        out = F.dropout(units, float(m.p), training=True, rng=problem.seed).data
-        if m.ask == "mean-classic":
-            out = out * (1 - float(m.p))  # zeroing without the inverted scaling
-        if m.ask == "kept":
-            kept = out[out != 0]
-            if not np.allclose(kept, key, rtol=1e-12):
-                failures.append(f"the engine's kept units are {kept[:3]}, the key {key}")
-            return failures
-        if m.ask == "variance":
-            estimate = float(out.var(ddof=1))
-            centered = (out - out.mean()) ** 2
-            se = float(centered.std(ddof=1) / math.sqrt(out.size))
-        else:
-            estimate = float(out.mean())
-            se = float(out.std(ddof=1) / math.sqrt(out.size))
-        if abs(estimate - key) > MC_SIGMAS * se:
-            failures.append(
-                f"Monte Carlo over {out.size} units gives {estimate:.6g} ± {se:.2g}, the key {key}"
-            )
-        return failures
-
-
 # --- dropout at test time (concept) -------------------------------------------------------------
 
 
@@ -560,6 +398,10 @@ class DropoutTestTime(Family):
     topic = "regularization"
     title = "Dropout at test time: what the layer does once training is over"
     kind = "choice"
+    kinds = dims(variant=("inverted", "classic"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"variant": self.params(seed).variant}
 
     def params(self, seed: int) -> _TestTime:
         draw = Draw(self.id, seed)
@@ -567,7 +409,7 @@ class DropoutTestTime(Family):
         h = Fraction(draw.nonzero(-8, 8), draw.choice([1, 2, 4]))
         p = draw.choice(_P)
         q = 1 - p
-        hs, hq, hd = fraction_text(h), fraction_text(q * h), fraction_text(h / q)
+        hs, hq, hd = fmt(h, 6), fmt(q * h, 6), fmt(h / q, 6)
         if variant == "inverted":
             right = (
                 "correct",
@@ -592,7 +434,7 @@ class DropoutTestTime(Family):
                 ),
                 (
                     "dropout-at-test",
-                    f"0 with probability {fraction_text(p)} and {hd} otherwise, as in training",
+                    f"0 with probability {fmt(p, 6)} and {hd} otherwise, as in training",
                     "Dropout is random only during training; at test time the prediction must be "
                     "deterministic, so the layer is switched off.",
                     None,
@@ -629,7 +471,7 @@ class DropoutTestTime(Family):
                 ),
                 (
                     "dropout-at-test",
-                    f"0 with probability {fraction_text(p)} and {hs} otherwise, as in training",
+                    f"0 with probability {fmt(p, 6)} and {hs} otherwise, as in training",
                     "At test time the layer is deterministic: every unit is kept, scaled by 1 - p.",
                     None,
                 ),
@@ -639,18 +481,18 @@ class DropoutTestTime(Family):
 
     def generate(self, seed: int) -> Problem:
         t = self.params(seed)
-        p = fraction_text(t.p)
+        p = fmt(t.p, 6)
         if t.variant == "inverted":
             setup = (
                 f"A network is trained with dropout $p = {p}$ {NOTES_DROPOUT}. After training, a "
-                f"hidden unit has activation $h = {fraction_text(t.h)}$ on a test input."
+                f"hidden unit has activation $h = {fmt(t.h, 6)}$ on a test input."
             )
         else:
             setup = (
                 f"A network is trained with the original, non-inverted dropout: during training "
                 f"each unit is set to 0 with probability $p = {p}$ and left unchanged otherwise "
                 "(no rescaling). After training, a hidden unit has activation "
-                f"$h = {fraction_text(t.h)}$ "
+                f"$h = {fmt(t.h, 6)}$ "
                 "on a test input."
             )
         statement = setup + " What does the dropout layer output for this unit at test time?"
@@ -660,14 +502,14 @@ class DropoutTestTime(Family):
                 "During training the notes' dropout outputs 0 with probability p and h/(1 - p) "
                 "with probability 1 - p, so E[h'] = h: the scaling is already done. At test time "
                 "dropout is switched off (PyTorch's eval mode) and the unit passes through: "
-                f"the output is h = {fraction_text(t.h)}."
+                f"the output is h = {fmt(t.h, 6)}."
             )
         else:
             solution = (
                 "During training this variant outputs 0 or h, so E[h'] = (1 - p)h. To give the "
                 "next layer the same expected input at test time, every unit is kept and "
-                f"multiplied by 1 - p: (1 - {p})·{fraction_text(t.h)} = "
-                f"{fraction_text((1 - t.p) * t.h)}."
+                f"multiplied by 1 - p: (1 - {p})·{fmt(t.h, 6)} = "
+                f"{fmt((1 - t.p) * t.h, 6)}."
             )
         return self.problem(
             seed,

@@ -20,12 +20,10 @@ import numpy as np
 from dlquiz.bank.coded.common import (
     distinct_counts,
     distinct_shapes,
-    option_failures,
     out_size,
-    shuffled_options,
     tuple_text,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 
@@ -99,6 +97,10 @@ class ProjectionParams(Family):
     topic = "resnet"
     title = "Parameters of the 1x1 convolution that matches a residual's shapes"
     kind = "integer"
+    kinds = dims(bias=("yes", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"bias": "yes" if self.setup(seed).bias else "no"}
 
     def setup(self, seed: int) -> _Block:
         return _draw_block(Draw(self.id, seed))
@@ -178,6 +180,10 @@ class BlockShape(Family):
     topic = "resnet"
     title = "Shapes in a residual block with stride: its output and its 1x1 projection"
     kind = "shape"
+    kinds = dims(ask=("output", "weight"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.setup(seed)[1]}
 
     def setup(self, seed: int) -> tuple[_Block, str]:
         draw = Draw(self.id, seed)
@@ -277,155 +283,3 @@ class BlockShape(Family):
         if tuple_text(engine) != problem.answer:
             return [f"the key {problem.answer} but the engine gives {tuple_text(engine)}"]
         return []
-
-
-# --- what a residual connection is for (concept) -----------------------------------------
-PURPOSE_QUESTIONS = {
-    "purpose": (
-        "What is the main purpose of the residual connection y = f(x) + x?",
-        "A block only has to learn a correction f(x) to the identity, and the gradient reaches "
-        "earlier layers through the + x path (dy/dx = f'(x) + 1), so very deep networks still "
-        "train",
-        [
-            (
-                "fewer-parameters",
-                "It reduces the number of parameters of the block",
-                "An identity shortcut adds no parameters but removes none either: the branch "
-                "keeps all of its weights.",
-            ),
-            (
-                "normalisation",
-                "It normalises the activations, like batch norm",
-                "Adding x does not normalise anything; that is batch norm's job.",
-            ),
-            (
-                "regularisation",
-                "It is a regulariser that reduces overfitting, like dropout",
-                "Residual connections fix an optimisation problem (deep plain networks train "
-                "worse, even on the training set), not overfitting.",
-            ),
-        ],
-    ),
-    "projection": (
-        "Some blocks change the number of channels or, with stride 2, the spatial size. Why is "
-        "the shortcut then a 1x1 convolution?",
-        "To change the channels (and, with the same stride, the size) of x so that it can be "
-        "added to f(x)",
-        [
-            (
-                "nonlinearity",
-                "To add a non-linearity to the shortcut",
-                "A 1x1 convolution is linear; its job is to make the shapes match.",
-            ),
-            (
-                "receptive-field",
-                "To enlarge the receptive field of the block",
-                "A 1x1 kernel sees a single position: it does not enlarge the receptive field.",
-            ),
-            (
-                "normalisation",
-                "To normalise x before the addition",
-                "The 1x1 convolution maps channels to match shapes; it does not normalise.",
-            ),
-        ],
-    ),
-    "degradation": (
-        "Without shortcuts, the deeper plain network has a higher training error than the "
-        "shallower one. What do residual connections change?",
-        "A block can represent the identity by driving f towards 0, so extra blocks need not "
-        "hurt, and gradients flow back through the identity paths",
-        [
-            (
-                "overfitting",
-                "They stop the deeper network from overfitting, the cause of its higher "
-                "training error",
-                "Overfitting would lower the training error; a higher training error is an "
-                "optimisation problem, which the identity paths address.",
-            ),
-            (
-                "fewer-layers",
-                "They let the network skip layers at test time to save computation",
-                "Every block still runs; the shortcut adds x to f(x), it does not skip work.",
-            ),
-            (
-                "larger-learning-rate",
-                "They only allow a larger learning rate, nothing else",
-                "The key effect is the identity path: each block defaults to the identity and "
-                "passes gradients through unchanged.",
-            ),
-        ],
-    ),
-}
-
-
-@register
-class ResidualPurpose(Family):
-    id = "resnet/purpose"
-    topic = "resnet"
-    title = "What a residual connection is for"
-    kind = "choice"
-
-    def setup(self, seed: int) -> tuple[str, int, int, int, list[int]]:
-        draw = Draw(self.id, seed)
-        question = draw.choice(sorted(PURPOSE_QUESTIONS))
-        deep = draw.choice([34, 50, 56, 101, 110, 152])
-        shallow = draw.choice([18, 20, 32])
-        channels = draw.choice([16, 64, 128, 256])
-        return question, deep, shallow, channels, draw.shuffle(range(4))
-
-    def generate(self, seed: int) -> Problem:
-        question, deep, shallow, channels, order = self.setup(seed)
-        text, right, wrong = PURPOSE_QUESTIONS[question]
-        choices, answer, mistakes = shuffled_options(right, wrong, order)
-        statement = (
-            f"A {deep}-layer and {'an' if shallow == 18 else 'a'} {shallow}-layer convolutional "
-            f"network (blocks of 3x3 convolutions with {channels} channels) are trained on the "
-            f"same data. {text}"
-        )
-        solution = (
-            "A residual block outputs y = f(x) + x. If the best a block can do is nothing, "
-            "it only has to drive its branch f to 0, which is easy, so a deeper network is at "
-            "least as good as a shallower one on the training set. In backprop "
-            "d/dx (f(x) + x) = f'(x) + 1: the +1 passes the gradient through each block "
-            "unchanged, so it does not vanish over many layers. When f changes the shape, a "
-            "1x1 convolution on the shortcut makes x match. "
-            f"The answer is {answer}: {right}."
-        )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=answer,
-            hints=[
-                "What is the derivative of f(x) + x with respect to $x$?",
-                "What must a block learn to behave like the identity?",
-            ],
-            solution=solution,
-            mistakes=mistakes,
-            choices=choices,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        """Structure, and the engine: gradients survive stacked residual blocks, not plain ones."""
-        from dlquiz.engine import Tensor
-
-        question, deep, *_ = self.setup(problem.seed)
-        _, right, _ = PURPOSE_QUESTIONS[question]
-        failures = option_failures(problem, right)
-        rng = np.random.default_rng(problem.seed)
-        weights = [rng.normal(0.0, 0.1, size=(8, 8)) for _ in range(deep)]
-        norms = {}
-        for residual in (False, True):
-            x = Tensor(rng.normal(size=8), requires_grad=True)
-            h = x
-            for w in weights:
-                branch = (Tensor(w) @ h).tanh()
-                h = branch + h if residual else branch
-            h.sum().backward()
-            assert x.grad is not None
-            norms[residual] = float(np.linalg.norm(x.grad))
-        if not (norms[False] < 1e-6 < 0.1 < norms[True]):
-            failures.append(
-                f"through {deep} blocks the engine's gradient is {norms[False]:.2e} plain and "
-                f"{norms[True]:.2e} residual: the identity path should keep it alive"
-            )
-        return failures

@@ -11,80 +11,14 @@ import sympy as sp
 
 from dlquiz.bank.coded.common import (
     keep_distinct,
-    key_matrix,
     matrix,
     n30,
-    shown_matrix,
     vector,
 )
-from dlquiz.bank.family import Family, register
+from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt, fmt_key
-
-
-@register
-class SoftmaxProbabilities(Family):
-    id = "softmax-regression/probabilities"
-    topic = "softmax-regression"
-    title = "Softmax probabilities of a score vector"
-    kind = "numbers"
-
-    def scores(self, seed: int) -> list[int]:
-        draw = Draw(self.id, seed)
-        n = draw.integer(3, 4)
-        while True:
-            o = [draw.integer(-3, 3) for _ in range(n)]
-            if len(set(o)) > 1:  # equal scores make a dull, uniform answer
-                return o
-
-    @staticmethod
-    def engine_probabilities(o: list[int]) -> np.ndarray:
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-
-        return F.softmax(Tensor(np.array(o, dtype=float)), axis=-1).data
-
-    def generate(self, seed: int) -> Problem:
-        o = self.scores(seed)
-        p = self.engine_probabilities(o)
-        shown = [fmt(float(v), 4) for v in p]
-        exps = [fmt(float(np.exp(v)), 4) for v in o]
-        total = fmt(float(np.exp(o).sum()), 4)
-        unnormalized = vector([fmt_key(float(np.exp(v))) for v in o])
-        return self.problem(
-            seed,
-            statement=(
-                f"A softmax regression model produces the scores $o = {vector(o)}$. "
-                "Compute the predicted probabilities $yhat = softmax(o)$, where "
-                "each $yhat$ entry is $exp(o)$ divided by $sum(exp(o))$, to 3 significant figures."
-            ),
-            answer=vector([fmt_key(float(v)) for v in p]),
-            hints=[
-                "Exponentiate each score, then divide by the sum of the exponentials.",
-                f"The exponentials are {vector(exps)}; their sum is {total}.",
-            ],
-            solution=(
-                f"Exponentiate each score: {vector(exps)}. Their sum is {total}. "
-                f"Dividing each by the sum gives {vector(shown)}; the probabilities add up to 1."
-            ),
-            mistakes=[
-                {
-                    "tag": "not-normalized",
-                    "answer": unnormalized,
-                    "feedback": "These are exp(o_i): softmax divides them by their sum.",
-                },
-            ],
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        o = self.scores(problem.seed)
-        exact = [sp.exp(v) / sum(sp.exp(u) for u in o) for v in o]  # exact, then 30 digits
-        reference = np.array([n30(e) for e in exact])
-        key = np.array([float(v) for v in problem.answer.strip("[]").split(",")])
-        if not np.allclose(key, reference, rtol=1e-8, atol=0):
-            return [f"engine softmax {key} differs from the exact values {reference}"]
-        return []
+from dlquiz.core.numbers import array_text, fmt, fmt_key
 
 
 def _finite(candidates: list) -> list:
@@ -160,6 +94,10 @@ class CrossEntropyValue(Family):
     topic = "softmax-regression"
     title = "The cross-entropy loss of one example"
     kind = "number"
+    kinds = dims(given=("scores", "model"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"given": "scores" if self.example(seed).W is None else "model"}
 
     def example(self, seed: int) -> _Example:
         return _draw_example(Draw(self.id, seed), allow_model=True)
@@ -343,6 +281,10 @@ class SoftmaxSgdStep(Family):
     topic = "softmax-regression"
     title = "The weight gradient of softmax regression and one SGD step on W, in numbers"
     kind = "numbers"
+    kinds = dims(ask=("gradient", "update"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.step(seed).ask}
 
     def step(self, seed: int) -> _Step:
         draw = Draw(self.id, seed)
@@ -421,19 +363,19 @@ class SoftmaxSgdStep(Family):
                     "∂L/∂W = (ŷ - y) xᵀ has one row per class, like W: you have x (ŷ - y)ᵀ.",
                 )
             )
-        mistakes = keep_distinct(key, candidates, text=key_matrix)
-        shown = shown_matrix(grad)
+        mistakes = keep_distinct(key, candidates, text=lambda v: array_text(v, None, rows=True))
+        shown = array_text(grad, rows=True)
         update = (
             ""
             if s.ask == "gradient"
             else f" The step subtracts η = {fmt(s.eta)} times it from W: "
-            + shown_matrix(updated)
+            + array_text(updated, rows=True)
             + "."
         )
         return self.problem(
             seed,
             statement=statement,
-            answer=key_matrix(key),
+            answer=array_text(key, None, rows=True),
             hints=[
                 "First the scores and the probabilities; then $d/do L = yhat - y$.",
                 "$d/dW L = (yhat - y)@x.T$: row $i$ is $(yhat_i - y_i)$ times $x.T$.",
