@@ -2,10 +2,11 @@
 
 Version 1 of a set is exactly ``dlquiz.bank.select(topics, families, n, seed)``, the
 problems ``dlquiz practice --seed S --mode random`` presents for the same arguments.
-Versions 2..K (``--variants K``) keep the same family in each position and draw other
-variant seeds (SHA-256, keyed by the set's seed, the version and the position), so every
-version asks the same kind of question with different numbers. Files are byte-identical
-for the same arguments: JSON with sorted keys, no timestamps, a fixed order.
+Versions 2..K (``--variants K``) keep the same family in each position and its question
+kind (what is asked, the convention, the activation, the depth, the loss...) and draw
+other variant seeds (SHA-256, keyed by the set's seed, the version and the position), so
+every version asks the same kind of question with different numbers and names. Files
+are byte-identical for the same arguments: JSON with sorted keys, no timestamps, a fixed order.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def build_versions(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[list[list[Problem]], list[str]]:
     """The problems of each version (version 1 is the bank's ``select``), and notes."""
-    from dlquiz.bank import generate, plan
+    from dlquiz.bank import family, generate, plan
     from dlquiz.bank.rand import Draw
 
     if not 1 <= n <= MAX_QUESTIONS:
@@ -94,8 +95,13 @@ def build_versions(
         problems = []
         for i, base in enumerate(first):
             draw = Draw("dlquiz-set-variant", seed, v, i + 1, base.id)
+
+            def same_kind(fid: str, s: int, base: Problem = base) -> Problem:
+                """Another variant of base's question kind: only numbers and names change."""
+                return family(fid).generate_kind(base.question_kind, s)
+
             for _ in range(_DISTINCT_TRIES):
-                problem = _build(generate, base.id, draw.seed())
+                problem = _build(same_kind, base.id, draw.seed())
                 if problem.statement not in seen[i]:
                     break
             else:

@@ -209,3 +209,17 @@ def test_generate_json_lists_files_and_problems(tmp_path):
     data = json.loads(result.stdout)
     assert set(data["files"]) == SET_FILES
     assert [q["id"] for q in data["versions"][0]] == [FAMILIES[1]] * 2
+
+
+def test_every_familys_versions_keep_its_question_kind() -> None:
+    """Versions redraw numbers and names, never what is asked (issue 14): every family."""
+    from dlquiz.bank import families
+    from dlquiz.sets.generate import build_versions
+
+    ids = list(families())
+    versions, _ = build_versions((), ids, len(ids), 11, variants=2)
+    for first, second in zip(*versions, strict=True):
+        assert first.id == second.id
+        assert first.question_kind == second.question_kind, first.id
+    varied = sum(a.statement != b.statement for a, b in zip(*versions, strict=True))
+    assert varied >= 0.9 * len(ids)  # and the numbers or names did change
