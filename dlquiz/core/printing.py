@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from typing import ClassVar
 
 from dlquiz.core.expr import ELEMENTWISE, MATRIX_MAPS, REDUCTIONS, VECTOR_MAPS, Expr
 from dlquiz.core.names import GREEK_LETTER
@@ -263,16 +264,19 @@ class _UnicodePrinter(_Printer):
     def p_const(self, e: Expr) -> tuple[str, int]:
         return ("π" if e.value == "pi" else "e"), ATOM
 
+    # Functions written as brackets around their argument: (opening, closing).
+    brackets: ClassVar[dict[str, tuple[str, str]]] = {
+        "abs": ("|", "|"),
+        "norm": ("‖", "‖"),
+        "floor": ("⌊", "⌋"),
+        "ceil": ("⌈", "⌉"),
+    }
+
     def call(self, name: str, args: list[str]) -> str:
         inner = ", ".join(args)
-        if name == "abs":
-            return f"|{inner}|"
-        if name == "norm":
-            return f"‖{inner}‖"
-        if name == "floor":
-            return f"⌊{inner}⌋"
-        if name == "ceil":
-            return f"⌈{inner}⌉"
+        if name in self.brackets:
+            opening, closing = self.brackets[name]
+            return f"{opening}{inner}{closing}"
         pretty = {
             "sigmoid": "σ",
             "sigmoid'": "σ'",
@@ -359,16 +363,18 @@ class _LatexPrinter(_Printer):
     def p_const(self, e: Expr) -> tuple[str, int]:
         return (r"\pi" if e.value == "pi" else "e"), ATOM
 
+    brackets: ClassVar[dict[str, tuple[str, str]]] = {
+        "abs": (r"\left|", r"\right|"),
+        "norm": (r"\left\|", r"\right\|"),
+        "floor": (r"\left\lfloor ", r" \right\rfloor"),
+        "ceil": (r"\left\lceil ", r" \right\rceil"),
+    }
+
     def call(self, name: str, args: list[str]) -> str:
         inner = ", ".join(args)
-        if name == "abs":
-            return rf"\left|{inner}\right|"
-        if name == "norm":
-            return rf"\left\|{inner}\right\|"
-        if name == "floor":
-            return rf"\left\lfloor {inner} \right\rfloor"
-        if name == "ceil":
-            return rf"\left\lceil {inner} \right\rceil"
+        if name in self.brackets:
+            opening, closing = self.brackets[name]
+            return f"{opening}{inner}{closing}"
         commands = {
             "exp": r"\exp",
             "log": r"\log",
