@@ -127,8 +127,14 @@ def check(
     if tol is not None and not (0 <= tol < 1):
         raise _fail("--tol must be a relative tolerance in [0, 1)", as_json)
     try:
-        verdict = judge_check(
-            answer, expected, kind=kind, vars=var, definitions=definitions, tolerance=tol
+        verdict = judge_check(  # the user typed the key: feedback may write its parts out
+            answer,
+            expected,
+            kind=kind,
+            vars=var,
+            definitions=definitions,
+            tolerance=tol,
+            reveal=True,
         )
     except (UnusableKey, VarSpecError) as exc:
         raise _fail(str(exc), as_json) from None

@@ -78,7 +78,7 @@ def diagnose(
     for term in _terms(answer):
         t = sample.detail(term)
         if same(va - _broadcast(t.value, va), ea + _broadcast(t.error, va)):
-            return Diagnosis("extra-term", f"there is an extra term: {to_notation(term)}")
+            return Diagnosis("extra-term", _extra(term, reveal, "term"))
     for factor in _factors(expected):
         f = sample.detail(factor)
         fv = f.value
@@ -95,7 +95,7 @@ def diagnose(
                 quotient = va / fv
                 err = (ea + np.abs(quotient) * f.error) / np.abs(fv)
             if same(quotient, err):
-                return Diagnosis("extra-factor", f"there is an extra factor: {to_notation(factor)}")
+                return Diagnosis("extra-factor", _extra(factor, reveal, "factor"))
     offset = _constant_offset(va[v], ve[v])
     if offset is not None and nice_ratio(offset) != "0":
         return Diagnosis(
@@ -103,6 +103,17 @@ def diagnose(
             f"off by a constant: {yours} is {right} plus {nice_ratio(offset)}",
         )
     return None
+
+
+def _extra(part: Expr, reveal: bool, what: str) -> str:
+    """An extra term or factor written out, or (not revealing) named by its variables:
+    which of your terms to drop is as much of the key as a missing one."""
+    if reveal:
+        return f"there is an extra {what}: {to_notation(part)}"
+    names = sorted(part.free_symbols())
+    if not names:
+        return f"there is an extra constant {what}"
+    return f"there is an extra {what} in {', '.join(names)}"
 
 
 def _missing(part: Expr, reveal: bool, what: str) -> str:

@@ -114,3 +114,28 @@ def test_verdict_json() -> None:
     assert data["equivalent"] is False
     assert data["mistake"] == "factor"
     assert "2 times" in data["feedback"]
+
+
+def test_practice_and_grading_feedback_never_write_out_a_part_of_the_key() -> None:
+    """A missing (or extra) term or factor is named by its variables, except in check."""
+    from typer.testing import CliRunner
+
+    from dlquiz.bank import Problem
+    from dlquiz.cli import app
+
+    cases = [  # answer, key, what the feedback must not contain, what it says instead
+        ("w*x", "w*x + 3*b", "3*b", "a term in b is missing"),
+        ("w*x + 7", "w*x", "7", "there is an extra constant term"),
+        ("w*x + b*y", "w*x", "b*y", "there is an extra term in b, y"),
+        ("x", "sigmoid(z)*x", "sigmoid(z)", "a factor in z is missing"),
+    ]
+    for answer, key, part, said in cases:
+        problem = Problem(
+            id="t/t", seed=0, topic="autograd", kind="expression", statement="",
+            statement_latex="", answer=key, vars={n: "" for n in "wxbyz"},
+        )  # fmt: skip
+        feedback = problem.check(answer).feedback
+        assert said in feedback and part not in feedback.replace(said, ""), feedback
+        shown = CliRunner().invoke(app, ["check", answer, "-e", key, "--var", "w", "--var", "x",
+                                         "--var", "b", "--var", "y", "--var", "z"])  # fmt: skip
+        assert part in shown.output, shown.output  # check may: the user typed the key
