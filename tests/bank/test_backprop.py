@@ -213,3 +213,14 @@ def test_params_that_refer_to_each_other_in_a_loop_are_reported(tmp_path, tail: 
     family = load_templates(tmp_path)["backprop/t"]
     with pytest.raises(FamilyError, match=r"field 'params\.tail': params refer"):
         family.generate(0)
+
+
+def test_numeric_delta_zeros_only_from_a_declared_dead_relu_unit() -> None:
+    from bank_helpers import numbers
+
+    for seed in range(120):
+        problem = generate("backprop/numeric-delta", seed)
+        has_zero = 0.0 in numbers(problem.answer).ravel()
+        point = problem.question_kind["zeros"] == "the point"
+        assert has_zero == point, (seed, problem.question_kind, problem.answer)
+        assert point == (problem.question_kind["activation"] == "relu")

@@ -180,3 +180,16 @@ def test_show_and_verify_commands() -> None:
     r = runner.invoke(app, ["verify", "--topic", "mlp", "--seeds", "2", "--json"])
     assert r.exit_code == 0, r.output
     assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)
+
+
+@pytest.mark.parametrize("family_id", ["mlp/forward", "mlp/backward"])
+def test_a_zero_in_the_key_is_a_dead_relu_unit_and_declared(family_id: str) -> None:
+    """zeros = "the point": a dead ReLU unit puts a 0 in the key; otherwise no entry is 0."""
+    from bank_helpers import numbers
+
+    for seed in range(120):
+        problem = generate(family_id, seed)
+        has_zero = 0.0 in numbers(problem.answer).ravel()
+        point = problem.question_kind["zeros"] == "the point"
+        assert has_zero == point, (seed, problem.question_kind, problem.answer)
+        assert not point or problem.question_kind["activation"] == "relu"

@@ -28,6 +28,9 @@ from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import array_text
 from dlquiz.core.printing import to_unicode
 
+# The question-kind dimension `zeros`: a key entry 0 is the point (a dead ReLU unit), or none is.
+ZEROS = ("the point", "none")
+
 
 @dataclass(frozen=True)
 class _Layer:
@@ -83,11 +86,13 @@ class NumericDelta(Family):
     topic = "backprop"
     title = "The backprop recursion in numbers: a layer's delta, then its gradients"
     kind = "numbers"
-    kinds = dims(ask=("delta", "dW", "db"), activation=("relu", "sigmoid", "tanh"))
+    # ReLU's layer has a dead unit by design: the 0 it puts in the key is the point.
+    kinds = dims(ask=("delta", "dW", "db"), activation=("relu", "sigmoid", "tanh"), zeros=ZEROS)
 
     def question_kind(self, seed: int) -> dict[str, str]:
         layer = self.params(seed)
-        return {"ask": layer.ask, "activation": layer.act}
+        zeros = ZEROS[0] if layer.act == "relu" else ZEROS[1]
+        return {"ask": layer.ask, "activation": layer.act, "zeros": zeros}
 
     def params(self, seed: int) -> _Layer:
         draw = Draw(self.id, seed)

@@ -34,6 +34,9 @@ from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import array_text
 
+# The question-kind dimension `zeros`: a key entry 0 is the point (a dead ReLU unit), or none is.
+ZEROS = ("the point", "none")
+
 
 def _col(values: Sequence[int]) -> np.ndarray:
     return np.array(values, dtype=float).reshape(-1, 1)
@@ -160,18 +163,23 @@ class MlpForward(Family):
     topic = "mlp"
     title = "Forward pass through a one-hidden-layer MLP with given weights"
     kind = "numbers"
-    kinds = dims(ask=("h", "O"), activation=("relu", "sigmoid", "tanh"))
+    # ReLU's hidden representation has a dead unit by design (its 0 is the point).
+    kinds = dims(ask=("h", "O"), activation=("relu", "sigmoid", "tanh"), zeros=ZEROS)
 
     def question_kind(self, seed: int) -> dict[str, str]:
         net, ask = self.params(seed)
-        return {"ask": ask, "activation": net.act}
+        dead = net.act == "relu" and ask == "h"
+        return {"ask": ask, "activation": net.act, "zeros": ZEROS[0] if dead else ZEROS[1]}
 
     def params(self, seed: int) -> tuple[_Net, str]:
         draw = Draw(self.id, seed)
         act = draw.choice(["relu", "relu", "sigmoid", "tanh"])
         d, hd, q = draw.integer(2, 3), draw.integer(2, 3), draw.integer(1, 2)
         ask = draw.choice(["h", "O", "O"])
-        return _draw_net(draw, act, d, hd, q), ask
+        while True:  # no key entry 0 by accident (ReLU's dead units in h are the point)
+            net = _draw_net(draw, act, d, hd, q)
+            if (act == "relu" and ask == "h") or np.abs(_net_engine(net)[ask]).min() > 1e-9:
+                return net, ask
 
     def generate(self, seed: int) -> Problem:
         net, ask = self.params(seed)
@@ -296,11 +304,18 @@ class MlpBackward(Family):
         wrt=("W2", "b2", "W1", "b1"),
         activation=("relu", "sigmoid"),
         loss=("half", "plain"),
+        zeros=ZEROS,  # ReLU's dead unit stops the gradient of W2, W1, b1: that 0 is the point
     )
 
     def question_kind(self, seed: int) -> dict[str, str]:
         net, _, scale, wrt = self.params(seed)
-        return {"wrt": wrt, "activation": net.act, "loss": "half" if scale != 1 else "plain"}
+        dead = net.act == "relu" and wrt != "b2"
+        return {
+            "wrt": wrt,
+            "activation": net.act,
+            "loss": "half" if scale != 1 else "plain",
+            "zeros": ZEROS[0] if dead else ZEROS[1],
+        }
 
     def params(self, seed: int) -> tuple[_Net, tuple[int, ...], Fraction, str]:
         draw = Draw(self.id, seed)
@@ -311,8 +326,10 @@ class MlpBackward(Family):
         while True:
             net = _draw_net(draw, act, 2, hd, q)
             y = tuple(draw.integer(-2, 2) for _ in range(q))
-            O = _net_exact(net)["O"]
-            if all(O[i] != y[i] for i in range(q)):
+            O = _net_engine(net)["O"].ravel()
+            back = np.array(net.W2, float).T @ (O - np.array(y, float))
+            # every unit receives some gradient: a 0 comes only from a dead ReLU unit
+            if np.abs(O - np.array(y)).min() > 1e-9 and np.abs(back).min() > 1e-9:
                 return net, y, scale, wrt
 
     def generate(self, seed: int) -> Problem:
