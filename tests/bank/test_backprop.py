@@ -36,12 +36,12 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
         assert p == m - 1  # the linked choice: a_{m-1} feeds layer m
         problem = family.generate(seed)
         assert f"W{m}" in problem.vars and f"a{p}" in problem.vars
-    seed = seed_with("backprop/dl-dw", 300, m="3", task="W")
+    seed = seed_with("backprop/dl-dw", 300, m="3", task="W", loss="upstream")
     problem = generate("backprop/dl-dw", seed)
     assert problem.check("delta3@a2.T").equivalent
     assert problem.check("δ_3 a_2^T").equivalent
     assert problem.check("a2@delta3.T").mistake == "transposed"
-    seed = seed_with("backprop/dl-dw", 300, m="2", task="a")
+    seed = seed_with("backprop/dl-dw", 300, m="2", task="a", loss="upstream")
     assert generate("backprop/dl-dw", seed).check("W2.T@delta2").equivalent
 
 
@@ -55,7 +55,7 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
     ],
 )
 def test_recursion_accepts_the_notes_form(act: str, form: str) -> None:
-    seed = seed_with("backprop/recursion", 300, act=act, m="2")
+    seed = seed_with("backprop/recursion", 300, act=act, m="2", depth="1")
     problem = generate("backprop/recursion", seed)
     assert problem.check(form).equivalent, problem.check(form).feedback
     assert problem.check("W3.T@delta3").mistake == "missing-derivative"
@@ -224,3 +224,41 @@ def test_numeric_delta_zeros_only_from_a_declared_dead_relu_unit() -> None:
         point = problem.question_kind["zeros"] == "the point"
         assert has_zero == point, (seed, problem.question_kind, problem.answer)
         assert point == (problem.question_kind["activation"] == "relu")
+
+
+def test_dl_dw_at_the_output_layer_takes_the_loss_and_its_factor() -> None:
+    seed = seed_with("backprop/dl-dw", 300, m="2", task="W", loss="squared")
+    problem = generate("backprop/dl-dw", seed)
+    assert problem.check("2*(z2 - y)@a1.T").equivalent
+    assert problem.check("2*(W2@a1 + b2 - y)@a1.T").equivalent
+    assert problem.check("(z2 - y)@a1.T").mistake == "lost-factor"
+    assert problem.check("2*(y - z2)@a1.T").mistake == "sign"
+    seed = seed_with("backprop/dl-dw", 300, m="3", task="a", loss="half-squared")
+    problem = generate("backprop/dl-dw", seed)
+    assert problem.check("W3.T@(z3 - y)").equivalent
+    assert problem.check("2*W3.T@(z3 - y)").mistake == "extra-factor"
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "relu", "phi"])
+def test_recursion_two_layers_down_applies_it_twice(act: str) -> None:
+    seed = seed_with("backprop/recursion", 300, act=act, m="3", depth="2")
+    problem = generate("backprop/recursion", seed)
+    d = {"sigmoid": "sigmoid'", "relu": "step", "phi": "phi'"}[act]
+    twice = f"hadamard(W3.T@hadamard(W4.T@delta4, {d}(z3)), {d}(z2))"
+    assert problem.check(twice).equivalent, problem.check(twice).feedback
+    once = f"W3.T@hadamard(W4.T@delta4, {d}(z3))"
+    assert problem.check(once).mistake == "missing-derivative"
+    assert "W3" in problem.vars and "z2" in problem.vars and "z3" in problem.definitions
+
+
+def test_a_stand_in_loss_in_the_steps_is_said_to_be_one() -> None:
+    """The chain rule's steps start from sum(delta ⊙ z) when only delta is given: say so."""
+    for family_id in ("backprop/dl-dw", "backprop/recursion"):
+        for seed in range(40):
+            problem = generate(family_id, seed)
+            steps = problem.solution.split("Chain rule, step by step:")[1]
+            forward = steps.split("backward")[0]
+            stand_in = "δ" in forward
+            assert stand_in == ("uses a stand-in loss" in problem.solution), (family_id, seed)
+            if stand_in:
+                assert "not the network's loss" in problem.solution
