@@ -167,9 +167,9 @@ def test_shapes_follow_the_engine_and_reversed_order_is_transposed() -> None:
         dims = problem.answer.strip("()").split(", ")
         if len(dims) == 2 and dims[0] != dims[1]:
             verdict = problem.check(f"({dims[1]}, {dims[0]})")
-            assert verdict.mistake == "transposed"
+            assert verdict.mistake == ("row-vector" if what == "b-column" else "transposed")
         assert family.verify(replace(problem, answer="(1, 1)"))
-    assert seen == {"H", "O", "W", "b", "dW"}
+    assert seen == {"H", "O", "W", "b", "b-column", "dW"}
 
 
 def test_show_and_verify_commands() -> None:
@@ -193,3 +193,47 @@ def test_a_zero_in_the_key_is_a_dead_relu_unit_and_declared(family_id: str) -> N
         point = problem.question_kind["zeros"] == "the point"
         assert has_zero == point, (seed, problem.question_kind, problem.answer)
         assert not point or problem.question_kind["activation"] == "relu"
+
+
+def _student_texts(problem) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every text a student sees in the terminal, with the judge's reply to each mistake."""
+    texts = {"statement": problem.statement, "solution": problem.solution, "title": problem.title}
+    texts |= {f"hint {i}": h for i, h in enumerate(problem.hints)}
+    texts |= {f"option {i}": c for i, c in enumerate(problem.choices)}
+    for m in problem.mistakes:
+        texts[f"feedback {m['tag']}"] = m["feedback"]
+        texts[f"verdict {m['tag']}"] = problem.check(m["answer"]).feedback
+    return texts
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_no_raw_math_nor_repeated_statements_reach_the_student(family_id: str) -> None:
+    """No raw $...$, "take ReLU'(0) = 0" once per text, no "= 1 = 1" repetitions."""
+    import re
+
+    for seed in range(40):
+        for where, text in _student_texts(generate(family_id, seed)).items():
+            assert "$" not in text, (seed, where, text)
+            assert text.count("ReLU'(0)") + text.count("ReLU(0)") <= 1, (seed, where, text)
+            assert not re.search(r"= *([^\s,.;()]+) *= *\1(?![\w'(])", text), (seed, where, text)
+
+
+def test_shapes_bias_in_the_notes_column_convention_is_a_column() -> None:
+    """Where the question invokes the notes' column convention, (n, 1) is the key."""
+    family = families()["mlp/shapes"]
+    seen = set()
+    for seed in range(80):
+        sizes, _, what, layer = family.params(seed)
+        if what not in ("b", "b-column"):
+            continue
+        seen.add(what)
+        problem = family.generate(seed)
+        n = sizes[layer]
+        column, flat = problem.check(f"({n}, 1)"), problem.check(f"({n},)")
+        if what == "b-column":
+            assert "column convention" in problem.statement.split("What is")[1]
+            assert column.equivalent and flat.mistake == "one-dimensional"
+        else:
+            assert "nn.Linear" in problem.statement.split("What is")[1]
+            assert flat.equivalent and column.mistake == "column-vector"
+    assert seen == {"b", "b-column"}

@@ -497,7 +497,7 @@ class MlpShapes(Family):
     topic = "mlp"
     title = "Shapes of hidden representations, weights and gradients for a batch"
     kind = "shape"
-    kinds = dims(what=("H", "O", "W", "b", "dW"))
+    kinds = dims(what=("H", "O", "W", "b", "b-column", "dW"))
 
     def question_kind(self, seed: int) -> dict[str, str]:
         return {"what": self.params(seed)[2]}
@@ -510,7 +510,7 @@ class MlpShapes(Family):
             draw.choice(_OUTPUTS[1:]),
         ]
         batch = draw.choice([8, 16, 32, 50, 64, 100, 128])
-        what = draw.choice(["H", "H", "O", "W", "b", "dW"])
+        what = draw.choice(["H", "H", "O", "W", "b", "b-column", "dW"])
         layer = draw.integer(1, len(sizes) - 2) if what == "H" else draw.integer(1, len(sizes) - 1)
         return sizes, batch, what, layer
 
@@ -522,7 +522,7 @@ class MlpShapes(Family):
             return (batch, sizes[-1])
         if what in ("W", "dW"):
             return (sizes[layer], sizes[layer - 1])
-        return (sizes[layer],)
+        return (sizes[layer], 1) if what == "b-column" else (sizes[layer],)
 
     def generate(self, seed: int) -> Problem:
         sizes, batch, what, layer = self.params(seed)
@@ -533,7 +533,10 @@ class MlpShapes(Family):
             "H": f"the hidden representation $H{layer}$ of layer {layer} for the whole batch",
             "O": "the output $O$ for the whole batch",
             "W": f"the weight matrix $W{layer}$ of layer {layer}",
-            "b": f"the bias $b{layer}$ of layer {layer}",
+            "b": f"the bias $b{layer}$ of layer {layer} as PyTorch's nn.Linear stores it "
+            "(broadcast over the rows)",
+            "b-column": f"the bias $b{layer}$ of layer {layer} in the notes' column convention "
+            f"for one example, $z{layer} = W{layer}@a{layer - 1} + b{layer}$",
             "dW": f"the gradient $d/dW{layer} L$ of the batch loss with respect to $W{layer}$",
         }[what]
         statement = (
@@ -547,7 +550,7 @@ class MlpShapes(Family):
             f"What is the shape of {asked}?"
         )
         candidates: list[tuple[str, object, str]] = []
-        if len(key) == 2 and key[0] != key[1]:
+        if len(key) == 2 and key[0] != key[1] and what != "b-column":
             candidates.append(
                 (
                     "transposed",
@@ -579,15 +582,41 @@ class MlpShapes(Family):
                         f"unit of layer {layer}.",
                     )
                 )
+        elif what == "b-column":
+            candidates += [
+                (
+                    "row-vector",
+                    (1, sizes[layer]),
+                    "In the notes' column convention b is a column, like z: one row per unit.",
+                ),
+                (
+                    "one-dimensional",
+                    (sizes[layer],),
+                    "That is how PyTorch stores it; in the notes' column convention b is a "
+                    "column vector, one row per unit and one column.",
+                ),
+                (
+                    "wrong-layer",
+                    (sizes[layer - 1], 1),
+                    f"That is the width of the layer's input; b{layer} has one entry per unit "
+                    f"of layer {layer}.",
+                ),
+            ]
         elif what == "b":
-            candidates.append(
+            candidates += [
                 (
                     "bias-per-example",
                     (batch, sizes[layer]),
                     "The bias is a parameter: it does not depend on the batch (it is broadcast "
                     "over the rows).",
-                )
-            )
+                ),
+                (
+                    "column-vector",
+                    (sizes[layer], 1),
+                    "That is the notes' column for one example; nn.Linear stores its bias as a "
+                    "1-D tensor, one entry per unit, added to every row.",
+                ),
+            ]
         else:
             candidates.append(
                 (
@@ -605,6 +634,8 @@ class MlpShapes(Family):
             "W": f"$W{layer}$ maps the {n_in} units of the layer below to the {n_out} units of "
             f"layer {layer}: one row per output unit, ({n_out}, {n_in}).",
             "b": f"One bias per unit of layer {layer}, shared by every example: ({n_out},).",
+            "b-column": f"One bias per unit of layer {layer}, a column like $z{layer}$ in the "
+            f"notes' convention: ({n_out}, 1).",
             "dW": "A gradient has the shape of its parameter; the batch's contributions are "
             f"summed (or averaged) into it: ({n_out}, {n_in}).",
         }[what]
@@ -641,6 +672,7 @@ class MlpShapes(Family):
             "O": acts[-1].shape,
             "W": lin.weight.shape,
             "b": lin.bias.shape,
+            "b-column": (*lin.bias.shape, 1),
             "dW": lin.weight.grad.shape,
         }[what]
         expected = tuple_text(actual)
