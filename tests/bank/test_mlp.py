@@ -12,6 +12,7 @@ from bank_helpers import (
     EXPLAINED,
     assert_same_seed_same_problem,
     assert_statements_vary,
+    numbers,
     passing_problems,
 )
 from typer.testing import CliRunner
@@ -40,48 +41,56 @@ def test_same_seed_same_problem(family_id: str) -> None:
     assert_statements_vary(family_id, range(15), more_than=10)
 
 
-def _net(seed: int):  # type: ignore[no-untyped-def]
-    return families()["mlp/forward"].params(seed)
+def _drawn(family_id: str, seed: int) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """A seed's weights and input as arrays (vectors flat), and the params' texts."""
+    texts = families()[family_id].draw_params(seed)
+    arrays = {}
+    for name in ("W1", "b1", "W2", "b2", "x", "y"):
+        if name in texts:
+            values = numbers(texts[name])
+            arrays[name] = values if name.startswith("W") else values.ravel()
+    return arrays, texts
 
 
 def test_forward_key_is_a_plain_numpy_forward_pass() -> None:
     for seed in range(25):
-        net, ask = _net(seed)
-        x = np.array(net.x, float)
-        h = ACT[net.act](np.array(net.W1, float) @ x + np.array(net.b1, float))
-        o = np.array(net.W2, float) @ h + np.array(net.b2, float)
+        net, texts = _drawn("mlp/forward", seed)
+        h = ACT[texts["act"]](net["W1"] @ net["x"] + net["b1"])
+        o = net["W2"] @ h + net["b2"]
         got = read_numbers(generate("mlp/forward", seed).answer).ravel()
-        np.testing.assert_allclose(got, h if ask == "h" else o, rtol=1e-9)
+        np.testing.assert_allclose(got, h if texts["ask"] == "h" else o, rtol=1e-9)
 
 
 def test_forward_pre_activations_are_never_zero_and_relu_sees_both_signs() -> None:
     for seed in range(60):
-        net, _ = _net(seed)
-        z = net.z1()
+        net, texts = _drawn("mlp/forward", seed)
+        z = net["W1"] @ net["x"] + net["b1"]
         assert all(v != 0 for v in z)
-        if net.act == "relu":
+        if texts["act"] == "relu":
             assert min(z) < 0 < max(z)
 
 
-def _loss(net, y, scale, params: dict[str, np.ndarray]) -> float:  # type: ignore[no-untyped-def]
-    h = ACT[net.act](params["W1"] @ np.array(net.x, float) + params["b1"])
+def _loss(act: str, y: np.ndarray, scale: float, params: dict[str, np.ndarray]) -> float:
+    h = ACT[act](params["W1"] @ params["x"] + params["b1"])
     o = params["W2"] @ h + params["b2"]
-    return float(scale) * float(((o - np.array(y, float)) ** 2).sum())
+    return scale * float(((o - y) ** 2).sum())
 
 
 def test_backward_key_matches_finite_differences_of_the_loss() -> None:
     """Central differences of L = c*||O - y||^2 in the asked parameter: no backprop at all."""
     family = families()["mlp/backward"]
     for seed in range(20):
-        net, y, scale, wrt = family.params(seed)
-        params = {k: np.array(getattr(net, k), float) for k in ("W1", "b1", "W2", "b2")}
+        params, texts = _drawn("mlp/backward", seed)
+        wrt, scale, y = texts["wrt"], {"1/2": 0.5, "1": 1.0}[texts["c"]], params.pop("y")
         numeric = np.zeros_like(params[wrt])
         for idx in np.ndindex(params[wrt].shape):
             up = {k: v.copy() for k, v in params.items()}
             down = {k: v.copy() for k, v in params.items()}
             up[wrt][idx] += 1e-6
             down[wrt][idx] -= 1e-6
-            numeric[idx] = (_loss(net, y, scale, up) - _loss(net, y, scale, down)) / 2e-6
+            numeric[idx] = (
+                _loss(texts["act"], y, scale, up) - _loss(texts["act"], y, scale, down)
+            ) / 2e-6
         got = read_numbers(family.generate(seed).answer)
         np.testing.assert_allclose(got.reshape(numeric.shape), numeric, rtol=1e-6, atol=1e-6)
 
@@ -100,8 +109,8 @@ def test_backward_accepts_a_row_typed_as_a_list_and_names_the_missing_derivative
     else:
         pytest.fail("no seed listed the missing-derivative mistake")
     for seed in range(200):  # a single output: dL/dW2 is a 1 x h row
-        net, _, _, wrt = family.params(seed)
-        if wrt == "W2" and len(net.b2) == 1:
+        texts = family.draw_params(seed)
+        if texts["wrt"] == "W2" and texts["q"] == "1":
             problem = family.generate(seed)
             assert problem.answer.startswith("[[")
             flat = "[" + problem.answer.strip("[]") + "]"
@@ -185,8 +194,6 @@ def test_show_and_verify_commands() -> None:
 @pytest.mark.parametrize("family_id", ["mlp/forward", "mlp/backward"])
 def test_a_zero_in_the_key_is_a_dead_relu_unit_and_declared(family_id: str) -> None:
     """zeros = "the point": a dead ReLU unit puts a 0 in the key; otherwise no entry is 0."""
-    from bank_helpers import numbers
-
     for seed in range(120):
         problem = generate(family_id, seed)
         has_zero = 0.0 in numbers(problem.answer).ravel()
@@ -237,3 +244,17 @@ def test_shapes_bias_in_the_notes_column_convention_is_a_column() -> None:
             assert "nn.Linear" in problem.statement.split("What is")[1]
             assert flat.equivalent and column.mistake == "column-vector"
     assert seen == {"b", "b-column"}
+
+
+@pytest.mark.parametrize("family_id", ["mlp/forward", "mlp/backward"])
+def test_the_engines_mlp_check_rejects_a_key_off_by_a_little(family_id: str) -> None:
+    """The mlp_net hook (the engine's MLP with these weights) catches a wrong entry."""
+    family = families()[family_id]
+    for seed in range(6):
+        problem = family.generate(seed)
+        assert family.verify(problem) == []
+        values = read_numbers(problem.answer).ravel()
+        values[-1] += 0.01 * max(1.0, abs(values[-1]))
+        broken = replace(problem, answer="[" + ", ".join(repr(float(v)) for v in values) + "]")
+        failures = family.verify(broken)
+        assert any("mlp_net" in f for f in failures), failures

@@ -483,3 +483,37 @@ def test_a_var_definition_or_allowed_name_filled_empty_is_not_in_that_draw(
             assert "W2" in problem.answer
     assert seen == {"1", "2"}
     assert verify_family(family, range(6)).ok
+
+
+ONE_ROW = """\
+title = "A one-row matrix"
+kind = "numbers"
+statement = "With $W = {W}$ and $h = {h}$, compute $W@h$."
+hints = ["Dot products."]
+solution = "It is {= W@h}."
+
+[params]
+q = { int = [1, 2] }
+W = { matrix = "{q}x3", int = [-2, 2] }
+h = { vector = "3", int = [-2, 2] }
+
+[answer]
+value = "W@h"
+
+[[checks]]
+use = "formula"
+value = "W@h"
+"""
+
+
+def test_a_one_row_matrix_param_is_a_row_not_a_column(tmp_path: Path) -> None:
+    family = _family(tmp_path, ONE_ROW)
+    rows = set()
+    for seed in range(12):
+        params = family.draw_params(seed)
+        rows.add(params["q"])
+        if params["q"] == "1":
+            assert params["W"].startswith("[[") and params["W"].count("[") == 2
+        family.generate(seed)  # W@h has the shape of a 1x3 row times a 3-vector
+    assert rows == {"1", "2"}
+    assert verify_family(family, range(6)).ok
