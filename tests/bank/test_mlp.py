@@ -170,7 +170,7 @@ def test_shapes_follow_the_engine_and_reversed_order_is_transposed() -> None:
     seen = set()
     for seed in range(40):
         problem = family.generate(seed)
-        _, _, what, _ = family.params(seed)
+        what = family.draw_params(seed)["what"]
         seen.add(what)
         assert family.verify(problem) == []
         dims = problem.answer.strip("()").split(", ")
@@ -230,12 +230,12 @@ def test_shapes_bias_in_the_notes_column_convention_is_a_column() -> None:
     family = families()["mlp/shapes"]
     seen = set()
     for seed in range(80):
-        sizes, _, what, layer = family.params(seed)
+        texts = family.draw_params(seed)
+        what, n = texts["what"], texts["b"]  # b: the width of the layer asked about
         if what not in ("b", "b-column"):
             continue
         seen.add(what)
         problem = family.generate(seed)
-        n = sizes[layer]
         column, flat = problem.check(f"({n}, 1)"), problem.check(f"({n},)")
         if what == "b-column":
             assert "column convention" in problem.statement.split("What is")[1]

@@ -554,3 +554,43 @@ def _layer_backward(  # type: ignore[no-untyped-def]
     (z_next * Tensor(_row(delta_next))).sum().backward()
     got = {"delta": b.grad, "db": b.grad, "dW": W.grad}[returns]
     return ctx.agree(got, f"the engine's backward ({returns})")
+
+
+@hook(
+    "mlp_shape",
+    "the key against the shape the engine gives when a batch (one example per row) goes "
+    "through its MLP of these sizes with ReLU between the layers: a layer's activations H, "
+    "the output O, a layer's weight, its bias (as stored, or as the notes' column), or the "
+    "weight's gradient after backward",
+    sizes=Arg("number", doc="the widths, input first"),
+    batch=Arg("int"),
+    what=Arg("text", options=("H", "O", "W", "b", "b-column", "dW")),
+    layer=Arg("int", doc="which layer (1 = the first)"),
+)
+def _mlp_shape(
+    ctx: CheckContext, sizes: np.ndarray, batch: int, what: str, layer: int
+) -> list[str]:
+    from dlquiz.engine import MLP, Tensor
+
+    widths = [int(v) for v in sizes.reshape(-1)]
+    net = MLP(widths, rng=0)
+    if not 1 <= layer <= len(net.layers):
+        return [f"no layer {layer} in an MLP of sizes {widths}"]
+    a = Tensor(np.random.default_rng(0).standard_normal((batch, widths[0])))
+    acts = []
+    for i, lin in enumerate(net.layers):
+        a = lin(a)
+        a = a.relu() if i < len(net.layers) - 1 else a
+        acts.append(a)
+    a.sum().backward()
+    lin = net.layers[layer - 1]
+    assert lin.bias is not None and lin.weight.grad is not None
+    shape = {
+        "H": acts[layer - 1].shape,
+        "O": acts[-1].shape,
+        "W": lin.weight.shape,
+        "b": lin.bias.shape,
+        "b-column": (*lin.bias.shape, 1),  # the notes' column: the stored bias as (n, 1)
+        "dW": lin.weight.grad.shape,
+    }[what]
+    return ctx.agree(shape, f"the engine's MLP{tuple(widths)} ({what} of layer {layer})")
