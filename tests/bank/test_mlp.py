@@ -141,6 +141,7 @@ def test_parameter_count_is_the_layer_formula_and_the_engine_agrees() -> None:
             expected = sum(a * b for a, b in pairs)
         else:
             index = hidden + 1 if p["which"] == "the output layer" else int(p["index"])
+            assert index <= hidden + 1 and (p["layer"] == "output") == (index == hidden + 1)
             a, b = pairs[index - 1]
             expected = a * b + b
         problem = family.generate(seed)
@@ -258,3 +259,11 @@ def test_the_engines_mlp_check_rejects_a_key_off_by_a_little(family_id: str) -> 
         broken = replace(problem, answer="[" + ", ".join(repr(float(v)) for v in values) + "]")
         failures = family.verify(broken)
         assert any("mlp_net" in f for f in failures), failures
+
+
+def test_parameter_count_asks_only_about_a_layer_the_network_has() -> None:
+    family = families()["mlp/parameter-count"]
+    for seed in range(200):
+        p = family.draw_params(seed)
+        if p["ask"] == "layer" and p["layer"] == "hidden":
+            assert int(p["index"]) <= int(p["hidden"]), (seed, p["which"], p["hidden"])
