@@ -21,7 +21,7 @@ from dlquiz.bank import families, generate
 from dlquiz.bank.coded.common import read_numbers
 from dlquiz.cli import app
 
-IDS = ["mlp/forward", "mlp/backward", "mlp/parameter-count", "mlp/shapes"]
+IDS = ["mlp/forward", "mlp/backward", "mlp/parameter-count", "mlp/shapes", "mlp/nonlinearity"]
 SEEDS = range(8)
 ACT = {
     "relu": lambda z: np.maximum(z, 0.0),
@@ -267,3 +267,26 @@ def test_parameter_count_asks_only_about_a_layer_the_network_has() -> None:
         p = family.draw_params(seed)
         if p["ask"] == "layer" and p["layer"] == "hidden":
             assert int(p["index"]) <= int(p["hidden"]), (seed, p["which"], p["hidden"])
+
+
+def test_nonlinearity_asks_both_questions_and_a_wrong_letter_fails() -> None:
+    family = families()["mlp/nonlinearity"]
+    asked = set()
+    for seed in range(20):
+        problem = family.generate(seed)
+        asked.add(problem.question_kind["ask"])
+        assert len(problem.choices) == 4 and family.verify(problem) == []
+        wrong = next(letter for letter in "ABCD" if letter != problem.answer)
+        assert family.verify(replace(problem, answer=wrong))
+        verdict = problem.check(wrong)
+        assert not verdict.equivalent and verdict.mistake
+    assert asked == {"collapse", "role"}
+
+
+def test_the_collapse_check_is_an_engine_fact() -> None:
+    """The hook's facts hold: no Φ gives the single layer W2 W1; ReLU is not affine."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    for seed in range(5):
+        ctx = CheckContext("mlp/nonlinearity", seed, "choice", "A", scope=None)  # type: ignore[arg-type]
+        assert HOOKS["mlp_linear_collapse"].run(ctx) == []

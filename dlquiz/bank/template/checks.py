@@ -594,3 +594,29 @@ def _mlp_shape(
         "dW": lin.weight.grad.shape,
     }[what]
     return ctx.agree(shape, f"the engine's MLP{tuple(widths)} ({what} of layer {layer})")
+
+
+@hook(
+    "mlp_linear_collapse",
+    "engine facts: the engine's MLP with the identity for Φ equals one Linear with "
+    "W = W2 W1 and b = W2 b1 + b2 on random inputs (for random sizes), and with ReLU it is "
+    "not affine",
+)
+def _mlp_linear_collapse(ctx: CheckContext) -> list[str]:
+    from dlquiz.engine import MLP, Tensor
+    from dlquiz.engine import functional as F
+
+    rng = np.random.default_rng(ctx.seed)
+    d, hidden, q = (int(v) for v in rng.integers(2, 9, size=3))
+    x = Tensor(rng.standard_normal((16, d)))
+    linear = MLP([d, hidden, q], activation=lambda t: t, rng=ctx.seed)
+    (W1, b1), (W2, b2) = ((lin.weight.data, lin.bias.data) for lin in linear.layers)
+    one = F.linear(x, Tensor(W2 @ W1), Tensor(W2 @ b1 + b2)).data
+    failures = []
+    if not np.allclose(linear(x).data, one, rtol=1e-10, atol=1e-12):
+        failures.append("without a nonlinearity the engine's MLP is not the single layer W2 W1")
+    relu = MLP([d, hidden, q], rng=ctx.seed)  # ReLU: f(x) + f(-x) = 2 f(0) fails
+    pair = relu(x).data + relu(Tensor(-x.data)).data
+    if np.allclose(pair, 2 * relu(Tensor(np.zeros((1, d)))).data, atol=1e-9):
+        failures.append("with ReLU the engine's MLP behaved as an affine map")
+    return failures
