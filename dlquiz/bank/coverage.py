@@ -94,6 +94,12 @@ POINTS: tuple[Point, ...] = (
         "h = Φ(W₁x + b₁), O = W₂h + b₂ (feed forward, dense, fully connected)",
         ("mlp/forward", "mlp/backward", "mlp/shapes", "mlp/parameter-count"),
     ),
+    Point(
+        "mlp",
+        "the hidden representation's non-linearity Φ (without it the layers collapse into "
+        "one affine map)",
+        ("mlp/nonlinearity", "mlp/forward"),
+    ),
     # --- backprop -------------------------------------------------------------------------
     Point(
         "backprop",

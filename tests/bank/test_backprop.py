@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_problems, seed_with
+from bank_helpers import (
+    EXPLAINED,
+    assert_same_seed_same_problem,
+    numbers,
+    passing_problems,
+    seed_with,
+)
 from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
@@ -36,12 +42,12 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
         assert p == m - 1  # the linked choice: a_{m-1} feeds layer m
         problem = family.generate(seed)
         assert f"W{m}" in problem.vars and f"a{p}" in problem.vars
-    seed = seed_with("backprop/dl-dw", 300, m="3", task="W")
+    seed = seed_with("backprop/dl-dw", 300, m="3", task="W", loss="upstream")
     problem = generate("backprop/dl-dw", seed)
     assert problem.check("delta3@a2.T").equivalent
     assert problem.check("δ_3 a_2^T").equivalent
     assert problem.check("a2@delta3.T").mistake == "transposed"
-    seed = seed_with("backprop/dl-dw", 300, m="2", task="a")
+    seed = seed_with("backprop/dl-dw", 300, m="2", task="a", loss="upstream")
     assert generate("backprop/dl-dw", seed).check("W2.T@delta2").equivalent
 
 
@@ -55,7 +61,7 @@ def test_dl_dw_is_the_notes_outer_product_with_linked_layer_names() -> None:
     ],
 )
 def test_recursion_accepts_the_notes_form(act: str, form: str) -> None:
-    seed = seed_with("backprop/recursion", 300, act=act, m="2")
+    seed = seed_with("backprop/recursion", 300, act=act, m="2", depth="1")
     problem = generate("backprop/recursion", seed)
     assert problem.check(form).equivalent, problem.check(form).feedback
     assert problem.check("W3.T@delta3").mistake == "missing-derivative"
@@ -98,14 +104,14 @@ def test_numeric_delta_matches_finite_differences() -> None:
         "tanh": np.tanh,
     }
     for seed in range(20):
-        layer = family.params(seed)
-        W_next = np.array(layer.W_next, float)
-        delta_next = np.array(layer.delta_next, float)
-        a_prev = np.array(layer.a_prev, float)
-        z0 = np.array(layer.z, float)
+        texts = family.draw_params(seed)
+        W_next = numbers(texts["Wn"])
+        delta_next = numbers(texts["dn"]).ravel()
+        a_prev = numbers(texts["ap"]).ravel()
+        z0 = numbers(texts["z"]).ravel()
 
-        def cost(z: np.ndarray, layer=layer, W_next=W_next, delta_next=delta_next) -> float:
-            return float(delta_next @ (W_next @ act[layer.act](z)))
+        def cost(z: np.ndarray, f=act[texts["act"]], W_next=W_next, d=delta_next) -> float:
+            return float(d @ (W_next @ f(z)))
 
         grad_z = np.array(
             [
@@ -113,7 +119,7 @@ def test_numeric_delta_matches_finite_differences() -> None:
                 for j in range(len(z0))
             ]
         )
-        expected = np.outer(grad_z, a_prev) if layer.ask == "dW" else grad_z
+        expected = np.outer(grad_z, a_prev) if texts["ask"] == "dW" else grad_z
         got = read_numbers(family.generate(seed).answer)
         np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-6, atol=1e-6)
 
@@ -213,3 +219,73 @@ def test_params_that_refer_to_each_other_in_a_loop_are_reported(tmp_path, tail: 
     family = load_templates(tmp_path)["backprop/t"]
     with pytest.raises(FamilyError, match=r"field 'params\.tail': params refer"):
         family.generate(0)
+
+
+def test_numeric_delta_zeros_only_from_a_declared_dead_relu_unit() -> None:
+    for seed in range(120):
+        problem = generate("backprop/numeric-delta", seed)
+        has_zero = 0.0 in numbers(problem.answer).ravel()
+        point = problem.question_kind["zeros"] == "the point"
+        assert has_zero == point, (seed, problem.question_kind, problem.answer)
+        assert point == (problem.question_kind["activation"] == "relu")
+
+
+def test_dl_dw_at_the_output_layer_takes_the_loss_and_its_factor() -> None:
+    seed = seed_with("backprop/dl-dw", 300, m="2", task="W", loss="squared")
+    problem = generate("backprop/dl-dw", seed)
+    assert problem.check("2*(z2 - y)@a1.T").equivalent
+    assert problem.check("2*(W2@a1 + b2 - y)@a1.T").equivalent
+    assert problem.check("(z2 - y)@a1.T").mistake == "lost-factor"
+    assert problem.check("2*(y - z2)@a1.T").mistake == "sign"
+    seed = seed_with("backprop/dl-dw", 300, m="3", task="a", loss="half-squared")
+    problem = generate("backprop/dl-dw", seed)
+    assert problem.check("W3.T@(z3 - y)").equivalent
+    assert problem.check("2*W3.T@(z3 - y)").mistake == "extra-factor"
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "relu", "phi"])
+def test_recursion_two_layers_down_applies_it_twice(act: str) -> None:
+    seed = seed_with("backprop/recursion", 300, act=act, m="3", depth="2")
+    problem = generate("backprop/recursion", seed)
+    d = {"sigmoid": "sigmoid'", "relu": "step", "phi": "phi'"}[act]
+    twice = f"hadamard(W3.T@hadamard(W4.T@delta4, {d}(z3)), {d}(z2))"
+    assert problem.check(twice).equivalent, problem.check(twice).feedback
+    once = f"W3.T@hadamard(W4.T@delta4, {d}(z3))"
+    assert problem.check(once).mistake == "missing-derivative"
+    assert "W3" in problem.vars and "z2" in problem.vars and "z3" in problem.definitions
+
+
+def test_a_stand_in_loss_in_the_steps_is_said_to_be_one() -> None:
+    """The chain rule's steps start from sum(delta ⊙ z) when only delta is given: say so."""
+    for family_id in ("backprop/dl-dw", "backprop/recursion"):
+        for seed in range(40):
+            problem = generate(family_id, seed)
+            steps = problem.solution.split("Chain rule, step by step:")[1]
+            forward = steps.split("backward")[0]
+            stand_in = "δ" in forward
+            assert stand_in == ("uses a stand-in loss" in problem.solution), (family_id, seed)
+            if stand_in:
+                assert "not the network's loss" in problem.solution
+
+
+def _student_texts(problem) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every text a student sees in the terminal, with the judge's reply to each mistake."""
+    texts = {"statement": problem.statement, "solution": problem.solution, "title": problem.title}
+    texts |= {f"hint {i}": h for i, h in enumerate(problem.hints)}
+    texts |= {f"option {i}": c for i, c in enumerate(problem.choices)}
+    for m in problem.mistakes:
+        texts[f"feedback {m['tag']}"] = m["feedback"]
+        texts[f"verdict {m['tag']}"] = problem.check(m["answer"]).feedback
+    return texts
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_no_raw_math_nor_repeated_statements_reach_the_student(family_id: str) -> None:
+    """No raw $...$, "take ReLU'(0) = 0" once per text, no "= 1 = 1" repetitions."""
+    import re
+
+    for seed in range(40):
+        for where, text in _student_texts(generate(family_id, seed)).items():
+            assert "$" not in text, (seed, where, text)
+            assert text.count("ReLU'(0)") + text.count("ReLU(0)") <= 1, (seed, where, text)
+            assert not re.search(r"= *([^\s,.;()]+) *= *\1(?![\w'(])", text), (seed, where, text)

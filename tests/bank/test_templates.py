@@ -434,3 +434,86 @@ def test_the_existing_templates_are_unchanged_by_the_new_loader() -> None:
     assert len(templates) >= 24
     for f in templates:
         assert f.version and len(f.version) == 12
+
+
+DEPTHS = """\
+title = "A kind that leaves a layer out"
+statement = "Find $d/dz{lo} L$."
+hints = ["Chain rule."]
+solution = "Backward."
+
+[params]
+depth = { kind = [
+    { depth = "1", lo = "2", mid = "", zmid = "" },
+    { depth = "2", lo = "1", mid = "W2", zmid = "z2" },
+] }
+
+[vars]
+"z{lo}" = "3"
+"{mid}" = "3x3"
+W3 = "2x3"
+g = "2"
+
+[definitions]
+"{zmid}" = "W2@tanh(z1)"
+L = "sum(hadamard(g, W3@tanh(z2)))"
+
+[answer]
+derive = "L"
+wrt = "z{lo}"
+allow = ["{zmid}"]
+"""
+
+
+def test_a_var_definition_or_allowed_name_filled_empty_is_not_in_that_draw(
+    tmp_path: Path,
+) -> None:
+    family = _family(tmp_path, DEPTHS)
+    seen = set()
+    for seed in range(12):
+        problem = family.generate(seed)
+        depth = problem.question_kind["depth"]
+        seen.add(depth)
+        if depth == "1":
+            assert set(problem.vars) == {"z2", "W3", "g"}, problem.vars
+            assert problem.definitions == {}
+        else:
+            assert {"z1", "W2", "W3", "g", "z2"} == set(problem.vars), problem.vars
+            assert set(problem.definitions) == {"z2"}
+            assert "W2" in problem.answer
+    assert seen == {"1", "2"}
+    assert verify_family(family, range(6)).ok
+
+
+ONE_ROW = """\
+title = "A one-row matrix"
+kind = "numbers"
+statement = "With $W = {W}$ and $h = {h}$, compute $W@h$."
+hints = ["Dot products."]
+solution = "It is {= W@h}."
+
+[params]
+q = { int = [1, 2] }
+W = { matrix = "{q}x3", int = [-2, 2] }
+h = { vector = "3", int = [-2, 2] }
+
+[answer]
+value = "W@h"
+
+[[checks]]
+use = "formula"
+value = "W@h"
+"""
+
+
+def test_a_one_row_matrix_param_is_a_row_not_a_column(tmp_path: Path) -> None:
+    family = _family(tmp_path, ONE_ROW)
+    rows = set()
+    for seed in range(12):
+        params = family.draw_params(seed)
+        rows.add(params["q"])
+        if params["q"] == "1":
+            assert params["W"].startswith("[[") and params["W"].count("[") == 2
+        family.generate(seed)  # W@h has the shape of a 1x3 row times a 3-vector
+    assert rows == {"1", "2"}
+    assert verify_family(family, range(6)).ok

@@ -60,15 +60,6 @@ def numeric(m: sp.MatrixBase | Sequence[Sequence[sp.Expr]]) -> np.ndarray:
 ACT_TEXT = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}
 
 
-def exact_act(name: str, z: sp.Expr) -> sp.Expr:
-    """relu, sigmoid or tanh of an exact number."""
-    if name == "relu":
-        return sp.Max(0, z)
-    if name == "sigmoid":
-        return 1 / (1 + sp.exp(-z))
-    return sp.tanh(z)
-
-
 def exact_dact(name: str, z: sp.Expr) -> sp.Expr:
     """The derivative at an exact number, with the notes' ReLU'(0) = 0."""
     if name == "relu":
@@ -77,11 +68,6 @@ def exact_dact(name: str, z: sp.Expr) -> sp.Expr:
         s = 1 / (1 + sp.exp(-z))
         return s * (1 - s)
     return 1 - sp.tanh(z) ** 2
-
-
-def engine_act(name: str, t):  # type: ignore[no-untyped-def]
-    """The activation on an engine tensor (so its backward is the engine's)."""
-    return {"relu": t.relu, "sigmoid": t.sigmoid, "tanh": t.tanh}[name]()
 
 
 # --- reading a key back -----------------------------------------------------------------

@@ -467,3 +467,156 @@ def _residual_gradient(ctx: CheckContext, depth: int) -> list[str]:
             f"{norms[True]:.2e} residual: the identity path should keep it alive"
         ]
     return []
+
+
+# --- the engine's layers with given weights (mlp, backprop) ---------------------------------
+
+
+def _activation(name: str):  # type: ignore[no-untyped-def]
+    from dlquiz.engine import functional as F
+
+    return {"relu": F.relu, "sigmoid": F.sigmoid, "tanh": F.tanh}[name]
+
+
+def _row(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v, dtype=float).reshape(1, -1)
+
+
+@hook(
+    "mlp_net",
+    "the engine's two-layer MLP (Linear layers in PyTorch's row convention x Wᵀ + b) loaded "
+    "with the given weights: its hidden h or output O, or, with a target y and a scale c of "
+    "the summed squared loss c·‖O - y‖² (F.mse_loss), a parameter's gradient by backward",
+    W1=Arg("number"),
+    b1=Arg("number"),
+    W2=Arg("number"),
+    b2=Arg("number"),
+    x=Arg("number"),
+    activation=Arg("text", options=("relu", "sigmoid", "tanh")),
+    returns=Arg("text", options=("h", "O", "W1", "b1", "W2", "b2")),
+    y=Arg("number", required=False, doc="the target, for a gradient"),
+    scale=Arg("number", required=False, doc="the loss's factor c, for a gradient"),
+)
+def _mlp_net(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, W1, b1, W2, b2, x, activation, returns, y=None, scale=None
+) -> list[str]:
+    from dlquiz.engine import MLP, Tensor
+    from dlquiz.engine import functional as F
+
+    W1, W2 = np.atleast_2d(W1), np.atleast_2d(W2)
+    net = MLP([W1.shape[1], W1.shape[0], W2.shape[0]], activation=_activation(activation))
+    for layer, W, b in ((net.layers[0], W1, b1), (net.layers[1], W2, b2)):
+        layer.weight.data = np.array(W, dtype=float)
+        layer.bias.data = np.asarray(b, dtype=float).reshape(-1).copy()
+    inputs = Tensor(_row(x))
+    if returns == "h":
+        return ctx.agree(net.activation(net.layers[0](inputs)).data, "the engine's first layer")
+    out = net(inputs)
+    if returns == "O":
+        return ctx.agree(out.data, "the engine's MLP")
+    if y is None or scale is None:
+        return ["a gradient needs the target y and the loss's scale"]
+    loss = F.mse_loss(out, Tensor(_row(y)), reduction="sum") * float(np.asarray(scale).flat[0])
+    loss.backward()
+    param = {
+        "W1": net.layers[0].weight,
+        "b1": net.layers[0].bias,
+        "W2": net.layers[1].weight,
+        "b2": net.layers[1].bias,
+    }[returns]
+    return ctx.agree(param.grad, f"the engine's backward to {returns}")
+
+
+@hook(
+    "layer_backward",
+    "the engine's autograd through one layer F.linear(a_prev, W, b), its activation and "
+    "the next layer F.linear(·, W_next), from a given delta_next (the cost is "
+    "sum(delta_next ⊙ z_next), whose gradient at z_next is delta_next): the layer's delta, "
+    "or the gradient of its W or b. W is 0 and b the stored z, which give that z",
+    z=Arg("number", doc="the layer's stored pre-activation"),
+    a_prev=Arg("number"),
+    W_next=Arg("number"),
+    delta_next=Arg("number"),
+    activation=Arg("text", options=("relu", "sigmoid", "tanh")),
+    returns=Arg("text", options=("delta", "dW", "db")),
+)
+def _layer_backward(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, z, a_prev, W_next, delta_next, activation, returns
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    n, d = np.asarray(z).size, np.asarray(a_prev).size
+    W = Tensor(np.zeros((n, d)), requires_grad=True)
+    b = Tensor(np.asarray(z, dtype=float).reshape(-1).copy(), requires_grad=True)
+    pre = F.linear(Tensor(_row(a_prev)), W, b)
+    z_next = F.linear(_activation(activation)(pre), Tensor(np.atleast_2d(W_next)))
+    (z_next * Tensor(_row(delta_next))).sum().backward()
+    got = {"delta": b.grad, "db": b.grad, "dW": W.grad}[returns]
+    return ctx.agree(got, f"the engine's backward ({returns})")
+
+
+@hook(
+    "mlp_shape",
+    "the key against the shape the engine gives when a batch (one example per row) goes "
+    "through its MLP of these sizes with ReLU between the layers: a layer's activations H, "
+    "the output O, a layer's weight, its bias (as stored, or as the notes' column), or the "
+    "weight's gradient after backward",
+    sizes=Arg("number", doc="the widths, input first"),
+    batch=Arg("int"),
+    what=Arg("text", options=("H", "O", "W", "b", "b-column", "dW")),
+    layer=Arg("int", doc="which layer (1 = the first)"),
+)
+def _mlp_shape(
+    ctx: CheckContext, sizes: np.ndarray, batch: int, what: str, layer: int
+) -> list[str]:
+    from dlquiz.engine import MLP, Tensor
+
+    widths = [int(v) for v in sizes.reshape(-1)]
+    net = MLP(widths, rng=0)
+    if not 1 <= layer <= len(net.layers):
+        return [f"no layer {layer} in an MLP of sizes {widths}"]
+    a = Tensor(np.random.default_rng(0).standard_normal((batch, widths[0])))
+    acts = []
+    for i, lin in enumerate(net.layers):
+        a = lin(a)
+        a = a.relu() if i < len(net.layers) - 1 else a
+        acts.append(a)
+    a.sum().backward()
+    lin = net.layers[layer - 1]
+    assert lin.bias is not None and lin.weight.grad is not None
+    shape = {
+        "H": acts[layer - 1].shape,
+        "O": acts[-1].shape,
+        "W": lin.weight.shape,
+        "b": lin.bias.shape,
+        "b-column": (*lin.bias.shape, 1),  # the notes' column: the stored bias as (n, 1)
+        "dW": lin.weight.grad.shape,
+    }[what]
+    return ctx.agree(shape, f"the engine's MLP{tuple(widths)} ({what} of layer {layer})")
+
+
+@hook(
+    "mlp_linear_collapse",
+    "engine facts: the engine's MLP with the identity for Φ equals one Linear with "
+    "W = W2 W1 and b = W2 b1 + b2 on random inputs (for random sizes), and with ReLU it is "
+    "not affine",
+)
+def _mlp_linear_collapse(ctx: CheckContext) -> list[str]:
+    from dlquiz.engine import MLP, Tensor
+    from dlquiz.engine import functional as F
+
+    rng = np.random.default_rng(ctx.seed)
+    d, hidden, q = (int(v) for v in rng.integers(2, 9, size=3))
+    x = Tensor(rng.standard_normal((16, d)))
+    linear = MLP([d, hidden, q], activation=lambda t: t, rng=ctx.seed)
+    (W1, b1), (W2, b2) = ((lin.weight.data, lin.bias.data) for lin in linear.layers)
+    one = F.linear(x, Tensor(W2 @ W1), Tensor(W2 @ b1 + b2)).data
+    failures = []
+    if not np.allclose(linear(x).data, one, rtol=1e-10, atol=1e-12):
+        failures.append("without a nonlinearity the engine's MLP is not the single layer W2 W1")
+    relu = MLP([d, hidden, q], rng=ctx.seed)  # ReLU: f(x) + f(-x) = 2 f(0) fails
+    pair = relu(x).data + relu(Tensor(-x.data)).data
+    if np.allclose(pair, 2 * relu(Tensor(np.zeros((1, d)))).data, atol=1e-9):
+        failures.append("with ReLU the engine's MLP behaved as an affine map")
+    return failures

@@ -244,6 +244,8 @@ class TemplateFamily(Family):
             raise self.source.fail("vars", str(exc)) from None
         for raw, body in self.data.get("definitions", {}).items():
             name = scope.fill(raw, f"definitions.{raw}")
+            if not name.strip():
+                continue  # a definition named by a param that is empty: not in this draw
             where = f"definitions.{name}"
             e = scope.parse(body, where)
             if self.kind == "expression":
@@ -383,6 +385,7 @@ class TemplateFamily(Family):
         except (TemplateError, ValueError) as exc:
             raise self.source.fail("answer", str(exc)) from None
         allow = [scope.fill(n, "answer.allow") for n in spec.get("allow", [])]
+        allow = [n for n in allow if n.strip()]  # a name filled empty: not in this draw
         for n in allow:
             if n not in defs:
                 raise self.source.fail("answer.allow", f"'{n}' is not a definition")

@@ -232,8 +232,10 @@ def _draw_array(p: Param, draw: Draw, scope: Scope, seed: int) -> None:
             else:
                 row.append(draw.choice(p.options))
         cells.append(row)
-    if cols == 1:
+    if cols == 1 and not (p.matrix and rows == 1):
         text = "[" + ", ".join(r[0] for r in cells) + "]"
+    elif rows == 1 and p.matrix:  # a one-row matrix: [1, 2] would be a column
+        text = "[[" + ", ".join(cells[0]) + "]]"
     else:
         text = "[" + "; ".join(", ".join(r) for r in cells) + "]"
     scope.texts[p.name] = scope.labels[p.name] = text
