@@ -152,3 +152,21 @@ def test_latex_prose_and_choices_are_ascii() -> None:
 
 def test_verify_command_passes_for_the_topic() -> None:
     assert_verify_command_passes("resnet", 2)
+
+
+def test_purpose_hints_belong_to_the_question_kind_and_stems_name_the_shortcuts() -> None:
+    """The 1x1-convolution question gets hints about shapes, not about f'(x) + 1; every stem
+    says which network has the shortcuts, and none adds unused detail (channel counts)."""
+    seen = set()
+    for seed in range(60):
+        p = generate("resnet/purpose", seed)
+        kind = p.question_kind["question"]
+        seen.add(kind)
+        hints = " ".join(p.hints)
+        if kind == "projection":
+            assert "shape" in hints and "derivative" not in hints, (seed, hints)
+        else:
+            assert "1x1" not in hints, (seed, hints)
+        assert "ResNet" in p.statement and "f(x) + x" in p.statement, p.statement
+        assert "channels" not in p.statement or kind == "projection", p.statement
+    assert seen == {"degradation", "projection", "purpose"}
