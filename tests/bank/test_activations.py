@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -126,3 +127,33 @@ def test_identify_has_exactly_one_matching_option() -> None:
             if np.allclose(_difference_table(n, xs), measured, rtol=5e-3, atol=1e-4)
         ]
         assert fits == [target], (seed, fits)
+
+
+REPEATED = re.compile(r"(?<![\w.])(-?\d[\d./]*) = \1(?!\w|\.\d)")
+
+
+def test_neuron_derivative_never_prints_an_equation_that_repeats_itself() -> None:
+    """No "∂z/∂b = 1 = 1" or "1 × 1 = 1": each "a = b" of the solution says something."""
+    assert REPEATED.search("with ∂z/∂b = 1 = 1.") and REPEATED.search("is 1 × 1 = 1.")
+    assert not REPEATED.search("x = 1.5 = 1.50") and not REPEATED.search("z = 1 = 1.5")
+    for seed in range(60):
+        p = families()["activations/neuron-derivative"].generate(seed)
+        for text in (p.solution, *p.hints):
+            assert not REPEATED.search(text), (seed, text)
+
+
+def test_a_zero_answer_is_a_declared_kind_a_dead_relu() -> None:
+    """A key of 0 comes only from a ReLU with a negative pre-activation, declared as
+    ``zeros = the point``; every other draw has a non-zero key."""
+    family = families()["activations/neuron-derivative"]
+    dead = 0
+    for seed in range(120):
+        p = family.generate(seed)
+        n = family.neuron(seed)
+        if p.question_kind["zeros"] == "the point":
+            dead += 1
+            assert n.act == "relu" and n.w * n.x + n.b < 0 and float(p.answer) == 0.0
+            assert "inactive-relu" in {m["tag"] for m in p.mistakes}
+        else:
+            assert float(p.answer) != 0.0, seed
+    assert 5 <= dead <= 40

@@ -59,11 +59,12 @@ class DerivativeValues(Family):
     topic = "activations"
     title = "An activation's derivative at a list of points (including 0)"
     kind = "numbers"
-    kinds = dims(activation=ACTIVATIONS)
+    # ReLU's zeros (at 0 and on the negative side) are what its question is about.
+    kinds = dims(activation=ACTIVATIONS, zeros=("the point", "none"))
 
     def question_kind(self, seed: int) -> dict[str, str]:
         act, _ = self.params(seed)
-        return {"activation": act}
+        return {"activation": act, "zeros": "the point" if act == "relu" else "none"}
 
     def params(self, seed: int) -> tuple[str, list[Fraction]]:
         draw = Draw(self.id, seed)
@@ -151,6 +152,7 @@ class _Neuron:
     b: Fraction
     x: Fraction
     wrt: str  # "x", "w" or "b"
+    dead: bool  # a ReLU with a negative pre-activation: the zero is the point
 
     @property
     def z(self) -> Fraction:
@@ -168,24 +170,28 @@ class NeuronDerivative(Family):
     topic = "activations"
     title = "The derivative of a single neuron at a point"
     kind = "number"
-    kinds = dims(activation=ACTIVATIONS, wrt=("x", "w", "b"))
+    # A dead ReLU (negative pre-activation, derivative 0) is a kind of its own: its zero
+    # is the point of the question; every other draw has a non-zero answer.
+    kinds = dims(activation=ACTIVATIONS, wrt=("x", "w", "b"), zeros=("the point", "none"))
 
     def question_kind(self, seed: int) -> dict[str, str]:
         n = self.neuron(seed)
-        return {"activation": n.act, "wrt": n.wrt}
+        return {"activation": n.act, "wrt": n.wrt, "zeros": "the point" if n.dead else "none"}
 
     def neuron(self, seed: int) -> _Neuron:
         draw = Draw(self.id, seed)
         act = draw.choice(ACTIVATIONS)
         wrt = draw.choice(["x", "w", "b"])
+        dead = act == "relu" and draw.choice([False, False, True])
         while True:
             w = draw.fraction(-3, 3, (1, 1, 2))
             b = Fraction(draw.integer(-3, 3))
             x = draw.fraction(-3, 3, (1, 1, 2))
-            n = _Neuron(act, w, b, x, wrt)
+            n = _Neuron(act, w, b, x, wrt, dead)
             # A pre-activation of 0 is ill-posed for ReLU; an inner factor of 0 or +-1
             # (for x or w) would make the answer trivial or hide the chain-rule mistakes.
-            if n.z != 0 and abs(n.z) <= 4 and (wrt == "b" or n.inner not in (0, 1, -1)):
+            side = act != "relu" or (n.z < 0) == dead
+            if side and n.z != 0 and abs(n.z) <= 4 and (wrt == "b" or n.inner not in (0, 1, -1)):
                 return n
 
     @staticmethod
@@ -218,11 +224,17 @@ class NeuronDerivative(Family):
             "relu": "ReLU'(z) = 1 for z > 0 and 0 for z ≤ 0",
         }[n.act]
         inner_text = {"x": "w", "w": "x", "b": "1"}[n.wrt]
+        # "w = 2", "x = 1/2", but "1" alone (never "1 = 1")
+        inner = fmt(n.inner) if n.wrt == "b" else f"{inner_text} = {fmt(n.inner)}"
         solution = (
             f"Let $z = w*x + b$ = {fmt(n.z)}. By the chain rule "
-            f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$ with $d/d{n.wrt} z$ = {inner_text} = "
-            f"{fmt(n.inner)}. With {rule}, the outer factor is {fmt(slope, 4)}, so "
-            f"the answer is {fmt(slope, 4)} × {fmt(n.inner)} = {fmt(grad, 4)}."
+            f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$ with $d/d{n.wrt} z$ = {inner}. "
+            f"With {rule}, the outer factor is {fmt(slope, 4)}, so the answer is "
+            + (
+                f"the outer factor itself, {fmt(grad, 4)}."
+                if n.wrt == "b"
+                else f"{fmt(slope, 4)} × ({fmt(n.inner)}) = {fmt(grad, 4)}."
+            )
         )
         candidates = [
             (
