@@ -170,3 +170,17 @@ def test_purpose_hints_belong_to_the_question_kind_and_stems_name_the_shortcuts(
         assert "ResNet" in p.statement and "f(x) + x" in p.statement, p.statement
         assert "channels" not in p.statement or kind == "projection", p.statement
     assert seen == {"degradation", "projection", "purpose"}
+
+
+def test_residual_grad_vector_states_the_relu_convention_once_and_names_its_stand_in_loss() -> None:
+    """"Take ReLU'(0) = 0" once, exactly when a ReLU appears (in the branch or after the
+    sum); the step-by-step's L = gᵀy is called a stand-in for the real loss."""
+    kinds = set()
+    for seed in range(40):
+        p = generate("resnet/residual-grad-vector", seed)
+        k = p.question_kind
+        kinds.add((k["activation"], k["post"]))
+        relu = "relu" in (k["activation"], k["post"])
+        assert p.statement.count("ReLU'(0)") == (1 if relu else 0), p.statement
+        assert "stand-in loss" in p.solution and "gᵀ" in p.solution, p.solution
+    assert len(kinds) == 6
