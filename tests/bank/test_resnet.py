@@ -173,8 +173,8 @@ def test_purpose_hints_belong_to_the_question_kind_and_stems_name_the_shortcuts(
 
 
 def test_residual_grad_vector_states_the_relu_convention_once_and_names_its_stand_in_loss() -> None:
-    """The ReLU convention ("take ReLU'(0) = 0") once, exactly when a ReLU appears (in the branch or after the
-    sum); the step-by-step's L = gᵀy is called a stand-in for the real loss."""
+    """The ReLU convention (ReLU'(0) = 0) once, exactly when a ReLU appears (in the branch
+    or after the sum); the step-by-step's L = gᵀy is called a stand-in for the real loss."""
     kinds = set()
     for seed in range(40):
         p = generate("resnet/residual-grad-vector", seed)
