@@ -114,11 +114,25 @@ def test_vector_residual_gradient_by_finite_differences() -> None:
 
 
 def test_projection_params_by_hand_and_with_the_engine() -> None:
+    """Each quantity asked, counted here from the block's description (3x3 convs, batch
+    norm's gamma and beta, the 1x1 projection), against the key."""
     family = families()["resnet/projection-params"]
-    for seed in range(20):
-        b = family.setup(seed)
-        expected = b.c_out * b.c_in + (b.c_out if b.bias else 0)
-        assert int(family.generate(seed).answer) == expected
+    asked = set()
+    for seed in range(40):
+        p = family.generate(seed)
+        d = family.draw_params(seed)
+        c_in, c_out = int(d["c_in"]), int(int(d["c_in"]) * Fraction(d["mult"]))
+        bias = c_out if p.question_kind["bias"] == "yes" else 0
+        first = 9 * c_in * c_out + bias
+        proj = c_in * c_out + bias
+        expected = {
+            "projection": proj,
+            "first-conv": first,
+            "block": first + 9 * c_out * c_out + bias + 2 * c_out + proj,
+        }[p.question_kind["ask"]]
+        assert int(p.answer) == expected, (seed, p.question_kind)
+        asked.add(p.question_kind["ask"])
+    assert asked == {"projection", "first-conv", "block"}
     proj = Residual(F.relu, 64, 128, stride=2, rng=0).projection
     assert sum(p.data.size for p in proj.parameters()) == 128 * 64 + 128
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from dlquiz.bank.coded.common import (
-    distinct_counts,
     distinct_shapes,
     out_size,
     tuple_text,
@@ -88,89 +87,6 @@ def _draw_block(draw: Draw, *, small: bool = False) -> _Block:
     return _Block(
         draw.choice([1, 8, 32, 64]), c_in, c_out, size, stride, draw.choice([True, False])
     )
-
-
-# --- the 1x1 projection's parameters ------------------------------------------------------
-@register
-class ProjectionParams(Family):
-    id = "resnet/projection-params"
-    topic = "resnet"
-    title = "Parameters of the 1x1 convolution that matches a residual's shapes"
-    kind = "integer"
-    kinds = dims(bias=("yes", "no"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"bias": "yes" if self.setup(seed).bias else "no"}
-
-    def setup(self, seed: int) -> _Block:
-        return _draw_block(Draw(self.id, seed))
-
-    def generate(self, seed: int) -> Problem:
-        b = self.setup(seed)
-        weights = b.c_out * b.c_in
-        key = weights + (b.c_out if b.bias else 0)
-        bias_text = "with a bias per output channel" if b.bias else "without bias"
-        statement = (
-            f"A ResNet block receives $x$ with {b.c_in} channels of size {b.size}x{b.size} "
-            f"(PyTorch's NCHW). Its branch f is: {b.describe()}. To add $x$ to f(x) the "
-            f"shortcut processes $x$ with a 1x1 convolution (stride {b.stride}, {bias_text}) "
-            "so the shapes match. How many parameters does this 1x1 convolution have?"
-        )
-        ho = b.out_size
-        solution = (
-            f"f(x) has {b.c_out} channels of size {ho}x{ho}"
-            + (f" (the first conv's stride {b.stride} shrinks it)" if b.stride > 1 else "")
-            + f", while $x$ has {b.c_in} channels of size {b.size}x{b.size}. The 1x1 "
-            f"convolution maps {b.c_in} channels to {b.c_out}"
-            + (f" and its stride {b.stride} matches the size" if b.stride > 1 else "")
-            + f": its weight has shape ({b.c_out}, {b.c_in}, 1, 1), i.e. {b.c_out} x {b.c_in} = "
-            f"{weights} weights"
-            + (f", plus {b.c_out} biases: {key}." if b.bias else f" and no bias: {key}.")
-            + " It mixes channels at each position; it sees no neighbours."
-        )
-        candidates = [
-            (
-                "kernel-3x3",
-                9 * weights + (b.c_out if b.bias else 0),
-                "The projection is a 1x1 convolution: one weight per (output, input) channel "
-                "pair, not 3x3 = 9.",
-            ),
-            (
-                "per-position",
-                key * b.out_size * b.out_size,
-                "Convolution weights are shared across positions: the count does not depend "
-                "on the feature map's size.",
-            ),
-            (
-                "in-channels-squared",
-                b.c_in * b.c_in + (b.c_in if b.bias else 0),
-                f"The projection must produce {b.c_out} channels to match f(x), so it has "
-                f"{b.c_out} filters over {b.c_in} input channels.",
-            ),
-        ]
-        if b.bias:
-            candidates.append(("forgot-bias", weights, f"Add the {b.c_out} biases."))
-        else:
-            candidates.append(("bias-counted", weights + b.c_out, "This projection has no bias."))
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=str(key),
-            hints=[
-                "What must the shortcut output so that it can be added to f(x): how many channels?",
-                "A 1x1 convolution has one weight per (output channel, input channel) pair.",
-            ],
-            solution=solution,
-            mistakes=distinct_counts(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        b = self.setup(problem.seed)
-        small = _Block(1, b.c_in, b.c_out, 8, b.stride, b.bias)  # counts do not depend on size
-        _, count = small.engine()
-        if int(problem.answer) != count:
-            return [f"the key {problem.answer} but the engine's projection has {count}"]
-        return []
 
 
 # --- shapes in a block ---------------------------------------------------------------------
