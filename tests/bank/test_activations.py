@@ -16,6 +16,7 @@ FAMILIES = [
     "activations/derivative-values",
     "activations/neuron-derivative",
     "activations/identify",
+    "activations/vanishing-gradient",
 ]
 SEEDS = range(6)
 
@@ -157,3 +158,67 @@ def test_a_zero_answer_is_a_declared_kind_a_dead_relu() -> None:
         else:
             assert float(p.answer) != 0.0, seed
     assert 5 <= dead <= 40
+
+
+def _chain_gradient(act: str, x: float, ws: list[float], bs: list[float]) -> float:
+    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m), by a loop of the notes' factors."""
+    grad, a = 1.0, x
+    for w, b in zip(ws, bs, strict=True):
+        z = w * a + b
+        grad *= w * NOTES[act](z)
+        a = _sigmoid(z) if act == "sigmoid" else max(0.0, z)
+    return grad
+
+
+def test_vanishing_gradient_is_the_product_of_the_layers_factors_and_below_its_bound() -> None:
+    """Each key against a loop written here; a sigmoid chain's gradient never exceeds
+    prod |w_m|/4 (its bound question's key), a ReLU chain's bound is prod |w_m|."""
+    from fractions import Fraction
+
+    family = families()["activations/vanishing-gradient"]
+    kinds = set()
+    for seed in range(80):
+        p = family.generate(seed)
+        d = family.draw_params(seed)
+        k = p.question_kind
+        depth = int(k["depth"])
+        ws = [float(Fraction(d[f"v{m}"])) for m in range(1, depth + 1)]
+        bs = [float(Fraction(d[f"c{m}"])) for m in range(1, depth + 1)]
+        x = float(Fraction(d["x0"]))
+        grad = _chain_gradient(k["activation"], x, ws, bs)
+        top = 0.25 if k["activation"] == "sigmoid" else 1.0
+        bound = math.prod(abs(w) * top for w in ws)
+        assert abs(grad) <= bound * (1 + 1e-12)
+        want = grad if k["ask"] == "gradient" else bound
+        assert float(p.answer) == pytest.approx(want, rel=1e-9), (seed, k)
+        assert abs(float(p.answer)) >= 2e-4  # never near the judge's absolute tolerance
+        assert not p.check("0").equivalent
+        kinds.add((k["activation"], k["ask"], k["depth"]))
+    assert {(a, q) for a, q, _ in kinds} == {
+        ("sigmoid", "gradient"),
+        ("sigmoid", "bound"),
+        ("relu", "gradient"),
+        ("relu", "bound"),
+    }
+    assert {dp for _, _, dp in kinds} == {"3", "4", "5"}
+
+
+def test_vanishing_gradient_names_the_chain_rule_mistakes() -> None:
+    family = families()["activations/vanishing-gradient"]
+    seen = set()
+    for seed in range(40):
+        p = family.generate(seed)
+        for m in p.mistakes:
+            assert p.check(m["answer"]).mistake == m["tag"], (seed, m)
+            seen.add(m["tag"])
+    assert {"weights-ignored", "sum-not-product", "sigmoid-factor"} <= seen
+
+
+def test_a_wrong_chain_key_fails_the_scalar_chain_check() -> None:
+    from dataclasses import replace
+
+    family = families()["activations/vanishing-gradient"]
+    for seed in range(6):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        assert family.verify(replace(p, answer=repr(float(p.answer) * 1.01))), seed

@@ -527,7 +527,7 @@ def _chain(x: float, w: list[float], b: list[float], act: Callable[[float], floa
     "the key against a chain of scalar layers a_m = phi(w_m a_(m-1) + b_m) (plus a_(m-1) "
     "for residual blocks) written in plain Python floats: d a_L / d a_0 by central "
     "differences and by the product of the notes' closed-form factors, or the bound "
-    "prod |w_m| max phi' (the maximum of phi' found on a grid by differences)",
+    "prod (|w_m| max phi') (the maximum of phi' found on a grid by differences)",
     w=Arg("number", doc="the weights, first layer first"),
     b=Arg("number", doc="the biases"),
     x=Arg("number", doc="the input a_0"),
@@ -550,7 +550,8 @@ def _scalar_chain(ctx: CheckContext, w, b, x, activation, residual, returns) -> 
         h = 1e-5
         grid = [i / 100 for i in range(-1000, 1001)]
         top = max((act(z + h) - act(z - h)) / (2 * h) for z in grid)
-        return ctx.agree(math.prod(abs(v) for v in ws) * top, "prod |w_m| max phi'", rtol=1e-6)
+        bound = math.prod(abs(v) * top for v in ws)  # each layer's factor at most |w_m| max phi'
+        return ctx.agree(bound, "prod |w_m| max phi'", rtol=1e-6)
     a0 = float(x.flat[0])
     res = residual == "yes"
     factors, a = [], a0
