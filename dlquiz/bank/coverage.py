@@ -209,6 +209,12 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "resnet",
+        "gradients through L residual blocks: the product of (1 + f'_m), against the plain "
+        "stack's product of f'_m",
+        ("resnet/gradient-through-blocks",),
+    ),
+    Point(
+        "resnet",
         "processing x to match the shape: a 1x1 convolution",
         ("resnet/block-shape", "resnet/projection-params"),
     ),

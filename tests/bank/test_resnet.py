@@ -27,6 +27,7 @@ IDS = [
     "resnet/projection-params",
     "resnet/block-shape",
     "resnet/purpose",
+    "resnet/gradient-through-blocks",
 ]
 
 
@@ -198,3 +199,52 @@ def test_residual_grad_vector_states_the_relu_convention_once_and_names_its_stan
         assert p.statement.count("ReLU'(0)") == (1 if relu else 0), p.statement
         assert "stand-in loss" in p.solution and "gᵀ" in p.solution, p.solution
     assert len(kinds) == 6
+
+
+def _stack_gradient(act: str, x: float, ws: list[float], bs: list[float], residual: bool) -> float:
+    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m) (+ a_(m-1)), by a loop of factors."""
+    relu = act == "relu"
+    grad, a = 1.0, x
+    for w, b in zip(ws, bs, strict=True):
+        z = w * a + b
+        s = 1 / (1 + np.exp(-z))
+        slope = (1.0 if z > 0 else 0.0) if relu else s * (1 - s)
+        grad *= (1.0 if residual else 0.0) + w * slope
+        a = (max(0.0, z) if relu else s) + (a if residual else 0.0)
+    return float(grad)
+
+
+def test_gradient_through_blocks_is_the_product_of_one_plus_the_branch_slopes() -> None:
+    """Each key against a loop written here; a dead ReLU branch gives its block the
+    factor 1 (not 0) in the residual stack, and the plain ReLU stack is asked all active."""
+    family = families()["resnet/gradient-through-blocks"]
+    kinds, dead_seen = set(), 0
+    for seed in range(80):
+        p = family.generate(seed)
+        d = family.draw_params(seed)
+        k = p.question_kind
+        depth = int(k["depth"])
+        ws = [float(Fraction(d[f"v{m}"])) for m in range(1, depth + 1)]
+        bs = [float(Fraction(d[f"c{m}"])) for m in range(1, depth + 1)]
+        x = float(Fraction(d["x0"]))
+        residual = k["ask"] == "residual"
+        want = _stack_gradient(k["branch"], x, ws, bs, residual)
+        assert float(p.answer) == pytest.approx(want, rel=1e-9), (seed, k)
+        assert abs(float(p.answer)) >= 2e-4 and not p.check("0").equivalent
+        tags = {m["tag"] for m in p.mistakes}
+        if "dead-branch-stops" in tags:
+            dead_seen += 1
+            assert k == {**k, "ask": "residual", "branch": "relu"}
+        kinds.add((k["branch"], k["ask"], k["depth"]))
+    assert len(kinds) == 8, kinds
+    assert dead_seen >= 2
+
+
+def test_a_wrong_stack_key_fails_the_scalar_chain_check() -> None:
+    from dataclasses import replace
+
+    family = families()["resnet/gradient-through-blocks"]
+    for seed in range(6):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        assert family.verify(replace(p, answer=repr(float(p.answer) * 1.01))), seed
