@@ -45,14 +45,20 @@ def test_same_seed_same_problem(family_id: str) -> None:
 
 
 def test_derivative_values_follow_the_notes_including_relu_at_zero() -> None:
+    from fractions import Fraction
+
+    from bank_helpers import numbers
+
     family = families()["activations/derivative-values"]
     acts = set()
     for seed in range(30):
-        act, xs = family.params(seed)
+        d = family.draw_params(seed)
+        act = d["activation"]
+        xs = [float(Fraction(v.strip())) for v in d["list"].split(",")]
         problem = family.generate(seed)
-        assert 0 in xs
-        key = [float(v) for v in problem.answer.strip("[]").split(",")]
-        assert key == pytest.approx([NOTES[act](float(x)) for x in xs], rel=1e-9, abs=1e-12)
+        assert 0 in xs and xs == sorted(xs) and len(set(xs)) == len(xs)
+        key = list(numbers(problem.answer).reshape(-1))
+        assert key == pytest.approx([NOTES[act](x) for x in xs], rel=1e-9, abs=1e-12)
         if act == "relu":
             assert "ReLU'(0) = 0" in problem.statement
             assert key[xs.index(0)] == 0.0

@@ -21,7 +21,6 @@ from dlquiz.bank.coded.common import (
     exact_dact,
     keep_distinct,
     n30,
-    vector,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
@@ -46,100 +45,6 @@ def engine_values_and_derivatives(act: str, xs: Sequence[float]) -> tuple[np.nda
 def exact_derivative(act: str, x: Fraction | int) -> sp.Expr:
     """The notes' closed form at a drawn point, exactly (ReLU'(0) = 0)."""
     return exact_dact(act, sp.Rational(Fraction(x).numerator, Fraction(x).denominator))
-
-
-# --- derivative values at a list of points ---------------------------------------------
-
-_POINTS = [Fraction(v, 2) for v in range(-8, 9)]  # -4 .. 4 in halves
-
-
-@register
-class DerivativeValues(Family):
-    id = "activations/derivative-values"
-    topic = "activations"
-    title = "An activation's derivative at a list of points (including 0)"
-    kind = "numbers"
-    # ReLU's zeros (at 0 and on the negative side) are what its question is about.
-    kinds = dims(activation=ACTIVATIONS, zeros=("the point", "none"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        act, _ = self.params(seed)
-        return {"activation": act, "zeros": "the point" if act == "relu" else "none"}
-
-    def params(self, seed: int) -> tuple[str, list[Fraction]]:
-        draw = Draw(self.id, seed)
-        act = draw.choice(ACTIVATIONS)
-        others = draw.sample([p for p in _POINTS if p != 0], draw.integer(3, 4))
-        return act, sorted([Fraction(0), *others])
-
-    def generate(self, seed: int) -> Problem:
-        act, xs = self.params(seed)
-        f, df = engine_values_and_derivatives(act, [float(x) for x in xs])
-        points = ", ".join(fmt(x) for x in xs)
-        formula = {
-            "sigmoid": "$sigmoid(x) = 1/(1 + exp(-x))$",
-            "tanh": "$tanh(x)$",
-            "relu": "$relu(x) = max(0, x)$",
-        }[act]
-        statement = (
-            f"Evaluate the derivative of the activation {formula} at the points "
-            f"x = {points}. Give the {len(xs)} values in this order, as a list, to 3 "
-            "significant figures." + (f" Use {_RELU_AT_ZERO}." if act == "relu" else "")
-        )
-        rule = {
-            "sigmoid": "The notes: $sigmoid'(x) = sigmoid(x)*(1 - sigmoid(x))$, largest at "
-            "x = 0 where it is 1/4, and symmetric: σ'(-x) = σ'(x).",
-            "tanh": "$tanh'(x) = 1 - tanh(x)^2$, largest at x = 0 where it is 1, and symmetric.",
-            "relu": "The notes: ReLU' is 1 for x > 0 and 0 for x ≤ 0 (the step function), "
-            "so ReLU'(0) = 0.",
-        }[act]
-        table = "; ".join(
-            f"x = {fmt(x)}: f = {fmt(float(v), 4)}, f' = {fmt(float(d), 4)}"
-            for x, v, d in zip(xs, f, df, strict=True)
-        )
-        candidates = [
-            (
-                "function-for-derivative",
-                list(f),
-                "Those are the activation's values, not its derivative's.",
-            )
-        ]
-        if act == "sigmoid":
-            candidates.append(
-                (
-                    "one-minus-only",
-                    list(1 - f),
-                    "σ' = σ(1 - σ): you have only the factor 1 - σ.",
-                )
-            )
-        elif act == "tanh":
-            candidates.append(
-                ("missing-square", list(1 - f), "tanh' = 1 - tanh²: the tanh is squared.")
-            )
-        else:
-            candidates.append(
-                (
-                    "relu-at-zero",
-                    [1.0 if x >= 0 else 0.0 for x in xs],
-                    "By the stated convention ReLU'(0) = 0 (the notes: 0 for x ≤ 0).",
-                )
-            )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=vector([fmt_key(float(v)) for v in df]),
-            hints=[rule],
-            solution=f"{rule} Point by point: {table}.",
-            mistakes=keep_distinct(list(df), candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        act, xs = self.params(problem.seed)
-        exact = [n30(exact_derivative(act, x)) for x in xs]
-        key = [float(v) for v in problem.answer.strip("[]").split(",")]
-        if not np.allclose(key, exact, rtol=1e-8, atol=1e-12):
-            return [f"engine derivatives {key} differ from the closed form {exact}"]
-        return []
 
 
 # --- a neuron's derivative at a point ---------------------------------------------------
@@ -289,6 +194,8 @@ class NeuronDerivative(Family):
 
 
 # --- which activation has this derivative? ------------------------------------------------
+
+_POINTS = [Fraction(v, 2) for v in range(-8, 9)]  # -4 .. 4 in halves
 
 # name shown as an option, SymPy form (for the independent check), engine form
 _CANDIDATES: dict[str, tuple[str, object]] = {
