@@ -87,15 +87,24 @@ def test_composition_accepts_primed_and_expanded_forms() -> None:
     assert acts == {"sigmoid", "tanh", "relu"}
 
 
+def _neuron(family, seed: int) -> tuple[str, str, float, float, float]:  # type: ignore[no-untyped-def]
+    """(activation, wrt, w, b, x) of a neuron-derivative draw."""
+    from fractions import Fraction
+
+    d = family.draw_params(seed)
+    w, b, x = (float(Fraction(d[k])) for k in ("wv", "bv", "xv"))
+    return d["activation"], d["wrt"], w, b, x
+
+
 def test_neuron_derivative_is_the_chain_rule() -> None:
     family = families()["activations/neuron-derivative"]
     for seed in range(30):
-        n = family.neuron(seed)
+        act, wrt, w, b, x = _neuron(family, seed)
         problem = family.generate(seed)
-        z = float(n.w * n.x + n.b)
+        z = w * x + b
         assert z != 0
-        inner = {"x": float(n.w), "w": float(n.x), "b": 1.0}[n.wrt]
-        assert float(problem.answer) == pytest.approx(NOTES[n.act](z) * inner, rel=1e-9, abs=1e-12)
+        inner = {"x": w, "w": x, "b": 1.0}[wrt]
+        assert float(problem.answer) == pytest.approx(NOTES[act](z) * inner, rel=1e-9, abs=1e-12)
 
 
 FUNCS = {
@@ -124,7 +133,7 @@ def test_identify_has_exactly_one_matching_option() -> None:
     """The key's option reproduces the table by finite differences; no other option does."""
     family = families()["activations/identify"]
     for seed in range(25):
-        target, xs, order = family.params(seed)
+        target, xs, order = family.draw(seed)
         problem = family.generate(seed)
         assert problem.answer == "ABCDEFGH"[order.index(target)]
         measured = _difference_table(target, xs)
@@ -156,10 +165,10 @@ def test_a_zero_answer_is_a_declared_kind_a_dead_relu() -> None:
     dead = 0
     for seed in range(120):
         p = family.generate(seed)
-        n = family.neuron(seed)
+        act, _, w, b, x = _neuron(family, seed)
         if p.question_kind["zeros"] == "the point":
             dead += 1
-            assert n.act == "relu" and n.w * n.x + n.b < 0 and float(p.answer) == 0.0
+            assert act == "relu" and w * x + b < 0 and float(p.answer) == 0.0
             assert "inactive-relu" in {m["tag"] for m in p.mistakes}
         else:
             assert float(p.answer) != 0.0, seed
