@@ -141,16 +141,19 @@ def test_projection_params_by_hand_and_with_the_engine() -> None:
 def test_block_shape_against_a_residual_block_built_here() -> None:
     family = families()["resnet/block-shape"]
     for seed in range(8):
-        b, ask = family.setup(seed)
+        d = family.draw_params(seed)
+        c_in, stride, size, n = (int(d[k]) for k in ("c_in", "stride", "size", "n"))
+        c_out = int(c_in * Fraction(d["mult"]))
+        ask = family.generate(seed).question_kind["ask"]
         body = Sequential(
-            Conv2d(b.c_in, b.c_out, 3, stride=b.stride, padding=1, rng=0),
-            BatchNorm(b.c_out),
+            Conv2d(c_in, c_out, 3, stride=stride, padding=1, rng=0),
+            BatchNorm(c_out),
             F.relu,
-            Conv2d(b.c_out, b.c_out, 3, padding=1, rng=1),
+            Conv2d(c_out, c_out, 3, padding=1, rng=1),
         )
-        block = Residual(body, b.c_in, b.c_out, stride=b.stride, rng=2)
-        out = block(Tensor(np.zeros((1, b.c_in, b.size, b.size)))).shape
-        expected = (b.n, *out[1:]) if ask == "output" else block.projection.weight.shape
+        block = Residual(body, c_in, c_out, stride=stride, rng=2)
+        out = block(Tensor(np.zeros((1, c_in, size, size)))).shape
+        expected = (n, *out[1:]) if ask == "output" else block.projection.weight.shape
         assert (
             generate("resnet/block-shape", seed).answer
             == "(" + ", ".join(str(v) for v in expected) + ")"
