@@ -145,17 +145,21 @@ def test_identify_has_exactly_one_matching_option() -> None:
         assert fits == [target], (seed, fits)
 
 
-REPEATED = re.compile(r"(?<![\w.])(-?\d[\d./]*) = \1(?!\w|\.\d)")
+# "a = a" where a is not the last factor of a product ("0.5 · 2 · 2.5 = 2.5" is fine)
+REPEATED = re.compile(r"(?<![\w.])(?<![·×*/+-] )(-?\d[\d./]*) = \1(?!\w|\.\d)")
 
 
-def test_neuron_derivative_never_prints_an_equation_that_repeats_itself() -> None:
+def test_solutions_never_print_an_equation_that_repeats_itself() -> None:
     """No "∂z/∂b = 1 = 1" or "1 × 1 = 1": each "a = b" of the solution says something."""
-    assert REPEATED.search("with ∂z/∂b = 1 = 1.") and REPEATED.search("is 1 × 1 = 1.")
+    assert REPEATED.search("with ∂z/∂b = 1 = 1.") and REPEATED.search("is 1^5 = 1 = 1.")
     assert not REPEATED.search("x = 1.5 = 1.50") and not REPEATED.search("z = 1 = 1.5")
-    for seed in range(60):
-        p = families()["activations/neuron-derivative"].generate(seed)
-        for text in (p.solution, *p.hints):
-            assert not REPEATED.search(text), (seed, text)
+    assert not REPEATED.search("Here that is 0.5 · 2 · 2.5 = 2.5.")
+    for family_id in ("activations/neuron-derivative", "activations/vanishing-gradient"):
+        for seed in range(60):
+            p = families()[family_id].generate(seed)
+            for text in (p.solution, *p.hints):
+                assert not REPEATED.search(text), (family_id, seed, text)
+                assert not re.search(r"× \(?1\)? =", text), (family_id, seed, text)
 
 
 def test_a_zero_answer_is_a_declared_kind_a_dead_relu() -> None:
@@ -192,7 +196,7 @@ def test_vanishing_gradient_is_the_product_of_the_layers_factors_and_below_its_b
 
     family = families()["activations/vanishing-gradient"]
     kinds = set()
-    for seed in range(80):
+    for seed in range(100):
         p = family.generate(seed)
         d = family.draw_params(seed)
         k = p.question_kind
@@ -204,16 +208,13 @@ def test_vanishing_gradient_is_the_product_of_the_layers_factors_and_below_its_b
         top = 0.25 if k["activation"] == "sigmoid" else 1.0
         bound = math.prod(abs(w) * top for w in ws)
         assert abs(grad) <= bound * (1 + 1e-12)
-        want = grad if k["ask"] == "gradient" else bound
+        want = {"gradient": grad, "bound": bound, "unit": top**depth}[k["ask"]]
         assert float(p.answer) == pytest.approx(want, rel=1e-9), (seed, k)
         assert abs(float(p.answer)) >= 2e-4  # never near the judge's absolute tolerance
         assert not p.check("0").equivalent
         kinds.add((k["activation"], k["ask"], k["depth"]))
     assert {(a, q) for a, q, _ in kinds} == {
-        ("sigmoid", "gradient"),
-        ("sigmoid", "bound"),
-        ("relu", "gradient"),
-        ("relu", "bound"),
+        (a, q) for a in ("sigmoid", "relu") for q in ("gradient", "bound", "unit")
     }
     assert {dp for _, _, dp in kinds} == {"3", "4", "5"}
 
