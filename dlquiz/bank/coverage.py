@@ -88,6 +88,12 @@ POINTS: tuple[Point, ...] = (
         "ReLU(x) = max(0, x) and dReLU/dx = 1 for x > 0, 0 for x ≤ 0",
         ("activations/derivative-values", "activations/neuron-derivative"),
     ),
+    Point(
+        "activations",
+        "vanishing gradients: through L sigmoid layers a product of w_m sigmoid'(z_m), at most "
+        "prod |w_m|/4 ((1/4)^L with unit weights), against ReLU's factor 1",
+        ("activations/vanishing-gradient",),
+    ),
     # --- MLP -------------------------------------------------------------------------------
     Point(
         "mlp",
@@ -206,6 +212,12 @@ POINTS: tuple[Point, ...] = (
         "resnet",
         "a residual connection f(x) + x",
         ("resnet/residual-grad-scalar", "resnet/residual-grad-vector", "resnet/purpose"),
+    ),
+    Point(
+        "resnet",
+        "gradients through L residual blocks: the product of (1 + f'_m), against the plain "
+        "stack's product of f'_m",
+        ("resnet/gradient-through-blocks",),
     ),
     Point(
         "resnet",

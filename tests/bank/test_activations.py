@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ FAMILIES = [
     "activations/derivative-values",
     "activations/neuron-derivative",
     "activations/identify",
+    "activations/vanishing-gradient",
 ]
 SEEDS = range(6)
 
@@ -43,14 +45,20 @@ def test_same_seed_same_problem(family_id: str) -> None:
 
 
 def test_derivative_values_follow_the_notes_including_relu_at_zero() -> None:
+    from fractions import Fraction
+
+    from bank_helpers import numbers
+
     family = families()["activations/derivative-values"]
     acts = set()
     for seed in range(30):
-        act, xs = family.params(seed)
+        d = family.draw_params(seed)
+        act = d["activation"]
+        xs = [float(Fraction(v.strip())) for v in d["list"].split(",")]
         problem = family.generate(seed)
-        assert 0 in xs
-        key = [float(v) for v in problem.answer.strip("[]").split(",")]
-        assert key == pytest.approx([NOTES[act](float(x)) for x in xs], rel=1e-9, abs=1e-12)
+        assert 0 in xs and xs == sorted(xs) and len(set(xs)) == len(xs)
+        key = list(numbers(problem.answer).reshape(-1))
+        assert key == pytest.approx([NOTES[act](x) for x in xs], rel=1e-9, abs=1e-12)
         if act == "relu":
             assert "ReLU'(0) = 0" in problem.statement
             assert key[xs.index(0)] == 0.0
@@ -79,15 +87,24 @@ def test_composition_accepts_primed_and_expanded_forms() -> None:
     assert acts == {"sigmoid", "tanh", "relu"}
 
 
+def _neuron(family, seed: int) -> tuple[str, str, float, float, float]:  # type: ignore[no-untyped-def]
+    """(activation, wrt, w, b, x) of a neuron-derivative draw."""
+    from fractions import Fraction
+
+    d = family.draw_params(seed)
+    w, b, x = (float(Fraction(d[k])) for k in ("wv", "bv", "xv"))
+    return d["activation"], d["wrt"], w, b, x
+
+
 def test_neuron_derivative_is_the_chain_rule() -> None:
     family = families()["activations/neuron-derivative"]
     for seed in range(30):
-        n = family.neuron(seed)
+        act, wrt, w, b, x = _neuron(family, seed)
         problem = family.generate(seed)
-        z = float(n.w * n.x + n.b)
+        z = w * x + b
         assert z != 0
-        inner = {"x": float(n.w), "w": float(n.x), "b": 1.0}[n.wrt]
-        assert float(problem.answer) == pytest.approx(NOTES[n.act](z) * inner, rel=1e-9, abs=1e-12)
+        inner = {"x": w, "w": x, "b": 1.0}[wrt]
+        assert float(problem.answer) == pytest.approx(NOTES[act](z) * inner, rel=1e-9, abs=1e-12)
 
 
 FUNCS = {
@@ -116,7 +133,7 @@ def test_identify_has_exactly_one_matching_option() -> None:
     """The key's option reproduces the table by finite differences; no other option does."""
     family = families()["activations/identify"]
     for seed in range(25):
-        target, xs, order = family.params(seed)
+        target, xs, order = family.draw(seed)
         problem = family.generate(seed)
         assert problem.answer == "ABCDEFGH"[order.index(target)]
         measured = _difference_table(target, xs)
@@ -126,3 +143,108 @@ def test_identify_has_exactly_one_matching_option() -> None:
             if np.allclose(_difference_table(n, xs), measured, rtol=5e-3, atol=1e-4)
         ]
         assert fits == [target], (seed, fits)
+
+
+# "a = a" where a is not the last factor of a product ("0.5 · 2 · 2.5 = 2.5" is fine)
+REPEATED = re.compile(r"(?<![\w.])(?<![·×*/+-] )(-?\d[\d./]*) = \1(?!\w|\.\d)")
+
+
+def test_solutions_never_print_an_equation_that_repeats_itself() -> None:
+    """No "∂z/∂b = 1 = 1" or "1 × 1 = 1": each "a = b" of the solution says something."""
+    assert REPEATED.search("with ∂z/∂b = 1 = 1.") and REPEATED.search("is 1^5 = 1 = 1.")
+    assert not REPEATED.search("x = 1.5 = 1.50") and not REPEATED.search("z = 1 = 1.5")
+    assert not REPEATED.search("Here that is 0.5 · 2 · 2.5 = 2.5.")
+    for family_id in ("activations/neuron-derivative", "activations/vanishing-gradient"):
+        for seed in range(60):
+            p = families()[family_id].generate(seed)
+            for text in (p.solution, *p.hints):
+                assert not REPEATED.search(text), (family_id, seed, text)
+                assert not re.search(r"× \(?1\)? =", text), (family_id, seed, text)
+
+
+def test_a_zero_answer_is_a_declared_kind_a_dead_relu() -> None:
+    """A key of 0 comes only from a ReLU with a negative pre-activation, declared as
+    ``zeros = the point``; every other draw has a non-zero key."""
+    family = families()["activations/neuron-derivative"]
+    dead = 0
+    for seed in range(120):
+        p = family.generate(seed)
+        act, _, w, b, x = _neuron(family, seed)
+        if p.question_kind["zeros"] == "the point":
+            dead += 1
+            assert act == "relu" and w * x + b < 0 and float(p.answer) == 0.0
+            assert "inactive-relu" in {m["tag"] for m in p.mistakes}
+        else:
+            assert float(p.answer) != 0.0, seed
+    assert 5 <= dead <= 40
+
+
+def _chain_gradient(act: str, x: float, ws: list[float], bs: list[float]) -> float:
+    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m), by a loop of the notes' factors."""
+    grad, a = 1.0, x
+    for w, b in zip(ws, bs, strict=True):
+        z = w * a + b
+        grad *= w * NOTES[act](z)
+        a = _sigmoid(z) if act == "sigmoid" else max(0.0, z)
+    return grad
+
+
+def test_vanishing_gradient_is_the_product_of_the_layers_factors_and_below_its_bound() -> None:
+    """Each key against a loop written here; a sigmoid chain's gradient never exceeds
+    prod |w_m|/4 (its bound question's key), a ReLU chain's bound is prod |w_m|."""
+    from fractions import Fraction
+
+    family = families()["activations/vanishing-gradient"]
+    kinds = set()
+    for seed in range(100):
+        p = family.generate(seed)
+        d = family.draw_params(seed)
+        k = p.question_kind
+        depth = int(k["depth"])
+        ws = [float(Fraction(d[f"v{m}"])) for m in range(1, depth + 1)]
+        bs = [float(Fraction(d[f"c{m}"])) for m in range(1, depth + 1)]
+        x = float(Fraction(d["x0"]))
+        grad = _chain_gradient(k["activation"], x, ws, bs)
+        top = 0.25 if k["activation"] == "sigmoid" else 1.0
+        bound = math.prod(abs(w) * top for w in ws)
+        assert abs(grad) <= bound * (1 + 1e-12)
+        want = {"gradient": grad, "bound": bound, "unit": top**depth}[k["ask"]]
+        assert float(p.answer) == pytest.approx(want, rel=1e-9), (seed, k)
+        assert abs(float(p.answer)) >= 2e-4  # never near the judge's absolute tolerance
+        assert not p.check("0").equivalent
+        kinds.add((k["activation"], k["ask"], k["depth"]))
+    assert {(a, q) for a, q, _ in kinds} == {
+        (a, q) for a in ("sigmoid", "relu") for q in ("gradient", "bound", "unit")
+    }
+    assert {dp for _, _, dp in kinds} == {"3", "4", "5"}
+
+
+def test_vanishing_gradient_names_the_chain_rule_mistakes() -> None:
+    family = families()["activations/vanishing-gradient"]
+    seen = set()
+    for seed in range(40):
+        p = family.generate(seed)
+        for m in p.mistakes:
+            assert p.check(m["answer"]).mistake == m["tag"], (seed, m)
+            seen.add(m["tag"])
+    assert {"weights-ignored", "sum-not-product", "sigmoid-factor"} <= seen
+
+
+def test_a_wrong_chain_key_fails_the_scalar_chain_check() -> None:
+    from dataclasses import replace
+
+    family = families()["activations/vanishing-gradient"]
+    for seed in range(6):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        assert family.verify(replace(p, answer=repr(float(p.answer) * 1.01))), seed
+
+
+@pytest.mark.parametrize("family_id", FAMILIES)
+def test_no_raw_math_or_placeholder_reaches_a_student(family_id: str) -> None:
+    """Statements, hints, solutions, options and feedback are rendered: no `$` or `{`."""
+    for seed in range(12):
+        p = families()[family_id].generate(seed)
+        texts = [p.statement, p.solution, *p.hints, *(p.choices or [])]
+        for text in texts + [m["feedback"] for m in p.mistakes]:
+            assert "$" not in text and "{" not in text, (seed, text)

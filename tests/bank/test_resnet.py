@@ -27,6 +27,7 @@ IDS = [
     "resnet/projection-params",
     "resnet/block-shape",
     "resnet/purpose",
+    "resnet/gradient-through-blocks",
 ]
 
 
@@ -114,11 +115,25 @@ def test_vector_residual_gradient_by_finite_differences() -> None:
 
 
 def test_projection_params_by_hand_and_with_the_engine() -> None:
+    """Each quantity asked, counted here from the block's description (3x3 convs, batch
+    norm's gamma and beta, the 1x1 projection), against the key."""
     family = families()["resnet/projection-params"]
-    for seed in range(20):
-        b = family.setup(seed)
-        expected = b.c_out * b.c_in + (b.c_out if b.bias else 0)
-        assert int(family.generate(seed).answer) == expected
+    asked = set()
+    for seed in range(40):
+        p = family.generate(seed)
+        d = family.draw_params(seed)
+        c_in, c_out = int(d["c_in"]), int(int(d["c_in"]) * Fraction(d["mult"]))
+        bias = c_out if p.question_kind["bias"] == "yes" else 0
+        first = 9 * c_in * c_out + bias
+        proj = c_in * c_out + bias
+        expected = {
+            "projection": proj,
+            "first-conv": first,
+            "block": first + 9 * c_out * c_out + bias + 2 * c_out + proj,
+        }[p.question_kind["ask"]]
+        assert int(p.answer) == expected, (seed, p.question_kind)
+        asked.add(p.question_kind["ask"])
+    assert asked == {"projection", "first-conv", "block"}
     proj = Residual(F.relu, 64, 128, stride=2, rng=0).projection
     assert sum(p.data.size for p in proj.parameters()) == 128 * 64 + 128
 
@@ -126,16 +141,19 @@ def test_projection_params_by_hand_and_with_the_engine() -> None:
 def test_block_shape_against_a_residual_block_built_here() -> None:
     family = families()["resnet/block-shape"]
     for seed in range(8):
-        b, ask = family.setup(seed)
+        d = family.draw_params(seed)
+        c_in, stride, size, n = (int(d[k]) for k in ("c_in", "stride", "size", "n"))
+        c_out = int(c_in * Fraction(d["mult"]))
+        ask = family.generate(seed).question_kind["ask"]
         body = Sequential(
-            Conv2d(b.c_in, b.c_out, 3, stride=b.stride, padding=1, rng=0),
-            BatchNorm(b.c_out),
+            Conv2d(c_in, c_out, 3, stride=stride, padding=1, rng=0),
+            BatchNorm(c_out),
             F.relu,
-            Conv2d(b.c_out, b.c_out, 3, padding=1, rng=1),
+            Conv2d(c_out, c_out, 3, padding=1, rng=1),
         )
-        block = Residual(body, b.c_in, b.c_out, stride=b.stride, rng=2)
-        out = block(Tensor(np.zeros((1, b.c_in, b.size, b.size)))).shape
-        expected = (b.n, *out[1:]) if ask == "output" else block.projection.weight.shape
+        block = Residual(body, c_in, c_out, stride=stride, rng=2)
+        out = block(Tensor(np.zeros((1, c_in, size, size)))).shape
+        expected = (n, *out[1:]) if ask == "output" else block.projection.weight.shape
         assert (
             generate("resnet/block-shape", seed).answer
             == "(" + ", ".join(str(v) for v in expected) + ")"
@@ -152,3 +170,94 @@ def test_latex_prose_and_choices_are_ascii() -> None:
 
 def test_verify_command_passes_for_the_topic() -> None:
     assert_verify_command_passes("resnet", 2)
+
+
+def test_purpose_hints_belong_to_the_question_kind_and_stems_name_the_shortcuts() -> None:
+    """The 1x1-convolution question gets hints about shapes, not about f'(x) + 1; every stem
+    says which network has the shortcuts, and none adds unused detail (channel counts)."""
+    seen = set()
+    for seed in range(60):
+        p = generate("resnet/purpose", seed)
+        kind = p.question_kind["question"]
+        seen.add(kind)
+        hints = " ".join(p.hints)
+        if kind == "projection":
+            assert "shape" in hints and "derivative" not in hints, (seed, hints)
+        else:
+            assert "1x1" not in hints, (seed, hints)
+        assert "ResNet" in p.statement and "f(x) + x" in p.statement, p.statement
+        assert "channels" not in p.statement or kind == "projection", p.statement
+    assert seen == {"degradation", "projection", "purpose"}
+
+
+def test_residual_grad_vector_states_the_relu_convention_once_and_names_its_stand_in_loss() -> None:
+    """The ReLU convention (ReLU'(0) = 0) once, exactly when a ReLU appears (in the branch
+    or after the sum); the step-by-step's L = gᵀy is called a stand-in for the real loss."""
+    kinds = set()
+    for seed in range(40):
+        p = generate("resnet/residual-grad-vector", seed)
+        k = p.question_kind
+        kinds.add((k["activation"], k["post"]))
+        relu = "relu" in (k["activation"], k["post"])
+        assert p.statement.count("ReLU'(0)") == (1 if relu else 0), p.statement
+        assert "stand-in loss" in p.solution and "gᵀ" in p.solution, p.solution
+    assert len(kinds) == 6
+
+
+def _stack_gradient(act: str, x: float, ws: list[float], bs: list[float], residual: bool) -> float:
+    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m) (+ a_(m-1)), by a loop of factors."""
+    relu = act == "relu"
+    grad, a = 1.0, x
+    for w, b in zip(ws, bs, strict=True):
+        z = w * a + b
+        s = 1 / (1 + np.exp(-z))
+        slope = (1.0 if z > 0 else 0.0) if relu else s * (1 - s)
+        grad *= (1.0 if residual else 0.0) + w * slope
+        a = (max(0.0, z) if relu else s) + (a if residual else 0.0)
+    return float(grad)
+
+
+def test_gradient_through_blocks_is_the_product_of_one_plus_the_branch_slopes() -> None:
+    """Each key against a loop written here; a dead ReLU branch gives its block the
+    factor 1 (not 0) in the residual stack, and the plain ReLU stack is asked all active."""
+    family = families()["resnet/gradient-through-blocks"]
+    kinds, dead_seen = set(), 0
+    for seed in range(80):
+        p = family.generate(seed)
+        d = family.draw_params(seed)
+        k = p.question_kind
+        depth = int(k["depth"])
+        ws = [float(Fraction(d[f"v{m}"])) for m in range(1, depth + 1)]
+        bs = [float(Fraction(d[f"c{m}"])) for m in range(1, depth + 1)]
+        x = float(Fraction(d["x0"]))
+        residual = k["ask"] == "residual"
+        want = _stack_gradient(k["branch"], x, ws, bs, residual)
+        assert float(p.answer) == pytest.approx(want, rel=1e-9), (seed, k)
+        assert abs(float(p.answer)) >= 2e-4 and not p.check("0").equivalent
+        tags = {m["tag"] for m in p.mistakes}
+        if "dead-branch-stops" in tags:
+            dead_seen += 1
+            assert k == {**k, "ask": "residual", "branch": "relu"}
+        kinds.add((k["branch"], k["ask"], k["depth"]))
+    assert len(kinds) == 8, kinds
+    assert dead_seen >= 2
+
+
+def test_a_wrong_stack_key_fails_the_scalar_chain_check() -> None:
+    from dataclasses import replace
+
+    family = families()["resnet/gradient-through-blocks"]
+    for seed in range(6):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        assert family.verify(replace(p, answer=repr(float(p.answer) * 1.01))), seed
+
+
+@pytest.mark.parametrize("family_id", IDS)
+def test_no_raw_math_or_placeholder_reaches_a_student(family_id: str) -> None:
+    """Statements, hints, solutions, options and feedback are rendered: no `$` or `{`."""
+    for seed in range(12):
+        p = families()[family_id].generate(seed)
+        texts = [p.statement, p.solution, *p.hints, *(p.choices or [])]
+        for text in texts + [m["feedback"] for m in p.mistakes]:
+            assert "$" not in text and "{" not in text, (seed, text)

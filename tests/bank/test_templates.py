@@ -517,3 +517,21 @@ def test_a_one_row_matrix_param_is_a_row_not_a_column(tmp_path: Path) -> None:
         family.generate(seed)  # W@h has the shape of a 1x3 row times a 3-vector
     assert rows == {"1", "2"}
     assert verify_family(family, range(6)).ok
+# --- the residual_block and scalar_chain checks (resnet, activations) --------------------------
+
+
+@pytest.mark.parametrize(
+    ("family_id", "wrong"),
+    [
+        ("resnet/projection-params", lambda a: str(int(a) + 1)),
+        ("activations/vanishing-gradient", lambda a: repr(float(a) * 1.01)),
+        ("resnet/gradient-through-blocks", lambda a: repr(float(a) * 1.01)),
+    ],
+)
+def test_the_chain_and_block_checks_fail_a_wrong_key(family_id: str, wrong) -> None:  # type: ignore[no-untyped-def]
+    family = families()[family_id]
+    for seed in range(4):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        failures = family.verify(replace(p, answer=wrong(p.answer)))
+        assert any("residual_block" in f or "scalar_chain" in f for f in failures), failures

@@ -1,282 +1,22 @@
-"""Activations in code: derivative values, a neuron's derivative at a point, and matching.
-
-Numbers come from the engine's autograd (the backward of ``Tensor.sigmoid/tanh/relu``) and
-are checked against the closed forms in exact SymPy arithmetic: the notes'
-sigma' = sigma (1 - sigma), tanh' = 1 - tanh^2 and ReLU' = 1 for x > 0, 0 for x <= 0
-(so ReLU'(0) = 0, as the notes and PyTorch have it; every problem says so).
-"""
+"""Which activation has this table of derivatives? (The other activations families are
+templates.) Code: the draw is redrawn until the table identifies exactly one of the five
+options under the judge's tolerance; keys from the engine, checked against SymPy."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
-from dlquiz.bank.coded.common import (
-    LETTERS,
-    distinguishable,
-    exact_dact,
-    keep_distinct,
-    n30,
-    vector,
-)
+from dlquiz.bank.coded.common import LETTERS, distinguishable, n30
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import fmt, fmt_key
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
-_NAMES = {"sigmoid": "the sigmoid σ", "tanh": "tanh", "relu": "ReLU"}
-_RELU_AT_ZERO = "ReLU'(0) = 0 by convention (the notes: ReLU' is 0 for x ≤ 0)"
-
-
-def engine_values_and_derivatives(act: str, xs: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """f(x) and f'(x) at the points by the engine: forward, then backward of the sum."""
-    from dlquiz.engine import Tensor
-
-    x = Tensor(np.array(xs, dtype=float), requires_grad=True)
-    y = getattr(x, act)()
-    y.sum().backward()
-    return y.data.copy(), x.grad.copy()
-
-
-def exact_derivative(act: str, x: Fraction | int) -> sp.Expr:
-    """The notes' closed form at a drawn point, exactly (ReLU'(0) = 0)."""
-    return exact_dact(act, sp.Rational(Fraction(x).numerator, Fraction(x).denominator))
-
-
-# --- derivative values at a list of points ---------------------------------------------
+from dlquiz.core.numbers import fmt
 
 _POINTS = [Fraction(v, 2) for v in range(-8, 9)]  # -4 .. 4 in halves
-
-
-@register
-class DerivativeValues(Family):
-    id = "activations/derivative-values"
-    topic = "activations"
-    title = "An activation's derivative at a list of points (including 0)"
-    kind = "numbers"
-    kinds = dims(activation=ACTIVATIONS)
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        act, _ = self.params(seed)
-        return {"activation": act}
-
-    def params(self, seed: int) -> tuple[str, list[Fraction]]:
-        draw = Draw(self.id, seed)
-        act = draw.choice(ACTIVATIONS)
-        others = draw.sample([p for p in _POINTS if p != 0], draw.integer(3, 4))
-        return act, sorted([Fraction(0), *others])
-
-    def generate(self, seed: int) -> Problem:
-        act, xs = self.params(seed)
-        f, df = engine_values_and_derivatives(act, [float(x) for x in xs])
-        points = ", ".join(fmt(x) for x in xs)
-        formula = {
-            "sigmoid": "$sigmoid(x) = 1/(1 + exp(-x))$",
-            "tanh": "$tanh(x)$",
-            "relu": "$relu(x) = max(0, x)$",
-        }[act]
-        statement = (
-            f"Evaluate the derivative of the activation {formula} at the points "
-            f"x = {points}. Give the {len(xs)} values in this order, as a list, to 3 "
-            "significant figures." + (f" Use {_RELU_AT_ZERO}." if act == "relu" else "")
-        )
-        rule = {
-            "sigmoid": "The notes: $sigmoid'(x) = sigmoid(x)*(1 - sigmoid(x))$, largest at "
-            "x = 0 where it is 1/4, and symmetric: σ'(-x) = σ'(x).",
-            "tanh": "$tanh'(x) = 1 - tanh(x)^2$, largest at x = 0 where it is 1, and symmetric.",
-            "relu": "The notes: ReLU' is 1 for x > 0 and 0 for x ≤ 0 (the step function), "
-            "so ReLU'(0) = 0.",
-        }[act]
-        table = "; ".join(
-            f"x = {fmt(x)}: f = {fmt(float(v), 4)}, f' = {fmt(float(d), 4)}"
-            for x, v, d in zip(xs, f, df, strict=True)
-        )
-        candidates = [
-            (
-                "function-for-derivative",
-                list(f),
-                "Those are the activation's values, not its derivative's.",
-            )
-        ]
-        if act == "sigmoid":
-            candidates.append(
-                (
-                    "one-minus-only",
-                    list(1 - f),
-                    "σ' = σ(1 - σ): you have only the factor 1 - σ.",
-                )
-            )
-        elif act == "tanh":
-            candidates.append(
-                ("missing-square", list(1 - f), "tanh' = 1 - tanh²: the tanh is squared.")
-            )
-        else:
-            candidates.append(
-                (
-                    "relu-at-zero",
-                    [1.0 if x >= 0 else 0.0 for x in xs],
-                    "By the stated convention ReLU'(0) = 0 (the notes: 0 for x ≤ 0).",
-                )
-            )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=vector([fmt_key(float(v)) for v in df]),
-            hints=[rule],
-            solution=f"{rule} Point by point: {table}.",
-            mistakes=keep_distinct(list(df), candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        act, xs = self.params(problem.seed)
-        exact = [n30(exact_derivative(act, x)) for x in xs]
-        key = [float(v) for v in problem.answer.strip("[]").split(",")]
-        if not np.allclose(key, exact, rtol=1e-8, atol=1e-12):
-            return [f"engine derivatives {key} differ from the closed form {exact}"]
-        return []
-
-
-# --- a neuron's derivative at a point ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Neuron:
-    act: str
-    w: Fraction
-    b: Fraction
-    x: Fraction
-    wrt: str  # "x", "w" or "b"
-
-    @property
-    def z(self) -> Fraction:
-        return self.w * self.x + self.b
-
-    @property
-    def inner(self) -> Fraction:
-        """d z / d wrt."""
-        return {"x": self.w, "w": self.x, "b": Fraction(1)}[self.wrt]
-
-
-@register
-class NeuronDerivative(Family):
-    id = "activations/neuron-derivative"
-    topic = "activations"
-    title = "The derivative of a single neuron at a point"
-    kind = "number"
-    kinds = dims(activation=ACTIVATIONS, wrt=("x", "w", "b"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        n = self.neuron(seed)
-        return {"activation": n.act, "wrt": n.wrt}
-
-    def neuron(self, seed: int) -> _Neuron:
-        draw = Draw(self.id, seed)
-        act = draw.choice(ACTIVATIONS)
-        wrt = draw.choice(["x", "w", "b"])
-        while True:
-            w = draw.fraction(-3, 3, (1, 1, 2))
-            b = Fraction(draw.integer(-3, 3))
-            x = draw.fraction(-3, 3, (1, 1, 2))
-            n = _Neuron(act, w, b, x, wrt)
-            # A pre-activation of 0 is ill-posed for ReLU; an inner factor of 0 or +-1
-            # (for x or w) would make the answer trivial or hide the chain-rule mistakes.
-            if n.z != 0 and abs(n.z) <= 4 and (wrt == "b" or n.inner not in (0, 1, -1)):
-                return n
-
-    @staticmethod
-    def engine(n: _Neuron) -> tuple[float, float]:
-        """(a, da/d wrt) by the engine's autograd."""
-        from dlquiz.engine import Tensor
-
-        leaves = {
-            name: Tensor(np.array(float(getattr(n, name))), requires_grad=name == n.wrt)
-            for name in ("w", "x", "b")
-        }
-        z = leaves["w"] * leaves["x"] + leaves["b"]
-        a = getattr(z, n.act)()
-        a.backward()
-        return float(a.data), float(leaves[n.wrt].grad)
-
-    def generate(self, seed: int) -> Problem:
-        n = self.neuron(seed)
-        a, grad = self.engine(n)
-        f = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu"}[n.act]
-        slope = float(n30(exact_derivative(n.act, n.z)))
-        statement = (
-            f"A neuron computes $a = {f}(w*x + b)$ with $w = {n.w}$, $b = {n.b}$ and input "
-            f"$x = {n.x}$. Compute $d/d{n.wrt} a$ at these values, to 3 significant figures."
-            + (f" Use {_RELU_AT_ZERO}." if n.act == "relu" else "")
-        )
-        rule = {
-            "sigmoid": "$sigmoid'(z) = sigmoid(z)*(1 - sigmoid(z))$",
-            "tanh": "$tanh'(z) = 1 - tanh(z)^2$",
-            "relu": "ReLU'(z) = 1 for z > 0 and 0 for z ≤ 0",
-        }[n.act]
-        inner_text = {"x": "w", "w": "x", "b": "1"}[n.wrt]
-        solution = (
-            f"Let $z = w*x + b$ = {fmt(n.z)}. By the chain rule "
-            f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$ with $d/d{n.wrt} z$ = {inner_text} = "
-            f"{fmt(n.inner)}. With {rule}, the outer factor is {fmt(slope, 4)}, so "
-            f"the answer is {fmt(slope, 4)} × {fmt(n.inner)} = {fmt(grad, 4)}."
-        )
-        candidates = [
-            (
-                "missing-inner-factor",
-                [slope],
-                f"Multiply by the inner derivative ∂z/∂{n.wrt} = {inner_text}.",
-            ),
-            (
-                "function-for-derivative",
-                [a * float(n.inner)],
-                "That uses the activation's value where its derivative belongs.",
-            ),
-            (
-                "wrong-argument",
-                [n30(exact_derivative(n.act, n.x)) * float(n.inner)],
-                "The derivative of the activation is taken at the pre-activation z = wx + b, "
-                "not at x.",
-            ),
-            ("sign", [-grad], "Check the sign of the inner derivative."),
-        ]
-        if n.act == "relu" and n.z < 0:
-            candidates.insert(
-                0,
-                (
-                    "inactive-relu",
-                    [float(n.inner)],
-                    "The pre-activation is negative, so ReLU is inactive: its derivative "
-                    "there is 0 and no gradient passes.",
-                ),
-            )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=fmt_key(grad),
-            hints=[
-                f"First the pre-activation $z = w*x + b$; then the chain rule "
-                f"$d/d{n.wrt} a = {f}'(z)*(d/d{n.wrt} z)$.",
-                rule[0].upper() + rule[1:] + ".",
-            ],
-            solution=solution,
-            mistakes=keep_distinct([grad], candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        n = self.neuron(problem.seed)
-        exact = n30(
-            exact_derivative(n.act, n.z) * sp.Rational(n.inner.numerator, n.inner.denominator)
-        )
-        if not np.isclose(float(problem.answer), exact, rtol=1e-8, atol=1e-12):
-            return [f"engine derivative {problem.answer} differs from the closed form {exact}"]
-        return []
-
-
-# --- which activation has this derivative? ------------------------------------------------
 
 # name shown as an option, SymPy form (for the independent check), engine form
 _CANDIDATES: dict[str, tuple[str, object]] = {
@@ -285,6 +25,29 @@ _CANDIDATES: dict[str, tuple[str, object]] = {
     "relu": ("ReLU, $max(0, x)$", lambda t: sp.Max(0, t)),
     "softplus": ("softplus, $log(1 + exp(x))$", lambda t: sp.log(1 + sp.exp(t))),
     "identity": ("the identity (no activation), $x$", lambda t: t),
+}
+
+_FACTS = {
+    "sigmoid": "σ' = σ(1 - σ) is a bump with maximum 1/4 at 0",
+    "tanh": "tanh' = 1 - tanh² is a bump with maximum 1 at 0",
+    "relu": "ReLU' is 0 for x ≤ 0 and 1 for x > 0",
+    "softplus": "softplus' is the sigmoid itself: increasing from 0 to 1, 1/2 at 0",
+    "identity": "the identity has derivative 1 everywhere",
+}
+_BUMPS = "Both derivatives are bumps at 0: σ' peaks at 1/4, tanh' at 1."
+_STEPS = "ReLU' and the identity's derivative are both 1 for x > 0; for x ≤ 0 ReLU' is 0."
+# The option a student who misreads the table picks: (tag, that option, feedback).
+_CONFUSED = {
+    "softplus": (
+        "function-for-derivative",
+        "sigmoid",
+        "The table is the derivative: these are σ(x)'s values, so f is the function whose "
+        "derivative is σ, softplus.",
+    ),
+    "sigmoid": ("sigmoid-tanh", "tanh", _BUMPS),
+    "tanh": ("sigmoid-tanh", "sigmoid", _BUMPS),
+    "relu": ("relu-identity", "identity", _STEPS),
+    "identity": ("relu-identity", "relu", _STEPS),
 }
 
 
@@ -323,10 +86,7 @@ class IdentifyActivation(Family):
     kind = "choice"
     kinds = dims(activation=tuple(_CANDIDATES))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"activation": self.params(seed)[0]}
-
-    def params(self, seed: int) -> tuple[str, list[Fraction], list[str]]:
+    def draw(self, seed: int) -> tuple[str, list[Fraction], list[str]]:
         draw = Draw(self.id, seed)
         target = draw.choice(list(_CANDIDATES))
         while True:
@@ -339,7 +99,7 @@ class IdentifyActivation(Family):
         return target, xs, order
 
     def generate(self, seed: int) -> Problem:
-        target, xs, order = self.params(seed)
+        target, xs, order = self.draw(seed)
         values = _engine_derivative(target, [float(x) for x in xs])
         rows = ", ".join(
             f"f'({fmt(x)}) = {fmt(float(v), 3)}" for x, v in zip(xs, values, strict=True)
@@ -349,43 +109,8 @@ class IdentifyActivation(Family):
             "Which activation is f? (ReLU'(0) = 0 by convention.)"
         )
         letter = LETTERS[order.index(target)]
-        facts = {
-            "sigmoid": "σ' = σ(1 - σ) is a bump with maximum 1/4 at 0",
-            "tanh": "tanh' = 1 - tanh² is a bump with maximum 1 at 0",
-            "relu": "ReLU' is 0 for x ≤ 0 and 1 for x > 0",
-            "softplus": "softplus' is the sigmoid itself: increasing from 0 to 1, 1/2 at 0",
-            "identity": "the identity has derivative 1 everywhere",
-        }
-        mistakes = []
-        # Reading the table as f itself: the option whose values (not derivative) match.
-        if target == "softplus":
-            mistakes.append(
-                {
-                    "tag": "function-for-derivative",
-                    "answer": LETTERS[order.index("sigmoid")],
-                    "feedback": "The table is the derivative: these are σ(x)'s values, so f "
-                    "is the function whose derivative is σ, softplus.",
-                }
-            )
-        if target in ("sigmoid", "tanh"):
-            other = "tanh" if target == "sigmoid" else "sigmoid"
-            mistakes.append(
-                {
-                    "tag": "sigmoid-tanh",
-                    "answer": LETTERS[order.index(other)],
-                    "feedback": "Both derivatives are bumps at 0: σ' peaks at 1/4, tanh' at 1.",
-                }
-            )
-        if target in ("relu", "identity"):
-            other = "identity" if target == "relu" else "relu"
-            mistakes.append(
-                {
-                    "tag": "relu-identity",
-                    "answer": LETTERS[order.index(other)],
-                    "feedback": "ReLU' and the identity's derivative are both 1 for x > 0; "
-                    "they differ for x ≤ 0, where ReLU' is 0.",
-                }
-            )
+        tag, other, feedback = _CONFUSED[target]
+        mistakes = [{"tag": tag, "answer": LETTERS[order.index(other)], "feedback": feedback}]
         return self.problem(
             seed,
             statement=statement,
@@ -397,16 +122,16 @@ class IdentifyActivation(Family):
                 "σ'(0) = 1/4, tanh'(0) = 1, ReLU'(x) is 0 or 1, softplus'(x) = σ(x).",
             ],
             solution=(
-                f"Here {facts[target]}, which matches the table. "
+                f"Here {_FACTS[target]}, which matches the table. "
                 "The others: "
-                + "; ".join(facts[n] for n in _CANDIDATES if n != target)
+                + "; ".join(_FACTS[n] for n in _CANDIDATES if n != target)
                 + f". So the answer is {letter}."
             ),
             mistakes=mistakes,
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        target, xs, order = self.params(problem.seed)
+        target, xs, order = self.draw(problem.seed)
         failures = []
         engine = _engine_derivative(target, [float(x) for x in xs])
         exact = _exact_derivative_table(target, xs)
@@ -420,3 +145,6 @@ class IdentifyActivation(Family):
         if problem.answer != LETTERS[order.index(target)]:
             failures.append("the key is not the target's letter")
         return failures
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"activation": self.draw(seed)[0]}

@@ -619,4 +619,102 @@ def _mlp_linear_collapse(ctx: CheckContext) -> list[str]:
     pair = relu(x).data + relu(Tensor(-x.data)).data
     if np.allclose(pair, 2 * relu(Tensor(np.zeros((1, d)))).data, atol=1e-9):
         failures.append("with ReLU the engine's MLP behaved as an affine map")
+# --- ResNet blocks and chains of scalar layers (activations, resnet) ----------------------
+
+
+@hook(
+    "residual_block",
+    "the key against the engine's basic ResNet block (3x3 conv with stride s and padding 1, "
+    "BatchNorm, ReLU, 3x3 conv, and Residual's 1x1 projection on the shortcut): its output "
+    "shape, the projection's weight shape, or a parameter count of its modules",
+    n=Arg("int", doc="the batch size"),
+    c_in=Arg("int"),
+    c_out=Arg("int"),
+    size=Arg("int", doc="the input's height and width"),
+    stride=Arg("int"),
+    bias=Arg("text", options=("yes", "no"), doc="whether every convolution has a bias"),
+    want=Arg("text", options=("output", "weight", "projection", "first-conv", "block")),
+)
+def _residual_block(ctx: CheckContext, n, c_in, c_out, size, stride, bias, want) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import BatchNorm, Conv2d, Residual, Sequential, Tensor
+    from dlquiz.engine import functional as F
+
+    b = bias == "yes"
+    first = Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=b, rng=0)
+    body = Sequential(first, BatchNorm(c_out), F.relu, Conv2d(c_out, c_out, 3, padding=1, bias=b))
+    projection = Conv2d(c_in, c_out, 1, stride=stride, bias=b, rng=2)
+    if c_in == c_out and stride == 1:
+        return [f"a block from {c_in} to {c_out} channels with stride 1 needs no projection"]
+    block = Residual(body, projection=projection)
+    batch = min(n, 2)  # the batch passes through; two images show that it does
+    out = block(Tensor(np.zeros((batch, c_in, size, size)))).shape
+    if out[0] != batch:
+        return [f"the engine changed the batch size: {out}"]
+
+    def count(m: Any) -> int:
+        return sum(int(p.data.size) for p in m.parameters())
+
+    reference = {
+        "output": (n, *out[1:]),
+        "weight": projection.weight.shape,
+        "projection": count(projection),
+        "first-conv": count(first),
+        "block": count(block),
+    }[want]
+    return ctx.agree(reference, f"the engine's residual block ({want})")
+
+
+def _chain(x: float, w: list[float], b: list[float], act: Callable[[float], float], residual: bool):  # type: ignore[no-untyped-def]
+    """a_L of a_m = act(w_m a_(m-1) + b_m) (plus a_(m-1) when residual), in plain floats."""
+    a = x
+    for wm, bm in zip(w, b, strict=True):
+        a = act(wm * a + bm) + (a if residual else 0.0)
+    return a
+
+
+@hook(
+    "scalar_chain",
+    "the key against a chain of scalar layers a_m = phi(w_m a_(m-1) + b_m) (plus a_(m-1) "
+    "for residual blocks) written in plain Python floats: d a_L / d a_0 by central "
+    "differences and by the product of the notes' closed-form factors, or the bound "
+    "prod (|w_m| max phi') (the maximum of phi' found on a grid by differences)",
+    w=Arg("number", doc="the weights, first layer first"),
+    b=Arg("number", doc="the biases"),
+    x=Arg("number", doc="the input a_0"),
+    activation=Arg("text", options=("sigmoid", "relu", "tanh")),
+    residual=Arg("text", options=("yes", "no")),
+    returns=Arg("text", options=("gradient", "bound")),
+)
+def _scalar_chain(ctx: CheckContext, w, b, x, activation, residual, returns) -> list[str]:  # type: ignore[no-untyped-def]
+    def sigmoid(z: float) -> float:
+        return 1.0 / (1.0 + math.exp(-z))
+
+    act, slope = {
+        "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1.0 - sigmoid(z))),
+        "tanh": (math.tanh, lambda z: 1.0 - math.tanh(z) ** 2),
+        "relu": (lambda z: max(0.0, z), lambda z: 1.0 if z > 0 else 0.0),
+    }[activation]
+    ws = [float(v) for v in w.reshape(-1)]
+    bs = [float(v) for v in b.reshape(-1)]
+    if returns == "bound":
+        h = 1e-5
+        grid = [i / 100 for i in range(-1000, 1001)]
+        top = max((act(z + h) - act(z - h)) / (2 * h) for z in grid)
+        bound = math.prod(abs(v) * top for v in ws)  # each layer's factor at most |w_m| max phi'
+        return ctx.agree(bound, "prod |w_m| max phi'", rtol=1e-6)
+    a0 = float(x.flat[0])
+    res = residual == "yes"
+    factors, a = [], a0
+    for wm, bm in zip(ws, bs, strict=True):
+        z = wm * a + bm
+        if activation == "relu" and abs(z) < 1e-3:
+            return [f"a pre-activation {z:.3g} at ReLU's kink: the derivative is a convention"]
+        factors.append((1.0 if res else 0.0) + wm * slope(z))
+        a = act(z) + (a if res else 0.0)
+    h = 1e-6
+    difference = (_chain(a0 + h, ws, bs, act, res) - _chain(a0 - h, ws, bs, act, res)) / (2 * h)
+    failures = ctx.agree(math.prod(factors), "the product of the closed-form factors")
+    scale = max(1.0, abs(difference))
+    if abs(float(np.asarray(ctx.key).flat[0]) - difference) > 1e-5 * scale:
+        failures.append(f"the key {ctx.key} but central differences give {difference:.10g}")
     return failures
