@@ -140,3 +140,9 @@ def test_verify_command_passes_for_the_topic() -> None:
 def test_latex_prose_is_ascii() -> None:
     """Greek letters belong in math: the LaTeX prose must compile without Unicode support."""
     assert_latex_prose_is_ascii(IDS)
+
+
+def test_output_map_has_no_zero_entry() -> None:
+    """A zero entry is guessable: the draw is redone until every output entry is nonzero."""
+    for seed in range(80):
+        assert (numbers(generate("convolution/output-map", seed).answer) != 0).all(), seed

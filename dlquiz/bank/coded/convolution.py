@@ -388,13 +388,13 @@ class ConvOutputMap(Family):
     def setup(self, seed: int) -> _MapSetup:
         draw = Draw(self.id, seed)
         n, k, stride, pad = draw.choice(self.CONFIGS)
-        X = tuple(tuple(draw.integer(-2, 3) for _ in range(n)) for _ in range(n))
-        while True:
+        while True:  # redrawn until no output entry is 0 (a zero is a guessable, dull entry)
+            X = tuple(tuple(draw.integer(-2, 3) for _ in range(n)) for _ in range(n))
             K = tuple(tuple(draw.integer(-1, 2) for _ in range(k)) for _ in range(k))
             flipped = tuple(tuple(row[::-1]) for row in K[::-1])
-            if flipped != K and any(v for row in K for v in row):
-                break
-        return _MapSetup(X, K, draw.integer(-2, 2), stride, pad)
+            su = _MapSetup(X, K, draw.integer(-2, 2), stride, pad)
+            if flipped != K and (loop_conv(X, K, su.bias, stride, pad) != 0).all():
+                return su
 
     def engine_map(self, su: _MapSetup) -> np.ndarray:
         from dlquiz.engine import Tensor

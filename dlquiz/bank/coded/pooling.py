@@ -338,10 +338,12 @@ class MaxPoolGradient(Family):
     topic = "pooling"
     title = "Where max pooling sends the gradient"
     kind = "numbers"
-    kinds = dims(windows=("overlapping", "disjoint"), padding=("0",))
+    # Every cell that wins no window gets 0: the routing to each window's argmax is what
+    # the question asks, so its zeros are the point (declared as a kind dimension).
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0",), zeros=("the point",))
 
     def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.setup(seed).pool)
+        return {**_window_kind(self.setup(seed).pool), "zeros": "the point"}
 
     def setup(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
