@@ -168,6 +168,12 @@ POINTS: tuple[Point, ...] = (
         ("convolution/output-shape", "convolution/param-count"),
     ),
     Point("convolution", "receptive field", ("convolution/receptive-field",)),
+    Point(
+        "convolution",
+        "dilation: the output size and the receptive field of a dilated kernel",
+        ("convolution/dilation",),
+        beyond=True,
+    ),
     # --- pooling --------------------------------------------------------------------------
     Point(
         "pooling",

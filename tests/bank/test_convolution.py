@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from bank_helpers import (
@@ -26,6 +28,7 @@ IDS = [
     "convolution/output-entry",
     "convolution/output-map",
     "convolution/receptive-field",
+    "convolution/dilation",
 ]
 
 
@@ -146,3 +149,25 @@ def test_output_map_has_no_zero_entry() -> None:
     """A zero entry is guessable: the draw is redone until every output entry is nonzero."""
     for seed in range(80):
         assert (numbers(generate("convolution/output-map", seed).answer) != 0).all(), seed
+
+
+def test_dilation_keys_by_the_span_formula_and_a_wrong_key_fails_the_check() -> None:
+    """span = d(k - 1) + 1 per layer; the check (a dilated kernel written out for the
+    engine's conv2d) rejects a key one off."""
+    family = families()["convolution/dilation"]
+    asks = set()
+    for seed in range(40):
+        q = {n: v for n, v in family.draw_params(seed).items()}
+        h, k, d, d2, s, p = (int(q[n]) for n in ("h", "k", "d", "d2", "s", "p"))
+        span = d * (k - 1) + 1
+        expected = {
+            "size": (h + 2 * p - span) // s + 1,
+            "span": span,
+            "stack": span + d2 * (k - 1),
+        }[q["ask"]]
+        problem = family.generate(seed)
+        asks.add(q["ask"])
+        assert int(problem.answer) == expected
+        assert "Beyond the notes" in problem.statement
+        assert family.verify(replace(problem, answer=str(expected + 1))), seed
+    assert asks == {"size", "span", "stack"}
