@@ -621,9 +621,9 @@ def _cnn_trace(ctx: CheckContext, n, c0, h, c1, k1, p1, c2, k2, p2, m, want) -> 
         chosen = list(layers.values()) if want == "total-params" else [layers[want[:-7]]]
         entries = sum(int(t.data.size) for lay in chosen for t in lay.parameters())
         return ctx.agree(entries, "the engine's parameters")
-    conv, c_in, k, p, size = (
-        (conv1, c0, k1, p1, h) if want == "conv1-macs" else (conv2, c1, k2, p2, shapes["pool1"][2])
+    conv, c_in, p, size = (
+        (conv1, c0, p1, h) if want == "conv1-macs" else (conv2, c1, p2, shapes["pool1"][2])
     )
     ones = Tensor(np.ones((1, c_in, size + 2 * p, size + 2 * p)))  # the padding counted as taps
     macs = F.conv2d(ones, Tensor(np.ones(conv.weight.shape)), padding=0).data.sum()  # per image
-    return ctx.agree(int(round(float(macs))), "the engine's conv2d with ones")
+    return ctx.agree(round(float(macs)), "the engine's conv2d with ones")
