@@ -160,7 +160,7 @@ POINTS: tuple[Point, ...] = (
     Point(
         "convolution",
         "padding and striding",
-        ("convolution/output-size", "convolution/output-shape"),
+        ("convolution/output-size", "convolution/output-shape", "convolution/same-padding"),
     ),
     Point(
         "convolution",

@@ -29,6 +29,7 @@ IDS = [
     "convolution/output-map",
     "convolution/receptive-field",
     "convolution/dilation",
+    "convolution/same-padding",
 ]
 
 
@@ -171,3 +172,21 @@ def test_dilation_keys_by_the_span_formula_and_a_wrong_key_fails_the_check() -> 
         assert "Beyond the notes" in problem.statement
         assert family.verify(replace(problem, answer=str(expected + 1))), seed
     assert asks == {"size", "span", "stack"}
+
+
+def test_same_padding_keeps_the_size_in_the_engine_and_one_off_fails() -> None:
+    family = families()["convolution/same-padding"]
+    asks = set()
+    for seed in range(30):
+        q = family.draw_params(seed)
+        pad, h = int(q["pad"]), int(q["h"])
+        problem = family.generate(seed)
+        key = int(problem.answer)
+        asks.add(q["ask"])
+        k, p = (key, pad) if q["ask"] == "kernel" else (2 * pad + 1, key)
+        if q["ask"] == "total":
+            p = key // 2
+        out = F.conv2d(Tensor(np.zeros((1, 1, h, h))), Tensor(np.ones((1, 1, k, k))), padding=p)
+        assert out.shape[2] == h and k % 2 == 1
+        assert family.verify(replace(problem, answer=str(key + 1))), seed
+    assert asks == {"per-side", "total", "kernel"}
