@@ -170,6 +170,12 @@ POINTS: tuple[Point, ...] = (
     Point("convolution", "receptive field", ("convolution/receptive-field",)),
     Point(
         "convolution",
+        "ConvNet ingredients: convolutions, pooling, dense layers (a whole CNN's shapes, "
+        "parameters and multiply-accumulates)",
+        ("convolution/cnn-shapes", "convolution/cnn-counts"),
+    ),
+    Point(
+        "convolution",
         "dilation: the output size and the receptive field of a dilated kernel",
         ("convolution/dilation",),
         beyond=True,

@@ -30,6 +30,8 @@ IDS = [
     "convolution/receptive-field",
     "convolution/dilation",
     "convolution/same-padding",
+    "convolution/cnn-shapes",
+    "convolution/cnn-counts",
 ]
 
 
@@ -190,3 +192,55 @@ def test_same_padding_keeps_the_size_in_the_engine_and_one_off_fails() -> None:
         assert out.shape[2] == h and k % 2 == 1
         assert family.verify(replace(problem, answer=str(key + 1))), seed
     assert asks == {"per-side", "total", "kernel"}
+
+
+def _cnn(q: dict[str, str]) -> dict[str, object]:
+    """The network of the cnn families traced by hand (NCHW, one image)."""
+    v = {n: int(q[n]) for n in ("c0", "h", "c1", "k1", "p1", "c2", "k2", "p2", "m")}
+    h1 = v["h"] + 2 * v["p1"] - v["k1"] + 1
+    h2 = h1 // 2 + 2 * v["p2"] - v["k2"] + 1
+    flat = v["c2"] * (h2 // 2) ** 2
+    p1 = v["c1"] * (v["c0"] * v["k1"] ** 2 + 1)
+    p2 = v["c2"] * (v["c1"] * v["k2"] ** 2 + 1)
+    pd = v["m"] * (flat + 1)
+    return {
+        "conv1": (v["c1"], h1, h1),
+        "pool1": (v["c1"], h1 // 2, h1 // 2),
+        "conv2": (v["c2"], h2, h2),
+        "pool2": (v["c2"], h2 // 2, h2 // 2),
+        "flatten": (flat,),
+        "conv1-params": p1,
+        "conv2-params": p2,
+        "dense-params": pd,
+        "total-params": p1 + p2 + pd,
+        "conv1-macs": v["c1"] * h1 * h1 * v["c0"] * v["k1"] ** 2,
+        "conv2-macs": v["c2"] * h2 * h2 * v["c1"] * v["k2"] ** 2,
+    }
+
+
+@pytest.mark.parametrize("family_id", ["convolution/cnn-shapes", "convolution/cnn-counts"])
+def test_cnn_trace_by_hand_every_kind_and_a_wrong_key_fails(family_id: str) -> None:
+    family = families()[family_id]
+    asks = set()
+    for seed in range(60):
+        q = family.draw_params(seed)
+        want = _cnn(q)[q["ask"]]
+        problem = family.generate(seed)
+        asks.add(q["ask"])
+        if isinstance(want, tuple):
+            n = int(q["n"])
+            assert problem.answer == str((n, *want)).replace(",)", ")")
+            wrong = str((n, *want[:-1], want[-1] + 1)).replace(",)", ")")
+        else:
+            assert int(problem.answer) == want
+            wrong = str(want + 1)
+        assert family.verify(replace(problem, answer=wrong)), seed
+    assert len(asks) == len(family.kinds["ask"])
+
+
+def test_cnn_counts_say_whether_the_bias_counts() -> None:
+    family = families()["convolution/cnn-counts"]
+    for seed in range(40):
+        p = family.generate(seed)
+        if p.question_kind["ask"].endswith("-macs"):
+            assert "the bias additions do not count" in p.statement
