@@ -155,7 +155,7 @@ POINTS: tuple[Point, ...] = (
     Point(
         "convolution",
         "H_ijd = Σ_a Σ_b Σ_c V_abcd X_{i+a, j+b, c}",
-        ("convolution/output-entry", "convolution/output-map"),
+        ("convolution/output-entry", "convolution/output-map", "convolution/gradient"),
     ),
     Point(
         "convolution",

@@ -32,6 +32,7 @@ IDS = [
     "convolution/same-padding",
     "convolution/cnn-shapes",
     "convolution/cnn-counts",
+    "convolution/gradient",
 ]
 
 
@@ -244,3 +245,38 @@ def test_cnn_counts_say_whether_the_bias_counts() -> None:
         p = family.generate(seed)
         if p.question_kind["ask"].endswith("-macs"):
             assert "the bias additions do not count" in p.statement
+
+
+def _notes_conv(X: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """H_ijd = sum_abc V_abcd X_{i+a, j+b, c}, offsets -2..2, zero outside (NumPy windows)."""
+    n, padded = X.shape[0], np.pad(X, ((2, 2), (2, 2), (0, 0)))
+    H = np.zeros((n, n, V.shape[3]))
+    for i in range(n):
+        for j in range(n):
+            H[i, j] = np.einsum("abc,abcd->d", padded[i : i + 5, j : j + 5], V)
+    return H
+
+
+def test_convolution_gradient_is_the_change_of_the_loss() -> None:
+    """L = sum(G * H) is linear in V and in X: one unit step of the asked entry changes L
+    by exactly the key."""
+    family = families()["convolution/gradient"]
+    kinds = set()
+    for seed in range(30):
+        su = family.draw(seed)
+        p = family.generate(seed)
+        kinds.add(tuple(sorted(p.question_kind.items())))
+        X, V = su.X.astype(float), su.V.astype(float)
+        a, b, c, d = su.at
+        if su.ask == "dV":
+            step = V.copy()
+            step[a + 2, b + 2, c - 1, d - 1] += 1
+            change = (su.G * (_notes_conv(X, step) - _notes_conv(X, V))).sum()
+        else:
+            step = X.copy()
+            step[a - 1, b - 1, c - 1] += 1
+            change = (su.G * (_notes_conv(step, V) - _notes_conv(X, V))).sum()
+        assert float(p.answer) == pytest.approx(change, abs=1e-9)
+        assert V.shape[:2] == (5, 5) and V.shape[3] == 2  # Delta = 2, two output channels
+        assert family.verify(replace(p, answer=str(change + 1)))
+    assert len(kinds) == 4

@@ -624,3 +624,155 @@ class ReceptiveField(Family):
         if engine != {int(problem.answer)}:
             return [f"the key {problem.answer} but the engine's gradient spans {engine}"]
         return []
+
+
+# --- the gradients of the notes' convolution, 5x5 kernels, two output channels --------------
+@dataclass(frozen=True)
+class _GradSetup:
+    X: np.ndarray  # X[i, j, c], 0-based rows and columns
+    V: np.ndarray  # V[a + 2, b + 2, c, d]: offsets a, b in -2..2 (Delta = 2)
+    G: np.ndarray  # dL/dH[i, j, d]
+    ask: str  # "dV" (an entry V_abcd) or "dX" (an entry X_pqc)
+    at: tuple[int, int, int, int]  # dV: (a, b, c, d); dX: (p, q, c, unused), 1-based
+
+
+def grad_terms(su: _GradSetup, *, flip: bool = True, channels: str = "all", unit: bool = False):  # type: ignore[no-untyped-def]
+    """(G, factor) products of dL/dV_abcd = sum_ij G_ijd X_{i+a,j+b,c} or dL/dX_pqc =
+    sum_abd G_{p-a,q-b,d} V_abcd, by plain loops; the flags make the misreadings (offsets'
+    sign, one output channel or all of them, G taken as 1)."""
+    n, sign, G = su.X.shape[0], (1 if flip else -1), np.ones_like(su.G) if unit else su.G
+    if su.ask == "dV":
+        a, b, c, d = su.at
+        ds = range(G.shape[2]) if channels == "sum" else [d - 1]
+        return [
+            (G[i, j, dd], su.X[i + sign * a, j + sign * b, c - 1])
+            for dd in ds
+            for i in range(n)
+            for j in range(n)
+            if 0 <= i + sign * a < n and 0 <= j + sign * b < n
+        ]
+    p, q, c, _ = su.at
+    ds = [0] if channels == "first" else range(G.shape[2])
+    return [
+        (G[p - 1 - sign * a, q - 1 - sign * b, d], su.V[a + 2, b + 2, c - 1, d])
+        for d in ds
+        for a in range(-2, 3)
+        for b in range(-2, 3)
+        if 0 <= p - 1 - sign * a < n and 0 <= q - 1 - sign * b < n
+    ]
+
+
+def grad_loops(su: _GradSetup, **how: object) -> float:  # the sum of the products
+    return float(sum(g * v for g, v in grad_terms(su, **how)))  # type: ignore[arg-type]
+
+
+_GRAD_TEXT = {  # per question kind: the prose, and the output-channel mistake
+    "dV": {
+        "target": "$d/dV_abcd L$ for $a = {a}$, $b = {b}$, $c = {c}$, $d = {d}$",
+        "rule": "$d/dV_abcd L$ = sum over $i$, $j$ of $G_ijd$ times $X$ at row $i + a$, column "
+        "$j + b$, channel $c$: channel {d} of $G$ against channel {c} of $X$ shifted by ({a}, "
+        "{b}) (positions outside the grid drop out)",
+        "flip": "H_ijd uses X at row i + a, column j + b, so G_ijd pairs with X there.",
+        "tag": "summed-output-channels",
+        "why": "V_abcd touches only output channel d = {d}: use that channel of G.",
+        "hint": "L depends on $V_abcd$ through each $H_ijd$ it",
+        "coefficient": "In $H_ijd$ the coefficient of $V_abcd$ is $X$ at ($i + a$, $j + b$, $c$).",
+    },
+    "dX": {  # (a, b, c) hold (p, q, c)
+        "target": "the gradient with respect to the input entry $X_pqc$, $d/dX_pqc L$, for row "
+        "$p = {a}$, column $q = {b}$, $c = {c}$",
+        "rule": "$X_pqc$ feeds $H_ijd$ wherever $p = i + a$ and $q = j + b$, so $d/dX_pqc L$ = "
+        "sum over $a$, $b$ and both output channels $d$ of $G$ at row $p - a$, column $q - b$, "
+        "channel $d$, times $V_abcd$ (the kernel turned by 180 degrees)",
+        "flip": "X_pqc meets V_abcd in H_ijd at i = p - a, j = q - b: the kernel turned by 180°.",
+        "tag": "one-output-channel",
+        "why": "X_pqc feeds both output channels: add the products of d = 2 too.",
+        "hint": "L depends on $X_pqc$ through each $H_ijd$ it",
+        "coefficient": "$X_pqc$ appears in $H_ijd$ with the coefficient $V_abcd$ for "
+        "$a = p - i$, $b = q - j$, and every $d$.",
+    },
+}
+
+
+@register
+class ConvGradient(Family):
+    id = "convolution/gradient"
+    topic = "convolution"
+    title = "Gradients of the notes' convolution: an entry of dL/dV or dL/dX"
+    kind = "number"
+    kinds = dims(ask=("dV", "dX"), channels=("1", "2"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": (su := self.draw(seed)).ask, "channels": str(su.X.shape[2])}
+
+    def draw(self, seed: int) -> _GradSetup:
+        draw = Draw(self.id, seed)
+        ask, C, n, D = draw.choice(["dV", "dX"]), draw.choice([1, 2]), 3, 2
+
+        def grid(shape: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
+            return np.array([draw.integer(lo, hi) for _ in range(np.prod(shape))]).reshape(shape)
+
+        while True:
+            X, V, G = grid((n, n, C), -2, 3), grid((5, 5, C, D), -2, 2), grid((n, n, D), -1, 2)
+            spots = [-2, -1, -1, 0, 0, 1, 1, 2] if ask == "dV" else [1, 2, 3]  # offsets, rows
+            at = (draw.choice(spots), draw.choice(spots), draw.integer(1, C), draw.integer(1, D))
+            su = _GradSetup(X, V, G, ask, at)
+            if grad_loops(su) != 0:
+                return su
+
+    def engine_gradient(self, su: _GradSetup) -> float:  # NCHW, kernel index offset + 2
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        x = Tensor(su.X.transpose(2, 0, 1)[None].astype(float), requires_grad=True)
+        w = Tensor(su.V.transpose(3, 2, 0, 1).astype(float), requires_grad=True)  # (D, C, 5, 5)
+        h = F.conv2d(x, w, padding=2)  # (1, D, n, n)
+        (h * su.G.transpose(2, 0, 1)[None].astype(float)).sum().backward()
+        assert x.grad is not None and w.grad is not None
+        a, b, c, d = su.at
+        return float(
+            w.grad[d - 1, c - 1, a + 2, b + 2] if su.ask == "dV" else x.grad[0, c - 1, a - 1, b - 1]
+        )
+
+    def generate(self, seed: int) -> Problem:
+        su = self.draw(seed)
+        key, C = self.engine_gradient(su), su.X.shape[2]
+        a, b, c, d = su.at
+        t = {k: v.format(a=a, b=b, c=c, d=d) for k, v in _GRAD_TEXT[su.ask].items()}
+        xs = "; ".join(f"$X_ij{c + 1} = {matrix(su.X[:, :, c])}$" for c in range(C))
+        vs = "; ".join(
+            f"$V_ab{c + 1}{d + 1} = {matrix(su.V[:, :, c, d])}$" for c in range(C) for d in range(2)
+        )
+        gs = "; ".join(f"$G_ij{d + 1} = {matrix(su.G[:, :, d])}$" for d in range(2))
+        statement = (
+            "The notes' convolution computes $H_ijd$ = sum over $a$, $b$ from $-Delta$ to "
+            "$Delta$ and over input channels $c$ of $V_abcd$ times $X$ at row $i + a$, column "
+            "$j + b$, channel $c$ (channels last, offsets centred; $X$ is 0 outside the grid, "
+            "so $H$ is 3x3 like $X$). Here $Delta = 2$ (5x5 kernels), the input has "
+            f"{count(C, 'channel')} and the layer {count(2, 'output channel')}. With rows for "
+            f"$a$ = -2..2 (top to bottom) and columns for $b$ = -2..2: {vs}. The input: {xs} "
+            "(rows and columns numbered from 1). In the backward pass the gradient arriving "
+            f"at the output is $G_ijd$ = $d/dH_ijd L$: {gs}. Compute {t['target']}."
+        )
+        products = " + ".join(f"({g})({v})" for g, v in grad_terms(su) if g and v)
+        solution = (
+            f"{t['rule']}. The products with both factors nonzero: {products} = {fmt_key(key)}. "
+            "(PyTorch's conv2d computes the same with kernel index = offset + 2, padding 2.)"
+        )
+        candidates = [
+            ("flipped-offset", grad_loops(su, flip=False), f"Mind the offsets' sign: {t['flip']}"),
+            ("upstream-ignored", grad_loops(su, unit=True), "Multiply by G_ijd, not by 1."),
+            (t["tag"], grad_loops(su, channels="sum" if su.ask == "dV" else "first"), t["why"]),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(key),
+            hints=[f"{t['hint']} appears in: add $G_ijd$ times its coefficient.", t["coefficient"]],
+            solution=solution,
+            mistakes=keep_distinct(np.array(key), candidates, text=_entry_or_map, apart=separated),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        loop = np.array([[grad_loops(self.draw(problem.seed))]])
+        return mismatch(key_numbers(problem.answer), loop, "the notes' formula differentiated")
