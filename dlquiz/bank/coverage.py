@@ -191,6 +191,12 @@ POINTS: tuple[Point, ...] = (
             "pooling/output-size",
         ),
     ),
+    Point(
+        "pooling",
+        "the backward pass of pooling: max routes each window's gradient to its maximum, "
+        "average shares it equally",
+        ("pooling/max-pool-gradient", "pooling/avg-pool-gradient"),
+    ),
     # --- batch norm -----------------------------------------------------------------------
     Point(
         "batch-norm",

@@ -22,6 +22,7 @@ IDS = [
     "pooling/avg-pool-output",
     "pooling/max-pool-gradient",
     "pooling/output-size",
+    "pooling/avg-pool-gradient",
 ]
 
 
@@ -115,3 +116,25 @@ def test_latex_prose_is_ascii() -> None:
 
 def test_verify_command_passes_for_the_topic() -> None:
     assert_verify_command_passes("pooling", 3)
+
+
+def test_avg_pool_gradient_against_finite_differences_and_no_zero_entry() -> None:
+    """L = sum(G * avgpool(X)) is linear in X: a unit step of one cell changes L by its
+    gradient; padded zeros count in every mean."""
+    family = families()["pooling/avg-pool-gradient"]
+    for seed in range(20):
+        su = family.draw(seed)
+        X, G = np.array(su.pool.X, dtype=float), np.array(su.G, dtype=float)
+        pool = su.pool
+
+        def loss(x: np.ndarray, pool=pool, G=G) -> float:
+            return float((G * windows(x, pool.k, pool.s, pool.p, 0.0).mean(axis=(2, 3))).sum())
+
+        numeric = np.zeros_like(X)
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                e = np.zeros_like(X)
+                e[i, j] = 1.0
+                numeric[i, j] = loss(X + e) - loss(X)
+        key = numbers(family.generate(seed).answer)
+        assert np.allclose(key, numeric, atol=1e-9) and (key != 0).all()

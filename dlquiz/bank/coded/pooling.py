@@ -586,3 +586,140 @@ def _window_kind(pool: _Pool) -> dict[str, str]:
     """Windows that overlap (stride below the kernel) or tile, and the padding."""
     windows = "overlapping" if pool.s < pool.k else "disjoint"
     return {"windows": windows, "padding": str(pool.p)}
+
+
+# --- average pooling's backward pass ----------------------------------------------------------
+AVG_GRAD_CONFIGS = (  # (n, k, stride, padding): every input cell lies in some window
+    (4, 2, 2, 0),
+    (6, 2, 2, 0),
+    (6, 3, 3, 0),
+    (4, 2, 1, 0),
+    (3, 2, 1, 0),
+    (4, 3, 1, 0),
+    (5, 3, 2, 0),
+    (3, 2, 2, 1),
+    (4, 3, 2, 1),
+)
+
+
+def loop_avg_grad(su: _GradSetup, *, divide: str = "window", overwrite: bool = False):  # type: ignore[no-untyped-def]
+    """dL/dX by hand: each window's gradient shared equally by its k*k cells (padding
+    included), added where windows overlap. ``divide`` "none" or "real" (the cells inside
+    the input) and ``overwrite`` (the last window wins) are the misreadings."""
+    pool, dx = su.pool, np.zeros((su.pool.n, su.pool.n), dtype=object)
+    for r, q, real in pool.windows():
+        share = {"window": pool.k * pool.k, "none": 1, "real": len(real)}[divide]
+        for i, j in real:
+            g = Fraction(su.G[r][q], share)
+            dx[i, j] = g if overwrite else dx[i, j] + g
+    return dx.astype(float)
+
+
+@register
+class AvgPoolGradient(Family):
+    id = "pooling/avg-pool-gradient"
+    topic = "pooling"
+    title = "The backward pass of average pooling"
+    kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed).pool)
+
+    def draw(self, seed: int) -> _GradSetup:
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(AVG_GRAD_CONFIGS)
+        while True:  # redrawn until no entry of dL/dX is 0 (overlapping windows may cancel)
+            pool = _Pool(_draw_distinct(draw, n), k, s, p)
+            G = tuple(
+                tuple(draw.nonzero(-3, 6) for _ in range(pool.size)) for _ in range(pool.size)
+            )
+            su = _GradSetup(pool, G)
+            if (loop_avg_grad(su) != 0).all():
+                return su
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz.engine import functional as F
+
+        su = self.draw(seed)
+        pool, cells = su.pool, su.pool.k * su.pool.k
+        x = pool.tensor()
+        y = F.avg_pool2d(x, pool.k, stride=pool.s, padding=pool.p)
+        (y * np.array(su.G, dtype=float)[None, None]).sum().backward()
+        assert x.grad is not None
+        dx = x.grad[0, 0]
+        pad = (
+            f" The padding is zeros and counts in the mean (PyTorch's count_include_pad=True): "
+            f"every window divides by {cells}."
+            if pool.p
+            else ""
+        )
+        statement = (
+            f"Average pooling with {pool.geometry()} is applied to $X = {matrix(pool.X)}$, giving "
+            f"a {pool.size}x{pool.size} output $Y$ (each entry the mean of its window).{pad} In "
+            f"the backward pass the gradient arriving at the output is $d/dY L = {matrix(su.G)}$. "
+            f"Give the gradient $d/dX L$, a {pool.n}x{pool.n} matrix, to 3 significant figures."
+        )
+        overlap = pool.s < pool.k
+        solution = (
+            f"Each output is (1/{cells}) times the sum of its window, so each of the window's "
+            f"cells receives 1/{cells} of that output's gradient, whatever the values of $X$ "
+            f"(average pooling's gradient does not depend on them). For example window (1, 1) "
+            f"passes {su.G[0][0]}/{cells} = {fmt_key(su.G[0][0] / cells)} to each of its cells."
+            + (
+                " The windows overlap: a cell in several windows adds up their shares."
+                if overlap
+                else ""
+            )
+            + (" Padded cells receive shares too, but they are not part of $X$." if pool.p else "")
+            + f" So $d/dX L = {array_text(dx, None, rows=True)}$."
+        )
+        candidates = [
+            (
+                "not-divided",
+                loop_avg_grad(su, divide="none"),
+                f"Each cell gets 1/{cells} of the window's gradient: the mean divides by {cells}.",
+            ),
+            (
+                "max-rule",
+                loop_max_grad(su),
+                "That is max pooling's rule: average pooling shares each window's gradient "
+                "equally among its cells.",
+            ),
+        ]
+        if overlap:
+            candidates.append(
+                (
+                    "no-accumulate",
+                    loop_avg_grad(su, overwrite=True),
+                    "A cell in several overlapping windows receives the sum of their shares.",
+                )
+            )
+        if pool.p:
+            candidates.append(
+                (
+                    "exclude-padding",
+                    loop_avg_grad(su, divide="real"),
+                    f"With count_include_pad=True every window divides by {cells}, padded cells "
+                    "included.",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=array_text(dx, None, rows=True),
+            hints=[
+                f"Each output is its window's sum divided by {cells}: what is its derivative "
+                "with respect to one cell of the window?",
+                "Add up what each window sends to a cell"
+                + ("; windows overlap here." if overlap else "."),
+            ],
+            solution=solution,
+            mistakes=keep_distinct(
+                dx, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        exact = loop_avg_grad(self.draw(problem.seed))
+        return mismatch(key_numbers(problem.answer), exact, "exact shares by hand")
