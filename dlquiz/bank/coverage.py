@@ -195,7 +195,7 @@ POINTS: tuple[Point, ...] = (
         "pooling",
         "the backward pass of pooling: max routes each window's gradient to its maximum, "
         "average shares it equally",
-        ("pooling/max-pool-gradient", "pooling/avg-pool-gradient"),
+        ("pooling/max-pool-gradient", "pooling/avg-pool-gradient", "pooling/max-pool-overlap"),
     ),
     # --- batch norm -----------------------------------------------------------------------
     Point(

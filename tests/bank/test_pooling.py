@@ -23,6 +23,7 @@ IDS = [
     "pooling/max-pool-gradient",
     "pooling/output-size",
     "pooling/avg-pool-gradient",
+    "pooling/max-pool-overlap",
 ]
 
 
@@ -138,3 +139,32 @@ def test_avg_pool_gradient_against_finite_differences_and_no_zero_entry() -> Non
                 numeric[i, j] = loss(X + e) - loss(X)
         key = numbers(family.generate(seed).answer)
         assert np.allclose(key, numeric, atol=1e-9) and (key != 0).all()
+
+
+def test_max_pool_overlap_adds_the_gradients_of_the_windows_a_cell_wins() -> None:
+    """Against finite differences of L = sum(G * maxpool(X)); the asked cell wins two
+    windows or more, and its entry is not 0."""
+    family = families()["pooling/max-pool-overlap"]
+    asks = set()
+    for seed in range(20):
+        su, ask, (ci, cj) = family.draw(seed)
+        pool, X, G = su.pool, np.array(su.pool.X, dtype=float), np.array(su.G, dtype=float)
+        assert pool.s < pool.k
+        numeric = np.zeros_like(X)
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                e = np.zeros_like(X)
+                e[i, j] = 1e-3
+                up, down = (
+                    (G * windows(x, pool.k, pool.s, pool.p, -np.inf).max(axis=(2, 3))).sum()
+                    for x in (X + e, X - e)
+                )
+                numeric[i, j] = (up - down) / 2e-3
+        p = family.generate(seed)
+        asks.add(ask)
+        key = numbers(p.answer)
+        want = numeric if ask == "matrix" else numeric[ci, cj]
+        assert np.allclose(key, want, atol=1e-6)
+        assert numeric[ci, cj] != 0
+        assert p.question_kind["zeros"] == ("the point" if ask == "matrix" else "no")
+    assert asks == {"matrix", "cell"}

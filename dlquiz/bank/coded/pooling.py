@@ -723,3 +723,127 @@ class AvgPoolGradient(Family):
     def verify(self, problem: Problem) -> list[str]:
         exact = loop_avg_grad(self.draw(problem.seed))
         return mismatch(key_numbers(problem.answer), exact, "exact shares by hand")
+
+
+# --- max pooling's backward pass where windows overlap -----------------------------------------
+OVERLAP_CONFIGS = (
+    (4, 2, 1, 0),
+    (3, 2, 1, 0),
+    (4, 3, 1, 0),
+    (5, 3, 2, 0),
+    (5, 3, 1, 0),
+    (5, 2, 1, 0),
+)
+
+
+def _wins(su: _GradSetup) -> dict[tuple[int, int], list[int]]:
+    """For each cell that is some window's maximum, the gradients of the windows it wins."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for r, q, real in su.pool.windows():
+        cell = max(real, key=lambda c: su.pool.X[c[0]][c[1]])
+        out.setdefault(cell, []).append(su.G[r][q])
+    return out
+
+
+@register
+class MaxPoolOverlap(Family):
+    id = "pooling/max-pool-overlap"
+    topic = "pooling"
+    title = "Max pooling's backward pass with overlapping windows"
+    kind = "numbers"
+    # The whole dL/dX is mostly zeros (cells that win no window): there they are the point.
+    kinds = dims(ask=("matrix", "cell"), zeros=("the point", "no"))
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        ask = self.draw(seed)[1]
+        return {"ask": ask, "zeros": "the point" if ask == "matrix" else "no"}
+
+    def draw(self, seed: int) -> tuple[_GradSetup, str, tuple[int, int]]:
+        """The setup, what is asked, and the cell that wins the most windows."""
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(OVERLAP_CONFIGS)
+        ask = draw.choice(["matrix", "cell"])
+        while True:  # some cell wins two windows or more, and its gradient is not 0
+            pool = _Pool(_draw_distinct(draw, n), k, s, p)
+            G = tuple(
+                tuple(draw.nonzero(-3, 5) for _ in range(pool.size)) for _ in range(pool.size)
+            )
+            su = _GradSetup(pool, G)
+            wins = _wins(su)
+            cell = max(wins, key=lambda c: len(wins[c]))
+            if len(wins[cell]) >= 2 and sum(wins[cell]) != 0:
+                return su, ask, cell
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz.engine import functional as F
+
+        su, ask, (ci, cj) = self.draw(seed)
+        pool, wins = su.pool, _wins(su)
+        x = pool.tensor()
+        y = F.max_pool2d(x, pool.k, stride=pool.s, padding=pool.p)
+        (y * np.array(su.G, dtype=float)[None, None]).sum().backward()
+        assert x.grad is not None
+        dx = x.grad[0, 0]
+        value = pool.X[ci][cj]
+        question = (
+            f"Give the gradient $d/dX L$, a {pool.n}x{pool.n} matrix."
+            if ask == "matrix"
+            else f"Give the entry of $d/dX L$ at row {ci + 1}, column {cj + 1} (where $X$ is "
+            f"{value})."
+        )
+        statement = (
+            f"Max pooling with {pool.geometry()} is applied to $X = {matrix(pool.X)}$ (no ties "
+            f"in any window), giving a {pool.size}x{pool.size} output $Y$; the windows overlap, "
+            f"since the stride is smaller than the window. In the backward pass the gradient "
+            f"arriving at the output is $d/dY L = {matrix(su.G)}$. {question}"
+        )
+        shares = " + ".join(f"({g})" if g < 0 else str(g) for g in wins[(ci, cj)])
+        solution = (
+            "Each window sends its gradient to its maximum only. Where windows overlap, one "
+            "cell can be the maximum of several of them, and then it receives the sum of their "
+            f"gradients: {value} (row {ci + 1}, column {cj + 1}) wins {len(wins[(ci, cj)])} "
+            f"windows and receives {shares} = {fmt_key(float(dx[ci, cj]))}."
+            + (
+                f" Every other cell likewise; cells that win no window get 0: "
+                f"$d/dX L = {array_text(dx, None, rows=True)}$."
+                if ask == "matrix"
+                else ""
+            )
+        )
+        matrix_ask = ask == "matrix"
+        key = dx if matrix_ask else np.array(float(dx[ci, cj]))
+        feedback = {
+            "no-accumulate": "A cell that is the maximum of several overlapping windows "
+            "receives the sum of their gradients, not one of them.",
+            "unit-gradient": "The maximum receives the gradient arriving at its output, dL/dY, "
+            "not 1 per window.",
+            "spread-evenly": "That is average pooling's rule: max pooling sends each window's "
+            "gradient to its maximum only.",
+        }
+        modes = {"no-accumulate": "overwrite", "unit-gradient": "unit", "spread-evenly": "spread"}
+        candidates = []
+        for tag, why in feedback.items():
+            full = loop_max_grad(su, mode=modes[tag])
+            candidates.append((tag, full if matrix_ask else np.array(full[ci, cj]), why))
+        text = _matrix_text if matrix_ask else (lambda v: fmt_key(float(v)))
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=text(key),
+            hints=[
+                "For each window, find its maximum; a window sends its whole gradient there.",
+                "A cell that wins several overlapping windows adds up their gradients.",
+            ],
+            solution=solution,
+            mistakes=keep_distinct(key, candidates, text=text, apart=separated),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su, ask, (ci, cj) = self.draw(problem.seed)
+        exact = loop_max_grad(su)
+        reference = exact if ask == "matrix" else np.array([[exact[ci, cj]]])
+        return mismatch(key_numbers(problem.answer), reference, "routing by hand")
+
+
+def _matrix_text(v: object) -> str:
+    return array_text(v, None, rows=True)
