@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_output_size_by_hand_and_against_the_engine() -> None:
         p = family.generate(seed)
         assert int(p.answer) == expected
         if su["padding"] == "total":  # the statement gives the total padding, twice PyTorch's
-            assert f"p_h = {2 * pad}" in p.statement
+            assert f"p = {2 * pad} in total" in p.statement
 
 
 def test_output_shape_against_the_engine_layout_by_layout() -> None:
@@ -280,3 +281,35 @@ def test_convolution_gradient_is_the_change_of_the_loss() -> None:
         assert V.shape[:2] == (5, 5) and V.shape[3] == 2  # Delta = 2, two output channels
         assert family.verify(replace(p, answer=str(change + 1)))
     assert len(kinds) == 4
+
+
+def _texts(p) -> list[str]:  # type: ignore[no-untyped-def]
+    return [p.statement, p.solution, *p.hints, *(m["feedback"] for m in p.mistakes), *p.choices]
+
+
+def test_output_size_speaks_of_one_padding_convention_per_problem() -> None:
+    """A problem that gives the total padding never shows the per-side formula (n + 2p) in
+    its hints, feedback or solution, and the other way round; no textbook notation (p_h)."""
+    family = families()["convolution/output-size"]
+    for seed in range(120):
+        p = family.generate(seed)
+        total = p.question_kind["padding"] == "total"
+        for text in _texts(p):
+            assert ("n + 2p" not in text) if total else ("n + p " not in text), (seed, text)
+            assert "p_h" not in text and "d2l" not in text.lower()
+
+
+PLURAL = re.compile(
+    r"(?<![\w.,])(?<!\+ )(?<!- )1 (?:[a-z-]+ )?(?:channels|images|pixels|filters|windows|layers|"
+    r"kernels|outputs|inputs|units|rows|columns|positions|cells|entries|products)\b"
+)
+
+
+def test_no_family_of_the_topic_writes_one_with_a_plural() -> None:
+    """ "1 channels" (and its kind) in any text of a convolution or pooling problem."""
+    assert PLURAL.search("the 1 input channels are summed") and not PLURAL.search("k + 1 rows")
+    for family_id, family in families().items():
+        if family.topic in ("convolution", "pooling"):
+            for seed in range(120):
+                for text in _texts(family.generate(seed)):
+                    assert not PLURAL.search(text), (family_id, seed, text)

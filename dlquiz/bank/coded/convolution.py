@@ -4,7 +4,7 @@ Two conventions meet here and every problem names the one it uses. The notes wri
 H_ijd = sum_{a,b=-Delta..Delta} sum_c V_abcd X_{i+a, j+b, c}: offsets centred on the
 output position, channels last. PyTorch (and the engine) index the kernel from its corner,
 0..k-1, in NCHW layout. Both are cross-correlations (no kernel flip). Padding is per side
-(PyTorch's ``padding=p``) or in total (d2l's p_h), as each problem states.
+(PyTorch's ``padding=p``) or in total (both sides together), as each problem states.
 
 Sizes and counts are verified against the engine's actual ``conv2d`` output shapes and
 ``Conv2d`` parameters; output values come from the engine and are verified by a plain
