@@ -85,9 +85,13 @@ def test_output_shape_against_the_engine_layout_by_layout() -> None:
 def test_param_count_against_the_formula_and_the_engine() -> None:
     family = families()["convolution/param-count"]
     for seed in range(25):
-        su = family.setup(seed)
-        expected = su.c_out * (su.c_in * su.kh * su.kw + (1 if su.bias else 0))
-        assert int(family.generate(seed).answer) == expected
+        su = {k: v for k, v in family.draw_params(seed).items()}
+        c_in, c_out, kh, kw = (int(su[n]) for n in ("c_in", "c_out", "kh", "kw"))
+        expected = c_out * (c_in * kh * kw + (1 if su["bias"] == "yes" else 0))
+        p = family.generate(seed)
+        assert int(p.answer) == expected
+        assert f"= {expected}" in p.solution.replace(":", " =")  # exact, not rounded
+        assert family.verify(replace(p, answer=str(expected + 1)))
     layer = Conv2d(3, 64, 3, rng=0)  # the classic first layer: 64 * (27 + 1)
     assert sum(p.data.size for p in layer.parameters()) == 1792
 
@@ -313,3 +317,11 @@ def test_no_family_of_the_topic_writes_one_with_a_plural() -> None:
             for seed in range(120):
                 for text in _texts(family.generate(seed)):
                     assert not PLURAL.search(text), (family_id, seed, text)
+
+
+def test_cnn_counts_solution_writes_the_key_exactly() -> None:
+    """Counts of six digits are written whole in the worked solution, not to 4 figures."""
+    family = families()["convolution/cnn-counts"]
+    for seed in range(40):
+        p = family.generate(seed)
+        assert p.answer in p.solution, (seed, p.answer)

@@ -627,3 +627,48 @@ def _cnn_trace(ctx: CheckContext, n, c0, h, c1, k1, p1, c2, k2, p2, m, want) -> 
     ones = Tensor(np.ones((1, c_in, size + 2 * p, size + 2 * p)))  # the padding counted as taps
     macs = F.conv2d(ones, Tensor(np.ones(conv.weight.shape)), padding=0).data.sum()  # per image
     return ctx.agree(round(float(macs)), "the engine's conv2d with ones")
+
+
+@hook(
+    "conv2d_parameters",
+    "the key against the parameter entries of the engine's Conv2d (its weight of shape "
+    "(c_out, c_in, kh, kw) and, with bias = 1, one bias per output channel)",
+    c_in=Arg("int"),
+    c_out=Arg("int"),
+    kh=Arg("int"),
+    kw=Arg("int"),
+    bias=Arg("int", doc="1 with a bias, 0 without"),
+)
+def _conv2d_parameters(ctx: CheckContext, c_in, c_out, kh, kw, bias) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Conv2d
+
+    layer = Conv2d(c_in, c_out, (kh, kw), bias=bool(bias), rng=0)
+    if layer.weight.shape != (c_out, c_in, kh, kw):
+        return [f"unexpected engine weight shape {layer.weight.shape}"]
+    entries = sum(int(t.data.size) for t in layer.parameters())
+    return ctx.agree(entries, "the engine's Conv2d")
+
+
+@hook(
+    "pool2d_output",
+    "the key against the output shape of the engine's max_pool2d or avg_pool2d (zeros of "
+    "these sizes; without s, the engine's default stride)",
+    n=Arg("int"),
+    c=Arg("int"),
+    h=Arg("int"),
+    w=Arg("int"),
+    k=Arg("int"),
+    p=Arg("int", doc="padding on each side"),
+    op=Arg("text", options=("max", "average")),
+    s=Arg("int", required=False, doc="the stride; left out: the engine's default"),
+)
+def _pool2d_output(ctx: CheckContext, n, c, h, w, k, p, op, s=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    batch = min(n, 2)  # the batch passes through; two images show that it does
+    pool = F.max_pool2d if op == "max" else F.avg_pool2d
+    shape = pool(Tensor(np.zeros((batch, c, h, w))), k, stride=s, padding=p).shape
+    if shape[0] != batch:
+        return [f"the engine changed the batch size: {shape}"]
+    return ctx.agree((n, *shape[1:]), f"the engine's {pool.__name__}")
