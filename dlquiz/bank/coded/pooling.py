@@ -19,14 +19,12 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import (
-    distinct_shapes,
     keep_distinct,
     key_numbers,
     matrix,
     mismatch,
     out_size,
     separated,
-    tuple_text,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
@@ -437,149 +435,6 @@ class MaxPoolGradient(Family):
         return mismatch(
             key_numbers(problem.answer), loop_max_grad(self.setup(problem.seed)), "routing by hand"
         )
-
-
-# --- output size --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _SizeSetup:
-    n: int
-    c: int
-    h: int
-    w: int
-    k: int
-    s: int | None  # None: not given, PyTorch's default (the kernel size)
-    p: int
-    op: str
-
-    @property
-    def stride(self) -> int:
-        return self.k if self.s is None else self.s
-
-    def out(self, *, stride: int | None = None, pad: int | None = None) -> tuple[int, ...]:
-        s = self.stride if stride is None else stride
-        p = self.p if pad is None else pad
-        return (self.n, self.c, out_size(self.h, self.k, s, p), out_size(self.w, self.k, s, p))
-
-
-@register
-class PoolOutputSize(Family):
-    id = "pooling/output-size"
-    topic = "pooling"
-    title = "Output shape of a pooling layer with stride and padding"
-    kind = "shape"
-    kinds = dims(op=("max", "average"), stride=("default", "given"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        su = self.setup(seed)
-        return {"op": su.op, "stride": "default" if su.s is None else "given"}
-
-    def setup(self, seed: int) -> _SizeSetup:
-        draw = Draw(self.id, seed)
-        n = draw.choice([1, 8, 16, 32, 64])
-        c = draw.choice([3, 16, 32, 64])
-        h, w = draw.integer(7, 64), draw.integer(7, 64)
-        k = draw.choice([2, 2, 3, 3, 4])
-        s = draw.choice([None, None, 1, 2, 2, 3])
-        p = draw.integer(0, k // 2)
-        return _SizeSetup(n, c, h, w, k, s, p, draw.choice(["max", "average"]))
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        key = su.out()
-        stride_text = (
-            "no stride given (PyTorch's default stride is the kernel size)"
-            if su.s is None
-            else f"stride {su.s}"
-        )
-        statement = (
-            f"{'A max' if su.op == 'max' else 'An average'}-pooling layer with a "
-            f"{su.k}x{su.k} window, {stride_text} and "
-            f"padding {su.p} on each side is applied to a batch of shape "
-            f"{tuple_text((su.n, su.c, su.h, su.w))} (PyTorch's NCHW: batch, channels, height, "
-            "width). A window that does not fit entirely is dropped. Give the output shape."
-        )
-        ho, wo = key[2], key[3]
-        solution = (
-            f"Pooling works on each channel separately, so batch and channels stay "
-            f"{su.n} and {su.c}."
-            + (f" The stride defaults to the kernel size, {su.k}." if su.s is None else "")
-            + f" Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {ho}; width: "
-            f"floor(({su.w} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {wo}. "
-            f"So the output is {tuple_text(key)}."
-        )
-        candidates = []
-        if su.s is None:
-            candidates.append(
-                (
-                    "stride-one",
-                    su.out(stride=1),
-                    "PyTorch's pooling layers default to a stride equal to the kernel size, not 1.",
-                )
-            )
-        if su.p:
-            candidates.append(
-                (
-                    "padding-once",
-                    (
-                        su.n,
-                        su.c,
-                        out_size(su.h + su.p, su.k, su.stride, 0),
-                        out_size(su.w + su.p, su.k, su.stride, 0),
-                    ),
-                    "Padding p goes on both sides: the input grows by 2p.",
-                )
-            )
-        ceil = (
-            su.n,
-            su.c,
-            -(-(su.h + 2 * su.p - su.k) // su.stride) + 1,
-            -(-(su.w + 2 * su.p - su.k) // su.stride) + 1,
-        )
-        candidates += [
-            (
-                "rounded-up",
-                ceil,
-                "A window that does not fit entirely is dropped: round down (PyTorch's "
-                "default, ceil_mode=False).",
-            ),
-            (
-                "channels-pooled",
-                (su.n, 1, ho, wo),
-                "Pooling acts on each channel separately: the number of channels stays.",
-            ),
-            (
-                "no-plus-one",
-                (su.n, su.c, ho - 1, wo - 1),
-                "Count the first window too: floor((n + 2p - k)/s) + 1.",
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=tuple_text(key),
-            hints=[
-                "Pooling keeps the batch and channel sizes.",
-                "Height and width follow floor((n + 2p - k)/s) + 1, as for a convolution.",
-            ],
-            solution=solution,
-            mistakes=distinct_shapes(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-
-        su = self.setup(problem.seed)
-        batch = min(su.n, 2)  # the batch passes through; two images show that it does
-        x = Tensor(np.zeros((batch, su.c, su.h, su.w)))
-        pool = F.max_pool2d if su.op == "max" else F.avg_pool2d
-        shape = pool(x, su.k, stride=su.s, padding=su.p).shape
-        if shape[0] != batch:
-            return [f"the engine changed the batch size: {shape}"]
-        engine = tuple_text((su.n, *shape[1:]))
-        if engine != problem.answer:
-            return [f"the key {problem.answer} but the engine's pooling gives {engine}"]
-        return []
 
 
 def _window_kind(pool: _Pool) -> dict[str, str]:
