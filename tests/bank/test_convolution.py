@@ -99,7 +99,7 @@ def test_param_count_against_the_formula_and_the_engine() -> None:
 def test_output_entry_against_numpy_padding_and_a_window() -> None:
     family = families()["convolution/output-entry"]
     for seed in range(30):
-        su = family.setup(seed)
+        su = family.draw(seed)
         X = np.pad(np.array(su.X, dtype=float), ((0, 0), (1, 1), (1, 1)))  # (C, n+2, n+2)
         V = np.array(su.V, dtype=float)  # V[c, a + 1, b + 1]
         window = X[:, su.i - 1 : su.i + 2, su.j - 1 : su.j + 2]  # rows i-1..i+1 (1-based)
@@ -122,7 +122,7 @@ def test_output_entry_names_the_flipped_kernel() -> None:
 def test_output_map_against_a_sliding_window_in_numpy() -> None:
     family = families()["convolution/output-map"]
     for seed in range(30):
-        su = family.setup(seed)
+        su = family.draw(seed)
         X = np.pad(np.array(su.X, dtype=float), su.pad)
         K = np.array(su.K, dtype=float)
         windows = sliding_window_view(X, K.shape)[:: su.stride, :: su.stride]
@@ -140,7 +140,7 @@ def test_receptive_field_by_hand() -> None:
 def test_receptive_field_key_matches_the_formula() -> None:
     family = families()["convolution/receptive-field"]
     for seed in range(25):
-        layers = family.setup(seed)
+        layers = family.draw(seed)
         assert int(family.generate(seed).answer) == receptive_field(layers)
         assert family.verify(family.generate(seed)) == []
 
@@ -325,3 +325,60 @@ def test_cnn_counts_solution_writes_the_key_exactly() -> None:
     for seed in range(40):
         p = family.generate(seed)
         assert p.answer in p.solution, (seed, p.answer)
+
+
+def _family_sizes(module: str) -> dict[str, tuple[int, list[str]]]:
+    """Each family class of a coded module: its lines with the helpers only it uses, and
+    its method names (from the source, by the ast module)."""
+    import ast
+    from pathlib import Path
+
+    import dlquiz.bank.coded as coded
+
+    tree = ast.parse((Path(coded.__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    defs: dict[str, ast.AST] = {}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        name = getattr(node, "name", None) or getattr(target, "id", None)
+        if name:
+            defs[name] = node
+
+    def used(node: ast.AST) -> set[str]:
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        return names | {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+
+    def closure(name: str, seen: set[str]) -> set[str]:
+        for u in used(defs[name]) & set(defs):
+            if u not in seen and u != name:
+                seen.add(u)
+                closure(u, seen)
+        return seen
+
+    classes = [
+        n
+        for n, d in defs.items()
+        if isinstance(d, ast.ClassDef)
+        and "generate" in {b.name for b in d.body if isinstance(b, ast.FunctionDef)}
+    ]
+    helpers = {c: closure(c, set()) for c in classes}
+    out = {}
+    for c in classes:
+        own = [h for h in helpers[c] if all(h not in helpers[o] for o in classes if o != c)]
+        lines = sum(defs[n].end_lineno - defs[n].lineno + 1 for n in [c, *own])  # type: ignore[attr-defined]
+        methods = [b.name for b in defs[c].body if isinstance(b, ast.FunctionDef)]  # type: ignore[attr-defined]
+        out[c] = (lines, methods)
+    return out
+
+
+@pytest.mark.parametrize("module", ["convolution", "pooling"])
+def test_python_families_are_short_and_named_alike(module: str) -> None:
+    """Issue 12: a family that stays code is at most 150 lines with the helpers only it
+    uses, and draws a seed's numbers in `draw(self, seed)`, then generate, verify,
+    question_kind."""
+    sizes = _family_sizes(module)
+    assert sizes
+    for name, (lines, methods) in sizes.items():
+        assert lines <= 150, (name, lines)
+        assert "setup" not in methods and "params" not in methods, (name, methods)
+        core = [m for m in methods if m in ("draw", "generate", "verify", "question_kind")]
+        assert core == ["draw", "generate", "verify", "question_kind"], (name, methods)

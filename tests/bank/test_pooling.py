@@ -45,7 +45,7 @@ def test_same_seed_same_problem(family_id: str) -> None:
 def test_max_pool_output_against_numpy_windows_and_no_ties() -> None:
     family = families()["pooling/max-pool-output"]
     for seed in range(30):
-        pool = family.setup(seed)
+        pool = family.draw(seed)
         X = np.array(pool.X, dtype=float)
         assert len(np.unique(X)) == X.size  # no ties anywhere
         expected = windows(X, pool.k, pool.s, pool.p, -np.inf).max(axis=(2, 3))
@@ -56,7 +56,7 @@ def test_avg_pool_output_counts_padded_zeros() -> None:
     family = families()["pooling/avg-pool-output"]
     padded_seen = False
     for seed in range(40):
-        pool = family.setup(seed)
+        pool = family.draw(seed)
         X = np.array(pool.X, dtype=float)
         expected = windows(X, pool.k, pool.s, pool.p, 0.0).mean(axis=(2, 3))
         p = family.generate(seed)
@@ -71,7 +71,7 @@ def test_max_pool_gradient_against_finite_differences() -> None:
     """L = sum(G * maxpool(X)) is linear near X when no window has a tie."""
     family = families()["pooling/max-pool-gradient"]
     for seed in range(15):
-        su = family.setup(seed)
+        su = family.draw(seed)
         X = np.array(su.pool.X, dtype=float)
         G = np.array(su.G, dtype=float)
 

@@ -89,10 +89,7 @@ class ConvOutputEntry(Family):
     kind = "number"
     kinds = dims(channels=("1", "2"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"channels": str(len(self.setup(seed).X))}
-
-    def setup(self, seed: int) -> _EntrySetup:
+    def draw(self, seed: int) -> _EntrySetup:
         draw = Draw(self.id, seed)
         n = draw.choice([4, 5])
         channels = draw.choice([1, 2])
@@ -120,7 +117,7 @@ class ConvOutputEntry(Family):
         return float(F.conv2d(x, v, padding=1).data[0, 0, su.i - 1, su.j - 1])
 
     def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
+        su = self.draw(seed)
         key = self.engine_entry(su)
         channels = len(su.X)
         xs = "; ".join(
@@ -201,15 +198,21 @@ class ConvOutputEntry(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
+        su = self.draw(problem.seed)
         loop = notes_entry(su.X, su.V, su.i, su.j)
         key = float(key_numbers(problem.answer)[0, 0])
         if abs(key - loop) > 1e-8 * max(1.0, abs(loop)):
             return [f"the key {key} differs from the notes' formula looped by hand: {loop}"]
         return []
 
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"channels": str(len(self.draw(seed).X))}
+
 
 # --- the whole output map (PyTorch's convention) -----------------------------------------
+Grid = Sequence[Sequence[int]]
+
+
 @dataclass(frozen=True)
 class _MapSetup:
     X: tuple[tuple[int, ...], ...]
@@ -220,13 +223,7 @@ class _MapSetup:
 
 
 def loop_conv(
-    X: Sequence[Sequence[int]],
-    K: Sequence[Sequence[int]],
-    bias: int,
-    stride: int,
-    pad: int,
-    *,
-    flip: bool = False,
+    X: Grid, K: Grid, bias: int, stride: int, pad: int, *, flip: bool = False
 ) -> np.ndarray:
     """PyTorch's conv2d for one channel, as a plain loop (the reference for the engine)."""
     n, k = len(X), len(K)
@@ -253,24 +250,10 @@ class ConvOutputMap(Family):
     kind = "numbers"
     kinds = dims(stride=("1", "2"), padding=("0", "1"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        su = self.setup(seed)
-        return {"stride": str(su.stride), "padding": str(su.pad)}
+    CONFIGS = ((3, 2, 1, 0), (4, 2, 1, 0), (4, 3, 1, 0), (5, 3, 1, 0), (5, 2, 1, 0), (4, 2, 2, 0))
+    CONFIGS += ((5, 3, 2, 0), (3, 3, 1, 1), (4, 3, 1, 1), (5, 3, 2, 1))  # (n, k, stride, pad)
 
-    CONFIGS = (  # (n, k, stride, pad): outputs of at most 4x4
-        (3, 2, 1, 0),
-        (4, 2, 1, 0),
-        (4, 3, 1, 0),
-        (5, 3, 1, 0),
-        (5, 2, 1, 0),
-        (4, 2, 2, 0),
-        (5, 3, 2, 0),
-        (3, 3, 1, 1),
-        (4, 3, 1, 1),
-        (5, 3, 2, 1),
-    )
-
-    def setup(self, seed: int) -> _MapSetup:
+    def draw(self, seed: int) -> _MapSetup:
         draw = Draw(self.id, seed)
         n, k, stride, pad = draw.choice(self.CONFIGS)
         while True:  # redrawn until no output entry is 0 (a zero is a guessable, dull entry)
@@ -291,7 +274,7 @@ class ConvOutputMap(Family):
         return F.conv2d(x, w, b, stride=su.stride, padding=su.pad).data[0, 0]
 
     def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
+        su = self.draw(seed)
         out = self.engine_map(su)
         n, k = len(su.X), len(su.K)
         size = out.shape[0]
@@ -329,13 +312,7 @@ class ConvOutputMap(Family):
             ),
         ]
         if su.bias:
-            candidates.append(
-                (
-                    "forgot-bias",
-                    out - su.bias,
-                    f"Add the bias {su.bias} to every output entry.",
-                )
-            )
+            candidates.append(("forgot-bias", out - su.bias, f"Add the bias {su.bias} everywhere."))
         if su.pad:
             candidates.append(
                 (
@@ -357,9 +334,13 @@ class ConvOutputMap(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
+        su = self.draw(problem.seed)
         loop = loop_conv(su.X, su.K, su.bias, su.stride, su.pad)
         return mismatch(key_numbers(problem.answer), loop, "the plain loop")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.draw(seed)
+        return {"stride": str(su.stride), "padding": str(su.pad)}
 
 
 def _corner_products(su: _MapSetup) -> list[str]:
@@ -406,12 +387,7 @@ class ReceptiveField(Family):
     kind = "integer"
     kinds = dims(layers=("2", "3", "4"), pooling=("yes", "no"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        layers = self.setup(seed)
-        pooled = any(kind == "pool" for kind, _, _ in layers)
-        return {"layers": str(len(layers)), "pooling": "yes" if pooled else "no"}
-
-    def setup(self, seed: int) -> list[Layer]:
+    def draw(self, seed: int) -> list[Layer]:
         draw = Draw(self.id, seed)
         count = draw.integer(2, 4)
         layers: list[Layer] = []
@@ -432,7 +408,7 @@ class ReceptiveField(Family):
         return f"a {k}x{k} convolution with stride {s}"
 
     def generate(self, seed: int) -> Problem:
-        layers = self.setup(seed)
+        layers = self.draw(seed)
         key = receptive_field(layers)
         listed = ", then ".join(self.describe(lay) for lay in layers)
         statement = (
@@ -492,7 +468,7 @@ class ReceptiveField(Family):
         from dlquiz.engine import Tensor
         from dlquiz.engine import functional as F
 
-        layers = self.setup(problem.seed)
+        layers = self.draw(problem.seed)
         size = receptive_field(layers) + 8
         x = Tensor(np.zeros((1, 1, size, size)), requires_grad=True)
         h = x
@@ -509,6 +485,11 @@ class ReceptiveField(Family):
         if engine != {int(problem.answer)}:
             return [f"the key {problem.answer} but the engine's gradient spans {engine}"]
         return []
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        layers = self.draw(seed)
+        pooled = any(kind == "pool" for kind, _, _ in layers)
+        return {"layers": str(len(layers)), "pooling": "yes" if pooled else "no"}
 
 
 # --- the gradients of the notes' convolution, 5x5 kernels, two output channels --------------
@@ -587,9 +568,6 @@ class ConvGradient(Family):
     kind = "number"
     kinds = dims(ask=("dV", "dX"), channels=("1", "2"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"ask": (su := self.draw(seed)).ask, "channels": str(su.X.shape[2])}
-
     def draw(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
         ask, C, n, D = draw.choice(["dV", "dX"]), draw.choice([1, 2]), 3, 2
@@ -661,3 +639,6 @@ class ConvGradient(Family):
     def verify(self, problem: Problem) -> list[str]:
         loop = np.array([[grad_loops(self.draw(problem.seed))]])
         return mismatch(key_numbers(problem.answer), loop, "the notes' formula differentiated")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": (su := self.draw(seed)).ask, "channels": str(su.X.shape[2])}

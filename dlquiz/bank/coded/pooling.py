@@ -114,10 +114,7 @@ class MaxPoolOutput(Family):
     kind = "numbers"
     kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.setup(seed))
-
-    def setup(self, seed: int) -> _Pool:
+    def draw(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
         n, k, s, p = draw.choice(MAX_CONFIGS)
         return _Pool(_draw_distinct(draw, n), k, s, p)
@@ -125,7 +122,7 @@ class MaxPoolOutput(Family):
     def generate(self, seed: int) -> Problem:
         from dlquiz.engine import functional as F
 
-        pool = self.setup(seed)
+        pool = self.draw(seed)
         out = F.max_pool2d(pool.tensor(), pool.k, stride=pool.s, padding=pool.p).data[0, 0]
         pad_note = (
             " The padding is minus infinity as in PyTorch, so it never wins." if pool.p else ""
@@ -179,8 +176,11 @@ class MaxPoolOutput(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         return mismatch(
-            key_numbers(problem.answer), loop_max(self.setup(problem.seed)), "a plain loop"
+            key_numbers(problem.answer), loop_max(self.draw(problem.seed)), "a plain loop"
         )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed))
 
 
 def _rows(pool: _Pool) -> list[list[tuple[int, int, list[tuple[int, int]]]]]:
@@ -210,10 +210,7 @@ class AvgPoolOutput(Family):
     kind = "numbers"
     kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.setup(seed))
-
-    def setup(self, seed: int) -> _Pool:
+    def draw(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
         n, k, s, p = draw.choice(AVG_CONFIGS)
         X = tuple(tuple(draw.integer(-4, 9) for _ in range(n)) for _ in range(n))
@@ -222,7 +219,7 @@ class AvgPoolOutput(Family):
     def generate(self, seed: int) -> Problem:
         from dlquiz.engine import functional as F
 
-        pool = self.setup(seed)
+        pool = self.draw(seed)
         out = F.avg_pool2d(pool.tensor(), pool.k, stride=pool.s, padding=pool.p).data[0, 0]
         pad_note = (
             " The padding is zeros, and they count in the mean (PyTorch's default, "
@@ -283,8 +280,11 @@ class AvgPoolOutput(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         return mismatch(
-            key_numbers(problem.answer), loop_avg(self.setup(problem.seed)), "exact window means"
+            key_numbers(problem.answer), loop_avg(self.draw(problem.seed)), "exact window means"
         )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed))
 
 
 # --- where max-pool sends the gradient ---------------------------------------------------
@@ -340,10 +340,7 @@ class MaxPoolGradient(Family):
     # the question asks, so its zeros are the point (declared as a kind dimension).
     kinds = dims(windows=("overlapping", "disjoint"), padding=("0",), zeros=("the point",))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {**_window_kind(self.setup(seed).pool), "zeros": "the point"}
-
-    def setup(self, seed: int) -> _GradSetup:
+    def draw(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
         n, k, s, p = draw.choice(GRAD_CONFIGS)
         pool = _Pool(_draw_distinct(draw, n), k, s, p)
@@ -362,7 +359,7 @@ class MaxPoolGradient(Family):
         return x.grad[0, 0]
 
     def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
+        su = self.draw(seed)
         pool = su.pool
         dx = self.engine_gradient(su)
         overlap = pool.s < pool.k
@@ -433,8 +430,11 @@ class MaxPoolGradient(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         return mismatch(
-            key_numbers(problem.answer), loop_max_grad(self.setup(problem.seed)), "routing by hand"
+            key_numbers(problem.answer), loop_max_grad(self.draw(problem.seed)), "routing by hand"
         )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {**_window_kind(self.draw(seed).pool), "zeros": "the point"}
 
 
 def _window_kind(pool: _Pool) -> dict[str, str]:
@@ -477,9 +477,6 @@ class AvgPoolGradient(Family):
     title = "The backward pass of average pooling"
     kind = "numbers"
     kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.draw(seed).pool)
 
     def draw(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
@@ -579,6 +576,9 @@ class AvgPoolGradient(Family):
         exact = loop_avg_grad(self.draw(problem.seed))
         return mismatch(key_numbers(problem.answer), exact, "exact shares by hand")
 
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed).pool)
+
 
 # --- max pooling's backward pass where windows overlap -----------------------------------------
 OVERLAP_CONFIGS = (
@@ -608,10 +608,6 @@ class MaxPoolOverlap(Family):
     kind = "numbers"
     # The whole dL/dX is mostly zeros (cells that win no window): there they are the point.
     kinds = dims(ask=("matrix", "cell"), zeros=("the point", "no"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        ask = self.draw(seed)[1]
-        return {"ask": ask, "zeros": "the point" if ask == "matrix" else "no"}
 
     def draw(self, seed: int) -> tuple[_GradSetup, str, tuple[int, int]]:
         """The setup, what is asked, and the cell that wins the most windows."""
@@ -698,6 +694,10 @@ class MaxPoolOverlap(Family):
         exact = loop_max_grad(su)
         reference = exact if ask == "matrix" else np.array([[exact[ci, cj]]])
         return mismatch(key_numbers(problem.answer), reference, "routing by hand")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        ask = self.draw(seed)[1]
+        return {"ask": ask, "zeros": "the point" if ask == "matrix" else "no"}
 
 
 def _matrix_text(v: object) -> str:
