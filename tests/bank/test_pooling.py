@@ -170,3 +170,19 @@ def test_max_pool_overlap_adds_the_gradients_of_the_windows_a_cell_wins() -> Non
         assert numeric[ci, cj] != 0
         assert p.question_kind["zeros"] == ("the point" if ask == "matrix" else "no")
     assert asks == {"matrix", "cell"}
+
+
+def test_output_size_check_rejects_a_wrong_shape() -> None:
+    """The pool2d_output check is the engine's pooling, not the template's formula."""
+    from dataclasses import replace
+
+    family = families()["pooling/output-size"]
+    for seed in range(10):
+        p = family.generate(seed)
+        n, c, ho, wo = numbers_of_shape(p.answer)
+        assert family.verify(p) == []
+        assert family.verify(replace(p, answer=f"({n}, {c}, {ho + 1}, {wo})")), seed
+
+
+def numbers_of_shape(text: str) -> list[int]:
+    return [int(v) for v in text.strip("()").split(",")]
