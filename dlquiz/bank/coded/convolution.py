@@ -564,7 +564,7 @@ _GRAD_TEXT = {  # per question kind: the prose, and the output-channel mistake
 class ConvGradient(Family):
     id = "convolution/gradient"
     topic = "convolution"
-    title = "Gradients of the notes' convolution: an entry of dL/dV or dL/dX"
+    title = "Gradients of the notes' convolution: one entry of the kernel's or the input's gradient"
     kind = "number"
     kinds = dims(ask=("dV", "dX"), channels=("1", "2"))
 
