@@ -550,7 +550,8 @@ _GRAD_TEXT = {  # per question kind: the prose, and the output-channel mistake
         "rule": "$X_pqc$ feeds $H_ijd$ wherever $p = i + a$ and $q = j + b$, so $d/dX_pqc L$ = "
         "sum over $a$, $b$ and both output channels $d$ of $G$ at row $p - a$, column $q - b$, "
         "channel $d$, times $V_abcd$ (the kernel turned by 180 degrees)",
-        "flip": "X_pqc meets V_abcd in H_ijd at i = p - a, j = q - b: the kernel turned by 180°.",
+        "flip": "X_pqc meets V_abcd in H_ijd at i = p - a, j = q - b (the kernel turned by "
+        "180 degrees).",
         "tag": "one-output-channel",
         "why": "X_pqc feeds both output channels: add the products of d = 2 too.",
         "hint": "L depends on $X_pqc$ through each $H_ijd$ it",
@@ -613,7 +614,9 @@ class ConvGradient(Family):
             "$j + b$, channel $c$ (channels last, offsets centred; $X$ is 0 outside the grid, "
             "so $H$ is 3x3 like $X$). Here $Delta = 2$ (5x5 kernels), the input has "
             f"{count(C, 'channel')} and the layer {count(2, 'output channel')}. With rows for "
-            f"$a$ = -2..2 (top to bottom) and columns for $b$ = -2..2: {vs}. The input: {xs} "
+            f"$a$ = -2..2 (top to bottom) and columns for $b$ = -2..2, the kernels (the two last "
+            f"indices are $c$ and $d$: $V_ab12$ is input channel 1, output channel 2) are {vs}. "
+            f"The input: {xs} "
             "(rows and columns numbered from 1). In the backward pass the gradient arriving "
             f"at the output is $G_ijd$ = $d/dH_ijd L$: {gs}. Compute {t['target']}."
         )
