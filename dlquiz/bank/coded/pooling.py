@@ -681,6 +681,7 @@ class MaxPoolOverlap(Family):
             seed,
             statement=statement,
             answer=text(key),
+            kind="numbers" if matrix_ask else "number",
             hints=[
                 "For each window, find its maximum; a window sends its whole gradient there.",
                 "A cell that wins several overlapping windows adds up their gradients.",
