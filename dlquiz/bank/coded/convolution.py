@@ -1,4 +1,4 @@
-"""Convolution: output sizes and shapes, parameter counts, output entries and receptive fields.
+"""Convolution in code: output entries and maps, receptive fields, the gradients of H_ijd.
 
 Two conventions meet here and every problem names the one it uses. The notes write
 H_ijd = sum_{a,b=-Delta..Delta} sum_c V_abcd X_{i+a, j+b, c}: offsets centred on the
@@ -6,9 +6,9 @@ output position, channels last. PyTorch (and the engine) index the kernel from i
 0..k-1, in NCHW layout. Both are cross-correlations (no kernel flip). Padding is per side
 (PyTorch's ``padding=p``) or in total (both sides together), as each problem states.
 
-Sizes and counts are verified against the engine's actual ``conv2d`` output shapes and
-``Conv2d`` parameters; output values come from the engine and are verified by a plain
-loop of the formula.
+Sizes, shapes and counts are templates (``problems/convolution/``). Here output values and
+gradients come from the engine's ``conv2d`` (and its backward) and are verified by plain
+loops of the notes' formula; receptive fields by the support of an engine gradient.
 """
 
 from __future__ import annotations
@@ -37,19 +37,6 @@ def _entry_or_map(values: object) -> str:
     """A mistake's answer: one output entry as a number, an output map as rows."""
     v = np.asarray(values, dtype=float)
     return array_text(v, None, rows=True) if v.ndim == 2 else fmt_key(float(v))
-
-
-def engine_conv_shape(
-    n: int, c_in: int, h: int, w: int, c_out: int, k: int | tuple[int, int], s: int, p: int
-) -> tuple[int, ...]:
-    """The shape the engine's conv2d actually produces for these sizes (zeros in)."""
-    from dlquiz.engine import Tensor
-    from dlquiz.engine import functional as F
-
-    kh, kw = (k, k) if isinstance(k, int) else k
-    x = Tensor(np.zeros((n, c_in, h, w)))
-    v = Tensor(np.zeros((c_out, c_in, kh, kw)))
-    return F.conv2d(x, v, stride=s, padding=p).shape
 
 
 # --- one output entry by the notes' formula -------------------------------------------

@@ -1,14 +1,15 @@
-"""Pooling: max and average pooling outputs, where max-pool sends the gradient, output sizes.
+"""Pooling in code: max and average pooling outputs and their backward passes.
 
 Conventions as PyTorch's (and the engine's): the stride defaults to the kernel size, a
 window that does not fit is dropped (floor), max-pool pads with -infinity (padding never
 wins), average pooling counts padded zeros in the mean (count_include_pad=True). Max-pool's
 backward sends each window's gradient to the window's maximum, and adds up where windows
-overlap; values are drawn without ties, so the maximum is unambiguous (on a tie PyTorch
-picks the first maximum in row-major order).
+overlap; average pooling's shares each window's gradient among its k*k cells. Values are
+drawn without ties, so the maximum is unambiguous (on a tie PyTorch picks the first maximum
+in row-major order).
 
 Numbers come from the engine's max_pool2d/avg_pool2d (and its backward) and are verified
-by plain loops; sizes against the engine's actual output shapes.
+by plain loops. Output sizes are a template (``problems/pooling/output-size.toml``).
 """
 
 from __future__ import annotations
