@@ -4,7 +4,7 @@ Conventions as PyTorch's (and the engine's): the stride defaults to the kernel s
 window that does not fit is dropped (floor), max-pool pads with -infinity (padding never
 wins), average pooling counts padded zeros in the mean (count_include_pad=True). Max-pool's
 backward sends each window's gradient to the window's maximum, and adds up where windows
-overlap; average pooling's shares each window's gradient among its k*k cells. Values are
+overlap; average pooling shares each window's gradient among its k*k cells. Values are
 drawn without ties, so the maximum is unambiguous (on a tie PyTorch picks the first maximum
 in row-major order).
 
