@@ -382,3 +382,46 @@ def test_python_families_are_short_and_named_alike(module: str) -> None:
         assert "setup" not in methods and "params" not in methods, (name, methods)
         core = [m for m in methods if m in ("draw", "generate", "verify", "question_kind")]
         assert core == ["draw", "generate", "verify", "question_kind"], (name, methods)
+
+
+def test_the_cnn_hook_on_lenet_by_hand() -> None:
+    """LeNet-5's first layers, numbers from the literature: conv1 6@5x5 on 1x32x32 has 156
+    parameters and 6*28*28*25 = 117600 multiply-accumulates; conv2 16@5x5 on 6x14x14 has
+    2416; the flattened 16x5x5 = 400 entries. A key one off fails."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    sizes = dict(n=1, c0=1, h=32, c1=6, k1=5, p1=0, c2=16, k2=5, p2=0, m=120)
+    expected = {
+        "conv1": (1, 6, 28, 28),
+        "pool1": (1, 6, 14, 14),
+        "conv2": (1, 16, 10, 10),
+        "pool2": (1, 16, 5, 5),
+        "flatten": (1, 400),
+        "conv1-params": 156,
+        "conv2-params": 2416,
+        "dense-params": 120 * 401,
+        "conv1-macs": 117600,
+        "conv2-macs": 16 * 10 * 10 * 6 * 25,
+    }
+    run = HOOKS["cnn_trace"].run
+    for want, key in expected.items():
+        kind = "shape" if isinstance(key, tuple) else "integer"
+        ctx = CheckContext("t", 0, kind, key, scope=None)  # type: ignore[arg-type]
+        assert run(ctx, **sizes, want=want) == [], want
+        wrong = (*key[:-1], key[-1] + 1) if isinstance(key, tuple) else key + 1
+        ctx = CheckContext("t", 0, kind, wrong, scope=None)  # type: ignore[arg-type]
+        assert run(ctx, **sizes, want=want), want
+
+
+def test_the_dilation_hook_against_known_spans() -> None:
+    """A 3x3 kernel with dilation 2 spans 5 pixels (WaveNet-style stacks add d(k - 1))."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    run = HOOKS["dilated_conv"].run
+    ok = CheckContext("t", 0, "integer", 5, scope=None)  # type: ignore[arg-type]
+    assert run(ok, h=9, k=3, d=2, s=1, p=0, want="field") == []
+    stacked = CheckContext("t", 0, "integer", 5 + 8, scope=None)  # type: ignore[arg-type]
+    assert run(stacked, h=9, k=3, d=2, s=1, p=0, want="field", d2=4) == []
+    height = CheckContext("t", 0, "integer", 28, scope=None)  # type: ignore[arg-type]
+    assert run(height, h=32, k=3, d=2, s=1, p=0, want="height") == []
+    assert run(height, h=32, k=3, d=2, s=1, p=1, want="height")  # 30, not 28
