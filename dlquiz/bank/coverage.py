@@ -167,12 +167,12 @@ POINTS: tuple[Point, ...] = (
     Point(
         "convolution",
         "H_ijd = Σ_a Σ_b Σ_c V_abcd X_{i+a, j+b, c}",
-        ("convolution/output-entry", "convolution/output-map"),
+        ("convolution/output-entry", "convolution/output-map", "convolution/gradient"),
     ),
     Point(
         "convolution",
         "padding and striding",
-        ("convolution/output-size", "convolution/output-shape"),
+        ("convolution/output-size", "convolution/output-shape", "convolution/same-padding"),
     ),
     Point(
         "convolution",
@@ -180,6 +180,18 @@ POINTS: tuple[Point, ...] = (
         ("convolution/output-shape", "convolution/param-count"),
     ),
     Point("convolution", "receptive field", ("convolution/receptive-field",)),
+    Point(
+        "convolution",
+        "ConvNet ingredients: convolutions, pooling, dense layers (a whole CNN's shapes, "
+        "parameters and multiply-accumulates)",
+        ("convolution/cnn-shapes", "convolution/cnn-counts"),
+    ),
+    Point(
+        "convolution",
+        "dilation: the output size and the receptive field of a dilated kernel",
+        ("convolution/dilation",),
+        beyond=True,
+    ),
     # --- pooling --------------------------------------------------------------------------
     Point(
         "pooling",
@@ -190,6 +202,12 @@ POINTS: tuple[Point, ...] = (
             "pooling/max-pool-gradient",
             "pooling/output-size",
         ),
+    ),
+    Point(
+        "pooling",
+        "the backward pass of pooling: max routes each window's gradient to its maximum, "
+        "average shares it equally",
+        ("pooling/max-pool-gradient", "pooling/avg-pool-gradient", "pooling/max-pool-overlap"),
     ),
     # --- batch norm -----------------------------------------------------------------------
     Point(

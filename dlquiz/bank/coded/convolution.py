@@ -1,14 +1,14 @@
-"""Convolution: output sizes and shapes, parameter counts, output entries and receptive fields.
+"""Convolution in code: output entries and maps, receptive fields, the gradients of H_ijd.
 
 Two conventions meet here and every problem names the one it uses. The notes write
 H_ijd = sum_{a,b=-Delta..Delta} sum_c V_abcd X_{i+a, j+b, c}: offsets centred on the
 output position, channels last. PyTorch (and the engine) index the kernel from its corner,
 0..k-1, in NCHW layout. Both are cross-correlations (no kernel flip). Padding is per side
-(PyTorch's ``padding=p``) or in total (d2l's p_h), as each problem states.
+(PyTorch's ``padding=p``) or in total (both sides together), as each problem states.
 
-Sizes and counts are verified against the engine's actual ``conv2d`` output shapes and
-``Conv2d`` parameters; output values come from the engine and are verified by a plain
-loop of the formula.
+Sizes, shapes and counts are templates (``problems/convolution/``). Here output values and
+gradients come from the engine's ``conv2d`` (and its backward) and are verified by plain
+loops of the notes' formula; receptive fields by the support of an engine gradient.
 """
 
 from __future__ import annotations
@@ -37,134 +37,6 @@ def _entry_or_map(values: object) -> str:
     """A mistake's answer: one output entry as a number, an output map as rows."""
     v = np.asarray(values, dtype=float)
     return array_text(v, None, rows=True) if v.ndim == 2 else fmt_key(float(v))
-
-
-def engine_conv_shape(
-    n: int, c_in: int, h: int, w: int, c_out: int, k: int | tuple[int, int], s: int, p: int
-) -> tuple[int, ...]:
-    """The shape the engine's conv2d actually produces for these sizes (zeros in)."""
-    from dlquiz.engine import Tensor
-    from dlquiz.engine import functional as F
-
-    kh, kw = (k, k) if isinstance(k, int) else k
-    x = Tensor(np.zeros((n, c_in, h, w)))
-    v = Tensor(np.zeros((c_out, c_in, kh, kw)))
-    return F.conv2d(x, v, stride=s, padding=p).shape
-
-
-# --- parameter count ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class _ParamSetup:
-    c_in: int
-    c_out: int
-    kh: int
-    kw: int
-    bias: bool
-    size: int  # the input's height and width: a distractor (no effect on the count)
-
-
-@register
-class ConvParamCount(Family):
-    id = "convolution/param-count"
-    topic = "convolution"
-    title = "Parameter count of a convolutional layer with several channels"
-    kind = "integer"
-    kinds = dims(bias=("yes", "no"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"bias": "yes" if self.setup(seed).bias else "no"}
-
-    def setup(self, seed: int) -> _ParamSetup:
-        draw = Draw(self.id, seed)
-        c_in = draw.choice([1, 3, 8, 16, 32, 64, 128])
-        c_out = draw.choice([8, 16, 32, 64, 96, 128, 256])
-        kh, kw = draw.choice([(1, 1), (3, 3), (3, 3), (5, 5), (7, 7), (1, 3), (3, 1), (1, 7)])
-        return _ParamSetup(
-            c_in, c_out, kh, kw, draw.choice([True, False]), draw.choice([28, 32, 56, 64, 224])
-        )
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        weights = su.c_out * su.c_in * su.kh * su.kw
-        key = weights + (su.c_out if su.bias else 0)
-        bias_text = (
-            "with a bias for each output channel" if su.bias else "without bias (bias=False)"
-        )
-        statement = (
-            f"A convolutional layer maps an input with {count(su.c_in, 'channel')} and spatial "
-            f"size {su.size}x{su.size} to {count(su.c_out, 'output channel')} with "
-            f"{su.kh}x{su.kw} kernels, "
-            f"{bias_text}. How many learnable parameters does it have?"
-        )
-        solution = (
-            f"Each output channel has one {su.kh}x{su.kw} kernel per input channel, i.e. "
-            f"$V$ has shape ({su.c_out}, {su.c_in}, {su.kh}, {su.kw}): "
-            f"{su.c_out} x {su.c_in} x {su.kh} x {su.kw} = {weights} weights"
-            + (f", plus {su.c_out} biases: {key}." if su.bias else f" and no bias: {key}.")
-            + f" The input size {su.size}x{su.size} does not matter: the same kernels slide over "
-            "every position."
-        )
-        b = su.c_out if su.bias else 0
-        candidates = [
-            (
-                "no-in-channels",
-                su.c_out * su.kh * su.kw + b,
-                "Each output channel sums over all input channels: its kernel has one "
-                f"{su.kh}x{su.kw} slice per input channel.",
-            ),
-        ]
-        if su.bias:
-            candidates += [
-                ("forgot-bias", weights, "Add one bias per output channel."),
-                (
-                    "bias-per-input",
-                    su.c_out * su.c_in * (su.kh * su.kw + 1),
-                    "There is one bias per output channel, not one per input channel and filter.",
-                ),
-            ]
-        else:
-            candidates.append(
-                ("bias-counted", weights + su.c_out, "This layer has no bias (bias=False).")
-            )
-        if su.kh == su.kw and su.kh > 1:
-            candidates.append(
-                (
-                    "one-kernel-side",
-                    su.c_out * su.c_in * su.kh + b,
-                    f"A {su.kh}x{su.kw} kernel has {su.kh * su.kw} weights per channel pair.",
-                )
-            )
-        candidates.append(
-            (
-                "per-position",
-                key * su.size * su.size,
-                "Weights are shared across positions: the count does not depend on the input size.",
-            )
-        )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=str(key),
-            hints=[
-                "The weight tensor has shape (out channels, in channels, kernel height, "
-                "kernel width).",
-                "Biases: one per output channel, if the layer has them.",
-            ],
-            solution=solution,
-            mistakes=distinct_counts(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.engine import Conv2d
-
-        su = self.setup(problem.seed)
-        layer = Conv2d(su.c_in, su.c_out, (su.kh, su.kw), bias=su.bias, rng=0)
-        engine = sum(p.data.size for p in layer.parameters())
-        if layer.weight.shape != (su.c_out, su.c_in, su.kh, su.kw):
-            return [f"unexpected engine weight shape {layer.weight.shape}"]
-        if int(problem.answer) != engine:
-            return [f"the key {problem.answer} but the engine's Conv2d has {engine} parameters"]
-        return []
 
 
 # --- one output entry by the notes' formula -------------------------------------------
@@ -204,10 +76,7 @@ class ConvOutputEntry(Family):
     kind = "number"
     kinds = dims(channels=("1", "2"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"channels": str(len(self.setup(seed).X))}
-
-    def setup(self, seed: int) -> _EntrySetup:
+    def draw(self, seed: int) -> _EntrySetup:
         draw = Draw(self.id, seed)
         n = draw.choice([4, 5])
         channels = draw.choice([1, 2])
@@ -235,7 +104,7 @@ class ConvOutputEntry(Family):
         return float(F.conv2d(x, v, padding=1).data[0, 0, su.i - 1, su.j - 1])
 
     def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
+        su = self.draw(seed)
         key = self.engine_entry(su)
         channels = len(su.X)
         xs = "; ".join(
@@ -316,15 +185,21 @@ class ConvOutputEntry(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
+        su = self.draw(problem.seed)
         loop = notes_entry(su.X, su.V, su.i, su.j)
         key = float(key_numbers(problem.answer)[0, 0])
         if abs(key - loop) > 1e-8 * max(1.0, abs(loop)):
             return [f"the key {key} differs from the notes' formula looped by hand: {loop}"]
         return []
 
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"channels": str(len(self.draw(seed).X))}
+
 
 # --- the whole output map (PyTorch's convention) -----------------------------------------
+Grid = Sequence[Sequence[int]]
+
+
 @dataclass(frozen=True)
 class _MapSetup:
     X: tuple[tuple[int, ...], ...]
@@ -335,13 +210,7 @@ class _MapSetup:
 
 
 def loop_conv(
-    X: Sequence[Sequence[int]],
-    K: Sequence[Sequence[int]],
-    bias: int,
-    stride: int,
-    pad: int,
-    *,
-    flip: bool = False,
+    X: Grid, K: Grid, bias: int, stride: int, pad: int, *, flip: bool = False
 ) -> np.ndarray:
     """PyTorch's conv2d for one channel, as a plain loop (the reference for the engine)."""
     n, k = len(X), len(K)
@@ -368,33 +237,19 @@ class ConvOutputMap(Family):
     kind = "numbers"
     kinds = dims(stride=("1", "2"), padding=("0", "1"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        su = self.setup(seed)
-        return {"stride": str(su.stride), "padding": str(su.pad)}
+    CONFIGS = ((3, 2, 1, 0), (4, 2, 1, 0), (4, 3, 1, 0), (5, 3, 1, 0), (5, 2, 1, 0), (4, 2, 2, 0))
+    CONFIGS += ((5, 3, 2, 0), (3, 3, 1, 1), (4, 3, 1, 1), (5, 3, 2, 1))  # (n, k, stride, pad)
 
-    CONFIGS = (  # (n, k, stride, pad): outputs of at most 4x4
-        (3, 2, 1, 0),
-        (4, 2, 1, 0),
-        (4, 3, 1, 0),
-        (5, 3, 1, 0),
-        (5, 2, 1, 0),
-        (4, 2, 2, 0),
-        (5, 3, 2, 0),
-        (3, 3, 1, 1),
-        (4, 3, 1, 1),
-        (5, 3, 2, 1),
-    )
-
-    def setup(self, seed: int) -> _MapSetup:
+    def draw(self, seed: int) -> _MapSetup:
         draw = Draw(self.id, seed)
         n, k, stride, pad = draw.choice(self.CONFIGS)
-        X = tuple(tuple(draw.integer(-2, 3) for _ in range(n)) for _ in range(n))
-        while True:
+        while True:  # redrawn until no output entry is 0 (a zero is a guessable, dull entry)
+            X = tuple(tuple(draw.integer(-2, 3) for _ in range(n)) for _ in range(n))
             K = tuple(tuple(draw.integer(-1, 2) for _ in range(k)) for _ in range(k))
             flipped = tuple(tuple(row[::-1]) for row in K[::-1])
-            if flipped != K and any(v for row in K for v in row):
-                break
-        return _MapSetup(X, K, draw.integer(-2, 2), stride, pad)
+            su = _MapSetup(X, K, draw.integer(-2, 2), stride, pad)
+            if flipped != K and (loop_conv(X, K, su.bias, stride, pad) != 0).all():
+                return su
 
     def engine_map(self, su: _MapSetup) -> np.ndarray:
         from dlquiz.engine import Tensor
@@ -406,7 +261,7 @@ class ConvOutputMap(Family):
         return F.conv2d(x, w, b, stride=su.stride, padding=su.pad).data[0, 0]
 
     def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
+        su = self.draw(seed)
         out = self.engine_map(su)
         n, k = len(su.X), len(su.K)
         size = out.shape[0]
@@ -444,13 +299,7 @@ class ConvOutputMap(Family):
             ),
         ]
         if su.bias:
-            candidates.append(
-                (
-                    "forgot-bias",
-                    out - su.bias,
-                    f"Add the bias {su.bias} to every output entry.",
-                )
-            )
+            candidates.append(("forgot-bias", out - su.bias, f"Add the bias {su.bias} everywhere."))
         if su.pad:
             candidates.append(
                 (
@@ -472,9 +321,13 @@ class ConvOutputMap(Family):
         )
 
     def verify(self, problem: Problem) -> list[str]:
-        su = self.setup(problem.seed)
+        su = self.draw(problem.seed)
         loop = loop_conv(su.X, su.K, su.bias, su.stride, su.pad)
         return mismatch(key_numbers(problem.answer), loop, "the plain loop")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        su = self.draw(seed)
+        return {"stride": str(su.stride), "padding": str(su.pad)}
 
 
 def _corner_products(su: _MapSetup) -> list[str]:
@@ -521,12 +374,7 @@ class ReceptiveField(Family):
     kind = "integer"
     kinds = dims(layers=("2", "3", "4"), pooling=("yes", "no"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        layers = self.setup(seed)
-        pooled = any(kind == "pool" for kind, _, _ in layers)
-        return {"layers": str(len(layers)), "pooling": "yes" if pooled else "no"}
-
-    def setup(self, seed: int) -> list[Layer]:
+    def draw(self, seed: int) -> list[Layer]:
         draw = Draw(self.id, seed)
         count = draw.integer(2, 4)
         layers: list[Layer] = []
@@ -547,7 +395,7 @@ class ReceptiveField(Family):
         return f"a {k}x{k} convolution with stride {s}"
 
     def generate(self, seed: int) -> Problem:
-        layers = self.setup(seed)
+        layers = self.draw(seed)
         key = receptive_field(layers)
         listed = ", then ".join(self.describe(lay) for lay in layers)
         statement = (
@@ -607,7 +455,7 @@ class ReceptiveField(Family):
         from dlquiz.engine import Tensor
         from dlquiz.engine import functional as F
 
-        layers = self.setup(problem.seed)
+        layers = self.draw(problem.seed)
         size = receptive_field(layers) + 8
         x = Tensor(np.zeros((1, 1, size, size)), requires_grad=True)
         h = x
@@ -624,3 +472,163 @@ class ReceptiveField(Family):
         if engine != {int(problem.answer)}:
             return [f"the key {problem.answer} but the engine's gradient spans {engine}"]
         return []
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        layers = self.draw(seed)
+        pooled = any(kind == "pool" for kind, _, _ in layers)
+        return {"layers": str(len(layers)), "pooling": "yes" if pooled else "no"}
+
+
+# --- the gradients of the notes' convolution, 5x5 kernels, two output channels --------------
+@dataclass(frozen=True)
+class _GradSetup:
+    X: np.ndarray  # X[i, j, c], 0-based rows and columns
+    V: np.ndarray  # V[a + 2, b + 2, c, d]: offsets a, b in -2..2 (Delta = 2)
+    G: np.ndarray  # dL/dH[i, j, d]
+    ask: str  # "dV" (an entry V_abcd) or "dX" (an entry X_pqc)
+    at: tuple[int, int, int, int]  # dV: (a, b, c, d); dX: (p, q, c, unused), 1-based
+
+
+def grad_terms(su: _GradSetup, *, flip: bool = True, channels: str = "all", unit: bool = False):  # type: ignore[no-untyped-def]
+    """(G, factor) products of dL/dV_abcd = sum_ij G_ijd X_{i+a,j+b,c} or dL/dX_pqc =
+    sum_abd G_{p-a,q-b,d} V_abcd, by plain loops; the flags make the misreadings (offsets'
+    sign, one output channel or all of them, G taken as 1)."""
+    n, sign, G = su.X.shape[0], (1 if flip else -1), np.ones_like(su.G) if unit else su.G
+    if su.ask == "dV":
+        a, b, c, d = su.at
+        ds = range(G.shape[2]) if channels == "sum" else [d - 1]
+        return [
+            (G[i, j, dd], su.X[i + sign * a, j + sign * b, c - 1])
+            for dd in ds
+            for i in range(n)
+            for j in range(n)
+            if 0 <= i + sign * a < n and 0 <= j + sign * b < n
+        ]
+    p, q, c, _ = su.at
+    ds = [0] if channels == "first" else range(G.shape[2])
+    return [
+        (G[p - 1 - sign * a, q - 1 - sign * b, d], su.V[a + 2, b + 2, c - 1, d])
+        for d in ds
+        for a in range(-2, 3)
+        for b in range(-2, 3)
+        if 0 <= p - 1 - sign * a < n and 0 <= q - 1 - sign * b < n
+    ]
+
+
+def grad_loops(su: _GradSetup, **how: object) -> float:  # the sum of the products
+    return float(sum(g * v for g, v in grad_terms(su, **how)))  # type: ignore[arg-type]
+
+
+_GRAD_TEXT = {  # per question kind: the prose, and the output-channel mistake
+    "dV": {
+        "target": "$d/dV_abcd L$ for $a = {a}$, $b = {b}$, $c = {c}$, $d = {d}$",
+        "rule": "$d/dV_abcd L$ = sum over $i$, $j$ of $G_ijd$ times $X$ at row $i + a$, column "
+        "$j + b$, channel $c$: channel {d} of $G$ against channel {c} of $X$ shifted by ({a}, "
+        "{b}) (positions outside the grid drop out)",
+        "flip": "H_ijd uses X at row i + a, column j + b, so G_ijd pairs with X there.",
+        "tag": "summed-output-channels",
+        "why": "V_abcd touches only output channel d = {d}: use that channel of G.",
+        "hint": "L depends on $V_abcd$ through each $H_ijd$ it",
+        "coefficient": "In $H_ijd$ the coefficient of $V_abcd$ is $X$ at ($i + a$, $j + b$, $c$).",
+    },
+    "dX": {  # (a, b, c) hold (p, q, c)
+        "target": "the gradient with respect to the input entry $X_pqc$, $d/dX_pqc L$, for row "
+        "$p = {a}$, column $q = {b}$, $c = {c}$",
+        "rule": "$X_pqc$ feeds $H_ijd$ wherever $p = i + a$ and $q = j + b$, so $d/dX_pqc L$ = "
+        "sum over $a$, $b$ and both output channels $d$ of $G$ at row $p - a$, column $q - b$, "
+        "channel $d$, times $V_abcd$ (the kernel turned by 180 degrees)",
+        "flip": "X_pqc meets V_abcd in H_ijd at i = p - a, j = q - b (the kernel turned by "
+        "180 degrees).",
+        "tag": "one-output-channel",
+        "why": "X_pqc feeds both output channels: add the products of d = 2 too.",
+        "hint": "L depends on $X_pqc$ through each $H_ijd$ it",
+        "coefficient": "$X_pqc$ appears in $H_ijd$ with the coefficient $V_abcd$ for "
+        "$a = p - i$, $b = q - j$, and every $d$.",
+    },
+}
+
+
+@register
+class ConvGradient(Family):
+    id = "convolution/gradient"
+    topic = "convolution"
+    title = "Gradients of the notes' convolution: one entry of the kernel's or the input's gradient"
+    kind = "number"
+    kinds = dims(ask=("dV", "dX"), channels=("1", "2"))
+
+    def draw(self, seed: int) -> _GradSetup:
+        draw = Draw(self.id, seed)
+        ask, C, n, D = draw.choice(["dV", "dX"]), draw.choice([1, 2]), 3, 2
+
+        def grid(shape: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
+            return np.array([draw.integer(lo, hi) for _ in range(np.prod(shape))]).reshape(shape)
+
+        while True:
+            X, V, G = grid((n, n, C), -2, 3), grid((5, 5, C, D), -2, 2), grid((n, n, D), -1, 2)
+            spots = [-2, -1, -1, 0, 0, 1, 1, 2] if ask == "dV" else [1, 2, 3]  # offsets, rows
+            at = (draw.choice(spots), draw.choice(spots), draw.integer(1, C), draw.integer(1, D))
+            su = _GradSetup(X, V, G, ask, at)
+            if grad_loops(su) != 0:
+                return su
+
+    def engine_gradient(self, su: _GradSetup) -> float:  # NCHW, kernel index offset + 2
+        from dlquiz.engine import Tensor
+        from dlquiz.engine import functional as F
+
+        x = Tensor(su.X.transpose(2, 0, 1)[None].astype(float), requires_grad=True)
+        w = Tensor(su.V.transpose(3, 2, 0, 1).astype(float), requires_grad=True)  # (D, C, 5, 5)
+        h = F.conv2d(x, w, padding=2)  # (1, D, n, n)
+        (h * su.G.transpose(2, 0, 1)[None].astype(float)).sum().backward()
+        assert x.grad is not None and w.grad is not None
+        a, b, c, d = su.at
+        return float(
+            w.grad[d - 1, c - 1, a + 2, b + 2] if su.ask == "dV" else x.grad[0, c - 1, a - 1, b - 1]
+        )
+
+    def generate(self, seed: int) -> Problem:
+        su = self.draw(seed)
+        key, C = self.engine_gradient(su), su.X.shape[2]
+        a, b, c, d = su.at
+        t = {k: v.format(a=a, b=b, c=c, d=d) for k, v in _GRAD_TEXT[su.ask].items()}
+        xs = "; ".join(f"$X_ij{c + 1} = {matrix(su.X[:, :, c])}$" for c in range(C))
+        vs = "; ".join(
+            f"$V_ab{c + 1}{d + 1} = {matrix(su.V[:, :, c, d])}$" for c in range(C) for d in range(2)
+        )
+        gs = "; ".join(f"$G_ij{d + 1} = {matrix(su.G[:, :, d])}$" for d in range(2))
+        statement = (
+            "The notes' convolution computes $H_ijd$ = sum over $a$, $b$ from $-Delta$ to "
+            "$Delta$ and over input channels $c$ of $V_abcd$ times $X$ at row $i + a$, column "
+            "$j + b$, channel $c$ (channels last, offsets centred; $X$ is 0 outside the grid, "
+            "so $H$ is 3x3 like $X$). Here $Delta = 2$ (5x5 kernels), the input has "
+            f"{count(C, 'channel')} and the layer {count(2, 'output channel')}. With rows for "
+            f"$a$ = -2..2 (top to bottom) and columns for $b$ = -2..2, the kernels (the two last "
+            f"indices are $c$ and $d$: $V_ab12$ is input channel 1, output channel 2) are {vs}. "
+            f"The input: {xs} "
+            "(rows and columns numbered from 1). In the backward pass the gradient arriving "
+            f"at the output is $G_ijd$ = $d/dH_ijd L$: {gs}. Compute {t['target']}."
+        )
+        products = " + ".join(f"({g})({v})" for g, v in grad_terms(su) if g and v)
+        solution = (
+            f"{t['rule']}. The products with both factors nonzero: {products} = {fmt_key(key)}. "
+            "(PyTorch's conv2d computes the same with kernel index = offset + 2, padding 2.)"
+        )
+        candidates = [
+            ("flipped-offset", grad_loops(su, flip=False), f"Mind the offsets' sign: {t['flip']}"),
+            ("upstream-ignored", grad_loops(su, unit=True), "Multiply by G_ijd, not by 1."),
+            (t["tag"], grad_loops(su, channels="sum" if su.ask == "dV" else "first"), t["why"]),
+        ]
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=fmt_key(key),
+            hints=[f"{t['hint']} appears in: add $G_ijd$ times its coefficient.", t["coefficient"]],
+            solution=solution,
+            mistakes=keep_distinct(np.array(key), candidates, text=_entry_or_map, apart=separated),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        loop = np.array([[grad_loops(self.draw(problem.seed))]])
+        return mismatch(key_numbers(problem.answer), loop, "the notes' formula differentiated")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": (su := self.draw(seed)).ask, "channels": str(su.X.shape[2])}

@@ -1,14 +1,15 @@
-"""Pooling: max and average pooling outputs, where max-pool sends the gradient, output sizes.
+"""Pooling in code: max and average pooling outputs and their backward passes.
 
 Conventions as PyTorch's (and the engine's): the stride defaults to the kernel size, a
 window that does not fit is dropped (floor), max-pool pads with -infinity (padding never
 wins), average pooling counts padded zeros in the mean (count_include_pad=True). Max-pool's
 backward sends each window's gradient to the window's maximum, and adds up where windows
-overlap; values are drawn without ties, so the maximum is unambiguous (on a tie PyTorch
-picks the first maximum in row-major order).
+overlap; average pooling shares each window's gradient among its k*k cells. Values are
+drawn without ties, so the maximum is unambiguous (on a tie PyTorch picks the first maximum
+in row-major order).
 
 Numbers come from the engine's max_pool2d/avg_pool2d (and its backward) and are verified
-by plain loops; sizes against the engine's actual output shapes.
+by plain loops. Output sizes are a template (``problems/pooling/output-size.toml``).
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ from fractions import Fraction
 import numpy as np
 
 from dlquiz.bank.coded.common import (
-    distinct_shapes,
     keep_distinct,
     key_numbers,
     matrix,
     mismatch,
     out_size,
     separated,
-    tuple_text,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
@@ -116,10 +115,7 @@ class MaxPoolOutput(Family):
     kind = "numbers"
     kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.setup(seed))
-
-    def setup(self, seed: int) -> _Pool:
+    def draw(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
         n, k, s, p = draw.choice(MAX_CONFIGS)
         return _Pool(_draw_distinct(draw, n), k, s, p)
@@ -127,7 +123,7 @@ class MaxPoolOutput(Family):
     def generate(self, seed: int) -> Problem:
         from dlquiz.engine import functional as F
 
-        pool = self.setup(seed)
+        pool = self.draw(seed)
         out = F.max_pool2d(pool.tensor(), pool.k, stride=pool.s, padding=pool.p).data[0, 0]
         pad_note = (
             " The padding is minus infinity as in PyTorch, so it never wins." if pool.p else ""
@@ -181,8 +177,11 @@ class MaxPoolOutput(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         return mismatch(
-            key_numbers(problem.answer), loop_max(self.setup(problem.seed)), "a plain loop"
+            key_numbers(problem.answer), loop_max(self.draw(problem.seed)), "a plain loop"
         )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed))
 
 
 def _rows(pool: _Pool) -> list[list[tuple[int, int, list[tuple[int, int]]]]]:
@@ -212,10 +211,7 @@ class AvgPoolOutput(Family):
     kind = "numbers"
     kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.setup(seed))
-
-    def setup(self, seed: int) -> _Pool:
+    def draw(self, seed: int) -> _Pool:
         draw = Draw(self.id, seed)
         n, k, s, p = draw.choice(AVG_CONFIGS)
         X = tuple(tuple(draw.integer(-4, 9) for _ in range(n)) for _ in range(n))
@@ -224,7 +220,7 @@ class AvgPoolOutput(Family):
     def generate(self, seed: int) -> Problem:
         from dlquiz.engine import functional as F
 
-        pool = self.setup(seed)
+        pool = self.draw(seed)
         out = F.avg_pool2d(pool.tensor(), pool.k, stride=pool.s, padding=pool.p).data[0, 0]
         pad_note = (
             " The padding is zeros, and they count in the mean (PyTorch's default, "
@@ -285,8 +281,11 @@ class AvgPoolOutput(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         return mismatch(
-            key_numbers(problem.answer), loop_avg(self.setup(problem.seed)), "exact window means"
+            key_numbers(problem.answer), loop_avg(self.draw(problem.seed)), "exact window means"
         )
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed))
 
 
 # --- where max-pool sends the gradient ---------------------------------------------------
@@ -338,12 +337,11 @@ class MaxPoolGradient(Family):
     topic = "pooling"
     title = "Where max pooling sends the gradient"
     kind = "numbers"
-    kinds = dims(windows=("overlapping", "disjoint"), padding=("0",))
+    # Every cell that wins no window gets 0: the routing to each window's argmax is what
+    # the question asks, so its zeros are the point (declared as a kind dimension).
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0",), zeros=("the point",))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return _window_kind(self.setup(seed).pool)
-
-    def setup(self, seed: int) -> _GradSetup:
+    def draw(self, seed: int) -> _GradSetup:
         draw = Draw(self.id, seed)
         n, k, s, p = draw.choice(GRAD_CONFIGS)
         pool = _Pool(_draw_distinct(draw, n), k, s, p)
@@ -362,7 +360,7 @@ class MaxPoolGradient(Family):
         return x.grad[0, 0]
 
     def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
+        su = self.draw(seed)
         pool = su.pool
         dx = self.engine_gradient(su)
         overlap = pool.s < pool.k
@@ -433,154 +431,276 @@ class MaxPoolGradient(Family):
 
     def verify(self, problem: Problem) -> list[str]:
         return mismatch(
-            key_numbers(problem.answer), loop_max_grad(self.setup(problem.seed)), "routing by hand"
+            key_numbers(problem.answer), loop_max_grad(self.draw(problem.seed)), "routing by hand"
         )
-
-
-# --- output size --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _SizeSetup:
-    n: int
-    c: int
-    h: int
-    w: int
-    k: int
-    s: int | None  # None: not given, PyTorch's default (the kernel size)
-    p: int
-    op: str
-
-    @property
-    def stride(self) -> int:
-        return self.k if self.s is None else self.s
-
-    def out(self, *, stride: int | None = None, pad: int | None = None) -> tuple[int, ...]:
-        s = self.stride if stride is None else stride
-        p = self.p if pad is None else pad
-        return (self.n, self.c, out_size(self.h, self.k, s, p), out_size(self.w, self.k, s, p))
-
-
-@register
-class PoolOutputSize(Family):
-    id = "pooling/output-size"
-    topic = "pooling"
-    title = "Output shape of a pooling layer with stride and padding"
-    kind = "shape"
-    kinds = dims(op=("max", "average"), stride=("default", "given"))
 
     def question_kind(self, seed: int) -> dict[str, str]:
-        su = self.setup(seed)
-        return {"op": su.op, "stride": "default" if su.s is None else "given"}
-
-    def setup(self, seed: int) -> _SizeSetup:
-        draw = Draw(self.id, seed)
-        n = draw.choice([1, 8, 16, 32, 64])
-        c = draw.choice([3, 16, 32, 64])
-        h, w = draw.integer(7, 64), draw.integer(7, 64)
-        k = draw.choice([2, 2, 3, 3, 4])
-        s = draw.choice([None, None, 1, 2, 2, 3])
-        p = draw.integer(0, k // 2)
-        return _SizeSetup(n, c, h, w, k, s, p, draw.choice(["max", "average"]))
-
-    def generate(self, seed: int) -> Problem:
-        su = self.setup(seed)
-        key = su.out()
-        stride_text = (
-            "no stride given (PyTorch's default stride is the kernel size)"
-            if su.s is None
-            else f"stride {su.s}"
-        )
-        statement = (
-            f"{'A max' if su.op == 'max' else 'An average'}-pooling layer with a "
-            f"{su.k}x{su.k} window, {stride_text} and "
-            f"padding {su.p} on each side is applied to a batch of shape "
-            f"{tuple_text((su.n, su.c, su.h, su.w))} (PyTorch's NCHW: batch, channels, height, "
-            "width). A window that does not fit entirely is dropped. Give the output shape."
-        )
-        ho, wo = key[2], key[3]
-        solution = (
-            f"Pooling works on each channel separately, so batch and channels stay "
-            f"{su.n} and {su.c}."
-            + (f" The stride defaults to the kernel size, {su.k}." if su.s is None else "")
-            + f" Height: floor(({su.h} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {ho}; width: "
-            f"floor(({su.w} + 2x{su.p} - {su.k})/{su.stride}) + 1 = {wo}. "
-            f"So the output is {tuple_text(key)}."
-        )
-        candidates = []
-        if su.s is None:
-            candidates.append(
-                (
-                    "stride-one",
-                    su.out(stride=1),
-                    "PyTorch's pooling layers default to a stride equal to the kernel size, not 1.",
-                )
-            )
-        if su.p:
-            candidates.append(
-                (
-                    "padding-once",
-                    (
-                        su.n,
-                        su.c,
-                        out_size(su.h + su.p, su.k, su.stride, 0),
-                        out_size(su.w + su.p, su.k, su.stride, 0),
-                    ),
-                    "Padding p goes on both sides: the input grows by 2p.",
-                )
-            )
-        ceil = (
-            su.n,
-            su.c,
-            -(-(su.h + 2 * su.p - su.k) // su.stride) + 1,
-            -(-(su.w + 2 * su.p - su.k) // su.stride) + 1,
-        )
-        candidates += [
-            (
-                "rounded-up",
-                ceil,
-                "A window that does not fit entirely is dropped: round down (PyTorch's "
-                "default, ceil_mode=False).",
-            ),
-            (
-                "channels-pooled",
-                (su.n, 1, ho, wo),
-                "Pooling acts on each channel separately: the number of channels stays.",
-            ),
-            (
-                "no-plus-one",
-                (su.n, su.c, ho - 1, wo - 1),
-                "Count the first window too: floor((n + 2p - k)/s) + 1.",
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=tuple_text(key),
-            hints=[
-                "Pooling keeps the batch and channel sizes.",
-                "Height and width follow floor((n + 2p - k)/s) + 1, as for a convolution.",
-            ],
-            solution=solution,
-            mistakes=distinct_shapes(key, candidates),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-
-        su = self.setup(problem.seed)
-        batch = min(su.n, 2)  # the batch passes through; two images show that it does
-        x = Tensor(np.zeros((batch, su.c, su.h, su.w)))
-        pool = F.max_pool2d if su.op == "max" else F.avg_pool2d
-        shape = pool(x, su.k, stride=su.s, padding=su.p).shape
-        if shape[0] != batch:
-            return [f"the engine changed the batch size: {shape}"]
-        engine = tuple_text((su.n, *shape[1:]))
-        if engine != problem.answer:
-            return [f"the key {problem.answer} but the engine's pooling gives {engine}"]
-        return []
+        return {**_window_kind(self.draw(seed).pool), "zeros": "the point"}
 
 
 def _window_kind(pool: _Pool) -> dict[str, str]:
     """Windows that overlap (stride below the kernel) or tile, and the padding."""
     windows = "overlapping" if pool.s < pool.k else "disjoint"
     return {"windows": windows, "padding": str(pool.p)}
+
+
+# --- average pooling's backward pass ----------------------------------------------------------
+AVG_GRAD_CONFIGS = (  # (n, k, stride, padding): every input cell lies in some window
+    (4, 2, 2, 0),
+    (6, 2, 2, 0),
+    (6, 3, 3, 0),
+    (4, 2, 1, 0),
+    (3, 2, 1, 0),
+    (4, 3, 1, 0),
+    (5, 3, 2, 0),
+    (3, 2, 2, 1),
+    (4, 3, 2, 1),
+)
+
+
+def loop_avg_grad(su: _GradSetup, *, divide: str = "window", overwrite: bool = False):  # type: ignore[no-untyped-def]
+    """dL/dX by hand: each window's gradient shared equally by its k*k cells (padding
+    included), added where windows overlap. ``divide`` "none" or "real" (the cells inside
+    the input) and ``overwrite`` (the last window wins) are the misreadings."""
+    pool, dx = su.pool, np.zeros((su.pool.n, su.pool.n), dtype=object)
+    for r, q, real in pool.windows():
+        share = {"window": pool.k * pool.k, "none": 1, "real": len(real)}[divide]
+        for i, j in real:
+            g = Fraction(su.G[r][q], share)
+            dx[i, j] = g if overwrite else dx[i, j] + g
+    return dx.astype(float)
+
+
+@register
+class AvgPoolGradient(Family):
+    id = "pooling/avg-pool-gradient"
+    topic = "pooling"
+    title = "The backward pass of average pooling"
+    kind = "numbers"
+    kinds = dims(windows=("overlapping", "disjoint"), padding=("0", "1"))
+
+    def draw(self, seed: int) -> _GradSetup:
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(AVG_GRAD_CONFIGS)
+        while True:  # redrawn until no entry of dL/dX is 0 (overlapping windows may cancel)
+            pool = _Pool(_draw_distinct(draw, n), k, s, p)
+            G = tuple(
+                tuple(draw.nonzero(-3, 6) for _ in range(pool.size)) for _ in range(pool.size)
+            )
+            su = _GradSetup(pool, G)
+            if (loop_avg_grad(su) != 0).all():
+                return su
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz.engine import functional as F
+
+        su = self.draw(seed)
+        pool, cells = su.pool, su.pool.k * su.pool.k
+        x = pool.tensor()
+        y = F.avg_pool2d(x, pool.k, stride=pool.s, padding=pool.p)
+        (y * np.array(su.G, dtype=float)[None, None]).sum().backward()
+        assert x.grad is not None
+        dx = x.grad[0, 0]
+        pad = (
+            f" The padding is zeros and counts in the mean (PyTorch's count_include_pad=True): "
+            f"every window divides by {cells}."
+            if pool.p
+            else ""
+        )
+        statement = (
+            f"Average pooling with {pool.geometry()} is applied to $X = {matrix(pool.X)}$, giving "
+            f"a {pool.size}x{pool.size} output $Y$ (each entry the mean of its window).{pad} In "
+            f"the backward pass the gradient arriving at the output is $d/dY L = {matrix(su.G)}$. "
+            f"Give the gradient $d/dX L$, a {pool.n}x{pool.n} matrix, to 3 significant figures."
+        )
+        overlap = pool.s < pool.k
+        solution = (
+            f"Each output is (1/{cells}) times the sum of its window, so each of the window's "
+            f"cells receives 1/{cells} of that output's gradient, whatever the values of $X$ "
+            f"(average pooling's gradient does not depend on them). For example window (1, 1) "
+            f"passes {su.G[0][0]}/{cells} = {fmt_key(su.G[0][0] / cells)} to each of its cells."
+            + (
+                " The windows overlap: a cell in several windows adds up their shares."
+                if overlap
+                else ""
+            )
+            + (" Padded cells receive shares too, but they are not part of $X$." if pool.p else "")
+            + f" So $d/dX L = {array_text(dx, None, rows=True)}$."
+        )
+        candidates = [
+            (
+                "not-divided",
+                loop_avg_grad(su, divide="none"),
+                f"Each cell gets 1/{cells} of the window's gradient: the mean divides by {cells}.",
+            ),
+            (
+                "max-rule",
+                loop_max_grad(su),
+                "That is max pooling's rule: average pooling shares each window's gradient "
+                "equally among its cells.",
+            ),
+        ]
+        if overlap:
+            candidates.append(
+                (
+                    "no-accumulate",
+                    loop_avg_grad(su, overwrite=True),
+                    "A cell in several overlapping windows receives the sum of their shares.",
+                )
+            )
+        if pool.p:
+            candidates.append(
+                (
+                    "exclude-padding",
+                    loop_avg_grad(su, divide="real"),
+                    f"With count_include_pad=True every window divides by {cells}, padded cells "
+                    "included.",
+                )
+            )
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=array_text(dx, None, rows=True),
+            hints=[
+                f"Each output is its window's sum divided by {cells}: what is its derivative "
+                "with respect to one cell of the window?",
+                "Add up what each window sends to a cell"
+                + ("; windows overlap here." if overlap else "."),
+            ],
+            solution=solution,
+            mistakes=keep_distinct(
+                dx, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
+            ),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        exact = loop_avg_grad(self.draw(problem.seed))
+        return mismatch(key_numbers(problem.answer), exact, "exact shares by hand")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return _window_kind(self.draw(seed).pool)
+
+
+# --- max pooling's backward pass where windows overlap -----------------------------------------
+OVERLAP_CONFIGS = (
+    (4, 2, 1, 0),
+    (3, 2, 1, 0),
+    (4, 3, 1, 0),
+    (5, 3, 2, 0),
+    (5, 3, 1, 0),
+    (5, 2, 1, 0),
+)
+
+
+def _wins(su: _GradSetup) -> dict[tuple[int, int], list[int]]:
+    """For each cell that is some window's maximum, the gradients of the windows it wins."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for r, q, real in su.pool.windows():
+        cell = max(real, key=lambda c: su.pool.X[c[0]][c[1]])
+        out.setdefault(cell, []).append(su.G[r][q])
+    return out
+
+
+@register
+class MaxPoolOverlap(Family):
+    id = "pooling/max-pool-overlap"
+    topic = "pooling"
+    title = "Max pooling's backward pass with overlapping windows"
+    kind = "numbers"
+    # The whole dL/dX is mostly zeros (cells that win no window): there they are the point.
+    kinds = dims(ask=("matrix", "cell"), zeros=("the point", "no"))
+
+    def draw(self, seed: int) -> tuple[_GradSetup, str, tuple[int, int]]:
+        """The setup, what is asked, and the cell that wins the most windows."""
+        draw = Draw(self.id, seed)
+        n, k, s, p = draw.choice(OVERLAP_CONFIGS)
+        ask = draw.choice(["matrix", "cell"])
+        while True:  # some cell wins two windows or more, and its gradient is not 0
+            pool = _Pool(_draw_distinct(draw, n), k, s, p)
+            G = tuple(
+                tuple(draw.nonzero(-3, 5) for _ in range(pool.size)) for _ in range(pool.size)
+            )
+            su = _GradSetup(pool, G)
+            wins = _wins(su)
+            cell = max(wins, key=lambda c: len(wins[c]))
+            if len(wins[cell]) >= 2 and sum(wins[cell]) != 0:
+                return su, ask, cell
+
+    def generate(self, seed: int) -> Problem:
+        from dlquiz.engine import functional as F
+
+        su, ask, (ci, cj) = self.draw(seed)
+        pool, wins = su.pool, _wins(su)
+        x = pool.tensor()
+        y = F.max_pool2d(x, pool.k, stride=pool.s, padding=pool.p)
+        (y * np.array(su.G, dtype=float)[None, None]).sum().backward()
+        assert x.grad is not None
+        dx = x.grad[0, 0]
+        value = pool.X[ci][cj]
+        question = (
+            f"Give the gradient $d/dX L$, a {pool.n}x{pool.n} matrix."
+            if ask == "matrix"
+            else f"Give the entry of $d/dX L$ at row {ci + 1}, column {cj + 1} (where $X$ is "
+            f"{value})."
+        )
+        statement = (
+            f"Max pooling with {pool.geometry()} is applied to $X = {matrix(pool.X)}$ (no ties "
+            f"in any window), giving a {pool.size}x{pool.size} output $Y$; the windows overlap, "
+            f"since the stride is smaller than the window. In the backward pass the gradient "
+            f"arriving at the output is $d/dY L = {matrix(su.G)}$. {question}"
+        )
+        shares = " + ".join(f"({g})" if g < 0 else str(g) for g in wins[(ci, cj)])
+        solution = (
+            "Each window sends its gradient to its maximum only. Where windows overlap, one "
+            "cell can be the maximum of several of them, and then it receives the sum of their "
+            f"gradients: {value} (row {ci + 1}, column {cj + 1}) wins {len(wins[(ci, cj)])} "
+            f"windows and receives {shares} = {fmt_key(float(dx[ci, cj]))}."
+            + (
+                f" Every other cell likewise; cells that win no window get 0: "
+                f"$d/dX L = {array_text(dx, None, rows=True)}$."
+                if ask == "matrix"
+                else ""
+            )
+        )
+        matrix_ask = ask == "matrix"
+        key = dx if matrix_ask else np.array(float(dx[ci, cj]))
+        feedback = {
+            "no-accumulate": "A cell that is the maximum of several overlapping windows "
+            "receives the sum of their gradients, not one of them.",
+            "unit-gradient": "The maximum receives the gradient arriving at its output, dL/dY, "
+            "not 1 per window.",
+            "spread-evenly": "That is average pooling's rule: max pooling sends each window's "
+            "gradient to its maximum only.",
+        }
+        modes = {"no-accumulate": "overwrite", "unit-gradient": "unit", "spread-evenly": "spread"}
+        candidates = []
+        for tag, why in feedback.items():
+            full = loop_max_grad(su, mode=modes[tag])
+            candidates.append((tag, full if matrix_ask else np.array(full[ci, cj]), why))
+        text = _matrix_text if matrix_ask else (lambda v: fmt_key(float(v)))
+        return self.problem(
+            seed,
+            statement=statement,
+            answer=text(key),
+            kind="numbers" if matrix_ask else "number",
+            hints=[
+                "For each window, find its maximum; a window sends its whole gradient there.",
+                "A cell that wins several overlapping windows adds up their gradients.",
+            ],
+            solution=solution,
+            mistakes=keep_distinct(key, candidates, text=text, apart=separated),
+        )
+
+    def verify(self, problem: Problem) -> list[str]:
+        su, ask, (ci, cj) = self.draw(problem.seed)
+        exact = loop_max_grad(su)
+        reference = exact if ask == "matrix" else np.array([[exact[ci, cj]]])
+        return mismatch(key_numbers(problem.answer), reference, "routing by hand")
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        ask = self.draw(seed)[1]
+        return {"ask": ask, "zeros": "the point" if ask == "matrix" else "no"}
+
+
+def _matrix_text(v: object) -> str:
+    return array_text(v, None, rows=True)

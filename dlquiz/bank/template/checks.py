@@ -718,3 +718,206 @@ def _scalar_chain(ctx: CheckContext, w, b, x, activation, residual, returns) -> 
     if abs(float(np.asarray(ctx.key).flat[0]) - difference) > 1e-5 * scale:
         failures.append(f"the key {ctx.key} but central differences give {difference:.10g}")
     return failures
+# --- convolution: dilation, "same" padding, a whole CNN --------------------------------------
+
+
+def _dilated_kernel(k: int, d: int) -> np.ndarray:
+    """A k x k kernel of ones with dilation d, as an ordinary kernel: d - 1 zeros between
+    taps (the engine's conv2d has no dilation; this is what dilation does)."""
+    span = d * (k - 1) + 1
+    kernel = np.zeros((span, span))
+    kernel[::d, ::d] = 1.0
+    return kernel
+
+
+def _field_of_stack(kernels: list[np.ndarray], strides: list[int]) -> int:
+    """The side of the input square one output unit depends on: the support of its
+    gradient through the engine's conv2d (ones in, so no tap cancels)."""
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    size = sum(kk.shape[0] for kk in kernels) * max(strides) * 2 + 4
+    x = Tensor(np.ones((1, 1, size, size)), requires_grad=True)
+    h = x
+    for kk, s in zip(kernels, strides, strict=True):
+        h = F.conv2d(h, Tensor(kk[None, None]), stride=s)
+    h[0, 0, 0, 0].backward()
+    assert x.grad is not None
+    rows = np.nonzero(np.abs(x.grad[0, 0]).sum(axis=1) > 0)[0]
+    return int(rows.max() - rows.min() + 1)
+
+
+@hook(
+    "dilated_conv",
+    "the key against the engine's conv2d with a dilated kernel written out (d - 1 zeros "
+    "between taps): the output height, or the receptive field of one unit (the support of "
+    "its gradient) of the layer alone or followed by a second stride-1 layer of dilation d2",
+    h=Arg("int", doc="the input height"),
+    k=Arg("int"),
+    d=Arg("int", doc="the dilation"),
+    s=Arg("int"),
+    p=Arg("int", doc="padding on each side"),
+    want=Arg("text", options=("height", "field")),
+    d2=Arg("int", required=False, doc="a second layer's dilation (want = field)"),
+)
+def _dilated_conv(ctx: CheckContext, h, k, d, s, p, want, d2=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    if want == "height":
+        kernel = _dilated_kernel(k, d)[None, None]
+        out = F.conv2d(Tensor(np.zeros((1, 1, h, h))), Tensor(kernel), stride=s, padding=p)
+        return ctx.agree(out.shape[2], "the engine's conv2d with the dilated kernel")
+    kernels, strides = [_dilated_kernel(k, d)], [s]
+    if d2 is not None:
+        kernels.append(_dilated_kernel(k, d2))
+        strides.append(1)
+    return ctx.agree(_field_of_stack(kernels, strides), "the engine's gradient support")
+
+
+@hook(
+    "same_padding",
+    "the key (padding on each side, total padding, or the kernel size) against the engine's "
+    "conv2d at stride 1: the output keeps the input's height and width, and one less "
+    "padding does not",
+    h=Arg("int"),
+    k=Arg("int", required=False, doc="the kernel size, unless the key is it"),
+    p=Arg("int", required=False, doc="padding per side, when the key is the kernel size"),
+    d=Arg("int", required=False, doc="the dilation (default 1)"),
+    ask=Arg("text", options=("per-side", "total", "kernel")),
+)
+def _same_padding(ctx: CheckContext, h, ask, k=None, p=None, d=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    key = int(np.asarray(ctx.key).flat[0])
+    if ask == "kernel":
+        k, pad = key, p
+    else:
+        pad = key if ask == "per-side" else key / 2
+    if k is None or pad is None or pad != int(pad) or k < 1:
+        return [f"the key {key} gives no whole padding per side"]
+    kernel = _dilated_kernel(int(k), d or 1)[None, None]
+
+    def size(padding: int) -> tuple[int, int]:
+        out = F.conv2d(Tensor(np.zeros((1, 1, h, h + 1))), Tensor(kernel), padding=padding)
+        return out.shape[2], out.shape[3]
+
+    if size(int(pad)) != (h, h + 1):
+        return [f"with padding {int(pad)} per side the engine's conv2d gives {size(int(pad))}"]
+    if pad > 0 and size(int(pad) - 1) == (h, h + 1):
+        return ["a smaller padding keeps the size too"]
+    return []
+
+
+@hook(
+    "cnn_trace",
+    "the key against the engine's network conv(k1, padding p1) -> 2x2 max-pool -> conv(k2, "
+    "padding p2) -> 2x2 max-pool -> flatten -> Linear: the shape after a layer, a layer's "
+    "parameter entries, or a conv layer's multiply-accumulates (the sum of its output with "
+    "ones in, a ones kernel and no bias; the bias additions are not counted)",
+    n=Arg("int"),
+    c0=Arg("int"),
+    h=Arg("int"),
+    c1=Arg("int"),
+    k1=Arg("int"),
+    p1=Arg("int"),
+    c2=Arg("int"),
+    k2=Arg("int"),
+    p2=Arg("int"),
+    m=Arg("int", doc="the dense layer's outputs"),
+    want=Arg(
+        "text",
+        options=(
+            "conv1",
+            "pool1",
+            "conv2",
+            "pool2",
+            "flatten",
+            "dense",
+            "conv1-params",
+            "conv2-params",
+            "dense-params",
+            "total-params",
+            "conv1-macs",
+            "conv2-macs",
+        ),
+    ),
+)
+def _cnn_trace(ctx: CheckContext, n, c0, h, c1, k1, p1, c2, k2, p2, m, want) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Conv2d, Linear, Tensor
+    from dlquiz.engine import functional as F
+
+    conv1, conv2 = Conv2d(c0, c1, k1, padding=p1, rng=0), Conv2d(c1, c2, k2, padding=p2, rng=0)
+    shapes = {}
+    x = Tensor(np.zeros((1, c0, h, h)))
+    for name, layer in (
+        ("conv1", conv1),
+        ("pool1", lambda t: F.max_pool2d(t, 2)),
+        ("conv2", conv2),
+        ("pool2", lambda t: F.max_pool2d(t, 2)),
+    ):
+        x = layer(x)
+        shapes[name] = (n, *x.shape[1:])
+    flat = x.reshape(1, -1)
+    dense = Linear(flat.shape[1], m, rng=0)
+    shapes["flatten"] = (n, flat.shape[1])
+    shapes["dense"] = (n, dense(flat).shape[1])
+    if want in shapes:
+        return ctx.agree(shapes[want], "the engine's network")
+    layers = {"conv1": conv1, "conv2": conv2, "dense": dense}
+    if want.endswith("-params"):
+        chosen = list(layers.values()) if want == "total-params" else [layers[want[:-7]]]
+        entries = sum(int(t.data.size) for lay in chosen for t in lay.parameters())
+        return ctx.agree(entries, "the engine's parameters")
+    conv, c_in, p, size = (
+        (conv1, c0, p1, h) if want == "conv1-macs" else (conv2, c1, p2, shapes["pool1"][2])
+    )
+    ones = Tensor(np.ones((1, c_in, size + 2 * p, size + 2 * p)))  # the padding counted as taps
+    macs = F.conv2d(ones, Tensor(np.ones(conv.weight.shape)), padding=0).data.sum()  # per image
+    return ctx.agree(round(float(macs)), "the engine's conv2d with ones")
+
+
+@hook(
+    "conv2d_parameters",
+    "the key against the parameter entries of the engine's Conv2d (its weight of shape "
+    "(c_out, c_in, kh, kw) and, with bias = 1, one bias per output channel)",
+    c_in=Arg("int"),
+    c_out=Arg("int"),
+    kh=Arg("int"),
+    kw=Arg("int"),
+    bias=Arg("int", doc="1 with a bias, 0 without"),
+)
+def _conv2d_parameters(ctx: CheckContext, c_in, c_out, kh, kw, bias) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Conv2d
+
+    layer = Conv2d(c_in, c_out, (kh, kw), bias=bool(bias), rng=0)
+    if layer.weight.shape != (c_out, c_in, kh, kw):
+        return [f"unexpected engine weight shape {layer.weight.shape}"]
+    entries = sum(int(t.data.size) for t in layer.parameters())
+    return ctx.agree(entries, "the engine's Conv2d")
+
+
+@hook(
+    "pool2d_output",
+    "the key against the output shape of the engine's max_pool2d or avg_pool2d (zeros of "
+    "these sizes; without s, the engine's default stride)",
+    n=Arg("int"),
+    c=Arg("int"),
+    h=Arg("int"),
+    w=Arg("int"),
+    k=Arg("int"),
+    p=Arg("int", doc="padding on each side"),
+    op=Arg("text", options=("max", "average")),
+    s=Arg("int", required=False, doc="the stride; left out: the engine's default"),
+)
+def _pool2d_output(ctx: CheckContext, n, c, h, w, k, p, op, s=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    batch = min(n, 2)  # the batch passes through; two images show that it does
+    pool = F.max_pool2d if op == "max" else F.avg_pool2d
+    shape = pool(Tensor(np.zeros((batch, c, h, w))), k, stride=s, padding=p).shape
+    if shape[0] != batch:
+        return [f"the engine changed the batch size: {shape}"]
+    return ctx.agree((n, *shape[1:]), f"the engine's {pool.__name__}")
