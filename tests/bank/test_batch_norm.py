@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from bank_helpers import (
@@ -110,10 +112,44 @@ def test_parameters_by_hand() -> None:
         assert int(family.generate(seed).answer) == expected
 
 
+def _test_time_pool() -> dict[str, tuple[set[str], set[str]]]:
+    """The template's option texts, right and wrong, per question kind."""
+    import tomllib
+    from pathlib import Path
+
+    import dlquiz
+
+    path = Path(dlquiz.__file__).resolve().parents[1] / "problems/batch-norm/test-time.toml"
+    pool: dict[str, tuple[set[str], set[str]]] = {}
+    for o in tomllib.loads(path.read_text(encoding="utf-8"))["options"]:
+        right, wrong = pool.setdefault(o["when"]["question"], (set(), set()))
+        (right if o.get("correct") else wrong).add(o["text"])
+    return pool
+
+
 def test_test_time_choices_are_shuffled_and_every_wrong_option_is_tagged() -> None:
+    pool = _test_time_pool()
     for p in shuffled_choice_problems("batch-norm/test-time"):
         assert len(p.choices) == 4 and len(set(p.choices)) == 4
-        assert "running" in p.choices["ABCD".index(p.answer)]
+        right, _ = pool[p.question_kind["question"]]
+        shown = p.choices["ABCD".index(p.answer)]
+        assert any(shown.startswith(t.split("{")[0]) for t in right), shown
+
+
+def test_test_time_hints_fit_the_question_and_never_state_a_right_option() -> None:
+    """Issue 13: hint 2 stated the answer ("Only gamma and beta receive gradients")."""
+    pool = _test_time_pool()
+    words = re.compile(r"[a-z]+")
+    for seed in range(60):
+        p = generate("batch-norm/test-time", seed)
+        right, _ = pool[p.question_kind["question"]]
+        assert len(p.hints) >= 2
+        for hint in p.hints:
+            h = set(words.findall(hint.lower()))
+            for text in right:
+                t = set(words.findall(text.lower())) - {"the", "and", "a", "of", "is"}
+                assert not t <= h, (seed, hint, text)  # no right statement inside a hint
+            assert "gamma" not in hint.lower() and "γ" not in hint, (seed, hint)
 
 
 def test_latex_prose_and_choices_are_ascii() -> None:
