@@ -38,10 +38,20 @@ def test_same_seed_same_problem(family_id: str) -> None:
 
 def test_statistics_against_numpy_with_the_biased_variance() -> None:
     family = families()["batch-norm/statistics"]
-    for seed in range(20):
-        x = np.array(family.setup(seed), dtype=float)
-        expected = np.vstack([x.mean(axis=0), x.var(axis=0, ddof=0)])
-        assert np.allclose(numbers(family.generate(seed).answer), expected, rtol=1e-9)
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        x = numbers(p["x"]).reshape(int(p["B"]), int(p["nf"]))
+        mean, var = x.mean(axis=0), x.var(axis=0, ddof=0)
+        expected = {
+            "stats": np.vstack([mean, var]),
+            "std": np.sqrt(var),
+            "xhat": (x - mean) / np.sqrt(var),
+        }[p["ask"]]
+        asked.add(p["ask"])
+        key = numbers(family.generate(seed).answer)
+        assert np.allclose(key.reshape(expected.shape), expected, rtol=1e-9)
+    assert asked == {"stats", "std", "xhat"}
 
 
 class _Setup:

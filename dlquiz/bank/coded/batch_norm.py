@@ -15,132 +15,16 @@ exact SymPy arithmetic; parameter counts against the engine's BatchNorm.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from dlquiz.bank.coded.common import (
     distinct_counts,
-    keep_distinct,
-    key_numbers,
-    matrix,
-    mismatch,
-    separated,
 )
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import array_text, fmt
-
-
-def _draw_batch(draw: Draw, batch: int, features: int) -> tuple[tuple[int, ...], ...]:
-    """Rows are examples; no feature is constant over the batch (its variance would be 0)."""
-    while True:
-        x = tuple(tuple(draw.integer(-3, 9) for _ in range(features)) for _ in range(batch))
-        if all(len({row[f] for row in x}) > 1 for f in range(features)):
-            return x
-
-
-def exact_stats(x: Sequence[Sequence[int]], *, unbiased: bool = False) -> tuple[list, list]:
-    """Per-feature mean and variance in fractions (biased, as in the notes, by default)."""
-    m = len(x)
-    means, variances = [], []
-    for f in range(len(x[0])):
-        col = [Fraction(row[f]) for row in x]
-        mu = sum(col) / m
-        ss = sum((v - mu) ** 2 for v in col)
-        means.append(mu)
-        variances.append(ss / (m - 1 if unbiased else m))
-    return means, variances
-
-
-# --- batch statistics ---------------------------------------------------------------------
-@register
-class BatchStatistics(Family):
-    id = "batch-norm/statistics"
-    topic = "batch-norm"
-    title = "Batch mean and (biased) batch variance per feature"
-    kind = "numbers"
-
-    def setup(self, seed: int) -> tuple[tuple[int, ...], ...]:
-        draw = Draw(self.id, seed)
-        return _draw_batch(draw, draw.integer(3, 6), draw.integer(1, 3))
-
-    @staticmethod
-    def engine_stats(x: Sequence[Sequence[int]]) -> np.ndarray:
-        from dlquiz.engine import Tensor
-
-        t = Tensor(np.array(x, dtype=float))
-        mean = t.mean(axis=0, keepdims=True)
-        var = ((t - mean) ** 2).mean(axis=0, keepdims=True)
-        return np.vstack([mean.data, var.data])
-
-    def generate(self, seed: int) -> Problem:
-        x = self.setup(seed)
-        m, features = len(x), len(x[0])
-        stats = self.engine_stats(x)
-        statement = (
-            f"A batch-norm layer receives a batch of $|B| = {m}$ examples with {features} "
-            f"feature{'s' if features > 1 else ''}, one example per row: $x = {matrix(x)}$. "
-            "Compute the batch mean $mu_B$ and the batch variance $sigma_B^2$ of each feature "
-            f"as in the notes (the variance divides by $|B| = {m}$). Answer with a matrix whose "
-            "first row holds the means and whose second row holds the variances"
-            + (" (one column per feature)." if features > 1 else ".")
-        )
-        means, variances = exact_stats(x)
-        cols = []
-        for f in range(features):
-            col = [row[f] for row in x]
-            dev = " + ".join(f"({fmt(Fraction(v) - means[f])})²" for v in col)
-            cols.append(
-                f"feature {f + 1}: mean ({' + '.join(str(v) for v in col)})/{m} = "
-                f"{fmt(means[f])}, variance ({dev})/{m} = {fmt(variances[f])}"
-            )
-        solution = (
-            "Each feature is normalised over the batch, so work column by column. "
-            + "; ".join(cols)
-            + f". So the answer is ${array_text(stats, rows=True)}$. (PyTorch normalises with this "
-            "biased variance too; only its running average uses the unbiased one, dividing "
-            f"by {m - 1}.)"
-        )
-        _, unbiased = exact_stats(x, unbiased=True)
-        candidates = [
-            (
-                "unbiased-variance",
-                np.vstack([stats[0], [float(v) for v in unbiased]]),
-                f"The notes' batch variance divides by |B| = {m}, not by |B| - 1 = {m - 1}.",
-            ),
-            (
-                "std-not-variance",
-                np.vstack([stats[0], np.sqrt(stats[1])]),
-                "That is the standard deviation σ_B; the question asks for the variance σ_B².",
-            ),
-            (
-                "transposed-stats",
-                np.vstack([stats[1], stats[0]]),
-                "The first row holds the means, the second the variances.",
-            ),
-        ]
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=array_text(stats, None, rows=True),
-            hints=[
-                "Statistics are per feature: take each column over the examples in the batch.",
-                f"The variance is the mean of the squared deviations: divide by {m}.",
-            ],
-            solution=solution,
-            mistakes=keep_distinct(
-                stats, candidates, text=lambda v: array_text(v, None, rows=True), apart=separated
-            ),
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        means, variances = exact_stats(self.setup(problem.seed))
-        exact = np.array([[float(v) for v in means], [float(v) for v in variances]])
-        return mismatch(key_numbers(problem.answer), exact, "exact fractions", atol=1e-10)
 
 
 # --- learnable parameters -----------------------------------------------------------------

@@ -467,3 +467,121 @@ def _residual_gradient(ctx: CheckContext, depth: int) -> list[str]:
             f"{norms[True]:.2e} residual: the identity path should keep it alive"
         ]
     return []
+
+
+# --- batch-norm statistics and backward (added for batch-norm/statistics, conv-statistics,
+# running-average and backward) ---------------------------------------------------------
+
+
+def _batch_channels(x: list[np.ndarray], n: int, c: int) -> np.ndarray:
+    """The batch as (N, C, M): one (N, C) matrix, or the maps of each example's channels."""
+    flat = np.concatenate([np.asarray(v, dtype=float).reshape(-1) for v in x])
+    if flat.size % (n * c):
+        raise ValueError(f"{flat.size} numbers are not {n} examples of {c} channels")
+    return flat.reshape(n, c, -1)
+
+
+@hook(
+    "batch_norm_statistics",
+    "the key against the statistics the engine's F.batch_norm computes in training mode "
+    "over N (and H, W): the batch mean and variance (from running averages with momentum "
+    "1, the unbiased one rescaled), the normalised batch with eps = 0, or PyTorch's running "
+    "averages after one step (momentum, unbiased running variance)",
+    x=Arg("numbers", doc="one (N, C) matrix, or the H x W maps of each example's channels"),
+    n=Arg("int", doc="the examples N"),
+    c=Arg("int", doc="the features or channels C"),
+    returns=Arg(
+        "text",
+        options=(
+            "stats",
+            "mean",
+            "variance",
+            "std",
+            "unbiased",
+            "xhat",
+            "running_mean",
+            "running_var",
+            "running",
+        ),
+    ),
+    momentum=Arg("number", required=False, doc="of the running averages (default 0.1)"),
+    running_mean=Arg("number", required=False, doc="before the step (default 0)"),
+    running_var=Arg("number", required=False, doc="before the step (default 1)"),
+)
+def _batch_norm_statistics(  # type: ignore[no-untyped-def]
+    ctx: CheckContext,
+    x,
+    n,
+    c,
+    returns,
+    momentum=None,
+    running_mean=None,
+    running_var=None,
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    try:
+        batch = _batch_channels(x, n, c)
+    except ValueError as exc:
+        return [str(exc)]
+    m = batch.shape[0] * batch.shape[2]
+    mean, unbiased = np.zeros(c), np.zeros(c)
+    F.batch_norm(Tensor(batch), running_mean=mean, running_var=unbiased, momentum=1.0)
+    biased = unbiased * (m - 1) / m
+    rm = np.zeros(c) if running_mean is None else np.asarray(running_mean, float).reshape(-1)
+    rv = np.ones(c) if running_var is None else np.asarray(running_var, float).reshape(-1)
+    rm, rv = np.broadcast_to(rm, (c,)).copy(), np.broadcast_to(rv, (c,)).copy()
+    mom = 0.1 if momentum is None else float(np.asarray(momentum).flat[0])
+    F.batch_norm(Tensor(batch), running_mean=rm, running_var=rv, momentum=mom)
+    if returns == "xhat":
+        xhat = F.batch_norm(Tensor(batch), training=True, eps=0.0).data
+        # back to the layout of x: an (N, C) matrix, or the maps in order
+        return ctx.agree(xhat.reshape(-1), "the engine's F.batch_norm with eps = 0")
+    out = {
+        "stats": np.concatenate([mean, biased]),
+        "mean": mean,
+        "variance": biased,
+        "std": np.sqrt(biased),
+        "unbiased": unbiased,
+        "running_mean": rm,
+        "running_var": rv,
+        "running": np.concatenate([rm, rv]),
+    }[returns]
+    return ctx.agree(out, f"the engine's F.batch_norm ({returns})")
+
+
+@hook(
+    "batch_norm_backward",
+    "the key against the engine's autograd through F.batch_norm in training mode (the "
+    "notes' sigma_B + eps form rebuilt from its eps = 0 normalisation), for a given "
+    "upstream gradient dL/dy: dL/dgamma, dL/dbeta or dL/dx",
+    x=Arg("number", doc="the batch, one example per row"),
+    gamma=Arg("number"),
+    beta=Arg("number"),
+    eps=Arg("number"),
+    dy=Arg("number", doc="dL/dy, the layout of x"),
+    wrt=Arg("text", options=("gamma", "beta", "x")),
+    convention=Arg("text", options=("pytorch", "notes")),
+)
+def _batch_norm_backward(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, x, gamma, beta, eps, dy, wrt, convention
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    features = x.shape[1]
+    xs = Tensor(x.copy(), requires_grad=True)
+    g = Tensor(np.broadcast_to(gamma.reshape(-1), (features,)).copy(), requires_grad=True)
+    b = Tensor(np.broadcast_to(beta.reshape(-1), (features,)).copy(), requires_grad=True)
+    e = float(eps.flat[0])
+    if convention == "pytorch":
+        y = F.batch_norm(xs, g, b, training=True, eps=e)
+    else:
+        xhat = F.batch_norm(xs, training=True, eps=0.0)  # (x - mu)/sigma
+        centred = xs - xs.mean(axis=0, keepdims=True)
+        sigma = ((centred * centred).mean(axis=0, keepdims=True)).sqrt()
+        y = xhat * (sigma / (sigma + e)) * g + b
+    (y * Tensor(np.asarray(dy, float).reshape(x.shape))).sum().backward()
+    grad = {"gamma": g.grad, "beta": b.grad, "x": xs.grad}[wrt]
+    return ctx.agree(grad, f"the engine's backward through F.batch_norm (dL/d{wrt})")
