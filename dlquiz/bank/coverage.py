@@ -195,6 +195,13 @@ POINTS: tuple[Point, ...] = (
         "γ, β learnable parameters, the same shape as x",
         ("batch-norm/parameters",),
     ),
+    Point(
+        "batch-norm",
+        "running averages of the batch statistics for test time (PyTorch: momentum 0.1, "
+        "unbiased running variance)",
+        ("batch-norm/running-average", "batch-norm/test-time"),
+        beyond=True,
+    ),
     # --- resnet ---------------------------------------------------------------------------
     Point(
         "resnet",

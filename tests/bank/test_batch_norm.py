@@ -23,6 +23,7 @@ IDS = [
     "batch-norm/output-pytorch",
     "batch-norm/parameters",
     "batch-norm/test-time",
+    "batch-norm/running-average",
 ]
 
 
@@ -168,3 +169,27 @@ def test_latex_prose_and_choices_are_ascii() -> None:
 
 def test_verify_command_passes_for_the_topic() -> None:
     assert_verify_command_passes("batch-norm", 3)
+
+
+def test_running_average_by_hand_with_pytorchs_convention() -> None:
+    """momentum 0.1 weighs the new statistic; the running variance is the unbiased one."""
+    family = families()["batch-norm/running-average"]
+    seen = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        b, nf = int(p["B"]), int(p["nf"])
+        x = numbers(p["x"]).reshape(b, nf)
+        fresh = p["start"] == "fresh"
+        m0 = np.zeros(nf) if fresh else numbers(p["rm"]).reshape(-1)
+        v0 = np.ones(nf) if fresh else numbers(p["rv"]).reshape(-1)
+        expected = (
+            0.9 * m0 + 0.1 * x.mean(axis=0)
+            if p["ask"] == "mean"
+            else 0.9 * v0 + 0.1 * x.var(axis=0, ddof=1)
+        )
+        problem = family.generate(seed)
+        assert np.allclose(numbers(problem.answer).reshape(-1), expected, rtol=1e-9)
+        assert "momentum 0.1" in problem.statement and "unbiased" in problem.statement
+        assert "beyond the notes" in problem.statement
+        seen.add((p["ask"], p["start"]))
+    assert len(seen) == 4
