@@ -202,6 +202,12 @@ POINTS: tuple[Point, ...] = (
         ("batch-norm/running-average", "batch-norm/test-time"),
         beyond=True,
     ),
+    Point(
+        "batch-norm",
+        "after a convolution: one γ, β and one μ_B, σ_B² per channel, over N, H and W",
+        ("batch-norm/conv-statistics", "batch-norm/parameters"),
+        beyond=True,
+    ),
     # --- resnet ---------------------------------------------------------------------------
     Point(
         "resnet",

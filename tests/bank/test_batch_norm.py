@@ -24,6 +24,7 @@ IDS = [
     "batch-norm/parameters",
     "batch-norm/test-time",
     "batch-norm/running-average",
+    "batch-norm/conv-statistics",
 ]
 
 
@@ -193,3 +194,20 @@ def test_running_average_by_hand_with_pytorchs_convention() -> None:
         assert "beyond the notes" in problem.statement
         seen.add((p["ask"], p["start"]))
     assert len(seen) == 4
+
+
+def test_conv_statistics_by_hand_over_n_h_and_w() -> None:
+    family = families()["batch-norm/conv-statistics"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        h, w = int(p["h"]), int(p["w"])
+        maps = [numbers(p[k]).reshape(h, w) for k in ("P", "Q", "R", "S")]
+        batch = np.array(maps).reshape(2, 2, h, w)  # (N, C, H, W): P, Q of image 1
+        mean, var = batch.mean(axis=(0, 2, 3)), batch.var(axis=(0, 2, 3))
+        expected = {"mean": mean, "variance": var, "std": np.sqrt(var)}[p["ask"]]
+        asked.add(p["ask"])
+        problem = family.generate(seed)
+        assert np.allclose(numbers(problem.answer).reshape(-1), expected, rtol=1e-9)
+        assert "over N, H and W" in problem.statement
+    assert asked == {"mean", "variance", "std"}
