@@ -192,6 +192,11 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "batch-norm",
+        "backward through BatchNorm(x): ∂L/∂γ, ∂L/∂β and ∂L/∂x (through μ_B and σ_B)",
+        ("batch-norm/backward",),
+    ),
+    Point(
+        "batch-norm",
         "γ, β learnable parameters, the same shape as x",
         ("batch-norm/parameters",),
     ),

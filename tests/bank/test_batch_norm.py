@@ -25,6 +25,7 @@ IDS = [
     "batch-norm/test-time",
     "batch-norm/running-average",
     "batch-norm/conv-statistics",
+    "batch-norm/backward",
 ]
 
 
@@ -211,3 +212,41 @@ def test_conv_statistics_by_hand_over_n_h_and_w() -> None:
         assert np.allclose(numbers(problem.answer).reshape(-1), expected, rtol=1e-9)
         assert "over N, H and W" in problem.statement
     assert asked == {"mean", "variance", "std"}
+
+
+def test_backward_against_central_differences_of_the_notes_forward() -> None:
+    family = families()["batch-norm/backward"]
+    asked = set()
+
+    def loss(x: np.ndarray, gamma: float, beta: float, eps: float, dy: np.ndarray) -> float:
+        y = gamma * (x - x.mean()) / (x.std() + eps) + beta  # the notes: sigma_B + eps
+        return float(dy @ y)
+
+    for seed in range(30):
+        p = family.draw_params(seed)
+        x, dy = numbers(p["x0"]).reshape(-1), numbers(p["dy"]).reshape(-1)
+        gamma, beta, eps = float(numbers(p["g0"]).flat[0]), float(p["b0"]), float(p["eps"])
+        h = 1e-6
+        if p["wrt"] == "x":
+            expected = np.array(
+                [
+                    (
+                        loss(x + h * np.eye(x.size)[i], gamma, beta, eps, dy)
+                        - loss(x - h * np.eye(x.size)[i], gamma, beta, eps, dy)
+                    )
+                    / (2 * h)
+                    for i in range(x.size)
+                ]
+            )
+        elif p["wrt"] == "gamma":
+            expected = np.array(
+                [(loss(x, gamma + h, beta, eps, dy) - loss(x, gamma - h, beta, eps, dy)) / (2 * h)]
+            )
+        else:
+            expected = np.array(
+                [(loss(x, gamma, beta + h, eps, dy) - loss(x, gamma, beta - h, eps, dy)) / (2 * h)]
+            )
+        asked.add(p["wrt"])
+        key = numbers(family.generate(seed).answer).reshape(-1)
+        assert np.allclose(key, expected, rtol=1e-5, atol=1e-6), (seed, key, expected)
+    assert asked == {"gamma", "beta", "x"}
