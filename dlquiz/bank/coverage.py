@@ -148,6 +148,11 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "optimizers",
+        "momentum on a constant gradient g: v → g/(1 - β), a steady step ηg/(1 - β)",
+        ("optimizers/momentum-steady-state",),
+    ),
+    Point(
+        "optimizers",
         "Adam: η v̂_t/(sqrt(ŝ_t) + ε) with bias-corrected moments",
         ("optimizers/adam-steps", "optimizers/adam-bias-correction"),
     ),

@@ -25,6 +25,7 @@ IDS = [
     "optimizers/adam-steps",
     "optimizers/momentum-unrolled",
     "optimizers/adam-bias-correction",
+    "optimizers/momentum-steady-state",
 ]
 
 
@@ -177,3 +178,22 @@ def test_show_renders_the_notes_slip_in_the_adam_solution() -> None:
 def test_latex_prose_is_ascii() -> None:
     """Greek letters belong in math: the LaTeX prose must compile without Unicode support."""
     assert_latex_prose_is_ascii(IDS)
+
+
+def test_momentum_steady_state_by_hand() -> None:
+    """The velocity of v <- beta v + g settles at g/(1 - beta); the step at -eta g/(1 - beta)."""
+    from bank_helpers import numbers
+
+    family = families()["optimizers/momentum-steady-state"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        eta, beta, g = float(p["eta"]), float(p["beta"]), float(p["g"])
+        v = 0.0
+        for _ in range(5000):  # run the notes' rule until it settles
+            v = beta * v + g
+        expected = {"step": -eta * v, "velocity": v, "factor": v / g}[p["ask"]]
+        asked.add(p["ask"])
+        key = float(numbers(family.generate(seed).answer).flat[0])
+        assert abs(key - expected) <= 1e-9 * max(1.0, abs(expected)), (seed, key, expected)
+    assert asked == {"step", "velocity", "factor"}

@@ -585,3 +585,114 @@ def _batch_norm_backward(  # type: ignore[no-untyped-def]
     (y * Tensor(np.asarray(dy, float).reshape(x.shape))).sum().backward()
     grad = {"gamma": g.grad, "beta": b.grad, "x": xs.grad}[wrt]
     return ctx.agree(grad, f"the engine's backward through F.batch_norm (dL/d{wrt})")
+
+
+# --- optimizers: Adam, and momentum's steady state (added for optimizers/adam-steps,
+# adam-first-step, adam-many-steps and momentum-steady-state) --------------------------
+
+
+def _loss_gradient(ctx: CheckContext, loss: Any, param: str, data: np.ndarray) -> np.ndarray:
+    """d loss/d param at ``data`` by the engine's backward (the other names at their draw)."""
+    from dlquiz.core.autodiff import lower
+    from dlquiz.engine import Tensor
+
+    leaves = {n: Tensor(v[None]) for n, v in ctx.scope.numbers.items()}
+    leaves[param] = Tensor(data[None], requires_grad=True)
+    lower(loss, leaves, 1).sum().backward()
+    return leaves[param].grad[0]
+
+
+@hook(
+    "adam",
+    "the key against the engine's optim.Adam(lr, betas, eps) run for some steps, with the "
+    "gradient of a loss (by the engine's backward) or given gradients: the parameter, the "
+    "moments the optimizer keeps (m, v) or their bias-corrected estimates",
+    theta0=Arg("number"),
+    lr=Arg("number"),
+    beta1=Arg("number"),
+    beta2=Arg("number"),
+    eps=Arg("number"),
+    steps=Arg("int"),
+    returns=Arg("text", options=("theta", "m", "v", "mhat", "vhat", "step")),
+    loss=Arg("formula", required=False, doc="a loss of the parameter named by param"),
+    param=Arg("text", required=False),
+    grads=Arg("numbers", required=False, doc="one gradient per step"),
+)
+def _adam(  # type: ignore[no-untyped-def]
+    ctx: CheckContext,
+    theta0,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    steps,
+    returns,
+    loss=None,
+    param=None,
+    grads=None,
+) -> list[str]:
+    from dlquiz.engine import Tensor, optim
+
+    if (loss is None) == (grads is None) or (loss is not None and not param):
+        return ["give either loss and param, or grads"]
+    if grads is not None and len(grads) < steps:
+        return [f"{steps} steps but {len(grads)} gradients"]
+    shape = theta0.shape
+    b1, b2 = float(beta1.flat[0]), float(beta2.flat[0])
+    p = Tensor(theta0.copy(), requires_grad=True)
+    opt = optim.Adam([p], lr=float(lr.flat[0]), betas=(b1, b2), eps=float(eps.flat[0]))
+    before = p.data.copy()
+    for t in range(steps):
+        opt.zero_grad()
+        before = p.data.copy()
+        if grads is not None:
+            p.grad = np.asarray(grads[t], dtype=float).reshape(shape)
+        else:
+            p.grad = _loss_gradient(ctx, loss, param, p.data)
+        opt.step()
+    m, v = opt.m[0], opt.v[0]
+    if m is None or v is None:
+        return ["the engine's Adam took no step"]
+    out = {
+        "theta": p.data,
+        "m": m,
+        "v": v,
+        "mhat": m / (1 - b1**steps),
+        "vhat": v / (1 - b2**steps),
+        "step": p.data - before,  # the last update, theta_t - theta_{t-1}
+    }[returns]
+    return ctx.agree(out, f"the engine's optim.Adam after {steps} steps ({returns})")
+
+
+@hook(
+    "momentum_steady_state",
+    "the key against the engine's optim.SGD(lr, momentum) fed the same gradient g for as "
+    "many steps as it takes the velocity to settle (momentum^t below 1e-13): the last "
+    "step theta_t - theta_{t-1}, the velocity, or the factor step/(lr*g)",
+    g=Arg("number"),
+    lr=Arg("number"),
+    momentum=Arg("number"),
+    returns=Arg("text", options=("step", "velocity", "factor")),
+)
+def _momentum_steady_state(ctx: CheckContext, g, lr, momentum, returns) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor, optim
+
+    beta = float(momentum.flat[0])
+    if not 0 <= beta < 1:
+        return [f"momentum {beta} has no steady state"]
+    steps = 10 if beta == 0 else min(100_000, math.ceil(math.log(1e-13) / math.log(beta)) + 1)
+    p = Tensor(np.zeros_like(g, dtype=float), requires_grad=True)
+    opt = optim.SGD([p], lr=float(lr.flat[0]), momentum=beta)
+    before = p.data.copy()
+    for _ in range(steps):
+        before = p.data.copy()
+        p.grad = np.asarray(g, dtype=float).copy()
+        opt.step()
+    step = p.data - before
+    velocity = opt.velocity[0]
+    out = {
+        "step": step,
+        "velocity": velocity,
+        "factor": np.abs(step) / (float(lr.flat[0]) * np.abs(np.asarray(g, dtype=float))),
+    }[returns]
+    return ctx.agree(out, f"the engine's optim.SGD after {steps} steps of the same gradient")
