@@ -156,6 +156,11 @@ POINTS: tuple[Point, ...] = (
         "Adam: η v̂_t/(sqrt(ŝ_t) + ε) with bias-corrected moments",
         ("optimizers/adam-steps", "optimizers/adam-bias-correction"),
     ),
+    Point(
+        "optimizers",
+        "Adam's first step: with bias correction v̂₁ = g₁, ŝ₁ = g₁², a step ≈ η·sign(g₁)",
+        ("optimizers/adam-first-step",),
+    ),
     # --- convolution ----------------------------------------------------------------------
     Point(
         "convolution",

@@ -26,6 +26,7 @@ IDS = [
     "optimizers/momentum-unrolled",
     "optimizers/adam-bias-correction",
     "optimizers/momentum-steady-state",
+    "optimizers/adam-first-step",
 ]
 
 
@@ -197,3 +198,25 @@ def test_momentum_steady_state_by_hand() -> None:
         key = float(numbers(family.generate(seed).answer).flat[0])
         assert abs(key - expected) <= 1e-9 * max(1.0, abs(expected)), (seed, key, expected)
     assert asked == {"step", "velocity", "factor"}
+
+
+def test_adam_first_step_is_about_eta_times_the_sign_of_the_gradient() -> None:
+    from bank_helpers import numbers
+
+    family = families()["optimizers/adam-first-step"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        theta0, g = numbers(p["theta0"]).reshape(-1), numbers(p["g"]).reshape(-1)
+        eta, b1, b2 = float(p["eta"]), float(p["b1"]), float(p["b2"])
+        m, s = (1 - b1) * g, (1 - b2) * g * g  # PyTorch's Adam, one step, by hand
+        step = -eta * (m / (1 - b1)) / (np.sqrt(s / (1 - b2)) + 1e-8)
+        raw = -eta * m / (np.sqrt(s) + 1e-8)
+        expected = {"theta": theta0 + step, "step": step, "uncorrected": raw}[p["ask"]]
+        key = numbers(family.generate(seed).answer).reshape(-1)
+        assert np.allclose(key, expected, rtol=1e-9), (seed, key, expected)
+        if p["ask"] != "uncorrected":
+            near = (theta0 if p["ask"] == "theta" else 0) - eta * np.sign(g)
+            assert np.allclose(key, near, rtol=1e-5, atol=1e-5)
+        asked.add(p["ask"])
+    assert asked == {"theta", "step", "uncorrected"}

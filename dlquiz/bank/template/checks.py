@@ -613,7 +613,7 @@ def _loss_gradient(ctx: CheckContext, loss: Any, param: str, data: np.ndarray) -
     beta2=Arg("number"),
     eps=Arg("number"),
     steps=Arg("int"),
-    returns=Arg("text", options=("theta", "m", "v", "mhat", "vhat", "step")),
+    returns=Arg("text", options=("theta", "m", "v", "mhat", "vhat", "step", "uncorrected_step")),
     loss=Arg("formula", required=False, doc="a loss of the parameter named by param"),
     param=Arg("text", required=False),
     grads=Arg("numbers", required=False, doc="one gradient per step"),
@@ -660,6 +660,8 @@ def _adam(  # type: ignore[no-untyped-def]
         "mhat": m / (1 - b1**steps),
         "vhat": v / (1 - b2**steps),
         "step": p.data - before,  # the last update, theta_t - theta_{t-1}
+        # the last update had the moments not been bias-corrected
+        "uncorrected_step": -float(lr.flat[0]) * m / (np.sqrt(v) + float(eps.flat[0])),
     }[returns]
     return ctx.agree(out, f"the engine's optim.Adam after {steps} steps ({returns})")
 
