@@ -154,7 +154,11 @@ POINTS: tuple[Point, ...] = (
     Point(
         "optimizers",
         "Adam: η v̂_t/(sqrt(ŝ_t) + ε) with bias-corrected moments",
-        ("optimizers/adam-steps", "optimizers/adam-bias-correction"),
+        (
+            "optimizers/adam-steps",
+            "optimizers/adam-bias-correction",
+            "optimizers/adam-many-steps",
+        ),
     ),
     Point(
         "optimizers",

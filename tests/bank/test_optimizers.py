@@ -27,6 +27,7 @@ IDS = [
     "optimizers/adam-bias-correction",
     "optimizers/momentum-steady-state",
     "optimizers/adam-first-step",
+    "optimizers/adam-many-steps",
 ]
 
 
@@ -220,3 +221,24 @@ def test_adam_first_step_is_about_eta_times_the_sign_of_the_gradient() -> None:
             assert np.allclose(key, near, rtol=1e-5, atol=1e-5)
         asked.add(p["ask"])
     assert asked == {"theta", "step", "uncorrected"}
+
+
+def test_adam_many_steps_by_hand() -> None:
+    from bank_helpers import numbers
+
+    family = families()["optimizers/adam-many-steps"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        theta = float(p["theta0"])
+        eta, b1, b2 = float(p["eta"]), float(p["b1"]), float(p["b2"])
+        v = s = 0.0
+        for t, g in enumerate((float(p["g1"]), float(p["g2"]), float(p["g3"])), start=1):
+            v, s = b1 * v + (1 - b1) * g, b2 * s + (1 - b2) * g * g
+            vhat, shat = v / (1 - b1**t), s / (1 - b2**t)
+            theta -= eta * vhat / (math.sqrt(shat) + 1e-8)
+        expected = {"theta": theta, "vhat": vhat, "shat": shat}[p["ask"]]
+        key = float(numbers(family.generate(seed).answer).flat[0])
+        assert math.isclose(key, expected, rel_tol=1e-9), (seed, key, expected)
+        asked.add(p["ask"])
+    assert asked == {"theta", "vhat", "shat"}
