@@ -250,3 +250,19 @@ def test_backward_against_central_differences_of_the_notes_forward() -> None:
         key = numbers(family.generate(seed).answer).reshape(-1)
         assert np.allclose(key, expected, rtol=1e-5, atol=1e-6), (seed, key, expected)
     assert asked == {"gamma", "beta", "x"}
+
+
+@pytest.mark.parametrize("family_id", ["batch-norm/output-notes", "batch-norm/output-pytorch"])
+def test_epsilon_is_realistic_or_the_statement_says_why_it_is_large(family_id: str) -> None:
+    """Issue 13: epsilon of 1/2 and 1/4 without a word; PyTorch's default is 1e-5."""
+    seen = set()
+    for seed in range(100):
+        eps = float(families()[family_id].draw_params(seed)["eps"])
+        statement = generate(family_id, seed).statement
+        assert eps <= 0.1, (seed, eps)
+        if eps > 1e-3:
+            assert "much larger than the usual 1e-5" in statement, (seed, statement)
+        else:
+            assert "much larger" not in statement
+        seen.add(eps)
+    assert min(seen) <= 1e-5 and max(seen) == 0.1  # both kinds of draw occur
