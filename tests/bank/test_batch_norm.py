@@ -119,10 +119,13 @@ def test_the_notes_statement_names_its_convention() -> None:
 
 def test_parameters_by_hand() -> None:
     family = families()["batch-norm/parameters"]
+    seen = set()
     for seed in range(30):
-        su = family.setup(seed)
-        expected = (2 if su.ask == "learnable" else 4) * su.width
+        p = family.draw_params(seed)
+        expected = (2 if p["ask"] == "learnable" else 4) * int(p["width"])
         assert int(family.generate(seed).answer) == expected
+        seen.add((p["layer"], p["ask"]))
+    assert len(seen) == 4
 
 
 def _test_time_pool() -> dict[str, tuple[set[str], set[str]]]:

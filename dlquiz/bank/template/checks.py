@@ -698,3 +698,25 @@ def _momentum_steady_state(ctx: CheckContext, g, lr, momentum, returns) -> list[
         "factor": np.abs(step) / (float(lr.flat[0]) * np.abs(np.asarray(g, dtype=float))),
     }[returns]
     return ctx.agree(out, f"the engine's optim.SGD after {steps} steps of the same gradient")
+
+
+@hook(
+    "batch_norm_parameters",
+    "the key against the engine's BatchNorm of this width, run on a batch of the stated "
+    "shape: its learnable parameters, or those and its running buffers",
+    width=Arg("int", doc="features (dense) or channels (conv)"),
+    layer=Arg("text", options=("dense", "conv")),
+    count=Arg("text", options=("learnable", "stored")),
+    size=Arg("int", doc="the height = width of a conv feature map"),
+)
+def _batch_norm_parameters(ctx: CheckContext, width, layer, count, size) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import BatchNorm, Tensor
+
+    bn = BatchNorm(width)
+    shape = (2, width) if layer == "dense" else (2, width, size, size)
+    x = Tensor(np.random.default_rng(ctx.seed).normal(size=shape))
+    if bn(x).shape != shape:
+        return ["the engine's BatchNorm changed the shape"]
+    learnable = sum(int(p.data.size) for p in bn.parameters())
+    stored = learnable + int(bn.running_mean.size) + int(bn.running_var.size)
+    return ctx.agree(learnable if count == "learnable" else stored, "the engine's BatchNorm")
