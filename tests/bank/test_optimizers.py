@@ -52,12 +52,6 @@ def _float_momentum(theta0, grad, beta, eta):  # type: ignore[no-untyped-def]
     return theta, v
 
 
-def _gradient_of(q):  # type: ignore[no-untyped-def]
-    if q.mode == "loss":
-        return lambda step, theta: q.k * (theta - np.array(q.c, dtype=float))
-    return lambda step, theta: np.array(q.grads[step - 1], dtype=float)
-
-
 def test_momentum_key_matches_a_plain_float_loop() -> None:
     family = families()["optimizers/momentum-steps"]
     for seed in range(10):
@@ -90,18 +84,18 @@ def test_momentum_by_hand() -> None:
 
 
 def test_adam_key_matches_a_plain_float_loop_and_the_first_step_is_eta() -> None:
-    from dlquiz.bank.coded.optimizers import ADAM_EPS
-
     family = families()["optimizers/adam-steps"]
-    for seed in range(10):
-        q, b1, b2, eta = family.setup(seed)
-        b1, b2, eta, eps = float(b1), float(b2), float(eta), float(ADAM_EPS)
-        grad = _gradient_of(q)
-        theta = np.array(q.theta0, dtype=float)
+    kinds = set()
+    for seed in range(20):
+        p = family.draw_params(seed)
+        b1, b2, eta, eps = float(p["b1"]), float(p["b2"]), float(p["eta"]), 1e-8
+        k, c = float(p["k"]), numbers(p["c"]).ravel()
+        given = [numbers(p["G1"]).ravel(), numbers(p["G2"]).ravel()]
+        theta = numbers(p["theta0"]).ravel()
         m = np.zeros(2)
         s = np.zeros(2)
         for t in (1, 2):
-            g = grad(t, theta)
+            g = k * (theta - c) if p["given"] == "loss" else given[t - 1]
             m = b1 * m + (1 - b1) * g
             s = b2 * s + (1 - b2) * g * g
             step = eta * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps)
@@ -109,6 +103,8 @@ def test_adam_key_matches_a_plain_float_loop_and_the_first_step_is_eta() -> None
                 assert np.allclose(np.abs(step), eta, rtol=1e-6)
             theta = theta - step
         assert np.allclose(numbers(family.generate(seed).answer).ravel(), theta, rtol=1e-9)
+        kinds.add(p["given"])
+    assert kinds == {"loss", "gradients"}
 
 
 def test_adam_mistakes_include_the_missing_bias_correction() -> None:
