@@ -118,9 +118,9 @@ def test_adam_mistakes_include_the_missing_bias_correction() -> None:
 
 def test_unrolled_velocity_accepts_an_equivalent_form_and_names_the_ema_form() -> None:
     family = families()["optimizers/momentum-unrolled"]
-    for seed in range(200):
-        u = family.setup(seed)
-        if u.quantity == "v" and u.symbolic and u.t == 3:
+    for seed in range(400):
+        u = family.draw_params(seed)
+        if u["quantity"] == "v" and u["b"] == "beta" and u["t"] == "3":
             break
     else:
         pytest.fail("no seed with a symbolic beta and v_3")
@@ -132,13 +132,14 @@ def test_unrolled_velocity_accepts_an_equivalent_form_and_names_the_ema_form() -
 
 def test_bias_corrected_constant_gradient_is_the_gradient_itself() -> None:
     family = families()["optimizers/adam-bias-correction"]
-    seeds = [s for s in range(100) if family.setup(s)[0] == "vhat-const"]
+    seeds = [s for s in range(100) if family.draw_params(s)["quantity"] == "vhat-const"]
     assert seeds
     for seed in seeds[:5]:
         p = family.generate(seed)
         assert p.check("g").equivalent
-        _, t, b1, _ = family.setup(seed)
-        assert p.check(f"(1 - {float(b1)}^{t})*g").mistake == "no-bias-correction"
+        d = family.draw_params(seed)
+        t, b1 = d["t"], float(d["b1"])
+        assert p.check(f"(1 - {b1}^{t})*g").mistake == "no-bias-correction"
 
 
 def test_bias_corrected_weights_add_up_to_one() -> None:
@@ -149,7 +150,8 @@ def test_bias_corrected_weights_add_up_to_one() -> None:
 
     family = families()["optimizers/adam-bias-correction"]
     for seed in range(40):
-        quantity, t, _, _ = family.setup(seed)
+        d = family.draw_params(seed)
+        quantity, t = d["quantity"], int(d["t"])
         if quantity not in ("vhat", "shat"):
             continue
         names = [f"g{k}" for k in range(1, t + 1)]

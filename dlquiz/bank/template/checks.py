@@ -720,3 +720,122 @@ def _batch_norm_parameters(ctx: CheckContext, width, layer, count, size) -> list
     learnable = sum(int(p.data.size) for p in bn.parameters())
     stored = learnable + int(bn.running_mean.size) + int(bn.running_var.size)
     return ctx.agree(learnable if count == "learnable" else stored, "the engine's BatchNorm")
+
+
+# --- unrolled optimizer recursions (added for optimizers/momentum-unrolled and
+# adam-bias-correction): an expression key against the engine's optimizer state -------
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _sampled(ctx: CheckContext, names: list[str], points: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(ctx.seed)
+    env = {n: rng.uniform(-2.0, 2.0, size=(points, 1, 1)) for n in names}
+    return env
+
+
+def _coefficient(text: str, env: dict[str, np.ndarray], i: int) -> float:
+    """A number written in the draw (0.9), or a variable's sampled value (beta)."""
+    try:
+        return float(text)
+    except ValueError:
+        return float(env[text.strip()][i, 0, 0])
+
+
+@hook(
+    "momentum_unrolled",
+    "an expression key (the momentum velocity or parameter after some steps, in the "
+    "gradients' names) evaluated at random gradients against the engine's "
+    "optim.SGD(lr, momentum) fed the same gradients",
+    grads=Arg("text", doc="the gradient of each step, by name: 'g1, g2, g3' or 'g, g, g'"),
+    momentum=Arg("text", doc="a number, or the name of a variable (beta)"),
+    returns=Arg("text", options=("velocity", "theta")),
+    theta0=Arg("text", required=False, doc="the start's name (for theta)"),
+    lr=Arg("text", required=False, doc="the learning rate's name (for theta)"),
+    steps=Arg("int", required=False, doc="take only the first steps gradients"),
+)
+def _momentum_unrolled(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, grads, momentum, returns, theta0=None, lr=None, steps=None
+) -> list[str]:
+    from dlquiz.core.numeric import EvaluationError, evaluate
+    from dlquiz.engine import Tensor, optim
+
+    points = 4
+    names_used = _names(grads)[:steps]
+    names = sorted(set(names_used) | {n for n in (theta0, lr) if n})
+    env = _sampled(ctx, names, points)
+    try:
+        float(momentum)
+    except ValueError:
+        env[momentum.strip()] = np.random.default_rng(ctx.seed + 1).uniform(
+            0.1, 0.95, size=(points, 1, 1)
+        )
+    if lr:
+        env[lr] = np.abs(env[lr]) / 4 + 0.01
+    try:
+        got = evaluate(ctx.key, env, points)[:, 0, 0]
+    except EvaluationError as exc:
+        return [f"the key cannot be evaluated: {exc}"]
+    failures = []
+    for i in range(points):
+        start = float(env[theta0][i, 0, 0]) if theta0 else 0.0
+        p = Tensor(np.array([start]), requires_grad=True)
+        opt = optim.SGD(
+            [p],
+            lr=float(env[lr][i, 0, 0]) if lr else 0.1,
+            momentum=_coefficient(momentum, env, i),
+        )
+        for name in names_used:
+            p.grad = np.array([env[name][i, 0, 0]])
+            opt.step()
+        velocity = opt.velocity[0]
+        assert velocity is not None
+        engine = float(velocity[0]) if returns == "velocity" else float(p.data[0])
+        if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
+            failures.append(f"at point {i} the key gives {got[i]}, the engine's SGD {engine}")
+    return failures
+
+
+@hook(
+    "adam_unrolled",
+    "an expression key (one of Adam's moments after some steps, in the gradients' names) "
+    "evaluated at random gradients against the moments the engine's optim.Adam keeps",
+    grads=Arg("text", doc="the gradient of each step, by name: 'g1, g2, g3' or 'g, g, g'"),
+    beta1=Arg("number"),
+    beta2=Arg("number"),
+    returns=Arg("text", options=("m", "v", "mhat", "vhat")),
+    steps=Arg("int", required=False, doc="take only the first steps gradients"),
+)
+def _adam_unrolled(ctx: CheckContext, grads, beta1, beta2, returns, steps=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.core.numeric import EvaluationError, evaluate
+    from dlquiz.engine import Tensor, optim
+
+    points = 4
+    used = _names(grads)[:steps]
+    env = _sampled(ctx, sorted(set(used)), points)
+    b1, b2 = float(beta1.flat[0]), float(beta2.flat[0])
+    try:
+        got = evaluate(ctx.key, env, points)[:, 0, 0]
+    except EvaluationError as exc:
+        return [f"the key cannot be evaluated: {exc}"]
+    failures = []
+    t = len(used)
+    for i in range(points):
+        p = Tensor(np.array([0.5]), requires_grad=True)
+        opt = optim.Adam([p], lr=0.1, betas=(b1, b2))
+        for name in used:
+            p.grad = np.array([env[name][i, 0, 0]])
+            opt.step()
+        m, v = opt.m[0], opt.v[0]
+        assert m is not None and v is not None
+        engine = {
+            "m": float(m[0]),
+            "v": float(v[0]),
+            "mhat": float(m[0]) / (1 - b1**t),
+            "vhat": float(v[0]) / (1 - b2**t),
+        }[returns]
+        if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
+            failures.append(f"at point {i} the key gives {got[i]}, the engine's Adam {engine}")
+    return failures
