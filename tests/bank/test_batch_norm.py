@@ -269,3 +269,55 @@ def test_epsilon_is_realistic_or_the_statement_says_why_it_is_large(family_id: s
             assert "much larger" not in statement
         seen.add(eps)
     assert min(seen) <= 1e-5 and max(seen) == 0.1  # both kinds of draw occur
+
+
+def test_the_batch_norm_hooks_pass_a_key_by_hand_and_catch_a_wrong_one() -> None:
+    """x = [1, 3; 5, 7] (two examples, two features): means [3, 5], biased variances
+    [4, 4], unbiased [8, 8]; from a fresh layer the running mean is [0.3, 0.5] and the
+    running variance 0.9 + 0.1*8 = 1.7. With dy = [1, 0] on feature 1 (gamma 2, beta 0,
+    the notes' eps = 0): xhat = [-1, 1], so dL/dgamma = -1 and dL/dbeta = 1."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    def ctx(key: list[float], kind: str = "numbers") -> CheckContext:
+        return CheckContext("t", 0, kind, np.array(key), None)  # type: ignore[arg-type]
+
+    stats = HOOKS["batch_norm_statistics"].run
+    x = [np.array([[1.0, 3.0], [5.0, 7.0]])]
+    cases = {
+        "mean": [3, 5],
+        "variance": [4, 4],
+        "std": [2, 2],
+        "unbiased": [8, 8],
+        "stats": [3, 5, 4, 4],
+        "running_mean": [0.3, 0.5],
+        "running_var": [1.7, 1.7],
+        "xhat": [-1, -1, 1, 1],
+    }
+    for returns, key in cases.items():
+        assert stats(ctx(key), x=x, n=2, c=2, returns=returns) == [], returns
+        wrong = [v * 1.01 + 0.01 for v in key]
+        assert stats(ctx(wrong), x=x, n=2, c=2, returns=returns), returns
+    maps = [
+        np.array([[1.0, 3.0]]),
+        np.array([[0.0, 2.0]]),
+        np.array([[5.0, 7.0]]),
+        np.zeros((1, 2)),
+    ]
+    assert stats(ctx([4, 0.5]), x=maps, n=2, c=2, returns="mean") == []  # over N and W
+    assert stats(ctx([2, 1]), x=maps, n=2, c=2, returns="mean")  # image 1 alone
+    back = HOOKS["batch_norm_backward"].run
+    args = {
+        "x": np.array([[1.0], [5.0]]),
+        "gamma": np.array(2.0),
+        "beta": np.array(0.0),
+        "eps": np.array(0.0),
+        "dy": np.array([[1.0], [0.0]]),
+        "convention": "notes",
+    }
+    assert back(ctx([-1.0]), wrt="gamma", **args) == []
+    assert back(ctx([1.0]), wrt="beta", **args) == []
+    assert back(ctx([1.0]), wrt="gamma", **args)
+    params = HOOKS["batch_norm_parameters"].run
+    assert params(ctx(64, "integer"), width=32, layer="conv", count="learnable", size=4) == []
+    assert params(ctx(128, "integer"), width=32, layer="conv", count="stored", size=4) == []
+    assert params(ctx(128, "integer"), width=32, layer="dense", count="learnable", size=4)

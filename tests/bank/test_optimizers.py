@@ -240,3 +240,62 @@ def test_adam_many_steps_by_hand() -> None:
         assert math.isclose(key, expected, rel_tol=1e-9), (seed, key, expected)
         asked.add(p["ask"])
     assert asked == {"theta", "vhat", "shat"}
+
+
+def test_the_adam_and_momentum_hooks_pass_a_key_by_hand_and_catch_a_wrong_one() -> None:
+    """Adam's first step from g = 2: m = 0.2, v = 0.004 (betas 0.9, 0.999), mhat = 2,
+    vhat = 4, step = -lr * 2/(2 + eps); momentum's steady state with g = 3, beta = 0.5:
+    velocity 6, step -lr * 6, factor 2."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    def ctx(key: float) -> CheckContext:
+        return CheckContext("t", 0, "numbers", np.array([key]), None)  # type: ignore[arg-type]
+
+    adam = HOOKS["adam"].run
+    args = {
+        "theta0": np.array([[1.0]]),
+        "lr": np.array(0.1),
+        "beta1": np.array(0.9),
+        "beta2": np.array(0.999),
+        "eps": np.array(1e-8),
+        "steps": 1,
+        "grads": [np.array([[2.0]])],
+    }
+    step = -0.1 * 2 / (2 + 1e-8)
+    raw = -0.1 * 0.2 / (np.sqrt(0.004) + 1e-8)
+    for key, returns in ((1 + step, "theta"), (step, "step"), (0.2, "m"), (0.004, "v")):
+        assert adam(ctx(key), returns=returns, **args) == [], returns
+        assert adam(ctx(key * 1.01), returns=returns, **args), returns
+    assert adam(ctx(2.0), returns="mhat", **args) == []
+    assert adam(ctx(raw), returns="uncorrected_step", **args) == []
+    assert adam(ctx(step), returns="uncorrected_step", **args)  # the corrected one is not
+    steady = HOOKS["momentum_steady_state"].run
+    mom = {"g": np.array([[3.0]]), "lr": np.array(0.1), "momentum": np.array(0.5)}
+    for key, returns in ((6.0, "velocity"), (-0.6, "step"), (2.0, "factor")):
+        assert steady(ctx(key), returns=returns, **mom) == [], returns
+        assert steady(ctx(key * 1.01), returns=returns, **mom), returns
+
+
+def test_the_unrolled_hooks_catch_a_wrong_expression() -> None:
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+    from dlquiz.core.vars import Namespace
+    from dlquiz.notation import parse
+
+    ns = Namespace.from_specs(dict.fromkeys(["g1", "g2", "beta", "theta0", "eta"], ""))
+
+    def ctx(text: str) -> CheckContext:
+        return CheckContext("t", 3, "expression", parse(text, ns.copy()), None)  # type: ignore[arg-type]
+
+    run = HOOKS["momentum_unrolled"].run
+    assert run(ctx("beta*g1 + g2"), grads="g1, g2", momentum="beta", returns="velocity") == []
+    assert run(ctx("g1 + beta*g2"), grads="g1, g2", momentum="beta", returns="velocity")
+    theta = "theta0 - eta*g1 - eta*(0.5*g1 + g2)"
+    args = {"grads": "g1, g2, g3", "momentum": "0.5", "returns": "theta", "steps": 2}
+    assert run(ctx(theta), theta0="theta0", lr="eta", **args) == []
+    assert run(ctx("theta0 - eta*(0.5*g1 + g2)"), theta0="theta0", lr="eta", **args)
+    adam = HOOKS["adam_unrolled"].run
+    b = {"beta1": np.array(0.9), "beta2": np.array(0.99), "grads": "g1, g2"}
+    assert adam(ctx("0.9*0.1*g1 + 0.1*g2"), returns="m", **b) == []
+    assert adam(ctx("(0.9*0.1*g1 + 0.1*g2)/(1 - 0.81)"), returns="mhat", **b) == []
+    assert adam(ctx("0.9*0.1*g1 + 0.1*g2"), returns="mhat", **b)
+    assert adam(ctx("0.99*0.01*g1^2 + 0.01*g2^2"), returns="v", **b) == []
