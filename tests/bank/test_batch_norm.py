@@ -321,3 +321,17 @@ def test_the_batch_norm_hooks_pass_a_key_by_hand_and_catch_a_wrong_one() -> None
     assert params(ctx(64, "integer"), width=32, layer="conv", count="learnable", size=4) == []
     assert params(ctx(128, "integer"), width=32, layer="conv", count="stored", size=4) == []
     assert params(ctx(128, "integer"), width=32, layer="dense", count="learnable", size=4)
+
+
+def test_the_running_average_update_moves_the_statistic_by_at_least_one_percent() -> None:
+    family = families()["batch-norm/running-average"]
+    for seed in range(50):
+        p = family.draw_params(seed)
+        nf = int(p["nf"])
+        if p["start"] == "fresh":
+            before = np.zeros(nf) if p["ask"] == "mean" else np.ones(nf)
+        else:
+            before = numbers(p["rm" if p["ask"] == "mean" else "rv"]).reshape(-1)
+        after = numbers(family.generate(seed).answer).reshape(-1)
+        assert np.linalg.norm(after - before) >= 0.01 * np.linalg.norm(before), seed
+        assert np.linalg.norm(after - before) > 0, seed

@@ -299,3 +299,32 @@ def test_the_unrolled_hooks_catch_a_wrong_expression() -> None:
     assert adam(ctx("(0.9*0.1*g1 + 0.1*g2)/(1 - 0.81)"), returns="mhat", **b) == []
     assert adam(ctx("0.9*0.1*g1 + 0.1*g2"), returns="mhat", **b)
     assert adam(ctx("0.99*0.01*g1^2 + 0.01*g2^2"), returns="v", **b) == []
+
+
+@pytest.mark.parametrize(
+    ("family_id", "start", "asks"),
+    [
+        ("optimizers/adam-steps", "theta0", None),
+        ("optimizers/adam-first-step", "theta0", ("theta",)),
+        ("optimizers/adam-many-steps", "theta0", ("theta",)),
+    ],
+)
+def test_an_update_changes_an_entry_by_at_least_one_percent(
+    family_id: str, start: str, asks: tuple[str, ...] | None
+) -> None:
+    """Issue 13: an update asked for moves at least one entry by 1% or more."""
+    from bank_helpers import numbers
+
+    family = families()[family_id]
+    checked = 0
+    for seed in range(50):
+        p = family.draw_params(seed)
+        if asks is not None and p["ask"] not in asks:
+            continue
+        before = numbers(p[start]).reshape(-1)
+        after = numbers(family.generate(seed).answer).reshape(-1)
+        # relative to the start as a whole (the templates' require: norm(change) >= 1%)
+        assert np.linalg.norm(after - before) >= 0.01 * np.linalg.norm(before), seed
+        assert np.linalg.norm(after - before) > 0, seed
+        checked += 1
+    assert checked >= 10
