@@ -160,8 +160,22 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "optimizers",
+        "momentum on a constant gradient g: v → g/(1 - β), a steady step ηg/(1 - β)",
+        ("optimizers/momentum-steady-state",),
+    ),
+    Point(
+        "optimizers",
         "Adam: η v̂_t/(sqrt(ŝ_t) + ε) with bias-corrected moments",
-        ("optimizers/adam-steps", "optimizers/adam-bias-correction"),
+        (
+            "optimizers/adam-steps",
+            "optimizers/adam-bias-correction",
+            "optimizers/adam-many-steps",
+        ),
+    ),
+    Point(
+        "optimizers",
+        "Adam's first step: with bias correction v̂₁ = g₁, ŝ₁ = g₁², a step ≈ η·sign(g₁)",
+        ("optimizers/adam-first-step",),
     ),
     # --- convolution ----------------------------------------------------------------------
     Point(
@@ -222,8 +236,26 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "batch-norm",
+        "backward through BatchNorm(x): ∂L/∂γ, ∂L/∂β and ∂L/∂x (through μ_B and σ_B)",
+        ("batch-norm/backward",),
+    ),
+    Point(
+        "batch-norm",
         "γ, β learnable parameters, the same shape as x",
         ("batch-norm/parameters",),
+    ),
+    Point(
+        "batch-norm",
+        "running averages of the batch statistics for test time (PyTorch: momentum 0.1, "
+        "unbiased running variance)",
+        ("batch-norm/running-average", "batch-norm/test-time"),
+        beyond=True,
+    ),
+    Point(
+        "batch-norm",
+        "after a convolution: one γ, β and one μ_B, σ_B² per channel, over N, H and W",
+        ("batch-norm/conv-statistics", "batch-norm/parameters"),
+        beyond=True,
     ),
     # --- resnet ---------------------------------------------------------------------------
     Point(

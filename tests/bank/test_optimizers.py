@@ -25,6 +25,9 @@ IDS = [
     "optimizers/adam-steps",
     "optimizers/momentum-unrolled",
     "optimizers/adam-bias-correction",
+    "optimizers/momentum-steady-state",
+    "optimizers/adam-first-step",
+    "optimizers/adam-many-steps",
 ]
 
 
@@ -47,12 +50,6 @@ def _float_momentum(theta0, grad, beta, eta):  # type: ignore[no-untyped-def]
         v = beta * v + grad(step, theta)
         theta = theta - eta * v
     return theta, v
-
-
-def _gradient_of(q):  # type: ignore[no-untyped-def]
-    if q.mode == "loss":
-        return lambda step, theta: q.k * (theta - np.array(q.c, dtype=float))
-    return lambda step, theta: np.array(q.grads[step - 1], dtype=float)
 
 
 def test_momentum_key_matches_a_plain_float_loop() -> None:
@@ -87,18 +84,18 @@ def test_momentum_by_hand() -> None:
 
 
 def test_adam_key_matches_a_plain_float_loop_and_the_first_step_is_eta() -> None:
-    from dlquiz.bank.coded.optimizers import ADAM_EPS
-
     family = families()["optimizers/adam-steps"]
-    for seed in range(10):
-        q, b1, b2, eta = family.setup(seed)
-        b1, b2, eta, eps = float(b1), float(b2), float(eta), float(ADAM_EPS)
-        grad = _gradient_of(q)
-        theta = np.array(q.theta0, dtype=float)
+    kinds = set()
+    for seed in range(20):
+        p = family.draw_params(seed)
+        b1, b2, eta, eps = float(p["b1"]), float(p["b2"]), float(p["eta"]), 1e-8
+        k, c = float(p["k"]), numbers(p["c"]).ravel()
+        given = [numbers(p["G1"]).ravel(), numbers(p["G2"]).ravel()]
+        theta = numbers(p["theta0"]).ravel()
         m = np.zeros(2)
         s = np.zeros(2)
         for t in (1, 2):
-            g = grad(t, theta)
+            g = k * (theta - c) if p["given"] == "loss" else given[t - 1]
             m = b1 * m + (1 - b1) * g
             s = b2 * s + (1 - b2) * g * g
             step = eta * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps)
@@ -106,6 +103,8 @@ def test_adam_key_matches_a_plain_float_loop_and_the_first_step_is_eta() -> None
                 assert np.allclose(np.abs(step), eta, rtol=1e-6)
             theta = theta - step
         assert np.allclose(numbers(family.generate(seed).answer).ravel(), theta, rtol=1e-9)
+        kinds.add(p["given"])
+    assert kinds == {"loss", "gradients"}
 
 
 def test_adam_mistakes_include_the_missing_bias_correction() -> None:
@@ -119,9 +118,9 @@ def test_adam_mistakes_include_the_missing_bias_correction() -> None:
 
 def test_unrolled_velocity_accepts_an_equivalent_form_and_names_the_ema_form() -> None:
     family = families()["optimizers/momentum-unrolled"]
-    for seed in range(200):
-        u = family.setup(seed)
-        if u.quantity == "v" and u.symbolic and u.t == 3:
+    for seed in range(400):
+        u = family.draw_params(seed)
+        if u["quantity"] == "v" and u["b"] == "beta" and u["t"] == "3":
             break
     else:
         pytest.fail("no seed with a symbolic beta and v_3")
@@ -133,13 +132,14 @@ def test_unrolled_velocity_accepts_an_equivalent_form_and_names_the_ema_form() -
 
 def test_bias_corrected_constant_gradient_is_the_gradient_itself() -> None:
     family = families()["optimizers/adam-bias-correction"]
-    seeds = [s for s in range(100) if family.setup(s)[0] == "vhat-const"]
+    seeds = [s for s in range(100) if family.draw_params(s)["quantity"] == "vhat-const"]
     assert seeds
     for seed in seeds[:5]:
         p = family.generate(seed)
         assert p.check("g").equivalent
-        _, t, b1, _ = family.setup(seed)
-        assert p.check(f"(1 - {float(b1)}^{t})*g").mistake == "no-bias-correction"
+        d = family.draw_params(seed)
+        t, b1 = d["t"], float(d["b1"])
+        assert p.check(f"(1 - {b1}^{t})*g").mistake == "no-bias-correction"
 
 
 def test_bias_corrected_weights_add_up_to_one() -> None:
@@ -150,7 +150,8 @@ def test_bias_corrected_weights_add_up_to_one() -> None:
 
     family = families()["optimizers/adam-bias-correction"]
     for seed in range(40):
-        quantity, t, _, _ = family.setup(seed)
+        d = family.draw_params(seed)
+        quantity, t = d["quantity"], int(d["t"])
         if quantity not in ("vhat", "shat"):
             continue
         names = [f"g{k}" for k in range(1, t + 1)]
@@ -177,3 +178,153 @@ def test_show_renders_the_notes_slip_in_the_adam_solution() -> None:
 def test_latex_prose_is_ascii() -> None:
     """Greek letters belong in math: the LaTeX prose must compile without Unicode support."""
     assert_latex_prose_is_ascii(IDS)
+
+
+def test_momentum_steady_state_by_hand() -> None:
+    """The velocity of v <- beta v + g settles at g/(1 - beta); the step at -eta g/(1 - beta)."""
+    from bank_helpers import numbers
+
+    family = families()["optimizers/momentum-steady-state"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        eta, beta, g = float(p["eta"]), float(p["beta"]), float(p["g"])
+        v = 0.0
+        for _ in range(5000):  # run the notes' rule until it settles
+            v = beta * v + g
+        expected = {"step": -eta * v, "velocity": v, "factor": v / g}[p["ask"]]
+        asked.add(p["ask"])
+        key = float(numbers(family.generate(seed).answer).flat[0])
+        assert abs(key - expected) <= 1e-9 * max(1.0, abs(expected)), (seed, key, expected)
+    assert asked == {"step", "velocity", "factor"}
+
+
+def test_adam_first_step_is_about_eta_times_the_sign_of_the_gradient() -> None:
+    from bank_helpers import numbers
+
+    family = families()["optimizers/adam-first-step"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        theta0, g = numbers(p["theta0"]).reshape(-1), numbers(p["g"]).reshape(-1)
+        eta, b1, b2 = float(p["eta"]), float(p["b1"]), float(p["b2"])
+        m, s = (1 - b1) * g, (1 - b2) * g * g  # PyTorch's Adam, one step, by hand
+        step = -eta * (m / (1 - b1)) / (np.sqrt(s / (1 - b2)) + 1e-8)
+        raw = -eta * m / (np.sqrt(s) + 1e-8)
+        expected = {"theta": theta0 + step, "step": step, "uncorrected": raw}[p["ask"]]
+        key = numbers(family.generate(seed).answer).reshape(-1)
+        assert np.allclose(key, expected, rtol=1e-9), (seed, key, expected)
+        if p["ask"] != "uncorrected":
+            near = (theta0 if p["ask"] == "theta" else 0) - eta * np.sign(g)
+            assert np.allclose(key, near, rtol=1e-5, atol=1e-5)
+        asked.add(p["ask"])
+    assert asked == {"theta", "step", "uncorrected"}
+
+
+def test_adam_many_steps_by_hand() -> None:
+    from bank_helpers import numbers
+
+    family = families()["optimizers/adam-many-steps"]
+    asked = set()
+    for seed in range(40):
+        p = family.draw_params(seed)
+        theta = float(p["theta0"])
+        eta, b1, b2 = float(p["eta"]), float(p["b1"]), float(p["b2"])
+        v = s = 0.0
+        for t, g in enumerate((float(p["g1"]), float(p["g2"]), float(p["g3"])), start=1):
+            v, s = b1 * v + (1 - b1) * g, b2 * s + (1 - b2) * g * g
+            vhat, shat = v / (1 - b1**t), s / (1 - b2**t)
+            theta -= eta * vhat / (math.sqrt(shat) + 1e-8)
+        expected = {"theta": theta, "vhat": vhat, "shat": shat}[p["ask"]]
+        key = float(numbers(family.generate(seed).answer).flat[0])
+        assert math.isclose(key, expected, rel_tol=1e-9), (seed, key, expected)
+        asked.add(p["ask"])
+    assert asked == {"theta", "vhat", "shat"}
+
+
+def test_the_adam_and_momentum_hooks_pass_a_key_by_hand_and_catch_a_wrong_one() -> None:
+    """Adam's first step from g = 2: m = 0.2, v = 0.004 (betas 0.9, 0.999), mhat = 2,
+    vhat = 4, step = -lr * 2/(2 + eps); momentum's steady state with g = 3, beta = 0.5:
+    velocity 6, step -lr * 6, factor 2."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    def ctx(key: float) -> CheckContext:
+        return CheckContext("t", 0, "numbers", np.array([key]), None)  # type: ignore[arg-type]
+
+    adam = HOOKS["adam"].run
+    args = {
+        "theta0": np.array([[1.0]]),
+        "lr": np.array(0.1),
+        "beta1": np.array(0.9),
+        "beta2": np.array(0.999),
+        "eps": np.array(1e-8),
+        "steps": 1,
+        "grads": [np.array([[2.0]])],
+    }
+    step = -0.1 * 2 / (2 + 1e-8)
+    raw = -0.1 * 0.2 / (np.sqrt(0.004) + 1e-8)
+    for key, returns in ((1 + step, "theta"), (step, "step"), (0.2, "m"), (0.004, "v")):
+        assert adam(ctx(key), returns=returns, **args) == [], returns
+        assert adam(ctx(key * 1.01), returns=returns, **args), returns
+    assert adam(ctx(2.0), returns="mhat", **args) == []
+    assert adam(ctx(raw), returns="uncorrected_step", **args) == []
+    assert adam(ctx(step), returns="uncorrected_step", **args)  # the corrected one is not
+    steady = HOOKS["momentum_steady_state"].run
+    mom = {"g": np.array([[3.0]]), "lr": np.array(0.1), "momentum": np.array(0.5)}
+    for key, returns in ((6.0, "velocity"), (-0.6, "step"), (2.0, "factor")):
+        assert steady(ctx(key), returns=returns, **mom) == [], returns
+        assert steady(ctx(key * 1.01), returns=returns, **mom), returns
+
+
+def test_the_unrolled_hooks_catch_a_wrong_expression() -> None:
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+    from dlquiz.core.vars import Namespace
+    from dlquiz.notation import parse
+
+    ns = Namespace.from_specs(dict.fromkeys(["g1", "g2", "beta", "theta0", "eta"], ""))
+
+    def ctx(text: str) -> CheckContext:
+        return CheckContext("t", 3, "expression", parse(text, ns.copy()), None)  # type: ignore[arg-type]
+
+    run = HOOKS["momentum_unrolled"].run
+    assert run(ctx("beta*g1 + g2"), grads="g1, g2", momentum="beta", returns="velocity") == []
+    assert run(ctx("g1 + beta*g2"), grads="g1, g2", momentum="beta", returns="velocity")
+    theta = "theta0 - eta*g1 - eta*(0.5*g1 + g2)"
+    args = {"grads": "g1, g2, g3", "momentum": "0.5", "returns": "theta", "steps": 2}
+    assert run(ctx(theta), theta0="theta0", lr="eta", **args) == []
+    assert run(ctx("theta0 - eta*(0.5*g1 + g2)"), theta0="theta0", lr="eta", **args)
+    adam = HOOKS["adam_unrolled"].run
+    b = {"beta1": np.array(0.9), "beta2": np.array(0.99), "grads": "g1, g2"}
+    assert adam(ctx("0.9*0.1*g1 + 0.1*g2"), returns="m", **b) == []
+    assert adam(ctx("(0.9*0.1*g1 + 0.1*g2)/(1 - 0.81)"), returns="mhat", **b) == []
+    assert adam(ctx("0.9*0.1*g1 + 0.1*g2"), returns="mhat", **b)
+    assert adam(ctx("0.99*0.01*g1^2 + 0.01*g2^2"), returns="v", **b) == []
+
+
+@pytest.mark.parametrize(
+    ("family_id", "start", "asks"),
+    [
+        ("optimizers/adam-steps", "theta0", None),
+        ("optimizers/adam-first-step", "theta0", ("theta",)),
+        ("optimizers/adam-many-steps", "theta0", ("theta",)),
+    ],
+)
+def test_an_update_changes_an_entry_by_at_least_one_percent(
+    family_id: str, start: str, asks: tuple[str, ...] | None
+) -> None:
+    """Issue 13: an update asked for moves at least one entry by 1% or more."""
+    from bank_helpers import numbers
+
+    family = families()[family_id]
+    checked = 0
+    for seed in range(50):
+        p = family.draw_params(seed)
+        if asks is not None and p["ask"] not in asks:
+            continue
+        before = numbers(p[start]).reshape(-1)
+        after = numbers(family.generate(seed).answer).reshape(-1)
+        # relative to the start as a whole (the templates' require: norm(change) >= 1%)
+        assert np.linalg.norm(after - before) >= 0.01 * np.linalg.norm(before), seed
+        assert np.linalg.norm(after - before) > 0, seed
+        checked += 1
+    assert checked >= 10

@@ -542,6 +542,103 @@ def _mlp_net(  # type: ignore[no-untyped-def]
 )
 def _layer_backward(  # type: ignore[no-untyped-def]
     ctx: CheckContext, z, a_prev, W_next, delta_next, activation, returns
+# --- batch-norm statistics and backward (added for batch-norm/statistics, conv-statistics,
+# running-average and backward) ---------------------------------------------------------
+
+
+def _batch_channels(x: list[np.ndarray], n: int, c: int) -> np.ndarray:
+    """The batch as (N, C, M): one (N, C) matrix, or the maps of each example's channels."""
+    flat = np.concatenate([np.asarray(v, dtype=float).reshape(-1) for v in x])
+    if flat.size % (n * c):
+        raise ValueError(f"{flat.size} numbers are not {n} examples of {c} channels")
+    return flat.reshape(n, c, -1)
+
+
+@hook(
+    "batch_norm_statistics",
+    "the key against the statistics the engine's F.batch_norm computes in training mode "
+    "over N (and H, W): the batch mean and variance (from running averages with momentum "
+    "1, the unbiased one rescaled), the normalised batch with eps = 0, or PyTorch's running "
+    "averages after one step (momentum, unbiased running variance)",
+    x=Arg("numbers", doc="one (N, C) matrix, or the H x W maps of each example's channels"),
+    n=Arg("int", doc="the examples N"),
+    c=Arg("int", doc="the features or channels C"),
+    returns=Arg(
+        "text",
+        options=(
+            "stats",
+            "mean",
+            "variance",
+            "std",
+            "unbiased",
+            "xhat",
+            "running_mean",
+            "running_var",
+            "running",
+        ),
+    ),
+    momentum=Arg("number", required=False, doc="of the running averages (default 0.1)"),
+    running_mean=Arg("number", required=False, doc="before the step (default 0)"),
+    running_var=Arg("number", required=False, doc="before the step (default 1)"),
+)
+def _batch_norm_statistics(  # type: ignore[no-untyped-def]
+    ctx: CheckContext,
+    x,
+    n,
+    c,
+    returns,
+    momentum=None,
+    running_mean=None,
+    running_var=None,
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    try:
+        batch = _batch_channels(x, n, c)
+    except ValueError as exc:
+        return [str(exc)]
+    m = batch.shape[0] * batch.shape[2]
+    mean, unbiased = np.zeros(c), np.zeros(c)
+    F.batch_norm(Tensor(batch), running_mean=mean, running_var=unbiased, momentum=1.0)
+    biased = unbiased * (m - 1) / m
+    rm = np.zeros(c) if running_mean is None else np.asarray(running_mean, float).reshape(-1)
+    rv = np.ones(c) if running_var is None else np.asarray(running_var, float).reshape(-1)
+    rm, rv = np.broadcast_to(rm, (c,)).copy(), np.broadcast_to(rv, (c,)).copy()
+    mom = 0.1 if momentum is None else float(np.asarray(momentum).flat[0])
+    F.batch_norm(Tensor(batch), running_mean=rm, running_var=rv, momentum=mom)
+    if returns == "xhat":
+        xhat = F.batch_norm(Tensor(batch), training=True, eps=0.0).data
+        # back to the layout of x: an (N, C) matrix, or the maps in order
+        return ctx.agree(xhat.reshape(-1), "the engine's F.batch_norm with eps = 0")
+    out = {
+        "stats": np.concatenate([mean, biased]),
+        "mean": mean,
+        "variance": biased,
+        "std": np.sqrt(biased),
+        "unbiased": unbiased,
+        "running_mean": rm,
+        "running_var": rv,
+        "running": np.concatenate([rm, rv]),
+    }[returns]
+    return ctx.agree(out, f"the engine's F.batch_norm ({returns})")
+
+
+@hook(
+    "batch_norm_backward",
+    "the key against the engine's autograd through F.batch_norm in training mode (the "
+    "notes' sigma_B + eps form rebuilt from its eps = 0 normalisation), for a given "
+    "upstream gradient dL/dy: dL/dgamma, dL/dbeta or dL/dx",
+    x=Arg("number", doc="the batch, one example per row"),
+    gamma=Arg("number"),
+    beta=Arg("number"),
+    eps=Arg("number"),
+    dy=Arg("number", doc="dL/dy, the layout of x"),
+    wrt=Arg("text", options=("gamma", "beta", "x")),
+    convention=Arg("text", options=("pytorch", "notes")),
+)
+def _batch_norm_backward(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, x, gamma, beta, eps, dy, wrt, convention
 ) -> list[str]:
     from dlquiz.engine import Tensor
     from dlquiz.engine import functional as F
@@ -921,3 +1018,272 @@ def _pool2d_output(ctx: CheckContext, n, c, h, w, k, p, op, s=None) -> list[str]
     if shape[0] != batch:
         return [f"the engine changed the batch size: {shape}"]
     return ctx.agree((n, *shape[1:]), f"the engine's {pool.__name__}")
+    features = x.shape[1]
+    xs = Tensor(x.copy(), requires_grad=True)
+    g = Tensor(np.broadcast_to(gamma.reshape(-1), (features,)).copy(), requires_grad=True)
+    b = Tensor(np.broadcast_to(beta.reshape(-1), (features,)).copy(), requires_grad=True)
+    e = float(eps.flat[0])
+    if convention == "pytorch":
+        y = F.batch_norm(xs, g, b, training=True, eps=e)
+    else:
+        xhat = F.batch_norm(xs, training=True, eps=0.0)  # (x - mu)/sigma
+        centred = xs - xs.mean(axis=0, keepdims=True)
+        sigma = ((centred * centred).mean(axis=0, keepdims=True)).sqrt()
+        y = xhat * (sigma / (sigma + e)) * g + b
+    (y * Tensor(np.asarray(dy, float).reshape(x.shape))).sum().backward()
+    grad = {"gamma": g.grad, "beta": b.grad, "x": xs.grad}[wrt]
+    return ctx.agree(grad, f"the engine's backward through F.batch_norm (dL/d{wrt})")
+
+
+# --- optimizers: Adam, and momentum's steady state (added for optimizers/adam-steps,
+# adam-first-step, adam-many-steps and momentum-steady-state) --------------------------
+
+
+def _loss_gradient(ctx: CheckContext, loss: Any, param: str, data: np.ndarray) -> np.ndarray:
+    """d loss/d param at ``data`` by the engine's backward (the other names at their draw)."""
+    from dlquiz.core.autodiff import lower
+    from dlquiz.engine import Tensor
+
+    leaves = {n: Tensor(v[None]) for n, v in ctx.scope.numbers.items()}
+    leaves[param] = Tensor(data[None], requires_grad=True)
+    lower(loss, leaves, 1).sum().backward()
+    return leaves[param].grad[0]
+
+
+@hook(
+    "adam",
+    "the key against the engine's optim.Adam(lr, betas, eps) run for some steps, with the "
+    "gradient of a loss (by the engine's backward) or given gradients: the parameter, the "
+    "moments the optimizer keeps (m, v) or their bias-corrected estimates",
+    theta0=Arg("number"),
+    lr=Arg("number"),
+    beta1=Arg("number"),
+    beta2=Arg("number"),
+    eps=Arg("number"),
+    steps=Arg("int"),
+    returns=Arg("text", options=("theta", "m", "v", "mhat", "vhat", "step", "uncorrected_step")),
+    loss=Arg("formula", required=False, doc="a loss of the parameter named by param"),
+    param=Arg("text", required=False),
+    grads=Arg("numbers", required=False, doc="one gradient per step"),
+)
+def _adam(  # type: ignore[no-untyped-def]
+    ctx: CheckContext,
+    theta0,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    steps,
+    returns,
+    loss=None,
+    param=None,
+    grads=None,
+) -> list[str]:
+    from dlquiz.engine import Tensor, optim
+
+    if (loss is None) == (grads is None) or (loss is not None and not param):
+        return ["give either loss and param, or grads"]
+    if grads is not None and len(grads) < steps:
+        return [f"{steps} steps but {len(grads)} gradients"]
+    shape = theta0.shape
+    b1, b2 = float(beta1.flat[0]), float(beta2.flat[0])
+    p = Tensor(theta0.copy(), requires_grad=True)
+    opt = optim.Adam([p], lr=float(lr.flat[0]), betas=(b1, b2), eps=float(eps.flat[0]))
+    before = p.data.copy()
+    for t in range(steps):
+        opt.zero_grad()
+        before = p.data.copy()
+        if grads is not None:
+            p.grad = np.asarray(grads[t], dtype=float).reshape(shape)
+        else:
+            p.grad = _loss_gradient(ctx, loss, param, p.data)
+        opt.step()
+    m, v = opt.m[0], opt.v[0]
+    if m is None or v is None:
+        return ["the engine's Adam took no step"]
+    out = {
+        "theta": p.data,
+        "m": m,
+        "v": v,
+        "mhat": m / (1 - b1**steps),
+        "vhat": v / (1 - b2**steps),
+        "step": p.data - before,  # the last update, theta_t - theta_{t-1}
+        # the last update had the moments not been bias-corrected
+        "uncorrected_step": -float(lr.flat[0]) * m / (np.sqrt(v) + float(eps.flat[0])),
+    }[returns]
+    return ctx.agree(out, f"the engine's optim.Adam after {steps} steps ({returns})")
+
+
+@hook(
+    "momentum_steady_state",
+    "the key against the engine's optim.SGD(lr, momentum) fed the same gradient g for as "
+    "many steps as it takes the velocity to settle (momentum^t below 1e-13): the last "
+    "step theta_t - theta_{t-1}, the velocity, or the factor step/(lr*g)",
+    g=Arg("number"),
+    lr=Arg("number"),
+    momentum=Arg("number"),
+    returns=Arg("text", options=("step", "velocity", "factor")),
+)
+def _momentum_steady_state(ctx: CheckContext, g, lr, momentum, returns) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor, optim
+
+    beta = float(momentum.flat[0])
+    if not 0 <= beta < 1:
+        return [f"momentum {beta} has no steady state"]
+    steps = 10 if beta == 0 else min(100_000, math.ceil(math.log(1e-13) / math.log(beta)) + 1)
+    p = Tensor(np.zeros_like(g, dtype=float), requires_grad=True)
+    opt = optim.SGD([p], lr=float(lr.flat[0]), momentum=beta)
+    before = p.data.copy()
+    for _ in range(steps):
+        before = p.data.copy()
+        p.grad = np.asarray(g, dtype=float).copy()
+        opt.step()
+    step = p.data - before
+    velocity = opt.velocity[0]
+    out = {
+        "step": step,
+        "velocity": velocity,
+        "factor": np.abs(step) / (float(lr.flat[0]) * np.abs(np.asarray(g, dtype=float))),
+    }[returns]
+    return ctx.agree(out, f"the engine's optim.SGD after {steps} steps of the same gradient")
+
+
+@hook(
+    "batch_norm_parameters",
+    "the key against the engine's BatchNorm of this width, run on a batch of the stated "
+    "shape: its learnable parameters, or those and its running buffers",
+    width=Arg("int", doc="features (dense) or channels (conv)"),
+    layer=Arg("text", options=("dense", "conv")),
+    count=Arg("text", options=("learnable", "stored")),
+    size=Arg("int", doc="the height = width of a conv feature map"),
+)
+def _batch_norm_parameters(ctx: CheckContext, width, layer, count, size) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import BatchNorm, Tensor
+
+    bn = BatchNorm(width)
+    shape = (2, width) if layer == "dense" else (2, width, size, size)
+    x = Tensor(np.random.default_rng(ctx.seed).normal(size=shape))
+    if bn(x).shape != shape:
+        return ["the engine's BatchNorm changed the shape"]
+    learnable = sum(int(p.data.size) for p in bn.parameters())
+    stored = learnable + int(bn.running_mean.size) + int(bn.running_var.size)
+    return ctx.agree(learnable if count == "learnable" else stored, "the engine's BatchNorm")
+
+
+# --- unrolled optimizer recursions (added for optimizers/momentum-unrolled and
+# adam-bias-correction): an expression key against the engine's optimizer state -------
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _sampled(ctx: CheckContext, names: list[str], points: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(ctx.seed)
+    env = {n: rng.uniform(-2.0, 2.0, size=(points, 1, 1)) for n in names}
+    return env
+
+
+def _coefficient(text: str, env: dict[str, np.ndarray], i: int) -> float:
+    """A number written in the draw (0.9), or a variable's sampled value (beta)."""
+    try:
+        return float(text)
+    except ValueError:
+        return float(env[text.strip()][i, 0, 0])
+
+
+@hook(
+    "momentum_unrolled",
+    "an expression key (the momentum velocity or parameter after some steps, in the "
+    "gradients' names) evaluated at random gradients against the engine's "
+    "optim.SGD(lr, momentum) fed the same gradients",
+    grads=Arg("text", doc="the gradient of each step, by name: 'g1, g2, g3' or 'g, g, g'"),
+    momentum=Arg("text", doc="a number, or the name of a variable (beta)"),
+    returns=Arg("text", options=("velocity", "theta")),
+    theta0=Arg("text", required=False, doc="the start's name (for theta)"),
+    lr=Arg("text", required=False, doc="the learning rate's name (for theta)"),
+    steps=Arg("int", required=False, doc="take only the first steps gradients"),
+)
+def _momentum_unrolled(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, grads, momentum, returns, theta0=None, lr=None, steps=None
+) -> list[str]:
+    from dlquiz.core.numeric import EvaluationError, evaluate
+    from dlquiz.engine import Tensor, optim
+
+    points = 4
+    names_used = _names(grads)[:steps]
+    names = sorted(set(names_used) | {n for n in (theta0, lr) if n})
+    env = _sampled(ctx, names, points)
+    try:
+        float(momentum)
+    except ValueError:
+        env[momentum.strip()] = np.random.default_rng(ctx.seed + 1).uniform(
+            0.1, 0.95, size=(points, 1, 1)
+        )
+    if lr:
+        env[lr] = np.abs(env[lr]) / 4 + 0.01
+    try:
+        got = evaluate(ctx.key, env, points)[:, 0, 0]
+    except EvaluationError as exc:
+        return [f"the key cannot be evaluated: {exc}"]
+    failures = []
+    for i in range(points):
+        start = float(env[theta0][i, 0, 0]) if theta0 else 0.0
+        p = Tensor(np.array([start]), requires_grad=True)
+        opt = optim.SGD(
+            [p],
+            lr=float(env[lr][i, 0, 0]) if lr else 0.1,
+            momentum=_coefficient(momentum, env, i),
+        )
+        for name in names_used:
+            p.grad = np.array([env[name][i, 0, 0]])
+            opt.step()
+        velocity = opt.velocity[0]
+        assert velocity is not None
+        engine = float(velocity[0]) if returns == "velocity" else float(p.data[0])
+        if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
+            failures.append(f"at point {i} the key gives {got[i]}, the engine's SGD {engine}")
+    return failures
+
+
+@hook(
+    "adam_unrolled",
+    "an expression key (one of Adam's moments after some steps, in the gradients' names) "
+    "evaluated at random gradients against the moments the engine's optim.Adam keeps",
+    grads=Arg("text", doc="the gradient of each step, by name: 'g1, g2, g3' or 'g, g, g'"),
+    beta1=Arg("number"),
+    beta2=Arg("number"),
+    returns=Arg("text", options=("m", "v", "mhat", "vhat")),
+    steps=Arg("int", required=False, doc="take only the first steps gradients"),
+)
+def _adam_unrolled(ctx: CheckContext, grads, beta1, beta2, returns, steps=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.core.numeric import EvaluationError, evaluate
+    from dlquiz.engine import Tensor, optim
+
+    points = 4
+    used = _names(grads)[:steps]
+    env = _sampled(ctx, sorted(set(used)), points)
+    b1, b2 = float(beta1.flat[0]), float(beta2.flat[0])
+    try:
+        got = evaluate(ctx.key, env, points)[:, 0, 0]
+    except EvaluationError as exc:
+        return [f"the key cannot be evaluated: {exc}"]
+    failures = []
+    t = len(used)
+    for i in range(points):
+        p = Tensor(np.array([0.5]), requires_grad=True)
+        opt = optim.Adam([p], lr=0.1, betas=(b1, b2))
+        for name in used:
+            p.grad = np.array([env[name][i, 0, 0]])
+            opt.step()
+        m, v = opt.m[0], opt.v[0]
+        assert m is not None and v is not None
+        engine = {
+            "m": float(m[0]),
+            "v": float(v[0]),
+            "mhat": float(m[0]) / (1 - b1**t),
+            "vhat": float(v[0]) / (1 - b2**t),
+        }[returns]
+        if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
+            failures.append(f"at point {i} the key gives {got[i]}, the engine's Adam {engine}")
+    return failures
