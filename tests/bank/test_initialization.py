@@ -12,7 +12,7 @@ from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_probl
 from typer.testing import CliRunner
 
 from dlquiz.bank import families, generate
-from dlquiz.bank.coded.initialization import mc_backward, mc_forward
+from dlquiz.bank.template.montecarlo import mc_backward, mc_forward
 from dlquiz.cli import app
 
 IDS = [

@@ -144,19 +144,51 @@ def test_dropout_expectation_keys_and_monte_carlo_rejects_wrong_ones() -> None:
 
 def test_dropout_test_time_is_the_identity_for_the_notes_dropout() -> None:
     family = families()["regularization/dropout-test-time"]
-    variants = set()
-    for seed in range(30):
-        t = family.params(seed)
-        variants.add(t.variant)
+    kinds = set()
+    for seed in range(40):
+        d = family.draw_params(seed)
+        kind = family.question_kind(seed)
+        kinds.add((kind["variant"], kind["ask"]))
         problem = family.generate(seed)
-        right = next(o for o in t.options if o[0] == "correct")
-        expected = t.h if t.variant == "inverted" else (1 - t.p) * t.h
-        assert right[3] == pytest.approx(float(expected))
+        right = problem.choices["ABCD".index(problem.answer)]
+        if kind["ask"] == "output":
+            h, p = Fraction(int(d["hn"]), int(d["hd"])), Fraction(d["p"])
+            expected = h if kind["variant"] == "inverted" else (1 - p) * h
+            assert float(right.split(":")[0].split(",")[0]) == pytest.approx(
+                float(expected), rel=1e-3
+            )
         for m in problem.mistakes:
             assert problem.check(m["answer"]).mistake == m["tag"]
         if seed < 6:
             assert family.verify(replace(problem, answer=problem.mistakes[0]["answer"]))
-    assert variants == {"inverted", "classic"}
+    assert kinds == {(v, a) for v in ("inverted", "classic") for a in ("output", "behaviour")}
+
+
+def test_dropout_test_time_check_rejects_an_option_pool_with_a_wrong_right_option() -> None:
+    """The hook tests the right options' claimed values against the engine's eval mode."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    family = families()["regularization/dropout-test-time"]
+    tested = 0
+    for seed in range(40):
+        built = family.build(seed)
+        entries = [dict(e) for e in built.shown.entries]
+        valued = [e for e in entries if not e.get("correct") and "value" in e]
+        if family.question_kind(seed)["ask"] != "output" or not valued:
+            continue
+        assert all("value" in e for e in entries if e.get("correct"))
+        scope = built.scope
+        args = {
+            "h": scope.number("h", "h"),
+            "p": scope.number("p", "p"),
+            "scaling": family.question_kind(seed)["variant"],
+        }
+        ctx = CheckContext(family.id, seed, "choice", built.problem.answer, scope, entries)
+        assert HOOKS["dropout_test_time"].run(ctx, **args) == []
+        valued[0]["correct"] = True  # a distractor marked right: the engine disagrees
+        assert HOOKS["dropout_test_time"].run(ctx, **args)
+        tested += 1
+    assert tested >= 5
 
 
 def test_show_and_verify_commands() -> None:

@@ -467,3 +467,107 @@ def _residual_gradient(ctx: CheckContext, depth: int) -> list[str]:
             f"{norms[True]:.2e} residual: the identity path should keep it alive"
         ]
     return []
+
+
+# --- claims of a choice question's options, and linear layers' variances -----------------
+
+
+def option_claims(ctx: CheckContext) -> list[tuple[dict[str, Any], float]]:
+    """The shown options that state the ``value`` they claim, with that value."""
+    out = []
+    for entry in ctx.options:
+        if "value" in entry:
+            value = ctx.scope.number(str(entry["value"]), "options.value")
+            out.append((entry, float(value.flat[0])))
+    return out
+
+
+def _claims_against(
+    ctx: CheckContext, agrees: Callable[[float], bool], describe: Callable[[float], str]
+) -> list[str]:
+    """The right options' claims must agree with a reference, the distractors' must not."""
+    failures = []
+    for entry, value in option_claims(ctx):
+        right = bool(entry.get("correct"))
+        if right != agrees(value):
+            failures.append(
+                f"option '{entry['text']}' ({'right' if right else entry['tag']}): "
+                + describe(value)
+            )
+    return failures
+
+
+@hook(
+    "linear_variance",
+    "Monte Carlo on the engine (batched matmul, autograd) of a linear layer's variance "
+    "under the notes' assumptions: forward Var(o_i) through depth layers, backward "
+    "Var((dL/dx)_j), or their average; compared with the key, a value, or the options' "
+    "claimed values (right ones must agree, distractors must not)",
+    n_in=Arg("int"),
+    n_out=Arg("int"),
+    var_w=Arg("number", doc="the weights' variance"),
+    var_in=Arg("number", doc="Var(x_j) forward, Var of the upstream gradient backward"),
+    direction=Arg("text", options=("forward", "backward", "average")),
+    depth=Arg("int", required=False, doc="forward layers of width n_in (default 1)"),
+    compare=Arg("text", options=("key", "value", "options")),
+    value=Arg("number", required=False, doc="the variance expected, with compare = value"),
+)
+def _linear_variance(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, n_in, n_out, var_w, var_in, direction, compare, depth=None, value=None
+) -> list[str]:
+    from dlquiz.bank.template.montecarlo import Estimate, mc_backward, mc_forward
+
+    vw, vi = float(var_w.flat[0]), float(var_in.flat[0])
+    layers = depth or 1
+    if direction == "forward":
+        # the first output depends on one row of the last layer: its width is immaterial
+        est = mc_forward([n_in] * layers + [1], vw, vi, seed=ctx.seed)
+    elif direction == "backward":
+        est = mc_backward(n_in, n_out, vw, vi, seed=ctx.seed)
+    else:
+        fwd = mc_forward([n_in, 1], vw, vi, seed=ctx.seed)
+        bwd = mc_backward(n_in, n_out, vw, vi, seed=ctx.seed + 1)
+        est = Estimate((fwd.value + bwd.value) / 2, math.hypot(fwd.se, bwd.se) / 2)
+    if compare == "options":
+        return _claims_against(ctx, est.agrees, est.describe)
+    if compare == "value":
+        if value is None:
+            return ["compare = value needs a value"]
+        claim = float(value.flat[0])
+    else:
+        claim = float(np.asarray(ctx.key, dtype=float).flat[0])
+    return [] if est.agrees(claim) else [f"{direction}: {est.describe(claim)}"]
+
+
+@hook(
+    "dropout_test_time",
+    "the engine's F.dropout in eval mode (classic: times 1 - p) against the right "
+    "options' claimed values, and a Monte Carlo of its training mode: the test-time output "
+    "equals the expected training output within 5 standard errors",
+    h=Arg("number"),
+    p=Arg("number"),
+    scaling=Arg("text", options=("inverted", "classic")),
+)
+def _dropout_test_time(ctx: CheckContext, h, p, scaling) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    prob, unit = float(p.flat[0]), float(h.flat[0])
+    units = Tensor(np.full(MC_SAMPLES, unit))
+    train = F.dropout(units, prob, training=True, rng=ctx.seed).data
+    test = F.dropout(units, prob, training=False).data
+    if scaling == "classic":  # zeroing without rescaling; the classic rule scales at test time
+        train = train * (1 - prob)
+        test = test * (1 - prob)
+    failures = []
+    if not np.allclose(test, test[0]):
+        failures.append("the engine's eval-mode dropout is not deterministic")
+    mean, se = _estimate(train, "mean")
+    if abs(mean - test[0]) > MC_SIGMAS * se + 1e-12:
+        failures.append(f"the training mean {mean:.6g} ± {se:.2g} is not the test output {test[0]}")
+    out = float(test[0])
+    return failures + _claims_against(
+        ctx,
+        lambda v: math.isclose(v, out, rel_tol=EXACT_RTOL, abs_tol=1e-12),
+        lambda v: f"claims {v:.6g}, the engine's test-time output is {out:.6g}",
+    )
