@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from fractions import Fraction
 
 import pytest
 from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_problems
@@ -131,7 +130,7 @@ def test_why_xavier_has_one_right_option_and_labels_every_wrong_one() -> None:
     family = families()["initialization/why-xavier"]
     kinds = set()
     for seed in range(30):
-        kinds.add(family.params(seed)[0])
+        kinds.add(family.question_kind(seed)["question"])
         problem = family.generate(seed)
         assert len(problem.choices) == 4
         assert len(problem.mistakes) == 3
@@ -145,14 +144,46 @@ def test_why_xavier_has_one_right_option_and_labels_every_wrong_one() -> None:
 
 
 def test_backward_factor_option_is_fan_out_over_fan_in() -> None:
+    """The right options claim n_out/n_in; the Monte Carlo hook rejects a pool that lies."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
     family = families()["initialization/why-xavier"]
     for seed in range(100):
-        kind, n_in, n_out, options = family.params(seed)
-        if kind == "backward-factor":
-            right = next(o for o in options if o.tag == "correct")
-            assert right.value == pytest.approx(float(Fraction(n_out, n_in)))
-            return
+        if family.question_kind(seed)["question"] != "backward-factor":
+            continue
+        built = family.build(seed)
+        d = family.draw_params(seed)
+        n_in, n_out = int(d["n_in"]), int(d["m"])
+        entries = [dict(e) for e in built.shown.entries]
+        for e in entries:
+            claim = float(built.scope.number(e["value"], "value").flat[0])
+            assert (claim == pytest.approx(n_out / n_in)) == bool(e.get("correct"))
+        args = {
+            "n_in": n_in,
+            "n_out": n_out,
+            "var_w": built.scope.number("1/n_in", "v"),
+            "var_in": built.scope.number("1", "v"),
+            "direction": "backward",
+            "compare": "options",
+        }
+        ctx = CheckContext(family.id, seed, "choice", built.problem.answer, built.scope, entries)
+        assert HOOKS["linear_variance"].run(ctx, **args) == []
+        wrong = next(e for e in entries if not e.get("correct"))
+        wrong["correct"] = True
+        assert HOOKS["linear_variance"].run(ctx, **args)
+        return
     pytest.fail("no backward-factor question")
+
+
+def test_why_xavier_hints_fit_the_question_kind() -> None:
+    """Hint 2 said 'which product equals 1' also for sigma = 1, where neither does."""
+    family = families()["initialization/why-xavier"]
+    for seed in range(60):
+        kind = family.question_kind(seed)["question"]
+        hints = " ".join(family.generate(seed).hints)
+        if kind == "unit-sigma":
+            assert "σ = 1" in hints and "equals 1" not in hints, hints
+        assert len(family.generate(seed).hints) == 2
 
 
 def test_show_and_verify_commands() -> None:
