@@ -101,7 +101,7 @@ def test_weight_decay_step_matches_pytorch_when_installed() -> None:
 def test_dropout_output_follows_the_stated_mask() -> None:
     family = families()["regularization/dropout-output"]
     for seed in range(30):
-        d = family.params(seed)
+        d = family.draw(seed)
         problem = family.generate(seed)
         key = read_numbers(problem.answer).ravel()
         kept_units = problem.statement.split("keeps unit")[1].split(" and drops")[0]
@@ -199,3 +199,13 @@ def test_show_and_verify_commands() -> None:
     r = runner.invoke(app, ["verify", "--topic", "regularization", "--seeds", "2", "--json"])
     assert r.exit_code == 0, r.output
     assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)
+
+
+def test_dropout_output_declares_its_zeros_as_the_point() -> None:
+    """The mask's zeros are what the question is about: every seed's kind says so."""
+    family = families()["regularization/dropout-output"]
+    for seed in range(20):
+        kind = family.question_kind(seed)
+        assert kind["zeros"] == "the point"
+        assert 0.0 in read_numbers(family.generate(seed).answer).ravel()
+    assert hasattr(family, "draw") and not hasattr(family, "params")

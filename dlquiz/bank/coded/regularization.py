@@ -216,20 +216,7 @@ class WeightDecayStep(Family):
 
 # --- dropout -------------------------------------------------------------------------------
 
-_P = (
-    Fraction(1, 2),
-    Fraction(1, 5),
-    Fraction(1, 4),
-    Fraction(1, 10),
-    Fraction(3, 10),
-    Fraction(2, 5),
-    Fraction(3, 4),
-)
-
-NOTES_DROPOUT = (
-    "(the notes' dropout: each unit becomes 0 with probability $p$ and $h/(1 - p)$ with "
-    "probability $1 - p$)"
-)
+_P = tuple(Fraction(v) for v in ("1/2", "1/5", "1/4", "1/10", "3/10", "2/5", "3/4"))
 
 
 @dataclass(frozen=True)
@@ -252,18 +239,21 @@ def _dropout_engine(d: _Dropout) -> tuple[np.ndarray, np.ndarray]:
     return out.data.copy(), h.grad.copy()
 
 
+def _units(word: str, indices: list[int]) -> str:
+    return f"{word} unit{'s' if len(indices) > 1 else ''} " + ", ".join(str(i + 1) for i in indices)
+
+
 @register
 class DropoutOutput(Family):
+    """The mask's zeros are the point of the question: declared as the kind ``zeros``."""
+
     id = "regularization/dropout-output"
     topic = "regularization"
     title = "Inverted dropout on a vector: the output for a given mask, and the gradient through it"
     kind = "numbers"
-    kinds = dims(ask=("output", "gradient"))
+    kinds = dims(ask=("output", "gradient"), zeros=("the point",))
 
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"ask": self.params(seed).ask}
-
-    def params(self, seed: int) -> _Dropout:
+    def draw(self, seed: int) -> _Dropout:
         draw = Draw(self.id, seed)
         n = draw.integer(3, 6)
         p = draw.choice(_P)
@@ -277,38 +267,35 @@ class DropoutOutput(Family):
                 return d
 
     def generate(self, seed: int) -> Problem:
-        d = self.params(seed)
+        d = self.draw(seed)
         out, grad = _dropout_engine(d)
         kept = out != 0
-        n = len(d.h)
-        keep_list = [str(i + 1) for i in range(n) if kept[i]]
-        drop_list = [str(i + 1) for i in range(n) if not kept[i]]
-        mask = "keeps unit" + ("s " if len(keep_list) > 1 else " ") + ", ".join(keep_list)
-        mask += " and drops unit" + ("s " if len(drop_list) > 1 else " ") + ", ".join(drop_list)
-        p = fmt(d.p, 6)
+        index = range(len(d.h))
+        mask = _units("keeps", [i for i in index if kept[i]])
+        mask += " and " + _units("drops", [i for i in index if not kept[i]])
+        p, q = fmt(d.p, 6), fmt(1 - d.p, 6)
         statement = (
-            f"A dropout layer with $p = {p}$ {NOTES_DROPOUT} is applied during training to the "
-            f"hidden representation $h = {array_text(d.h)}$. Its random draw {mask}."
+            f"A dropout layer with $p = {p}$ (the notes' dropout: each unit becomes 0 with "
+            "probability $p$ and $h/(1 - p)$ with probability $1 - p$) is applied during "
+            f"training to the hidden representation $h = {array_text(d.h)}$. Its random draw "
+            f"{mask}."
         )
-        hv = np.array([float(v) for v in d.h])
         up = np.array(d.upstream, dtype=float)
         keep = 1 - float(d.p)
         if d.ask == "output":
-            key = out
+            key, values = out, np.array([float(v) for v in d.h])
             statement += " What is the layer's output h'?"
-            values = hv
         else:
-            key = grad
+            key, values = grad, up
             statement += (
                 f" Backpropagation brings the gradient dL/dh' = {array_text(d.upstream)} to the "
                 "layer's output. What is the gradient dL/dh with respect to its input?"
             )
-            values = up
         candidates = [
             (
                 "not-scaled",
                 values * kept,
-                f"The kept units are scaled by 1/(1 - p) = 1/{fmt(1 - d.p, 6)}, so that E[h'] = h.",
+                f"The kept units are scaled by 1/(1 - p) = 1/{q}, so that E[h'] = h.",
             ),
             (
                 "scaled-by-keep",
@@ -336,21 +323,16 @@ class DropoutOutput(Family):
                     "mask applies backward).",
                 )
             )
-        mistakes = keep_distinct(key, candidates)
         scale = fmt(1 / keep, 6)
-        if d.ask == "output":
-            solution = (
-                "Dropped units become 0; kept units are divided by 1 - p = "
-                f"{fmt(1 - d.p, 6)}, "
-                f"i.e. multiplied by {scale}. So h' = {array_text(key)}."
-            )
-        else:
-            solution = (
-                f"Dropout multiplies each unit by m_i/(1 - p), with m_i = 1 for a kept unit and "
-                f"0 for a dropped one; backward the gradient is multiplied by the same factor: "
-                f"0 for the dropped units, {scale} times dL/dh' for the kept ones. "
-                f"So dL/dh = {array_text(key)}."
-            )
+        solution = (
+            f"Dropped units become 0; kept units are divided by 1 - p = {q}, i.e. multiplied "
+            f"by {scale}. So h' = {array_text(key)}."
+            if d.ask == "output"
+            else "Dropout multiplies each unit by m_i/(1 - p), with m_i = 1 for a kept unit and "
+            "0 for a dropped one; backward the gradient is multiplied by the same factor: 0 for "
+            f"the dropped units, {scale} times dL/dh' for the kept ones. So dL/dh = "
+            f"{array_text(key)}."
+        )
         return self.problem(
             seed,
             statement=statement,
@@ -361,18 +343,19 @@ class DropoutOutput(Family):
                 "is multiplied by the same m/(1 - p).",
             ],
             solution=solution,
-            mistakes=mistakes,
+            mistakes=keep_distinct(key, candidates),
         )
 
     def verify(self, problem: Problem) -> list[str]:
         """A plain loop of the notes' rule, exact, with the mask the engine drew."""
-        d = self.params(problem.seed)
-        out, _ = _dropout_engine(d)
-        kept = [v != 0 for v in out]
+        d = self.draw(problem.seed)
+        kept = [v != 0 for v in _dropout_engine(d)[0]]
         source = d.h if d.ask == "output" else d.upstream
-        exact = [
-            Fraction(v) / (1 - d.p) if k else Fraction(0) for v, k in zip(source, kept, strict=True)
-        ]
-        if not close_to(read_numbers(problem.answer), [float(v) for v in exact]):
-            return [f"engine dropout gives {problem.answer}, the rule {[float(v) for v in exact]}"]
+        pairs = zip(source, kept, strict=True)
+        exact = [float(Fraction(v) / (1 - d.p)) if k else 0.0 for v, k in pairs]
+        if not close_to(read_numbers(problem.answer), exact):
+            return [f"engine dropout gives {problem.answer}, the rule {exact}"]
         return []
+
+    def question_kind(self, seed: int) -> dict[str, str]:
+        return {"ask": self.draw(seed).ask, "zeros": "the point"}
