@@ -121,6 +121,12 @@ POINTS: tuple[Point, ...] = (
         "σ = sqrt(2/(n_in + n_out)) (Xavier)",
         ("initialization/xavier", "initialization/why-xavier"),
     ),
+    Point(
+        "initialization",
+        "the fans of a convolution: n_in = C_in·k², n_out = C_out·k²",
+        ("initialization/conv-fans",),
+        beyond=True,
+    ),
     # --- regularization -------------------------------------------------------------------
     Point(
         "regularization",

@@ -19,6 +19,7 @@ IDS = [
     "initialization/variance-formula",
     "initialization/xavier",
     "initialization/why-xavier",
+    "initialization/conv-fans",
 ]
 SEEDS = range(6)
 
@@ -184,6 +185,22 @@ def test_why_xavier_hints_fit_the_question_kind() -> None:
         if kind == "unit-sigma":
             assert "σ = 1" in hints and "equals 1" not in hints, hints
         assert len(family.generate(seed).hints) == 2
+
+
+def test_conv_fans_are_channels_times_the_kernel_area_and_verify_counts_them() -> None:
+    family = families()["initialization/conv-fans"]
+    asked = set()
+    for seed in range(30):
+        d = family.draw_params(seed)
+        ask = family.question_kind(seed)["ask"]
+        asked.add(ask)
+        channels = int(d["c_in"] if ask == "fan-in" else d["c_out"])
+        problem = family.generate(seed)
+        assert int(problem.answer) == channels * int(d["k"]) ** 2
+        if seed < 8:
+            assert family.verify(problem) == []
+            assert family.verify(replace(problem, answer=str(int(problem.answer) + 1)))
+    assert asked == {"fan-in", "fan-out"}
 
 
 def test_show_and_verify_commands() -> None:

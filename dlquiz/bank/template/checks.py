@@ -571,3 +571,37 @@ def _dropout_test_time(ctx: CheckContext, h, p, scaling) -> list[str]:  # type: 
         lambda v: math.isclose(v, out, rel_tol=EXACT_RTOL, abs_tol=1e-12),
         lambda v: f"claims {v:.6g}, the engine's test-time output is {out:.6g}",
     )
+
+
+@hook(
+    "conv_fans",
+    "a convolution's fan-in and fan-out counted on the engine's F.conv2d: the inputs an "
+    "interior output reads (the nonzero entries of its gradient) and the outputs an interior "
+    "input reaches (a one-hot input's nonzero outputs), and init.fans of the weight's shape",
+    c_in=Arg("int"),
+    c_out=Arg("int"),
+    k=Arg("int"),
+    ask=Arg("text", options=("fan-in", "fan-out")),
+)
+def _conv_fans(ctx: CheckContext, c_in: int, c_out: int, k: int, ask: str) -> list[str]:
+    from dlquiz.engine import Tensor, init
+    from dlquiz.engine import functional as F
+
+    rng = np.random.default_rng(ctx.seed)
+    weight = rng.uniform(0.5, 1.5, (c_out, c_in, k, k))  # no zero weight hides a connection
+    side = 3 * k
+    x = Tensor(rng.normal(size=(1, c_in, side, side)), requires_grad=True)
+    out = F.conv2d(x, Tensor(weight))
+    centre = out.shape[2] // 2
+    out[0, 0, centre, centre].sum().backward()  # one interior output
+    assert x.grad is not None
+    fan_in = int(np.count_nonzero(x.grad))
+    onehot = np.zeros((1, c_in, side, side))
+    onehot[0, 0, side // 2, side // 2] = 1.0
+    fan_out = int(np.count_nonzero(F.conv2d(Tensor(onehot), Tensor(weight)).data))
+    counted = fan_in if ask == "fan-in" else fan_out
+    shape = init.fans(weight.shape)[0 if ask == "fan-in" else 1]
+    failures = ctx.agree(counted, f"counting the connections of the engine's conv2d ({ask})")
+    if shape != counted:
+        failures.append(f"init.fans gives {shape}, the engine's conv2d connects {counted}")
+    return failures
