@@ -127,6 +127,12 @@ POINTS: tuple[Point, ...] = (
         ("initialization/conv-fans",),
         beyond=True,
     ),
+    Point(
+        "initialization",
+        "He (Kaiming) for ReLU: σ² = 2/n_in",
+        ("initialization/he-init",),
+        beyond=True,
+    ),
     # --- regularization -------------------------------------------------------------------
     Point(
         "regularization",

@@ -20,6 +20,7 @@ IDS = [
     "initialization/xavier",
     "initialization/why-xavier",
     "initialization/conv-fans",
+    "initialization/he-init",
 ]
 SEEDS = range(6)
 
@@ -201,6 +202,33 @@ def test_conv_fans_are_channels_times_the_kernel_area_and_verify_counts_them() -
             assert family.verify(problem) == []
             assert family.verify(replace(problem, answer=str(int(problem.answer) + 1)))
     assert asked == {"fan-in", "fan-out"}
+
+
+def test_he_init_is_two_over_the_fan_in_and_verify_rejects_xavier() -> None:
+    family = families()["initialization/he-init"]
+    kinds = set()
+    for seed in range(40):
+        d = family.draw_params(seed)
+        kind = family.question_kind(seed)
+        kinds.add((kind["ask"], kind["layer"]))
+        if kind["layer"] == "dense":
+            fan_in = int(d["n"])
+        else:
+            k2 = int(d["k"]) ** 2
+            fan_in = int(d["c_in"]) * k2
+        want = {
+            "sigma2": 2 / fan_in,
+            "sigma": math.sqrt(2 / fan_in),
+            "bound": math.sqrt(6 / fan_in),
+        }[kind["ask"]]
+        problem = family.generate(seed)
+        assert float(problem.answer) == pytest.approx(want, rel=1e-9)
+        assert "beyond the notes" in problem.statement
+        if seed < 8:
+            assert family.verify(problem) == []
+            xavier = next(m["answer"] for m in problem.mistakes if m["tag"] == "xavier")
+            assert family.verify(replace(problem, answer=xavier))
+    assert len(kinds) == 6
 
 
 def test_show_and_verify_commands() -> None:

@@ -605,3 +605,51 @@ def _conv_fans(ctx: CheckContext, c_in: int, c_out: int, k: int, ask: str) -> li
     if shape != counted:
         failures.append(f"init.fans gives {shape}, the engine's conv2d connects {counted}")
     return failures
+
+
+@hook(
+    "kaiming_init",
+    "He (Kaiming) initialization for ReLU, fan-in mode: the variance of the engine's "
+    "init.kaiming_normal / kaiming_uniform(nonlinearity='relu') for a weight of shape "
+    "(n_out, n_in) or (n_out, n_in, k, k), and a Monte Carlo on the engine that the key "
+    "keeps the second moment through ReLU: E[o²] = 1 for o = Σ w_j ReLU(z_j), z ~ N(0, 1)",
+    n_out=Arg("int", doc="output units or channels"),
+    n_in=Arg("int", doc="input units or channels"),
+    k=Arg("int", doc="the kernel side (1 for a dense layer)"),
+    ask=Arg("text", options=("sigma", "sigma2", "bound")),
+)
+def _kaiming_init(ctx: CheckContext, n_out: int, n_in: int, k: int, ask: str) -> list[str]:
+    from dlquiz.engine import Tensor, init
+
+    key = float(np.asarray(ctx.key).flat[0])
+    shape = (n_out, n_in) if k == 1 else (n_out, n_in, k, k)
+    size = math.prod(shape)
+    rng = np.random.default_rng(ctx.seed)
+    make = init.kaiming_uniform if ask == "bound" else init.kaiming_normal
+    w = np.concatenate(
+        [make(shape, rng, nonlinearity="relu").ravel() for _ in range(max(1, 200_000 // size))]
+    )
+    var_w = {"sigma": key * key, "sigma2": key, "bound": key * key / 3}[ask]
+    failures = []
+    sq = w**2
+    var, se = float(sq.mean()), float(sq.std(ddof=1) / math.sqrt(sq.size))
+    if abs(var - var_w) > MC_SIGMAS * se:
+        failures.append(
+            f"the variance of the engine's {make.__name__} weights is {var:.6g} ± {se:.2g}; "
+            f"the key implies {var_w:.6g}"
+        )
+    if ask == "bound" and not (0.99 * key < np.abs(w).max() <= key * (1 + 1e-12)):
+        failures.append(f"kaiming_uniform's samples reach {np.abs(w).max():.6g}, not {key:.6g}")
+    fan = init.fans(shape)[0]
+    trials = max(2000, 4_000_000 // fan)
+    z = Tensor(rng.normal(size=(trials, fan)))
+    weights = Tensor(rng.normal(0.0, math.sqrt(var_w), size=(trials, fan)))
+    o = (weights * z.relu()).sum(axis=1).data
+    second = o**2
+    m, m_se = float(second.mean()), float(second.std(ddof=1) / math.sqrt(trials))
+    if abs(m - 1.0) > MC_SIGMAS * m_se:
+        failures.append(
+            f"through ReLU the key's weights give E[o²] = {m:.5g} ± {m_se:.2g}, not 1 "
+            f"(fan-in {fan})"
+        )
+    return failures
