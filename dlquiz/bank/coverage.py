@@ -152,6 +152,11 @@ POINTS: tuple[Point, ...] = (
             "regularization/dropout-test-time",
         ),
     ),
+    Point(
+        "regularization",
+        "the dropout rate p and what the next layer receives: E[wᵀh'] and Var(wᵀh')",
+        ("regularization/dropout-rate",),
+    ),
     # --- optimizers -----------------------------------------------------------------------
     Point(
         "optimizers",

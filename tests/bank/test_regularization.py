@@ -22,6 +22,7 @@ IDS = [
     "regularization/dropout-output",
     "regularization/dropout-expectation",
     "regularization/dropout-test-time",
+    "regularization/dropout-rate",
 ]
 SEEDS = range(6)
 
@@ -189,6 +190,33 @@ def test_dropout_test_time_check_rejects_an_option_pool_with_a_wrong_right_optio
         assert HOOKS["dropout_test_time"].run(ctx, **args)
         tested += 1
     assert tested >= 5
+
+
+def test_dropout_rate_keys_by_hand_and_monte_carlo_rejects_a_wrong_one() -> None:
+    from bank_helpers import numbers
+
+    family = families()["regularization/dropout-rate"]
+    asks = set()
+    for seed in range(40):
+        d = family.draw_params(seed)
+        ask = family.question_kind(seed)["ask"]
+        asks.add(ask)
+        h, w = numbers(d["h"]).ravel(), numbers(d["w"]).ravel()
+        p, p2 = float(Fraction(d["p"])), float(Fraction(d["p2"]))
+        s, t = float(w @ h), float(((w * h) ** 2).sum())
+        want = {
+            "mean-inverted": s,
+            "mean-classic": (1 - p) * s,
+            "variance": p / (1 - p) * t,
+            "variance-ratio": (p2 / (1 - p2)) / (p / (1 - p)),
+        }[ask]
+        problem = family.generate(seed)
+        assert float(problem.answer) == pytest.approx(want, rel=1e-9)
+        assert float(problem.answer) != 0.0
+        if seed < 10:
+            assert family.verify(problem) == []
+            assert family.verify(replace(problem, answer=repr(want * 1.2 + 0.1)))
+    assert asks == {"mean-inverted", "mean-classic", "variance", "variance-ratio"}
 
 
 def test_show_and_verify_commands() -> None:

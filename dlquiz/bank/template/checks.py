@@ -653,3 +653,42 @@ def _kaiming_init(ctx: CheckContext, n_out: int, n_in: int, k: int, ask: str) ->
             f"(fan-in {fan})"
         )
     return failures
+
+
+@hook(
+    "dropout_layer",
+    "Monte Carlo with the engine's F.dropout on many copies of a vector h feeding a unit "
+    "z = wᵀh': the mean or the variance of z (classic: without the 1/(1 - p)), or the "
+    "ratio of its variances at the rates p2 and p, within 5 standard errors",
+    h=Arg("number", doc="the activations, a vector"),
+    w=Arg("number", doc="the next unit's weights, a vector"),
+    p=Arg("number"),
+    statistic=Arg("text", options=("mean", "variance", "variance-ratio")),
+    scaling=Arg("text", options=("inverted", "classic")),
+    p2=Arg("number", required=False, doc="the other rate, with variance-ratio"),
+)
+def _dropout_layer(ctx: CheckContext, h, w, p, statistic, scaling, p2=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    hv, wv = h.reshape(-1), w.reshape(-1)
+    copies = MC_SAMPLES // max(1, hv.size)
+
+    def z_samples(rate: float, seed: int) -> np.ndarray:
+        units = Tensor(np.tile(hv, (copies, 1)))
+        out = F.dropout(units, rate, training=True, rng=seed).data
+        if scaling == "classic":
+            out = out * (1 - rate)  # zeroing without the inverted scaling
+        return out @ wv
+
+    z = z_samples(float(p.flat[0]), ctx.seed)
+    if statistic != "variance-ratio":
+        value, se = _estimate(z, statistic)
+        return _agrees_statistically(ctx, value, se, f"Monte Carlo over {copies} dropout draws")
+    if p2 is None:
+        return ["variance-ratio needs p2"]
+    v1, se1 = _estimate(z, "variance")
+    v2, se2 = _estimate(z_samples(float(p2.flat[0]), ctx.seed + 1), "variance")
+    ratio = v2 / v1
+    se = ratio * math.hypot(se1 / v1, se2 / v2)
+    return _agrees_statistically(ctx, ratio, se, "the ratio of two Monte Carlo variances")
