@@ -145,6 +145,11 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "regularization",
+        "the effect of λ on the solution: 1-D least squares with λw² shrinks w* toward 0",
+        ("regularization/ridge-shrinkage",),
+    ),
+    Point(
+        "regularization",
         "dropout: h' = 0 with probability p, h/(1 - p) with probability 1 - p",
         (
             "regularization/dropout-expectation",

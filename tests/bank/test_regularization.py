@@ -23,6 +23,7 @@ IDS = [
     "regularization/dropout-expectation",
     "regularization/dropout-test-time",
     "regularization/dropout-rate",
+    "regularization/ridge-shrinkage",
 ]
 SEEDS = range(6)
 
@@ -217,6 +218,33 @@ def test_dropout_rate_keys_by_hand_and_monte_carlo_rejects_a_wrong_one() -> None
             assert family.verify(problem) == []
             assert family.verify(replace(problem, answer=repr(want * 1.2 + 0.1)))
     assert asks == {"mean-inverted", "mean-classic", "variance", "variance-ratio"}
+
+
+def test_ridge_shrinkage_by_hand_and_verify_rejects_the_half_penalty() -> None:
+    from bank_helpers import numbers
+
+    family = families()["regularization/ridge-shrinkage"]
+    asks = set()
+    for seed in range(40):
+        d = family.draw_params(seed)
+        ask = family.question_kind(seed)["ask"]
+        asks.add(ask)
+        x, y = numbers(d["x"]).ravel(), numbers(d["y"]).ravel()
+        lam, f = float(Fraction(d["lam"])), float(Fraction(d["f"]))
+        sxx, sxy = float(x @ x), float(x @ y)
+        want = {
+            "solution": sxy / (sxx + lam),
+            "shrink": sxx / (sxx + lam),
+            "lambda": sxx * (1 / f - 1),
+            "prediction": sxy / (sxx + lam) * int(d["x0"]),
+        }[ask]
+        problem = family.generate(seed)
+        assert float(problem.answer) == pytest.approx(want, rel=1e-9)
+        if seed < 12:
+            assert family.verify(problem) == []
+            half = next(m["answer"] for m in problem.mistakes if m["tag"] == "half-penalty")
+            assert family.verify(replace(problem, answer=half))
+    assert asks == {"solution", "shrink", "lambda", "prediction"}
 
 
 def test_show_and_verify_commands() -> None:

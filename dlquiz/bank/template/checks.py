@@ -692,3 +692,52 @@ def _dropout_layer(ctx: CheckContext, h, w, p, statistic, scaling, p2=None) -> l
     ratio = v2 / v1
     se = ratio * math.hypot(se1 / v1, se2 / v2)
     return _agrees_statistically(ctx, ratio, se, "the ratio of two Monte Carlo variances")
+
+
+@hook(
+    "ridge",
+    "1-D least squares with the penalty λw², J(w) = Σ_i (w x_i - y_i)² + λw², solved apart "
+    "from the template: NumPy's lstsq on the augmented system [x; √λ] w ≈ [y; 0], and the "
+    "engine's autograd (dJ/dw = 0 at the solution); returns the minimiser, its ratio to the "
+    "unregularized one, the λ giving a ratio, or a prediction",
+    x=Arg("number", doc="the inputs, a vector"),
+    y=Arg("number", doc="the targets, a vector"),
+    lam=Arg("number"),
+    returns=Arg("text", options=("w", "shrink", "lambda", "prediction")),
+    x0=Arg("number", required=False, doc="the input of the prediction"),
+    fraction=Arg("number", required=False, doc="w*_λ/w*_0, with returns = lambda"),
+)
+def _ridge(ctx: CheckContext, x, y, lam, returns, x0=None, fraction=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+
+    xv, yv = x.reshape(-1), y.reshape(-1)
+
+    def solve(penalty: float) -> float:
+        a = np.append(xv, math.sqrt(penalty))[:, None]
+        return float(np.linalg.lstsq(a, np.append(yv, 0.0), rcond=None)[0][0])
+
+    key = float(np.asarray(ctx.key, dtype=float).flat[0])
+    if returns == "lambda":
+        if fraction is None:
+            return ["returns = lambda needs fraction"]
+        if key <= 0:
+            return [f"the key λ = {key} is not positive"]
+        ratio, want = solve(key) / solve(0.0), float(fraction.flat[0])
+        if math.isclose(ratio, want, rel_tol=1e-8):
+            return []
+        return [f"with λ = {key} least squares gives w*_λ/w*_0 = {ratio}, not {want}"]
+    penalty = float(lam.flat[0])
+    w = solve(penalty)
+    t = Tensor(np.array([w]), requires_grad=True)
+    (((t * Tensor(xv) - Tensor(yv)) ** 2).sum() + (t * t).sum() * penalty).backward()
+    failures = []
+    assert t.grad is not None
+    if abs(float(t.grad[0])) > 1e-8 * (1 + float(np.abs(xv * yv).sum())):
+        failures.append(f"the engine's dJ/dw at the lstsq solution is {t.grad[0]}, not 0")
+    if returns == "w":
+        return failures + ctx.agree(w, "lstsq on the augmented system")
+    if returns == "shrink":
+        return failures + ctx.agree(w / solve(0.0), "the ratio of two lstsq solutions")
+    if x0 is None:
+        return ["returns = prediction needs x0"]
+    return failures + ctx.agree(w * float(x0.flat[0]), "the lstsq solution's prediction")
