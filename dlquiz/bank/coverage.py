@@ -133,6 +133,12 @@ POINTS: tuple[Point, ...] = (
         ("initialization/he-init",),
         beyond=True,
     ),
+    Point(
+        "initialization",
+        "random initial weights: zero or constant weights leave the hidden units symmetric",
+        ("initialization/symmetry",),
+        beyond=True,
+    ),
     # --- regularization -------------------------------------------------------------------
     Point(
         "regularization",

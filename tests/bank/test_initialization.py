@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from bank_helpers import EXPLAINED, assert_same_seed_same_problem, passing_problems
 from typer.testing import CliRunner
@@ -21,6 +22,7 @@ IDS = [
     "initialization/why-xavier",
     "initialization/conv-fans",
     "initialization/he-init",
+    "initialization/symmetry",
 ]
 SEEDS = range(6)
 
@@ -229,6 +231,35 @@ def test_he_init_is_two_over_the_fan_in_and_verify_rejects_xavier() -> None:
             xavier = next(m["answer"] for m in problem.mistakes if m["tag"] == "xavier")
             assert family.verify(replace(problem, answer=xavier))
     assert len(kinds) == 6
+
+
+def test_symmetry_check_holds_the_engine_facts_and_fails_for_a_false_claim() -> None:
+    from dlquiz.bank.template.checks import HOOKS, CheckContext, train_mlp
+
+    family = families()["initialization/symmetry"]
+    kinds = set()
+    for seed in range(20):
+        kind = family.question_kind(seed)["init"]
+        kinds.add(kind)
+        problem = family.generate(seed)
+        assert family.verify(problem) == []
+        assert "beyond the notes" in problem.statement
+        assert len(problem.hints) == 2
+    assert kinds == {"zero", "constant"}
+    built = family.build(0)
+    run = HOOKS["symmetric_init"].run
+    ctx = CheckContext(family.id, 0, "choice", "A", built.scope)
+    for c in (0.0, 0.5, 2.0):
+        assert run(ctx, c=np.array([[c]]), activation="relu", d=3, n_h=4) == []
+    # the criterion can tell: one hidden unit's weights nudged by 1e-3 end up different
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3)), rng.normal(size=(16, 1))
+    start = [np.full(s, 0.5) for s in [(4, 3), (4,), (1, 4), (1,)]]
+    w1 = train_mlp(start, x, y, "tanh")[0]
+    assert np.allclose(w1, w1[:1]) and not np.allclose(w1, 0.5)
+    start[0][1, 0] += 1e-3
+    w1 = train_mlp(start, x, y, "tanh")[0]
+    assert not np.allclose(w1, w1[:1], rtol=0, atol=1e-6)
 
 
 def test_show_and_verify_commands() -> None:

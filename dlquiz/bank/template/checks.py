@@ -741,3 +741,61 @@ def _ridge(ctx: CheckContext, x, y, lam, returns, x0=None, fraction=None) -> lis
     if x0 is None:
         return ["returns = prediction needs x0"]
     return failures + ctx.agree(w * float(x0.flat[0]), "the lstsq solution's prediction")
+
+
+def train_mlp(
+    start: list[np.ndarray], x: np.ndarray, y: np.ndarray, activation: str, steps: int = 5
+) -> list[np.ndarray]:
+    """W1, b1, W2, b2 after gradient descent on the squared loss (the engine's autograd)."""
+    from dlquiz.engine import Tensor
+
+    params = [Tensor(p.copy(), requires_grad=True) for p in start]
+    for _ in range(steps):
+        w1, b1, w2, b2 = params
+        z = Tensor(x) @ w1.T + b1
+        h = z.tanh() if activation == "tanh" else z.relu()
+        loss = ((h @ w2.T + b2 - Tensor(y)) ** 2).mean()
+        loss.backward()
+        # one scale for every gradient (equal gradients stay equal) keeps the steps small
+        scale = 0.1 / max(1.0, max(float(np.abs(p.grad).max()) for p in params))
+        params = [Tensor(p.data - scale * p.grad, requires_grad=True) for p in params]
+    return [p.data for p in params]
+
+
+@hook(
+    "symmetric_init",
+    "engine facts of an MLP h = Φ(W1 x + b1), o = W2 h + b2 with every parameter equal to c, "
+    "trained by gradient descent (the engine's autograd) on random data: with c = 0 (tanh or "
+    "ReLU) only b2 moves; with c ≠ 0 the weights move but the hidden units stay identical; "
+    "a random initialization makes them differ (the check can tell)",
+    c=Arg("number"),
+    activation=Arg("text", options=("tanh", "relu")),
+    d=Arg("int", doc="inputs"),
+    n_h=Arg("int", doc="hidden units"),
+)
+def _symmetric_init(ctx: CheckContext, c, activation: str, d: int, n_h: int) -> list[str]:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(ctx.seed)
+    x, y = rng.normal(size=(16, d)), rng.normal(size=(16, 1))
+    value = float(c.flat[0])
+
+    def train(start: list[np.ndarray]) -> list[np.ndarray]:
+        return train_mlp(start, x, y, activation)
+
+    shapes = [(n_h, d), (n_h,), (1, n_h), (1,)]
+    start = [np.full(s, value) for s in shapes]
+    w1, b1, w2, b2 = train(start)
+    failures = []
+    identical = np.allclose(w1, w1[:1]) and np.allclose(b1, b1[0]) and np.allclose(w2, w2[0, 0])
+    if not identical:
+        failures.append("the hidden units of the constant initialization became different")
+    if value == 0:
+        if not all(np.allclose(p, 0) for p in (w1, b1, w2)):
+            failures.append("with zero initialization a weight or b1 moved")
+        if np.allclose(b2, 0):
+            failures.append("with zero initialization b2 did not move either")
+    elif np.allclose(w1, value) or np.allclose(w2, value):
+        failures.append(f"with every parameter {value} the weights did not move")
+    rw1, _, rw2, _ = train([rng.normal(0, 0.5, s) for s in shapes])
+    if np.allclose(rw1, rw1[:1]) or np.allclose(rw2, rw2[0, 0]):
+        failures.append("a random initialization kept the hidden units identical")
+    return failures
