@@ -133,7 +133,8 @@ class WeightDecayStep(Family):
         elif s.case == "half":
             statement = (
                 f"{intro} on the regularized loss $J = L + lambda/2*||w||^2$ with $lambda = {lam}$ "
-                "(the convention with a 1/2, as in some textbooks). What is $w$ after the step?"
+                "(another common convention, with a factor 1/2: the notes write $lambda*||w||^2$). "
+                "What is $w$ after the step?"
             )
         else:
             statement = (
