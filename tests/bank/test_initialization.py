@@ -270,3 +270,15 @@ def test_show_and_verify_commands() -> None:
     r = runner.invoke(app, ["verify", "--topic", "initialization", "--seeds", "2", "--json"])
     assert r.exit_code == 0, r.output
     assert {row["id"] for row in json.loads(r.stdout)["families"]} == set(IDS)
+
+
+def test_xavier_hints_fit_the_question_kind() -> None:
+    """The uniform's variance a²/3 is a hint for the bound only, not for sigma questions."""
+    family = families()["initialization/xavier"]
+    asks = set()
+    for seed in range(60):
+        ask = family.question_kind(seed)["ask"]
+        asks.add(ask)
+        hints = " ".join(generate("initialization/xavier", seed).hints)
+        assert ("a²/3" in hints) == (ask == "bound"), (seed, ask, hints)
+    assert asks == {"sigma", "sigma2", "bound"}
