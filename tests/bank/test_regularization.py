@@ -70,19 +70,34 @@ def _step_by_hand(w, g, eta, decay):  # type: ignore[no-untyped-def]
     return [Fraction(wi) - eta * (gi + decay * Fraction(wi)) for wi, gi in zip(w, g, strict=True)]
 
 
+def _step_draw(family, seed):  # type: ignore[no-untyped-def]
+    d = family.draw_params(seed)
+    w = [Fraction(v.strip()) for v in d["w"].strip("[]").split(",")]
+    g = [int(v) for v in d["g"].strip("[]").split(",")]
+    case = family.question_kind(seed)["convention"]
+    lam = Fraction(d["lam"])
+    decay = {"notes": 2 * lam, "half": lam, "pytorch": lam}[case]
+    return case, w, g, Fraction(d["eta"]), decay
+
+
 def test_weight_decay_step_uses_two_lambda_for_the_notes_and_weight_decay_for_pytorch() -> None:
     family = families()["regularization/weight-decay-step"]
     cases = set()
     for seed in range(40):
-        s = family.params(seed)
-        cases.add(s.case)
-        decay = {"notes": 2 * s.lam, "half": s.lam, "pytorch": s.lam}[s.case]
-        expected = [float(v) for v in _step_by_hand(s.w, s.g, s.eta, decay)]
+        case, w, g, eta, decay = _step_draw(family, seed)
+        cases.add(case)
+        expected = [float(v) for v in _step_by_hand(w, g, eta, decay)]
         problem = family.generate(seed)
-        np.testing.assert_allclose(read_numbers(problem.answer).ravel(), expected, rtol=1e-12)
+        np.testing.assert_allclose(read_numbers(problem.answer).ravel(), expected, rtol=1e-9)
+        change = np.abs(np.array(expected) - np.array([float(v) for v in w]))
+        assert (change >= 0.01 * np.abs([float(v) for v in w])).any()  # a visible update
         tags = {m["tag"] for m in problem.mistakes}
         assert "missing-decay" in tags  # forgetting the decay always shows at 3 figures
-        assert ("penalty-lost-factor" if s.case == "notes" else "convention-mixup") in tags
+        assert ("penalty-lost-factor" if case == "notes" else "convention-mixup") in tags
+        if seed < 8:
+            assert family.verify(problem) == []
+            wrong = next(m["answer"] for m in problem.mistakes if m["tag"] == "missing-decay")
+            assert family.verify(replace(problem, answer=wrong))
     assert cases == {"notes", "half", "pytorch"}
 
 
@@ -90,14 +105,13 @@ def test_weight_decay_step_matches_pytorch_when_installed() -> None:
     torch = pytest.importorskip("torch", reason="torch is not installed (the `torch` extra)")
     family = families()["regularization/weight-decay-step"]
     for seed in range(20):
-        s = family.params(seed)
-        w = torch.tensor([float(v) for v in s.w], dtype=torch.float64, requires_grad=True)
-        decay = {"notes": 2 * s.lam, "half": s.lam, "pytorch": s.lam}[s.case]
-        opt = torch.optim.SGD([w], lr=float(s.eta), weight_decay=float(decay))
-        w.grad = torch.tensor([float(v) for v in s.g], dtype=torch.float64)
+        _, w0, g, eta, decay = _step_draw(family, seed)
+        w = torch.tensor([float(v) for v in w0], dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=float(eta), weight_decay=float(decay))
+        w.grad = torch.tensor([float(v) for v in g], dtype=torch.float64)
         opt.step()
         got = read_numbers(family.generate(seed).answer).ravel()
-        np.testing.assert_allclose(got, w.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(got, w.detach().numpy(), rtol=1e-9)
 
 
 def test_dropout_output_follows_the_stated_mask() -> None:

@@ -1,12 +1,9 @@
-"""Regularization in numbers: a weight-decay step, and dropout's outputs and expectations.
+"""Regularization: dropout on a vector, with the mask the engine drew.
 
-The symbolic weight-decay gradient and update are data
-(``problems/regularization/*.toml``). These families need code: the weight-decay step
-comes from the engine (autograd for the penalty's gradient, ``optim.SGD`` for the step,
-with PyTorch's ``weight_decay = 2 lambda`` convention made explicit) and is checked by
-exact rational arithmetic; dropout's outputs come from the engine's
-``functional.dropout`` and are checked by a plain loop, and its expectation and variance
-by Monte Carlo with the engine within five standard errors.
+The other regularization families are data (``problems/regularization/*.toml``). This one
+stays code: its mask is the engine's own random draw (``functional.dropout`` with the
+seed's generator), shown in the statement, and the key is checked by a plain loop of the
+notes' rule with that mask.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ import numpy as np
 
 from dlquiz.bank.coded.common import (
     close_to,
-    distinguishable,
     keep_distinct,
     read_numbers,
 )
@@ -26,196 +22,6 @@ from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
 from dlquiz.core.numbers import array_text, fmt
-
-MC_SIGMAS = 5.0  # statistical tolerance of the Monte Carlo checks, in standard errors
-MC_UNITS = 200_000  # dropout draws per Monte Carlo check
-
-# --- a weight-decay step ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Step:
-    case: str  # notes (lambda*||w||^2), half (lambda/2*||w||^2) or pytorch (weight_decay)
-    w: tuple[Fraction, ...]
-    g: tuple[int, ...]  # the data loss's gradient at w
-    eta: Fraction
-    lam: Fraction  # lambda, or PyTorch's weight_decay in the pytorch case
-
-    @property
-    def decay(self) -> Fraction:
-        """The coefficient of w in the gradient: 2*lambda, lambda or weight_decay."""
-        return {"notes": 2 * self.lam, "half": self.lam, "pytorch": self.lam}[self.case]
-
-
-def _step_exact(
-    s: _Step, *, decay: Fraction | None = None, sign: int = 1, lr_on_decay: bool = True
-) -> list[Fraction]:
-    """w - eta*(g + decay*w) in exact arithmetic; the keywords make the known mistakes."""
-    d = s.decay if decay is None else decay
-    out = []
-    for wi, gi in zip(s.w, s.g, strict=True):
-        step = s.eta * gi + (s.eta if lr_on_decay else 1) * d * wi
-        out.append(wi - sign * step)
-    return out
-
-
-def _step_engine(s: _Step) -> np.ndarray:
-    """The engine's step: autograd for the penalty (notes' forms), SGD's weight_decay for PyTorch.
-
-    The data loss enters as its gradient g: sum(g ⊙ w) has exactly that gradient at w.
-    """
-    from dlquiz.engine import Tensor
-    from dlquiz.engine.optim import SGD
-
-    w = Tensor(np.array([float(v) for v in s.w]), requires_grad=True)
-    g = Tensor(np.array(s.g, dtype=float))
-    if s.case == "pytorch":
-        opt = SGD([w], lr=float(s.eta), weight_decay=float(s.lam))
-        loss = (g * w).sum()
-    else:
-        opt = SGD([w], lr=float(s.eta))
-        coeff = float(s.lam) if s.case == "notes" else float(s.lam) / 2
-        loss = (g * w).sum() + (w * w).sum() * coeff
-    loss.backward()
-    opt.step()
-    return w.data.copy()
-
-
-@register
-class WeightDecayStep(Family):
-    id = "regularization/weight-decay-step"
-    topic = "regularization"
-    title = "One SGD step with weight decay, in numbers (the notes' or PyTorch's convention)"
-    kind = "numbers"
-    kinds = dims(convention=("notes", "half", "pytorch"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"convention": self.params(seed).case}
-
-    def params(self, seed: int) -> _Step:
-        draw = Draw(self.id, seed)
-        case = draw.choice(["notes", "notes", "half", "pytorch"])
-        n = draw.integer(2, 4)
-        etas = [Fraction(1, 10), Fraction(1, 5), Fraction(1, 2), Fraction(1, 4)]
-        lams = [Fraction(1, 10), Fraction(1, 20), Fraction(1, 4), Fraction(1, 2), Fraction(1, 5)]
-        while True:
-            w = tuple(draw.fraction(-3, 3, (1, 2)) for _ in range(n))
-            g = tuple(draw.integer(-4, 4) for _ in range(n))
-            step = _Step(case, w, g, draw.choice(etas), draw.choice(lams))
-            if all(w) and self._decay_visible(step):
-                return step
-
-    @staticmethod
-    def _decay_visible(s: _Step) -> bool:
-        """Forgetting the decay, or the other convention's factor 2, must show at 3 figures."""
-        key = [float(v) for v in _step_exact(s)]
-        other = s.decay / 2 if s.case == "notes" else 2 * s.decay
-        return all(
-            distinguishable(key, [float(v) for v in _step_exact(s, decay=d)])
-            for d in (Fraction(0), other)
-        )
-
-    def generate(self, seed: int) -> Problem:
-        s = self.params(seed)
-        key = _step_engine(s)
-        w, g = array_text(s.w), array_text(s.g)
-        eta, lam = fmt(s.eta, 6), fmt(s.lam, 6)
-        intro = (
-            f"A model's weights are $w = {w}$ and the gradient of its data loss at this $w$ is "
-            f"$g = {g}$. One step of gradient descent with learning rate $eta = {eta}$ is taken"
-        )
-        if s.case == "notes":
-            statement = (
-                f"{intro} on the regularized loss $J = L + lambda*||w||^2$ with $lambda = {lam}$ "
-                "(weight decay as in the notes: the penalty is added to the loss). What is $w$ "
-                "after the step?"
-            )
-        elif s.case == "half":
-            statement = (
-                f"{intro} on the regularized loss $J = L + lambda/2*||w||^2$ with $lambda = {lam}$ "
-                "(another common convention, with a factor 1/2: the notes write $lambda*||w||^2$). "
-                "What is $w$ after the step?"
-            )
-        else:
-            statement = (
-                f"{intro} by PyTorch's torch.optim.SGD(params, lr={eta}, weight_decay={lam}), "
-                "which adds weight_decay times w to the gradient (so weight_decay corresponds to "
-                "$2*lambda$ for the notes' penalty $lambda*||w||^2$). What is $w$ after the step?"
-            )
-        factor = 1 - s.eta * s.decay
-        candidates = [
-            (
-                "penalty-lost-factor" if s.case == "notes" else "convention-mixup",
-                _step_exact(s, decay=s.decay / 2 if s.case == "notes" else 2 * s.decay),
-                "The penalty λ‖w‖² has gradient 2λw: the factor 2 from the square stays."
-                if s.case == "notes"
-                else (
-                    "With λ/2·‖w‖² the 1/2 cancels the 2: the penalty's gradient is λw."
-                    if s.case == "half"
-                    else "PyTorch's weight_decay is added as weight_decay·w, no extra 2: it is "
-                    "already the notes' 2λ."
-                ),
-            ),
-            (
-                "missing-decay",
-                _step_exact(s, decay=Fraction(0)),
-                "The penalty's gradient is missing: weight decay adds a term proportional to w.",
-            ),
-            (
-                "decay-sign",
-                _step_exact(s, decay=-s.decay),
-                "The decay term shrinks w: it enters the gradient with a plus sign, so the step "
-                "subtracts it.",
-            ),
-            ("ascent", _step_exact(s, sign=-1), "Gradient descent subtracts η times the gradient."),
-            (
-                "decay-without-lr",
-                _step_exact(s, lr_on_decay=False),
-                "The learning rate multiplies the whole gradient, the decay term included.",
-            ),
-        ]
-        mistakes = keep_distinct(key, candidates)
-        total = f"the gradient is $g + {fmt(s.decay, 6)}*w$"
-        coeff_text = {
-            "notes": f"the penalty's gradient is $2*lambda*w$, so {total}",
-            "half": f"the penalty's gradient is $lambda*w$, so {total}",
-            "pytorch": f"SGD adds weight_decay times w: {total}",
-        }[s.case]
-        solution = (
-            f"For this loss {coeff_text}. The step is $w - eta*(g + {fmt(s.decay, 6)}*w)$ "
-            f"= {fmt(factor, 6)}·w - {eta}·g: the weights shrink by the factor "
-            f"1 - η·{fmt(s.decay, 6)} = {fmt(factor, 6)} before the data gradient "
-            "acts. "
-            f"That gives {array_text(key)}."
-        )
-        if s.case == "notes":
-            solution += (
-                f" (In PyTorch the same step is SGD with weight_decay = 2λ = {fmt(2 * s.lam, 6)}.)"
-            )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=array_text(key, None),
-            hints=[
-                "Gradient descent on J: $w <- w - eta*d/dw J$, where $d/dw J$ is $g$ plus the "
-                "penalty's gradient.",
-                "$d/dw (lambda*||w||^2) = 2*lambda*w$; PyTorch's weight_decay is added as "
-                "weight_decay times w.",
-            ],
-            solution=solution,
-            mistakes=mistakes,
-            given={"w": str(len(s.w)), "g": str(len(s.w))},
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        s = self.params(problem.seed)
-        exact = [float(v) for v in _step_exact(s)]
-        if not close_to(read_numbers(problem.answer), exact):
-            return [f"the engine's step {problem.answer} differs from the exact rule {exact}"]
-        return []
-
-
-# --- dropout -------------------------------------------------------------------------------
 
 _P = tuple(Fraction(v) for v in ("1/2", "1/5", "1/4", "1/10", "3/10", "2/5", "3/4"))
 

@@ -799,3 +799,32 @@ def _symmetric_init(ctx: CheckContext, c, activation: str, d: int, n_h: int) -> 
     if np.allclose(rw1, rw1[:1]) or np.allclose(rw2, rw2[0, 0]):
         failures.append("a random initialization kept the hidden units identical")
     return failures
+
+
+@hook(
+    "sgd_weight_decay",
+    "one step of the engine's optim.SGD from theta0 with a data gradient g: PyTorch's "
+    "weight_decay (added as weight_decay·θ to the gradient), or the penalty λ‖θ‖² (notes) "
+    "or λ/2‖θ‖² (half) differentiated by the engine's autograd and plain SGD",
+    theta0=Arg("number"),
+    g=Arg("number", doc="the data loss's gradient at theta0"),
+    lr=Arg("number"),
+    lam=Arg("number", doc="λ, or PyTorch's weight_decay"),
+    convention=Arg("text", options=("notes", "half", "pytorch")),
+)
+def _sgd_weight_decay(ctx: CheckContext, theta0, g, lr, lam, convention) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor, optim
+
+    w = Tensor(theta0.reshape(-1).copy(), requires_grad=True)
+    grad = Tensor(g.reshape(-1).copy())
+    rate, coeff = float(lr.flat[0]), float(lam.flat[0])
+    data = (grad * w).sum()  # its gradient at w is exactly g
+    if convention == "pytorch":
+        opt = optim.SGD([w], lr=rate, weight_decay=coeff)
+        loss = data
+    else:
+        opt = optim.SGD([w], lr=rate)
+        loss = data + (w * w).sum() * (coeff if convention == "notes" else coeff / 2)
+    loss.backward()
+    opt.step()
+    return ctx.agree(w.data, f"one step of the engine's optim.SGD ({convention})")
