@@ -502,21 +502,37 @@ def _claims_against(
     "Monte Carlo on the engine (batched matmul, autograd) of a linear layer's variance "
     "under the notes' assumptions: forward Var(o_i) through depth layers, backward "
     "Var((dL/dx)_j), or their average; compared with the key, a value, or the options' "
-    "claimed values (right ones must agree, distractors must not)",
+    "claimed values (right ones must agree, distractors must not); with sigma-key the key "
+    "is the weights' sigma, and the variance it gives must be the value",
     n_in=Arg("int"),
     n_out=Arg("int"),
-    var_w=Arg("number", doc="the weights' variance"),
+    var_w=Arg("number", required=False, doc="the weights' variance (not with sigma-key)"),
     var_in=Arg("number", doc="Var(x_j) forward, Var of the upstream gradient backward"),
     direction=Arg("text", options=("forward", "backward", "average")),
     depth=Arg("int", required=False, doc="forward layers of width n_in (default 1)"),
-    compare=Arg("text", options=("key", "value", "options")),
-    value=Arg("number", required=False, doc="the variance expected, with compare = value"),
+    compare=Arg("text", options=("key", "value", "options", "sigma-key")),
+    value=Arg("number", required=False, doc="the variance expected (value, sigma-key)"),
 )
 def _linear_variance(  # type: ignore[no-untyped-def]
-    ctx: CheckContext, n_in, n_out, var_w, var_in, direction, compare, depth=None, value=None
+    ctx: CheckContext,
+    n_in,
+    n_out,
+    var_in,
+    direction,
+    compare,
+    var_w=None,
+    depth=None,
+    value=None,
 ) -> list[str]:
     from dlquiz.bank.template.montecarlo import Estimate, mc_backward, mc_forward
 
+    key = (
+        float(np.asarray(ctx.key, dtype=float).flat[0]) if compare in ("key", "sigma-key") else 0.0
+    )
+    if compare == "sigma-key":  # the key is the weights' sigma: test the variance it gives
+        var_w = np.array([[key * key]])
+    if var_w is None:
+        return ["linear_variance needs var_w (or compare = sigma-key)"]
     vw, vi = float(var_w.flat[0]), float(var_in.flat[0])
     layers = depth or 1
     if direction == "forward":
@@ -530,12 +546,12 @@ def _linear_variance(  # type: ignore[no-untyped-def]
         est = Estimate((fwd.value + bwd.value) / 2, math.hypot(fwd.se, bwd.se) / 2)
     if compare == "options":
         return _claims_against(ctx, est.agrees, est.describe)
-    if compare == "value":
+    if compare in ("value", "sigma-key"):
         if value is None:
-            return ["compare = value needs a value"]
+            return [f"compare = {compare} needs a value"]
         claim = float(value.flat[0])
     else:
-        claim = float(np.asarray(ctx.key, dtype=float).flat[0])
+        claim = key
     return [] if est.agrees(claim) else [f"{direction}: {est.describe(claim)}"]
 
 
