@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -55,19 +56,36 @@ def test_output_variance_key_is_the_formula_and_a_wrong_key_fails_verify() -> No
     family = families()["initialization/output-variance"]
     cases = set()
     for seed in range(40):
-        p = family.params(seed)
-        cases.add(p.case)
+        d = family.draw_params(seed)
+        kind = family.question_kind(seed)
+        case = kind["case"]
+        cases.add(case)
+        n_in = int(d["nb"] if case == "backward" else d["n"] if case == "stack" else d["n_in"])
+        n_out = int(d["n"] if case == "stack" else d["n_out"])
+        fan = n_out if case == "backward" else n_in
+        if kind["given"] == "sigma":
+            var_w = float(Fraction(d["sigma"])) ** 2
+        elif case == "stack":
+            var_w = {"1/n": 1 / fan, "2/n": 2 / fan, "1/(2*n)": 1 / (2 * fan), "1/4": 0.25}[
+                d["ssel"]
+            ]
+        else:
+            var_w = {"1/fan": 1 / fan, "2/fan": 2 / fan, "1/100": 0.01, "1/50": 0.02}.get(
+                d["vsel"], 0.1
+            )
+        var_x = float(Fraction(d["var_x"]))
         problem = family.generate(seed)
         key = float(problem.answer)
-        if p.case == "forward":
-            assert key == pytest.approx(p.n_in * float(p.var_w) * float(p.var_x))
-        elif p.case == "backward":
-            assert key == pytest.approx(p.n_out * float(p.var_w) * float(p.var_x))
-        elif p.case == "stack":
-            assert key == pytest.approx((p.n_in * float(p.var_w)) ** p.depth * float(p.var_x))
+        if case == "forward":
+            assert key == pytest.approx(n_in * var_w * var_x)
+        elif case == "backward":
+            assert key == pytest.approx(n_out * var_w * var_x)
+        elif case == "stack":
+            assert key == pytest.approx((n_in * var_w) ** int(d["depth"]) * var_x)
         else:
-            assert key == pytest.approx(1 / math.sqrt(p.n_in))
+            assert key == pytest.approx(1 / math.sqrt(n_in))
         if seed < 10:
+            assert family.verify(problem) == []
             assert family.verify(replace(problem, answer=repr(key * 1.5)))
     assert cases == {"forward", "backward", "stack", "preserve"}
 
