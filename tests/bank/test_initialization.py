@@ -91,17 +91,32 @@ def test_output_variance_key_is_the_formula_and_a_wrong_key_fails_verify() -> No
 
 
 def test_variance_formula_accepts_equivalent_forms_and_names_mistakes() -> None:
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+    from dlquiz.notation import parse
+
     family = families()["initialization/variance-formula"]
     for seed in range(200):
-        p = family.params(seed)
-        if p.direction == "forward" and p.dist == "normal" and p.var_b == 0 and p.c == 2:
+        d = family.draw_params(seed)
+        kind = family.question_kind(seed)
+        plain = (kind["direction"], kind["distribution"], d["vb"], d["c"])
+        if plain == ("forward", "normal", "0", "2"):
             problem = family.generate(seed)
             assert problem.check("2*n_in*sigma^2").equivalent
             assert problem.check("n_in σ² · 2").equivalent
             assert problem.check("2*n_in*sigma").mistake == "sigma-not-squared"
             assert problem.check("2*n_out*sigma^2").mistake == "wrong-fan"
             assert problem.check("n_in*sigma^2").mistake == "input-variance-ignored"
-            assert family.verify(replace(problem, answer="3*n_in*sigma^2"))
+            assert family.verify(problem) == []
+            built = family.build(seed)  # the Monte Carlo check rejects a wrong formula
+            wrong = parse("3*n_in*sigma^2", built.scope.ns.copy())
+            ctx = CheckContext(family.id, seed, "expression", wrong, built.scope)
+            args = {
+                "direction": "forward",
+                "distribution": "normal",
+                "c": np.array([[2.0]]),
+                "var_b": np.array([[0.0]]),
+            }
+            assert HOOKS["variance_formula"].run(ctx, **args)
             return
     pytest.fail("no seed drew the plain forward case")
 
@@ -109,10 +124,11 @@ def test_variance_formula_accepts_equivalent_forms_and_names_mistakes() -> None:
 def test_variance_formula_uniform_law_has_variance_a_squared_over_three() -> None:
     family = families()["initialization/variance-formula"]
     for seed in range(200):
-        p = family.params(seed)
-        if p.direction == "backward" and p.dist == "uniform":
+        d = family.draw_params(seed)
+        kind = family.question_kind(seed)
+        if (kind["direction"], kind["distribution"]) == ("backward", "uniform"):
             problem = family.generate(seed)
-            c = p.c
+            c = d["c"]
             assert problem.check(f"n_out*a^2/3*({c})").equivalent
             assert problem.check(f"n_out*a^2*({c})").mistake == "uniform-variance"
             return

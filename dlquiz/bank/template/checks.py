@@ -844,3 +844,36 @@ def _sgd_weight_decay(ctx: CheckContext, theta0, g, lr, lam, convention) -> list
     loss.backward()
     opt.step()
     return ctx.agree(w.data, f"one step of the engine's optim.SGD ({convention})")
+
+
+@hook(
+    "variance_formula",
+    "a variance formula in the fans (the key, an expression in n_in, n_out, n_h and sigma "
+    "or a) evaluated at random fans and scale, against a Monte Carlo on the engine of that "
+    "layer (forward, backward, or two layers) within 5 standard errors",
+    direction=Arg("text", options=("forward", "backward", "two-layer")),
+    distribution=Arg("text", options=("normal", "uniform")),
+    c=Arg("number", doc="Var(x_j), or Var of the upstream gradient"),
+    var_b=Arg("number", doc="the bias's variance (0: no bias)"),
+)
+def _variance_formula(ctx: CheckContext, direction, distribution, c, var_b) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.bank.template.montecarlo import mc_backward, mc_forward
+    from dlquiz.core.numeric import evaluate
+
+    rng = np.random.default_rng(ctx.seed)
+    n_in, n_out, n_h = (int(v) for v in rng.integers(3, 13, 3))
+    scale = float(rng.uniform(0.15, 0.45))
+    values = {"n_in": n_in, "n_out": n_out, "n_h": n_h, "sigma": scale, "a": scale}
+    env = {k: np.full((1, 1, 1), float(v)) for k, v in values.items()}
+    value = float(evaluate(ctx.key, env, 1)[0, 0, 0])
+    var_w = scale**2 / (1 if distribution == "normal" else 3)
+    vc, vb = float(c.flat[0]), float(var_b.flat[0])
+    if direction == "backward":
+        est = mc_backward(n_in, n_out, var_w, vc, dist=distribution, seed=ctx.seed)
+    else:
+        widths = [n_in, 1] if direction == "forward" else [n_in, n_h, 1]
+        est = mc_forward(widths, var_w, vc, var_b=vb, dist=distribution, seed=ctx.seed)
+    if est.agrees(value):
+        return []
+    where = f"n_in={n_in}, n_out={n_out}, n_h={n_h}, scale={scale:.3f}"
+    return [f"at {where}: {est.describe(value)}"]
