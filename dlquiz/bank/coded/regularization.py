@@ -1,9 +1,7 @@
-"""Regularization: dropout on a vector, with the mask the engine drew.
+"""Dropout on a vector with the mask the engine drew (the other families are templates).
 
-The other regularization families are data (``problems/regularization/*.toml``). This one
-stays code: its mask is the engine's own random draw (``functional.dropout`` with the
-seed's generator), shown in the statement, and the key is checked by a plain loop of the
-notes' rule with that mask.
+It stays code: the mask is the engine's own random draw, shown in the statement; the key
+is checked by a plain loop of the notes' rule with that mask.
 """
 
 from __future__ import annotations
@@ -13,11 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from dlquiz.bank.coded.common import (
-    close_to,
-    keep_distinct,
-    read_numbers,
-)
+from dlquiz.bank.coded.common import close_to, keep_distinct, read_numbers
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
@@ -98,21 +92,22 @@ class DropoutOutput(Family):
                 f" Backpropagation brings the gradient dL/dh' = {array_text(d.upstream)} to the "
                 "layer's output. What is the gradient dL/dh with respect to its input?"
             )
+        m, p_ = values * kept, float(d.p)
         candidates = [
             (
                 "not-scaled",
-                values * kept,
+                m,
                 f"The kept units are scaled by 1/(1 - p) = 1/{q}, so that E[h'] = h.",
             ),
             (
                 "scaled-by-keep",
-                values * kept * keep,
-                "Inverted dropout divides the kept units by 1 - p; multiplying by 1 - p is the "
-                "classic test-time scaling.",
+                m * keep,
+                "Inverted dropout divides the kept units by 1 - p; "
+                "multiplying by 1 - p is the classic test-time scaling.",
             ),
             (
                 "scaled-by-p",
-                values * kept / float(d.p),
+                m / p_,
                 "The kept units are divided by the keep probability 1 - p, not by p.",
             ),
             (
@@ -126,8 +121,8 @@ class DropoutOutput(Family):
                 (
                     "gradient-not-masked",
                     up / keep,
-                    "The dropped units did not reach the output: their gradient is 0 (the same "
-                    "mask applies backward).",
+                    "The dropped units did not reach "
+                    "the output: their gradient is 0 (the same mask applies backward).",
                 )
             )
         scale = fmt(1 / keep, 6)
