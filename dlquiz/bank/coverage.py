@@ -133,6 +133,24 @@ POINTS: tuple[Point, ...] = (
         "σ = sqrt(2/(n_in + n_out)) (Xavier)",
         ("initialization/xavier", "initialization/why-xavier"),
     ),
+    Point(
+        "initialization",
+        "the fans of a convolution: n_in = C_in·k², n_out = C_out·k²",
+        ("initialization/conv-fans",),
+        beyond=True,
+    ),
+    Point(
+        "initialization",
+        "He (Kaiming) for ReLU: σ² = 2/n_in",
+        ("initialization/he-init",),
+        beyond=True,
+    ),
+    Point(
+        "initialization",
+        "random initial weights: zero or constant weights leave the hidden units symmetric",
+        ("initialization/symmetry",),
+        beyond=True,
+    ),
     # --- regularization -------------------------------------------------------------------
     Point(
         "regularization",
@@ -145,12 +163,22 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "regularization",
+        "the effect of λ on the solution: 1-D least squares with λw² shrinks w* toward 0",
+        ("regularization/ridge-shrinkage",),
+    ),
+    Point(
+        "regularization",
         "dropout: h' = 0 with probability p, h/(1 - p) with probability 1 - p",
         (
             "regularization/dropout-expectation",
             "regularization/dropout-output",
             "regularization/dropout-test-time",
         ),
+    ),
+    Point(
+        "regularization",
+        "the dropout rate p and what the next layer receives: E[wᵀh'] and Var(wᵀh')",
+        ("regularization/dropout-rate",),
     ),
     # --- optimizers -----------------------------------------------------------------------
     Point(

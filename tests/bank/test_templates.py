@@ -378,6 +378,29 @@ def test_a_broken_pool_names_its_field(tmp_path: Path, text: str, field: str) ->
     assert f"field '{field}'" in str(info.value)
 
 
+def test_an_option_claims_a_value_and_a_check_tests_it(tmp_path: Path) -> None:
+    """A right option whose claimed value is false fails the check; a true one passes."""
+
+    def claims(right: str, wrong: list[str]) -> str:
+        out = POOL.replace("x = { int = [1, 3] }", 'h = { int = [1, 3] }\np = { choice = ["1/2"] }')
+        out += f'\n[[options]]\ntext = "right"\ncorrect = true\nvalue = "{right}"\n'
+        for i, v in enumerate(wrong):
+            out += f'\n[[options]]\ntag = "w{i}"\ntext = "w{i}"\nfeedback = "No."\nvalue = "{v}"\n'
+        return (
+            out
+            + '\n[[checks]]\nuse = "dropout_test_time"\nh = "h"\np = "p"\nscaling = "inverted"\n'
+        )
+
+    good = _family(tmp_path, claims("h", ["2*h", "0", "h/4"]), topic="regularization")
+    assert all(good.verify(good.generate(s)) == [] for s in range(3))
+    bad = _family(tmp_path, claims("2*h", ["h", "0", "h/4"]), topic="pooling")
+    failures = bad.verify(bad.generate(0))
+    assert any("option 'right' (right)" in f for f in failures), failures
+    assert any("option 'w0' (w0)" in f for f in failures), failures
+    with pytest.raises(FamilyError, match=r"options\[0\]\.value"):
+        _family(tmp_path, claims("h", ["0", "1", "2"]).replace('value = "h"', "value = 3"))
+
+
 # --- values: the engine's forward computation and reverse mode --------------------------------
 
 

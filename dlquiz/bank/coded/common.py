@@ -195,31 +195,3 @@ def distinct_shapes(
 def out_size(n: int, k: int, s: int, p: int) -> int:
     """floor((n + 2p - k)/s) + 1: PyTorch's rule for a convolution or pooling window, p per side."""
     return (n + 2 * p - k) // s + 1
-
-
-# --- concept questions ------------------------------------------------------------------
-
-
-def tagged_options(options: Sequence[tuple[str, str]]) -> tuple[str, list[dict[str, str]]]:
-    """(key letter, mistakes) for options in shown order, as (tag, feedback) pairs.
-
-    The right option's tag is "correct"; every other option is a mistake, in letter order.
-    """
-    key = LETTERS[next(i for i, (tag, _) in enumerate(options) if tag == "correct")]
-    mistakes = [
-        {"tag": tag, "answer": LETTERS[i], "feedback": feedback}
-        for i, (tag, feedback) in enumerate(options)
-        if tag != "correct"
-    ]
-    return key, mistakes
-
-
-def tagged_option_failures(answer: str, tags: Sequence[str], texts: Sequence[str]) -> list[str]:
-    """What is wrong with a ``tagged_options`` question: one right option, keyed; distinct."""
-    failures = []
-    right = [i for i, tag in enumerate(tags) if tag == "correct"]
-    if len(right) != 1 or answer != LETTERS[right[0]]:
-        failures.append("exactly one option must be right, and it must be the key")
-    if len(set(texts)) != len(texts):
-        failures.append("two options have the same text")
-    return failures

@@ -1287,3 +1287,411 @@ def _adam_unrolled(ctx: CheckContext, grads, beta1, beta2, returns, steps=None) 
         if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
             failures.append(f"at point {i} the key gives {got[i]}, the engine's Adam {engine}")
     return failures
+# --- claims of a choice question's options, and linear layers' variances -----------------
+
+
+def option_claims(ctx: CheckContext) -> list[tuple[dict[str, Any], float]]:
+    """The shown options that state the ``value`` they claim, with that value."""
+    out = []
+    for entry in ctx.options:
+        if "value" in entry:
+            value = ctx.scope.number(str(entry["value"]), "options.value")
+            out.append((entry, float(value.flat[0])))
+    return out
+
+
+def _claims_against(
+    ctx: CheckContext, agrees: Callable[[float], bool], describe: Callable[[float], str]
+) -> list[str]:
+    """The right options' claims must agree with a reference, the distractors' must not."""
+    failures = []
+    for entry, value in option_claims(ctx):
+        right = bool(entry.get("correct"))
+        if right != agrees(value):
+            failures.append(
+                f"option '{entry['text']}' ({'right' if right else entry['tag']}): "
+                + describe(value)
+            )
+    return failures
+
+
+@hook(
+    "linear_variance",
+    "Monte Carlo on the engine (batched matmul, autograd) of a linear layer's variance "
+    "under the notes' assumptions: forward Var(o_i) through depth layers, backward "
+    "Var((dL/dx)_j), or their average; compared with the key, a value, or the options' "
+    "claimed values (right ones must agree, distractors must not); with sigma-key the key "
+    "is the weights' sigma, and the variance it gives must be the value",
+    n_in=Arg("int"),
+    n_out=Arg("int"),
+    var_w=Arg("number", required=False, doc="the weights' variance (not with sigma-key)"),
+    var_in=Arg("number", doc="Var(x_j) forward, Var of the upstream gradient backward"),
+    direction=Arg("text", options=("forward", "backward", "average")),
+    depth=Arg("int", required=False, doc="forward layers of width n_in (default 1)"),
+    compare=Arg("text", options=("key", "value", "options", "sigma-key")),
+    value=Arg("number", required=False, doc="the variance expected (value, sigma-key)"),
+)
+def _linear_variance(  # type: ignore[no-untyped-def]
+    ctx: CheckContext,
+    n_in,
+    n_out,
+    var_in,
+    direction,
+    compare,
+    var_w=None,
+    depth=None,
+    value=None,
+) -> list[str]:
+    from dlquiz.bank.template.montecarlo import Estimate, mc_backward, mc_forward
+
+    key = (
+        float(np.asarray(ctx.key, dtype=float).flat[0]) if compare in ("key", "sigma-key") else 0.0
+    )
+    if compare == "sigma-key":  # the key is the weights' sigma: test the variance it gives
+        var_w = np.array([[key * key]])
+    if var_w is None:
+        return ["linear_variance needs var_w (or compare = sigma-key)"]
+    vw, vi = float(var_w.flat[0]), float(var_in.flat[0])
+    layers = depth or 1
+    if direction == "forward":
+        # the first output depends on one row of the last layer: its width is immaterial
+        est = mc_forward([n_in] * layers + [1], vw, vi, seed=ctx.seed)
+    elif direction == "backward":
+        est = mc_backward(n_in, n_out, vw, vi, seed=ctx.seed)
+    else:
+        fwd = mc_forward([n_in, 1], vw, vi, seed=ctx.seed)
+        bwd = mc_backward(n_in, n_out, vw, vi, seed=ctx.seed + 1)
+        est = Estimate((fwd.value + bwd.value) / 2, math.hypot(fwd.se, bwd.se) / 2)
+    if compare == "options":
+        return _claims_against(ctx, est.agrees, est.describe)
+    if compare in ("value", "sigma-key"):
+        if value is None:
+            return [f"compare = {compare} needs a value"]
+        claim = float(value.flat[0])
+    else:
+        claim = key
+    return [] if est.agrees(claim) else [f"{direction}: {est.describe(claim)}"]
+
+
+@hook(
+    "dropout_test_time",
+    "the engine's F.dropout in eval mode (classic: times 1 - p) against the right "
+    "options' claimed values, and a Monte Carlo of its training mode: the test-time output "
+    "equals the expected training output within 5 standard errors",
+    h=Arg("number"),
+    p=Arg("number"),
+    scaling=Arg("text", options=("inverted", "classic")),
+)
+def _dropout_test_time(ctx: CheckContext, h, p, scaling) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    prob, unit = float(p.flat[0]), float(h.flat[0])
+    units = Tensor(np.full(MC_SAMPLES, unit))
+    train = F.dropout(units, prob, training=True, rng=ctx.seed).data
+    test = F.dropout(units, prob, training=False).data
+    if scaling == "classic":  # zeroing without rescaling; the classic rule scales at test time
+        train = train * (1 - prob)
+        test = test * (1 - prob)
+    failures = []
+    if not np.allclose(test, test[0]):
+        failures.append("the engine's eval-mode dropout is not deterministic")
+    mean, se = _estimate(train, "mean")
+    if abs(mean - test[0]) > MC_SIGMAS * se + 1e-12:
+        failures.append(f"the training mean {mean:.6g} ± {se:.2g} is not the test output {test[0]}")
+    out = float(test[0])
+    return failures + _claims_against(
+        ctx,
+        lambda v: math.isclose(v, out, rel_tol=EXACT_RTOL, abs_tol=1e-12),
+        lambda v: f"claims {v:.6g}, the engine's test-time output is {out:.6g}",
+    )
+
+
+@hook(
+    "conv_fans",
+    "a convolution's fan-in and fan-out counted on the engine's F.conv2d: the inputs an "
+    "interior output reads (the nonzero entries of its gradient) and the outputs an interior "
+    "input reaches (a one-hot input's nonzero outputs), and init.fans of the weight's shape",
+    c_in=Arg("int"),
+    c_out=Arg("int"),
+    k=Arg("int"),
+    ask=Arg("text", options=("fan-in", "fan-out")),
+)
+def _conv_fans(ctx: CheckContext, c_in: int, c_out: int, k: int, ask: str) -> list[str]:
+    from dlquiz.engine import Tensor, init
+    from dlquiz.engine import functional as F
+
+    rng = np.random.default_rng(ctx.seed)
+    weight = rng.uniform(0.5, 1.5, (c_out, c_in, k, k))  # no zero weight hides a connection
+    side = 3 * k
+    x = Tensor(rng.normal(size=(1, c_in, side, side)), requires_grad=True)
+    out = F.conv2d(x, Tensor(weight))
+    centre = out.shape[2] // 2
+    out[0, 0, centre, centre].sum().backward()  # one interior output
+    assert x.grad is not None
+    fan_in = int(np.count_nonzero(x.grad))
+    onehot = np.zeros((1, c_in, side, side))
+    onehot[0, 0, side // 2, side // 2] = 1.0
+    fan_out = int(np.count_nonzero(F.conv2d(Tensor(onehot), Tensor(weight)).data))
+    counted = fan_in if ask == "fan-in" else fan_out
+    shape = init.fans(weight.shape)[0 if ask == "fan-in" else 1]
+    failures = ctx.agree(counted, f"counting the connections of the engine's conv2d ({ask})")
+    if shape != counted:
+        failures.append(f"init.fans gives {shape}, the engine's conv2d connects {counted}")
+    return failures
+
+
+@hook(
+    "kaiming_init",
+    "He (Kaiming) initialization for ReLU, fan-in mode: the variance of the engine's "
+    "init.kaiming_normal / kaiming_uniform(nonlinearity='relu') for a weight of shape "
+    "(n_out, n_in) or (n_out, n_in, k, k), and a Monte Carlo on the engine that the key "
+    "keeps the second moment through ReLU: E[o²] = 1 for o = Σ w_j ReLU(z_j), z ~ N(0, 1)",
+    n_out=Arg("int", doc="output units or channels"),
+    n_in=Arg("int", doc="input units or channels"),
+    k=Arg("int", doc="the kernel side (1 for a dense layer)"),
+    ask=Arg("text", options=("sigma", "sigma2", "bound")),
+)
+def _kaiming_init(ctx: CheckContext, n_out: int, n_in: int, k: int, ask: str) -> list[str]:
+    from dlquiz.engine import Tensor, init
+
+    key = float(np.asarray(ctx.key).flat[0])
+    shape = (n_out, n_in) if k == 1 else (n_out, n_in, k, k)
+    size = math.prod(shape)
+    rng = np.random.default_rng(ctx.seed)
+    make = init.kaiming_uniform if ask == "bound" else init.kaiming_normal
+    w = np.concatenate(
+        [make(shape, rng, nonlinearity="relu").ravel() for _ in range(max(1, 200_000 // size))]
+    )
+    var_w = {"sigma": key * key, "sigma2": key, "bound": key * key / 3}[ask]
+    failures = []
+    sq = w**2
+    var, se = float(sq.mean()), float(sq.std(ddof=1) / math.sqrt(sq.size))
+    if abs(var - var_w) > MC_SIGMAS * se:
+        failures.append(
+            f"the variance of the engine's {make.__name__} weights is {var:.6g} ± {se:.2g}; "
+            f"the key implies {var_w:.6g}"
+        )
+    if ask == "bound" and not (0.99 * key < np.abs(w).max() <= key * (1 + 1e-12)):
+        failures.append(f"kaiming_uniform's samples reach {np.abs(w).max():.6g}, not {key:.6g}")
+    fan = init.fans(shape)[0]
+    trials = max(2000, 4_000_000 // fan)
+    z = Tensor(rng.normal(size=(trials, fan)))
+    weights = Tensor(rng.normal(0.0, math.sqrt(var_w), size=(trials, fan)))
+    o = (weights * z.relu()).sum(axis=1).data
+    second = o**2
+    m, m_se = float(second.mean()), float(second.std(ddof=1) / math.sqrt(trials))
+    if abs(m - 1.0) > MC_SIGMAS * m_se:
+        failures.append(
+            f"through ReLU the key's weights give E[o²] = {m:.5g} ± {m_se:.2g}, not 1 "
+            f"(fan-in {fan})"
+        )
+    return failures
+
+
+@hook(
+    "dropout_layer",
+    "Monte Carlo with the engine's F.dropout on many copies of a vector h feeding a unit "
+    "z = wᵀh': the mean or the variance of z (classic: without the 1/(1 - p)), or the "
+    "ratio of its variances at the rates p2 and p, within 5 standard errors",
+    h=Arg("number", doc="the activations, a vector"),
+    w=Arg("number", doc="the next unit's weights, a vector"),
+    p=Arg("number"),
+    statistic=Arg("text", options=("mean", "variance", "variance-ratio")),
+    scaling=Arg("text", options=("inverted", "classic")),
+    p2=Arg("number", required=False, doc="the other rate, with variance-ratio"),
+)
+def _dropout_layer(ctx: CheckContext, h, w, p, statistic, scaling, p2=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    hv, wv = h.reshape(-1), w.reshape(-1)
+    copies = MC_SAMPLES // max(1, hv.size)
+
+    def z_samples(rate: float, seed: int) -> np.ndarray:
+        units = Tensor(np.tile(hv, (copies, 1)))
+        out = F.dropout(units, rate, training=True, rng=seed).data
+        if scaling == "classic":
+            out = out * (1 - rate)  # zeroing without the inverted scaling
+        return out @ wv
+
+    z = z_samples(float(p.flat[0]), ctx.seed)
+    if statistic != "variance-ratio":
+        value, se = _estimate(z, statistic)
+        return _agrees_statistically(ctx, value, se, f"Monte Carlo over {copies} dropout draws")
+    if p2 is None:
+        return ["variance-ratio needs p2"]
+    v1, se1 = _estimate(z, "variance")
+    v2, se2 = _estimate(z_samples(float(p2.flat[0]), ctx.seed + 1), "variance")
+    ratio = v2 / v1
+    se = ratio * math.hypot(se1 / v1, se2 / v2)
+    return _agrees_statistically(ctx, ratio, se, "the ratio of two Monte Carlo variances")
+
+
+@hook(
+    "ridge",
+    "1-D least squares with the penalty λw², J(w) = Σ_i (w x_i - y_i)² + λw², solved apart "
+    "from the template: NumPy's lstsq on the augmented system [x; √λ] w ≈ [y; 0], and the "
+    "engine's autograd (dJ/dw = 0 at the solution); returns the minimiser, its ratio to the "
+    "unregularized one, the λ giving a ratio, or a prediction",
+    x=Arg("number", doc="the inputs, a vector"),
+    y=Arg("number", doc="the targets, a vector"),
+    lam=Arg("number"),
+    returns=Arg("text", options=("w", "shrink", "lambda", "prediction")),
+    x0=Arg("number", required=False, doc="the input of the prediction"),
+    fraction=Arg("number", required=False, doc="w*_λ/w*_0, with returns = lambda"),
+)
+def _ridge(ctx: CheckContext, x, y, lam, returns, x0=None, fraction=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+
+    xv, yv = x.reshape(-1), y.reshape(-1)
+
+    def solve(penalty: float) -> float:
+        a = np.append(xv, math.sqrt(penalty))[:, None]
+        return float(np.linalg.lstsq(a, np.append(yv, 0.0), rcond=None)[0][0])
+
+    key = float(np.asarray(ctx.key, dtype=float).flat[0])
+    if returns == "lambda":
+        if fraction is None:
+            return ["returns = lambda needs fraction"]
+        if key <= 0:
+            return [f"the key λ = {key} is not positive"]
+        ratio, want = solve(key) / solve(0.0), float(fraction.flat[0])
+        if math.isclose(ratio, want, rel_tol=1e-8):
+            return []
+        return [f"with λ = {key} least squares gives w*_λ/w*_0 = {ratio}, not {want}"]
+    penalty = float(lam.flat[0])
+    w = solve(penalty)
+    t = Tensor(np.array([w]), requires_grad=True)
+    (((t * Tensor(xv) - Tensor(yv)) ** 2).sum() + (t * t).sum() * penalty).backward()
+    failures = []
+    assert t.grad is not None
+    if abs(float(t.grad[0])) > 1e-8 * (1 + float(np.abs(xv * yv).sum())):
+        failures.append(f"the engine's dJ/dw at the lstsq solution is {t.grad[0]}, not 0")
+    if returns == "w":
+        return failures + ctx.agree(w, "lstsq on the augmented system")
+    if returns == "shrink":
+        return failures + ctx.agree(w / solve(0.0), "the ratio of two lstsq solutions")
+    if x0 is None:
+        return ["returns = prediction needs x0"]
+    return failures + ctx.agree(w * float(x0.flat[0]), "the lstsq solution's prediction")
+
+
+def train_mlp(
+    start: list[np.ndarray], x: np.ndarray, y: np.ndarray, activation: str, steps: int = 5
+) -> list[np.ndarray]:
+    """W1, b1, W2, b2 after gradient descent on the squared loss (the engine's autograd)."""
+    from dlquiz.engine import Tensor
+
+    params = [Tensor(p.copy(), requires_grad=True) for p in start]
+    for _ in range(steps):
+        w1, b1, w2, b2 = params
+        z = Tensor(x) @ w1.T + b1
+        h = z.tanh() if activation == "tanh" else z.relu()
+        loss = ((h @ w2.T + b2 - Tensor(y)) ** 2).mean()
+        loss.backward()
+        # one scale for every gradient (equal gradients stay equal) keeps the steps small
+        scale = 0.1 / max(1.0, max(float(np.abs(p.grad).max()) for p in params))
+        params = [Tensor(p.data - scale * p.grad, requires_grad=True) for p in params]
+    return [p.data for p in params]
+
+
+@hook(
+    "symmetric_init",
+    "engine facts of an MLP h = Φ(W1 x + b1), o = W2 h + b2 with every parameter equal to c, "
+    "trained by gradient descent (the engine's autograd) on random data: with c = 0 (tanh or "
+    "ReLU) only b2 moves; with c ≠ 0 the weights move but the hidden units stay identical; "
+    "a random initialization makes them differ (the check can tell)",
+    c=Arg("number"),
+    activation=Arg("text", options=("tanh", "relu")),
+    d=Arg("int", doc="inputs"),
+    n_h=Arg("int", doc="hidden units"),
+)
+def _symmetric_init(ctx: CheckContext, c, activation: str, d: int, n_h: int) -> list[str]:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(ctx.seed)
+    x, y = rng.normal(size=(16, d)), rng.normal(size=(16, 1))
+    value = float(c.flat[0])
+
+    def train(start: list[np.ndarray]) -> list[np.ndarray]:
+        return train_mlp(start, x, y, activation)
+
+    shapes = [(n_h, d), (n_h,), (1, n_h), (1,)]
+    start = [np.full(s, value) for s in shapes]
+    w1, b1, w2, b2 = train(start)
+    failures = []
+    identical = np.allclose(w1, w1[:1]) and np.allclose(b1, b1[0]) and np.allclose(w2, w2[0, 0])
+    if not identical:
+        failures.append("the hidden units of the constant initialization became different")
+    if value == 0:
+        if not all(np.allclose(p, 0) for p in (w1, b1, w2)):
+            failures.append("with zero initialization a weight or b1 moved")
+        if np.allclose(b2, 0):
+            failures.append("with zero initialization b2 did not move either")
+    elif np.allclose(w1, value) or np.allclose(w2, value):
+        failures.append(f"with every parameter {value} the weights did not move")
+    rw1, _, rw2, _ = train([rng.normal(0, 0.5, s) for s in shapes])
+    if np.allclose(rw1, rw1[:1]) or np.allclose(rw2, rw2[0, 0]):
+        failures.append("a random initialization kept the hidden units identical")
+    return failures
+
+
+@hook(
+    "sgd_weight_decay",
+    "one step of the engine's optim.SGD from theta0 with a data gradient g: PyTorch's "
+    "weight_decay (added as weight_decay·θ to the gradient), or the penalty λ‖θ‖² (notes) "
+    "or λ/2‖θ‖² (half) differentiated by the engine's autograd and plain SGD",
+    theta0=Arg("number"),
+    g=Arg("number", doc="the data loss's gradient at theta0"),
+    lr=Arg("number"),
+    lam=Arg("number", doc="λ, or PyTorch's weight_decay"),
+    convention=Arg("text", options=("notes", "half", "pytorch")),
+)
+def _sgd_weight_decay(ctx: CheckContext, theta0, g, lr, lam, convention) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor, optim
+
+    w = Tensor(theta0.reshape(-1).copy(), requires_grad=True)
+    grad = Tensor(g.reshape(-1).copy())
+    rate, coeff = float(lr.flat[0]), float(lam.flat[0])
+    data = (grad * w).sum()  # its gradient at w is exactly g
+    if convention == "pytorch":
+        opt = optim.SGD([w], lr=rate, weight_decay=coeff)
+        loss = data
+    else:
+        opt = optim.SGD([w], lr=rate)
+        loss = data + (w * w).sum() * (coeff if convention == "notes" else coeff / 2)
+    loss.backward()
+    opt.step()
+    return ctx.agree(w.data, f"one step of the engine's optim.SGD ({convention})")
+
+
+@hook(
+    "variance_formula",
+    "a variance formula in the fans (the key, an expression in n_in, n_out, n_h and sigma "
+    "or a) evaluated at random fans and scale, against a Monte Carlo on the engine of that "
+    "layer (forward, backward, or two layers) within 5 standard errors",
+    direction=Arg("text", options=("forward", "backward", "two-layer")),
+    distribution=Arg("text", options=("normal", "uniform")),
+    c=Arg("number", doc="Var(x_j), or Var of the upstream gradient"),
+    var_b=Arg("number", doc="the bias's variance (0: no bias)"),
+)
+def _variance_formula(ctx: CheckContext, direction, distribution, c, var_b) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.bank.template.montecarlo import mc_backward, mc_forward
+    from dlquiz.core.numeric import evaluate
+
+    rng = np.random.default_rng(ctx.seed)
+    n_in, n_out, n_h = (int(v) for v in rng.integers(3, 13, 3))
+    scale = float(rng.uniform(0.15, 0.45))
+    values = {"n_in": n_in, "n_out": n_out, "n_h": n_h, "sigma": scale, "a": scale}
+    env = {k: np.full((1, 1, 1), float(v)) for k, v in values.items()}
+    value = float(evaluate(ctx.key, env, 1)[0, 0, 0])
+    var_w = scale**2 / (1 if distribution == "normal" else 3)
+    vc, vb = float(c.flat[0]), float(var_b.flat[0])
+    if direction == "backward":
+        est = mc_backward(n_in, n_out, var_w, vc, dist=distribution, seed=ctx.seed)
+    else:
+        widths = [n_in, 1] if direction == "forward" else [n_in, n_h, 1]
+        est = mc_forward(widths, var_w, vc, var_b=vb, dist=distribution, seed=ctx.seed)
+    if est.agrees(value):
+        return []
+    where = f"n_in={n_in}, n_out={n_out}, n_h={n_h}, scale={scale:.3f}"
+    return [f"at {where}: {est.describe(value)}"]

@@ -5,7 +5,9 @@ the ``feedback`` a student who picks it gets; ``when`` limits it to some questio
 or draws. A seed shows one correct option and ``[choice] wrong`` distractors (default 3),
 all drawn from the options that apply, in a shuffled order. With ``balance`` (the
 default) the draw avoids a correct option that is the longest or the shortest of those
-shown (ties count), when the pool allows another draw, so length gives nothing away.
+shown (ties count), when the pool allows another draw, so length gives nothing away. An
+option may state the ``value`` it claims (a formula), which a check can test against its
+own computation (the right option's claim must hold, a distractor's must not).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _OPTION_KEYS = {
     "tag": "the mistake's stable name (a wrong option)",
     "feedback": "what a student who picks it is told (a wrong option)",
     "when": "when the option applies",
+    "value": "the number the option claims (a formula), for a check to test",
 }
 _CHOICE_KEYS = {
     "wrong": "how many distractors a seed shows (default 3)",
@@ -57,6 +60,8 @@ def read_options(source: Source) -> tuple[list[dict[str, Any]], int, bool]:
         where = f"options[{i}]"
         source.keys(where, o, _OPTION_KEYS)
         source.text(f"{where}.text", o.get("text"))
+        if "value" in o:
+            source.text(f"{where}.value", o.get("value"))
         correct = o.get("correct", False)
         if not isinstance(correct, bool):
             raise source.fail(f"{where}.correct", "must be true or false")
