@@ -182,3 +182,41 @@ def test_weight_gradient_accepts_the_chain_rule_written_out() -> None:
             assert "∂m_h/∂W_n" in problem.solution  # the notes' slip, corrected
         seen.add(wrt)
     assert seen == {"W_n", "b_n", "x", "W_o"}
+
+
+def _drawn(figure_text: str) -> tuple[list[str], list[str]]:
+    """(operation lines, leaf lines) of a drawn graph: an operation's label is ``name = ...``."""
+    lines = [line.lstrip("│├└─ ") for line in figure_text.splitlines()[1:]]
+    ops = [line for line in lines if " = " in line.split("  (")[0]]
+    return ops, [line for line in lines if line not in ops]
+
+
+def test_the_drawn_graph_has_as_many_operations_as_the_key_counts() -> None:
+    """A text defect of issue 13: y - o was drawn as y + (-1)·o, 8 operations for a key of 7."""
+    family = families()["autograd/operations"]
+    seen = 0
+    for seed in range(40):
+        model, ask, _leaf = family.params(seed)
+        problem = family.generate(seed)
+        ops, leaves = _drawn(problem.solution.split("\n\n", 1)[1])
+        assert len(ops) == len(model.steps), (seed, ops)
+        assert not any(line.startswith(("-1", "-o")) for line in leaves), (seed, leaves)
+        named = [line for line in leaves if not line.startswith("1/2")]
+        assert len(named) == len(model.leaves()), (seed, leaves)
+        if ask == "operations":
+            assert int(problem.answer) == len(ops)
+            seen += 1
+    assert seen >= 5
+    ops, _ = _drawn(figure(NOTES_MODEL))
+    assert len(ops) == 7  # the notes' example: m_h, z_h, h, m_o, o, r, L
+
+
+def test_backward_values_figure_shows_only_the_given_values() -> None:
+    """A text defect of issue 13: the figure printed every forward value the student computes."""
+    family = families()["autograd/backward-values"]
+    for seed in range(20):
+        problem = family.generate(seed)
+        ops, leaves = _drawn(problem.figure)
+        assert ops and not any("value" in line for line in ops), (seed, ops)
+        assert all("value" in line for line in leaves), (seed, leaves)
+        assert "grad" not in problem.figure

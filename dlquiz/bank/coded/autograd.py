@@ -6,8 +6,8 @@ Every family here builds that decomposition (or a variant: another activation, a
 hidden layer, no bias, a 1/2 in the loss) as a list of steps, lowers the model onto the
 engine through ``dlquiz.bank.graphs.build_graph`` and matches the engine's graph node by node
 against the steps, so the graph drawn for the student is the graph the engine really
-differentiates, labelled with the notes' names. The engine writes y - o as y + (-1)*o,
-so a subtraction is one step here and two engine nodes there (the figure says so).
+differentiates, labelled with the notes' names. The engine writes y - o as y + (-1)*o:
+a subtraction is one step here and two engine nodes there, drawn as the one step.
 
 Keys: counts from the decomposition (checked against the engine's graph), symbolic
 gradients derived by SymPy / symbolic backprop (checked against the engine's autograd),
@@ -269,7 +269,12 @@ def match_steps(model: Model, g) -> dict[str, int]:  # type: ignore[no-untyped-d
 
 
 def figure(model: Model, *, at: dict[str, str] | None = None, grads: bool = False) -> str:
-    """The labelled tree: ``z_h = m_h + b_n  (3x1)``; values when ``at``, grads if asked."""
+    """The labelled tree: ``z_h = m_h + b_n  (3x1)``, one node per step of the decomposition.
+
+    The engine's y + (-1)*o is drawn as the one step r = y - o (so the drawing has as many
+    operations as the key counts). With ``at`` only the leaves show their values: the
+    forward values of the operations are for the student to compute. Grads if asked.
+    """
     from dlquiz.bank.graphs import render_tree
 
     g = engine_graph(model, at)
@@ -279,10 +284,13 @@ def figure(model: Model, *, at: dict[str, str] | None = None, grads: bool = Fals
         g.nodes[ids[leaf]].label = render(f"${leaf}$", ns.copy(), "unicode")
     for step in model.steps:
         node = g.nodes[ids[step.name]]
-        shown = render(f"${step.name} = {step.formula}$", ns.copy(), "unicode")
-        node.label = shown if step.op != "sub" else shown + " (drawn as y + (-1)·o)"
+        node.label = render(f"${step.name} = {step.formula}$", ns.copy(), "unicode")
         if step.op == "sub":
-            g.nodes[ids[f"neg:{step.args[1]}"]].label = f"-{step.args[1]}"
+            node.inputs = [ids[a] for a in step.args]
+        node.value = None
+    for node in g.nodes.values():
+        if node.op == "leaf" and node.label == "0.5":
+            node.label = "1/2 (a constant)"
     if not grads:
         for node in g.nodes.values():
             node.grad = None
@@ -432,8 +440,8 @@ class Operations(Family):
                 {
                     "tag": "subtraction-as-two",
                     "answer": str(key + subs),
-                    "feedback": "The engine draws y - o as y + (-1)·o, but a subtraction is "
-                    "one operation by the stated rule.",
+                    "feedback": "y - o is one subtraction by the stated rule, not a "
+                    "negation (-1)·o and an addition.",
                 }
             )
             out.append(
@@ -739,6 +747,7 @@ class _Point:
 
 
 _ASKED = ["o", "h", "z_h", "z_h", "b_n", "W_n", "W_n", "W_o", "x"]
+_DEAD_UNIT_ASKS = ("z_h", "b_n", "W_n")
 
 
 def backward_exact(
@@ -781,11 +790,16 @@ class BackwardValues(Family):
     topic = "autograd"
     title = "An intermediate gradient of the backward pass, in numbers"
     kind = "numbers"
-    kinds = dims(ask=tuple(dict.fromkeys(_ASKED)), loss=("half", "plain"))
+    # The dead unit's 0 is the point of d/dz_h, d/db_n and d/dW_n (the ReLU passes nothing
+    # back through it); every other key is drawn without a zero entry.
+    kinds = dims(
+        ask=tuple(dict.fromkeys(_ASKED)), loss=("half", "plain"), zeros=("none", "the point")
+    )
 
     def question_kind(self, seed: int) -> dict[str, str]:
         _, half, asked = self.params(seed)
-        return {"ask": asked, "loss": "half" if half else "plain"}
+        zeros = "the point" if asked in _DEAD_UNIT_ASKS else "none"
+        return {"ask": asked, "loss": "half" if half else "plain", "zeros": zeros}
 
     def params(self, seed: int) -> tuple[_Point, bool, str]:
         draw = Draw(self.id, seed)
@@ -800,11 +814,16 @@ class BackwardValues(Family):
             p = _Point(W_n, x, b_n, W_o, draw.integer(-1, 1), draw.integer(-3, 3))
             z = p.z()
             # no pre-activation exactly 0; one unit on and one off, so the mask matters
-            if 0 in z or not any(v > 0 for v in z) or not any(v < 0 for v in z):
+            # (except for d/dW_o, whose key would then hold the dead unit's 0)
+            dead = any(v < 0 for v in z)
+            if 0 in z or not any(v > 0 for v in z) or dead != (asked != "W_o"):
                 continue
             h = [max(v, 0) for v in z]
             o = sum(w * hi for w, hi in zip(W_o, h, strict=True)) + p.b_o
-            if o != p.y and abs(p.y - o) <= 8:
+            if o == p.y or abs(p.y - o) > 8:
+                continue
+            key = backward_exact(p, half)[asked]
+            if asked in _DEAD_UNIT_ASKS or all(v != 0 for v in key.reshape(-1)):
                 return p, half, asked
 
     @staticmethod
@@ -856,7 +875,7 @@ class BackwardValues(Family):
             f"The notes' model {model.equations()} is decomposed as {model.decomposition()} "
             f"(ReLU'(0) = 0). At {given}, run the forward pass and then the backward pass, "
             f"and give $d/d{asked} L$ ({shape}), to 3 significant figures. The graph below "
-            "shows the forward values."
+            "shows the given values at its leaves."
         )
         exact = backward_exact(p, half)
         z = p.z()
