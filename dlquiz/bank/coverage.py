@@ -37,6 +37,13 @@ POINTS: tuple[Point, ...] = (
         "h = ReLU(W_n x + b_n), o = W_o h + b_o, L = (y - o)², and dL/dW_n by the chain rule",
         ("autograd/weight-gradient",),
     ),
+    Point(
+        "autograd",
+        "a variable used twice (tied or shared weights, a skip connection): the backward pass "
+        "adds the gradients of its uses",
+        ("autograd/reused-variable",),
+        beyond=True,
+    ),
     # --- linear regression ----------------------------------------------------------------
     Point(
         "linear-regression",

@@ -21,6 +21,7 @@ FAMILIES = [
     "autograd/local-gradient",
     "autograd/backward-values",
     "autograd/weight-gradient",
+    "autograd/reused-variable",
 ]
 SEEDS = range(6)
 NOTES_MODEL = Model(3, (2,), ("relu",), (True, True))
@@ -220,3 +221,42 @@ def test_backward_values_figure_shows_only_the_given_values() -> None:
         assert ops and not any("value" in line for line in ops), (seed, ops)
         assert all("value" in line for line in leaves), (seed, leaves)
         assert "grad" not in problem.figure
+
+
+def _reused_in_the_engine(model: str, v: dict[str, float]) -> tuple[float, float, float]:
+    """(total, first use, second use) by the engine's backward: the variable once as one
+    leaf used twice (the engine accumulates), then as two leaves, one per use."""
+    from dlquiz.engine import Tensor
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        if model == "tied-layers":  # h = a x + b, o = b' h
+            return (v["y"] - b * (a * v["x"] + v["b"])) ** 2
+        if model == "shared-weight":
+            return (v["y"] - a * v["x"]) ** 2 + (v["y2"] - b * v["x2"]) ** 2
+        return (v["y"] - ((a * v["w"]).tanh() + b)) ** 2  # skip connection, x used twice
+
+    point = v["xs"] if model == "skip-connection" else v["w"]
+    one = Tensor(point, requires_grad=True)
+    run(one, one).backward()
+    first, second = Tensor(point, requires_grad=True), Tensor(point, requires_grad=True)
+    run(first, second).backward()
+    return float(one.grad), float(first.grad), float(second.grad)
+
+
+def test_reused_variable_keys_are_the_engines_accumulated_gradients() -> None:
+    family = families()["autograd/reused-variable"]
+    kinds = set()
+    for seed in range(40):
+        texts = family.draw_params(seed)
+        kind = family.question_kind(seed)
+        values = {k: float(texts[k]) for k in ("w", "x", "x2", "xs", "b", "y", "y2")}
+        total, first, second = _reused_in_the_engine(kind["model"], values)
+        assert total == pytest.approx(first + second, rel=1e-12)  # accumulation
+        want = {"total": total, "first": first, "second": second}[kind["ask"]]
+        problem = family.generate(seed)
+        assert float(problem.answer) == pytest.approx(want, rel=1e-9), (seed, kind)
+        assert want != 0 and first != second
+        if kind["ask"] == "total":  # one use's gradient alone is the diagnosed mistake
+            assert problem.check(f"{second:.10g}").mistake == "not-accumulated"
+        kinds.add((kind["model"], kind["ask"]))
+    assert len(kinds) == 9
