@@ -25,12 +25,16 @@ POINTS: tuple[Point, ...] = (
     Point(
         "autograd",
         "decomposing a model into atomic operations: its computational graph",
-        ("autograd/operations", "autograd/backward-values"),
+        ("autograd/operations", "autograd/backward-values", "autograd/softmax-cross-entropy"),
     ),
     Point(
         "autograd",
         "the backward pass: each node's local gradient times the upstream one",
-        ("autograd/local-gradient", "autograd/backward-values"),
+        (
+            "autograd/local-gradient",
+            "autograd/backward-values",
+            "autograd/softmax-cross-entropy",
+        ),
     ),
     Point(
         "autograd",

@@ -22,6 +22,7 @@ FAMILIES = [
     "autograd/backward-values",
     "autograd/weight-gradient",
     "autograd/reused-variable",
+    "autograd/softmax-cross-entropy",
 ]
 SEEDS = range(6)
 NOTES_MODEL = Model(3, (2,), ("relu",), (True, True))
@@ -260,3 +261,34 @@ def test_reused_variable_keys_are_the_engines_accumulated_gradients() -> None:
             assert problem.check(f"{second:.10g}").mistake == "not-accumulated"
         kinds.add((kind["model"], kind["ask"]))
     assert len(kinds) == 9
+
+
+def test_softmax_cross_entropy_graph_gradients_by_hand_and_by_the_engine() -> None:
+    """Each node's gradient against NumPy by hand; dL/do also against F.cross_entropy."""
+    import dlquiz.engine.functional as F
+    from dlquiz.engine import Tensor
+
+    family = families()["autograd/softmax-cross-entropy"]
+    asks = set()
+    for seed in range(40):
+        texts, ask = family.draw_params(seed), family.question_kind(seed)["ask"]
+        o, y = numbers(texts["o"]).reshape(-1), numbers(texts["y"]).reshape(-1)
+        c = int(texts["c"]) - 1
+        assert y[c] == 1 and y.sum() == 1
+        e = np.exp(o)
+        s = e.sum()
+        want = {
+            "o": e / s - y,
+            "e": 1 / s - y / e,  # e is used twice: through s and through yhat = e/s
+            "s": np.array([1 / s]),
+            "yhat_c": np.array([-s / e[c]]),
+        }[ask]
+        if ask == "o":
+            logits = Tensor(o[None], requires_grad=True)
+            F.cross_entropy(logits, [c]).backward()
+            np.testing.assert_allclose(logits.grad[0], want, rtol=1e-12)
+        problem = family.generate(seed)
+        np.testing.assert_allclose(numbers(problem.answer).reshape(-1), want, rtol=1e-9)
+        assert 0.0 not in numbers(problem.answer)
+        asks.add(ask)
+    assert asks == {"o", "e", "s", "yhat_c"}
