@@ -34,6 +34,7 @@ POINTS: tuple[Point, ...] = (
             "autograd/local-gradient",
             "autograd/backward-values",
             "autograd/softmax-cross-entropy",
+            "autograd/backward-order",
         ),
     ),
     Point(

@@ -23,6 +23,7 @@ FAMILIES = [
     "autograd/weight-gradient",
     "autograd/reused-variable",
     "autograd/softmax-cross-entropy",
+    "autograd/backward-order",
 ]
 SEEDS = range(6)
 NOTES_MODEL = Model(3, (2,), ("relu",), (True, True))
@@ -292,3 +293,46 @@ def test_softmax_cross_entropy_graph_gradients_by_hand_and_by_the_engine() -> No
         assert 0.0 not in numbers(problem.answer)
         asks.add(ask)
     assert asks == {"o", "e", "s", "yhat_c"}
+
+
+def test_backward_order_options_agree_with_the_engines_backward_pass() -> None:
+    """Every option shown, read back (the names after ∂L/∂), against the engine's pass."""
+    import re
+    from itertools import pairwise
+
+    from dlquiz.bank.template.checks import _notes_backward
+
+    complete, needs = _notes_backward()
+    family = families()["autograd/backward-order"]
+    asks = set()
+    for seed in range(60):
+        problem = family.generate(seed)
+        ask = problem.question_kind["ask"]
+        for letter, text in zip("ABCD", problem.choices, strict=True):
+            names = re.findall(r"∂L/∂(\w+)", text)
+            right = letter == problem.answer
+            if ask == "order":
+                possible = all(a in needs[b] for a, b in pairwise(names))
+                assert len(names) >= 3 and possible == right, (seed, text)
+            elif ask == "needed":
+                assert (bool(names) and names[0] in needs["W_n"]) == right, (seed, text)
+            else:
+                first = min((n for n in complete if n != "L"), key=complete.__getitem__)
+                said = names[0] if names else re.findall(r"gradient of (\w+)", text)[:1]
+                assert (said in (first, [first])) == right, (seed, text)
+        asks.add(ask)
+    assert asks == {"first", "needed", "order"}
+
+
+def test_the_backward_order_check_fails_on_a_wrong_claim() -> None:
+    from dlquiz.bank.template.checks import HOOKS
+
+    run = HOOKS["backward_order"].run
+    assert run(None, first="r") == []
+    assert run(None, first="o") and run(None, first="W_n")
+    assert run(None, of="W_n", needs="z_h, r", not_needed="x, W_o") == []
+    assert run(None, of="W_n", needs="x")  # a sibling is not needed
+    assert run(None, of="W_n", not_needed="h")
+    assert run(None, possible="r, o, h, x", impossible="x, m_h, h") == []
+    assert run(None, possible="x, m_h, h") and run(None, impossible="r, o, W_o")
+    assert run(None, first="q")  # an unknown name is a failure, not a silent pass
