@@ -12,7 +12,7 @@ from bank_helpers import (
 )
 
 from dlquiz.bank import families
-from dlquiz.bank.coded.autograd import Model, figure
+from dlquiz.bank.coded.graph_model import Model, figure
 from dlquiz.bank.graphs import build_graph
 from dlquiz.core.printing import to_notation
 
@@ -35,7 +35,7 @@ def test_family_passes_every_check(family_id: str) -> None:
     for problem in passing_problems(family_id, SEEDS, topic="autograd"):
         # an addition only passes g through: no listed mistake, the generic diagnosis
         seed = problem.seed
-        passes_through = family_id.endswith("local-gradient") and family.params(seed)[1] == "z_h"
+        passes_through = family_id.endswith("local-gradient") and family.draw(seed)[1] == "z_h"
         assert problem.mistakes or passes_through, (family_id, seed)
 
 
@@ -78,7 +78,7 @@ def test_operations_key_counts_the_engine_graph() -> None:
     family = families()["autograd/operations"]
     asks = set()
     for seed in range(40):
-        model, ask, _leaf = family.params(seed)
+        model, ask, _leaf = family.draw(seed)
         problem = family.generate(seed)
         ops, leaves = _engine_count(model)
         if ask == "operations":
@@ -114,7 +114,7 @@ def test_local_gradient_accepts_the_textbook_rules() -> None:
     family = families()["autograd/local-gradient"]
     seen = set()
     for seed in range(60):
-        model, node, wrt = family.params(seed)
+        model, node, wrt = family.draw(seed)
         problem = family.generate(seed)
         act = model.acts[0]
         prime = {"relu": "step", "sigmoid": "sigmoid'", "tanh": "tanh'"}[act]
@@ -139,15 +139,15 @@ def test_local_gradient_accepts_the_textbook_rules() -> None:
 def test_backward_values_match_a_float_chain_rule() -> None:
     family = families()["autograd/backward-values"]
     for seed in range(30):
-        p, half, asked = family.params(seed)
+        p, model, asked = family.draw(seed)
         problem = family.generate(seed)
-        W_n, x = np.array(p.W_n, float), np.array(p.x, float)
-        b_n, W_o = np.array(p.b_n, float), np.array(p.W_o, float)
+        W_n, x = np.array(p["W_n"], float), np.array(p["x"], float)
+        b_n, W_o = np.array(p["b_n"], float), np.array(p["W_o"], float)
         z = W_n @ x + b_n
         assert (z != 0).all()
         h = np.maximum(z, 0)
-        o = W_o @ h + p.b_o
-        d_o = -(1.0 if half else 2.0) * (p.y - o)
+        o = W_o @ h + p["b_o"]
+        d_o = -(1.0 if model.half else 2.0) * (p["y"] - o)
         d_z = W_o * d_o * (z > 0)
         expected = {
             "o": np.array([d_o]),
@@ -167,7 +167,7 @@ def test_weight_gradient_accepts_the_chain_rule_written_out() -> None:
     family = families()["autograd/weight-gradient"]
     seen = set()
     for seed in range(40):
-        model, wrt = family.params(seed)
+        model, wrt = family.draw(seed)
         problem = family.generate(seed)
         act = model.acts[0]
         prime = {"relu": "step", "sigmoid": "sigmoid'", "tanh": "tanh'"}[act]
@@ -199,7 +199,7 @@ def test_the_drawn_graph_has_as_many_operations_as_the_key_counts() -> None:
     family = families()["autograd/operations"]
     seen = 0
     for seed in range(40):
-        model, ask, _leaf = family.params(seed)
+        model, ask, _leaf = family.draw(seed)
         problem = family.generate(seed)
         ops, leaves = _drawn(problem.solution.split("\n\n", 1)[1])
         assert len(ops) == len(model.steps), (seed, ops)
@@ -336,3 +336,37 @@ def test_the_backward_order_check_fails_on_a_wrong_claim() -> None:
     assert run(None, possible="r, o, h, x", impossible="x, m_h, h") == []
     assert run(None, possible="x, m_h, h") and run(None, impossible="r, o, W_o")
     assert run(None, first="q")  # an unknown name is a failure, not a silent pass
+
+
+def test_verify_rejects_a_tampered_key() -> None:
+    import dataclasses
+
+    for family_id, wrong in (("autograd/operations", "99"), ("autograd/backward-values", "7.5")):
+        family = families()[family_id]
+        problem = family.generate(1)
+        assert family.verify(problem) == []
+        assert family.verify(dataclasses.replace(problem, answer=wrong)), family_id
+
+
+def test_each_coded_family_is_at_most_150_lines() -> None:
+    """Issue 12: a family in code is at most 150 lines counting the helpers only it uses
+    (its section of coded/autograd.py; operations also counts count_operations, the only
+    helper of coded/graph_model.py that a single family uses)."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from dlquiz.bank.coded import autograd, graph_model
+
+    text = Path(autograd.__file__).read_text(encoding="utf-8")
+    sections = re.split(r"\n(?=# --- \d\. )", text)[1:]
+    assert len(sections) == 4
+    extra = len(inspect.getsource(graph_model.count_operations).splitlines())
+    for i, section in enumerate(sections):
+        lines = len(section.rstrip("\n").splitlines()) + (extra if i == 0 else 0)
+        assert lines <= 150, (section.splitlines()[0], lines)
+    for cls in (autograd.Operations, autograd.LocalGradient, autograd.BackwardValues,
+                autograd.WeightGradient):  # fmt: skip
+        methods = [m for m in vars(cls) if m in ("draw", "generate", "verify", "question_kind")]
+        assert methods == ["draw", "generate", "verify", "question_kind"], cls
+        assert not {"params", "setup", "example"} & set(vars(cls)), cls
