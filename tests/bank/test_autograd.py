@@ -370,3 +370,11 @@ def test_each_coded_family_is_at_most_150_lines() -> None:
         methods = [m for m in vars(cls) if m in ("draw", "generate", "verify", "question_kind")]
         assert methods == ["draw", "generate", "verify", "question_kind"], cls
         assert not {"params", "setup", "example"} & set(vars(cls)), cls
+
+
+def test_latex_prose_of_the_templates_is_ascii() -> None:
+    from bank_helpers import assert_latex_prose_is_ascii
+
+    assert_latex_prose_is_ascii(
+        ["autograd/reused-variable", "autograd/softmax-cross-entropy", "autograd/backward-order"]
+    )
