@@ -25,17 +25,29 @@ POINTS: tuple[Point, ...] = (
     Point(
         "autograd",
         "decomposing a model into atomic operations: its computational graph",
-        ("autograd/operations", "autograd/backward-values"),
+        ("autograd/operations", "autograd/backward-values", "autograd/softmax-cross-entropy"),
     ),
     Point(
         "autograd",
         "the backward pass: each node's local gradient times the upstream one",
-        ("autograd/local-gradient", "autograd/backward-values"),
+        (
+            "autograd/local-gradient",
+            "autograd/backward-values",
+            "autograd/softmax-cross-entropy",
+            "autograd/backward-order",
+        ),
     ),
     Point(
         "autograd",
         "h = ReLU(W_n x + b_n), o = W_o h + b_o, L = (y - o)², and dL/dW_n by the chain rule",
         ("autograd/weight-gradient",),
+    ),
+    Point(
+        "autograd",
+        "a variable used twice (tied or shared weights, a skip connection): the backward pass "
+        "adds the gradients of its uses",
+        ("autograd/reused-variable",),
+        beyond=True,
     ),
     # --- linear regression ----------------------------------------------------------------
     Point(

@@ -255,6 +255,11 @@ def test_a_mistake_whose_when_fails_does_not_apply(tmp_path: Path) -> None:
         ("mlp/parameter-count", lambda a: str(int(a) + 1)),
         ("initialization/xavier", lambda a: repr(float(a) * 1.3)),
         ("regularization/dropout-expectation", lambda a: repr(float(a) * 1.5 + 0.5)),
+        ("autograd/reused-variable", lambda a: repr(float(a) + 1)),
+        (
+            "autograd/softmax-cross-entropy",
+            lambda a: re.sub(r"\d", lambda m: str((int(m.group()) + 1) % 10), a, count=1),
+        ),
     ],
 )
 def test_a_wrong_key_fails_the_independent_check(family_id: str, wrong) -> None:  # type: ignore[no-untyped-def]
@@ -558,3 +563,21 @@ def test_the_chain_and_block_checks_fail_a_wrong_key(family_id: str, wrong) -> N
         assert family.verify(p) == []
         failures = family.verify(replace(p, answer=wrong(p.answer)))
         assert any("residual_block" in f or "scalar_chain" in f for f in failures), failures
+@pytest.mark.parametrize(
+    ("claim", "fails"),
+    [
+        ('first = "r"', False),
+        ('first = "o"', True),
+        ('of = "W_n"\nneeds = "z_h, h"\nnot_needed = "x"', False),
+        ('of = "W_n"\nneeds = "x"', True),
+        ('possible = "r, o, h, x"\nimpossible = "x, m_h, h"', False),
+        ('possible = "x, m_h, h"', True),
+    ],
+)
+def test_the_backward_order_check_holds_a_pool_to_the_engine(
+    tmp_path: Path, claim: str, fails: bool
+) -> None:
+    """backward_order: the facts a pool about the notes' backward pass relies on."""
+    text = _pool(["Right A", "Right B", "Right C"], [f"Wrong {i}" for i in range(6)])
+    family = _family(tmp_path, text + f'\n[[checks]]\nuse = "backward_order"\n{claim}\n')
+    assert bool(family.verify(family.generate(0))) == fails

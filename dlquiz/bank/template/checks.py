@@ -1172,6 +1172,56 @@ def _batch_norm_parameters(ctx: CheckContext, width, layer, count, size) -> list
 
 # --- unrolled optimizer recursions (added for optimizers/momentum-unrolled and
 # adam-bias-correction): an expression key against the engine's optimizer state -------
+# --- the order of the backward pass -------------------------------------------------------
+
+
+def _notes_backward() -> tuple[dict[str, int], dict[str, set[str]]]:
+    """The engine's backward pass of the notes' model, every tensor named as the notes do.
+
+    Returns, per name, the step at which its gradient is complete (an operation's when its
+    own backward runs; a leaf's after the last of its consumers' runs) and the names whose
+    gradients it needs (the nodes on its way up to L, each a consumer of the one before).
+    """
+    from dlquiz.engine import Tensor
+
+    rng = np.random.default_rng(0)
+
+    def leaf(name: str, *shape: int) -> Tensor:
+        return Tensor(rng.normal(size=shape), requires_grad=True, name=name)
+
+    shapes = {"W_n": (3, 2), "x": (2, 1), "b_n": (3, 1), "W_o": (1, 3), "b_o": (1, 1)}
+    t = {name: leaf(name, *shape) for name, shape in (shapes | {"y": (1, 1)}).items()}
+    nodes: dict[str, Tensor] = {}
+    nodes["m_h"] = t["W_n"] @ t["x"]
+    nodes["z_h"] = nodes["m_h"] + t["b_n"]
+    nodes["h"] = nodes["z_h"].relu()
+    nodes["m_o"] = t["W_o"] @ nodes["h"]
+    nodes["o"] = nodes["m_o"] + t["b_o"]
+    nodes["r"] = t["y"] - nodes["o"]
+    nodes["L"] = nodes["r"] ** 2
+    t |= nodes
+    name_of = {id(v): k for k, v in t.items()}
+    ran: list[str] = []
+    for name, node in nodes.items():
+        inner = node._backward
+        assert inner is not None
+
+        def logged(g: np.ndarray, inner=inner, name=name) -> None:  # type: ignore[no-untyped-def]
+            ran.append(name)
+            inner(g)
+
+        node._backward = logged
+    nodes["L"].backward()
+    complete = {name: ran.index(name) for name in nodes}
+    needs: dict[str, set[str]] = {name: set() for name in t}
+    for name, node in reversed(list(nodes.items())):  # from L down: a consumer first
+        for parent in node._prev:
+            p = name_of[id(parent)]
+            needs[p] |= {name} | needs[name]
+    for name in t:
+        if name not in nodes:  # a leaf: complete once every consumer has run
+            complete[name] = max(ran.index(c) for c in needs[name] if c in nodes) + 1
+    return complete, needs
 
 
 def _names(text: str) -> list[str]:
@@ -1695,3 +1745,54 @@ def _variance_formula(ctx: CheckContext, direction, distribution, c, var_b) -> l
         return []
     where = f"n_in={n_in}, n_out={n_out}, n_h={n_h}, scale={scale:.3f}"
     return [f"at {where}: {est.describe(value)}"]
+@hook(
+    "backward_order",
+    "the engine's backward pass of the notes' model h = ReLU(W_n x + b_n), o = W_o h + b_o, "
+    "L = (y - o)^2 with every tensor named (m_h, z_h, h, m_o, o, r, L): the gradient it "
+    "completes first, the gradients one needs, and orders it can or cannot follow",
+    first=Arg("text", required=False, doc="the name whose gradient comes first after L"),
+    of=Arg("text", required=False, doc="a name, with needs and not_needed"),
+    needs=Arg("text", required=False, doc="names whose gradients 'of' needs (comma-separated)"),
+    not_needed=Arg("text", required=False, doc="names whose gradients 'of' does not need"),
+    possible=Arg("text", required=False, doc="orders ('a, b, c; ...') the pass can follow"),
+    impossible=Arg("text", required=False, doc="orders it cannot follow"),
+)
+def _backward_order(
+    ctx: CheckContext,
+    first: str | None = None,
+    of: str | None = None,
+    needs: str | None = None,
+    not_needed: str | None = None,
+    possible: str | None = None,
+    impossible: str | None = None,
+) -> list[str]:
+    from itertools import pairwise
+
+    complete, needed = _notes_backward()
+    failures = []
+    unknown = {
+        n
+        for text in (first, of, needs, not_needed, possible, impossible)
+        for n in _names((text or "").replace(";", ","))
+    } - set(complete)
+    if unknown:
+        return [f"no node named {', '.join(sorted(unknown))} in the notes' model"]
+    if first is not None:
+        engine_first = min((n for n in complete if n != "L"), key=complete.__getitem__)
+        if engine_first != first:
+            failures.append(f"the engine's first gradient after L is {engine_first}, not {first}")
+    if of is not None:
+        for n in _names(needs or ""):
+            if n not in needed[of] or complete[n] >= complete[of]:
+                failures.append(f"the gradient of {of} does not need that of {n}")
+        for n in _names(not_needed or ""):
+            if n in needed[of]:
+                failures.append(f"the gradient of {of} needs that of {n}")
+    for text, can in ((possible, True), (impossible, False)):
+        for order in (o for o in (text or "").split(";") if o.strip()):
+            seq = _names(order)
+            # an order is possible when each gradient needs the one before it
+            follows = all(a in needed[b] for a, b in pairwise(seq))
+            if follows != can:
+                failures.append(f"the order {order.strip()} is {'not ' if can else ''}possible")
+    return failures
