@@ -545,6 +545,8 @@ def test_a_one_row_matrix_param_is_a_row_not_a_column(tmp_path: Path) -> None:
         family.generate(seed)  # W@h has the shape of a 1x3 row times a 3-vector
     assert rows == {"1", "2"}
     assert verify_family(family, range(6)).ok
+
+
 # --- the residual_block and scalar_chain checks (resnet, activations) --------------------------
 
 
@@ -563,6 +565,8 @@ def test_the_chain_and_block_checks_fail_a_wrong_key(family_id: str, wrong) -> N
         assert family.verify(p) == []
         failures = family.verify(replace(p, answer=wrong(p.answer)))
         assert any("residual_block" in f or "scalar_chain" in f for f in failures), failures
+
+
 @pytest.mark.parametrize(
     ("claim", "fails"),
     [

@@ -542,103 +542,6 @@ def _mlp_net(  # type: ignore[no-untyped-def]
 )
 def _layer_backward(  # type: ignore[no-untyped-def]
     ctx: CheckContext, z, a_prev, W_next, delta_next, activation, returns
-# --- batch-norm statistics and backward (added for batch-norm/statistics, conv-statistics,
-# running-average and backward) ---------------------------------------------------------
-
-
-def _batch_channels(x: list[np.ndarray], n: int, c: int) -> np.ndarray:
-    """The batch as (N, C, M): one (N, C) matrix, or the maps of each example's channels."""
-    flat = np.concatenate([np.asarray(v, dtype=float).reshape(-1) for v in x])
-    if flat.size % (n * c):
-        raise ValueError(f"{flat.size} numbers are not {n} examples of {c} channels")
-    return flat.reshape(n, c, -1)
-
-
-@hook(
-    "batch_norm_statistics",
-    "the key against the statistics the engine's F.batch_norm computes in training mode "
-    "over N (and H, W): the batch mean and variance (from running averages with momentum "
-    "1, the unbiased one rescaled), the normalised batch with eps = 0, or PyTorch's running "
-    "averages after one step (momentum, unbiased running variance)",
-    x=Arg("numbers", doc="one (N, C) matrix, or the H x W maps of each example's channels"),
-    n=Arg("int", doc="the examples N"),
-    c=Arg("int", doc="the features or channels C"),
-    returns=Arg(
-        "text",
-        options=(
-            "stats",
-            "mean",
-            "variance",
-            "std",
-            "unbiased",
-            "xhat",
-            "running_mean",
-            "running_var",
-            "running",
-        ),
-    ),
-    momentum=Arg("number", required=False, doc="of the running averages (default 0.1)"),
-    running_mean=Arg("number", required=False, doc="before the step (default 0)"),
-    running_var=Arg("number", required=False, doc="before the step (default 1)"),
-)
-def _batch_norm_statistics(  # type: ignore[no-untyped-def]
-    ctx: CheckContext,
-    x,
-    n,
-    c,
-    returns,
-    momentum=None,
-    running_mean=None,
-    running_var=None,
-) -> list[str]:
-    from dlquiz.engine import Tensor
-    from dlquiz.engine import functional as F
-
-    try:
-        batch = _batch_channels(x, n, c)
-    except ValueError as exc:
-        return [str(exc)]
-    m = batch.shape[0] * batch.shape[2]
-    mean, unbiased = np.zeros(c), np.zeros(c)
-    F.batch_norm(Tensor(batch), running_mean=mean, running_var=unbiased, momentum=1.0)
-    biased = unbiased * (m - 1) / m
-    rm = np.zeros(c) if running_mean is None else np.asarray(running_mean, float).reshape(-1)
-    rv = np.ones(c) if running_var is None else np.asarray(running_var, float).reshape(-1)
-    rm, rv = np.broadcast_to(rm, (c,)).copy(), np.broadcast_to(rv, (c,)).copy()
-    mom = 0.1 if momentum is None else float(np.asarray(momentum).flat[0])
-    F.batch_norm(Tensor(batch), running_mean=rm, running_var=rv, momentum=mom)
-    if returns == "xhat":
-        xhat = F.batch_norm(Tensor(batch), training=True, eps=0.0).data
-        # back to the layout of x: an (N, C) matrix, or the maps in order
-        return ctx.agree(xhat.reshape(-1), "the engine's F.batch_norm with eps = 0")
-    out = {
-        "stats": np.concatenate([mean, biased]),
-        "mean": mean,
-        "variance": biased,
-        "std": np.sqrt(biased),
-        "unbiased": unbiased,
-        "running_mean": rm,
-        "running_var": rv,
-        "running": np.concatenate([rm, rv]),
-    }[returns]
-    return ctx.agree(out, f"the engine's F.batch_norm ({returns})")
-
-
-@hook(
-    "batch_norm_backward",
-    "the key against the engine's autograd through F.batch_norm in training mode (the "
-    "notes' sigma_B + eps form rebuilt from its eps = 0 normalisation), for a given "
-    "upstream gradient dL/dy: dL/dgamma, dL/dbeta or dL/dx",
-    x=Arg("number", doc="the batch, one example per row"),
-    gamma=Arg("number"),
-    beta=Arg("number"),
-    eps=Arg("number"),
-    dy=Arg("number", doc="dL/dy, the layout of x"),
-    wrt=Arg("text", options=("gamma", "beta", "x")),
-    convention=Arg("text", options=("pytorch", "notes")),
-)
-def _batch_norm_backward(  # type: ignore[no-untyped-def]
-    ctx: CheckContext, x, gamma, beta, eps, dy, wrt, convention
 ) -> list[str]:
     from dlquiz.engine import Tensor
     from dlquiz.engine import functional as F
@@ -716,6 +619,9 @@ def _mlp_linear_collapse(ctx: CheckContext) -> list[str]:
     pair = relu(x).data + relu(Tensor(-x.data)).data
     if np.allclose(pair, 2 * relu(Tensor(np.zeros((1, d)))).data, atol=1e-9):
         failures.append("with ReLU the engine's MLP behaved as an affine map")
+    return failures
+
+
 # --- ResNet blocks and chains of scalar layers (activations, resnet) ----------------------
 
 
@@ -815,6 +721,8 @@ def _scalar_chain(ctx: CheckContext, w, b, x, activation, residual, returns) -> 
     if abs(float(np.asarray(ctx.key).flat[0]) - difference) > 1e-5 * scale:
         failures.append(f"the key {ctx.key} but central differences give {difference:.10g}")
     return failures
+
+
 # --- convolution: dilation, "same" padding, a whole CNN --------------------------------------
 
 
@@ -1018,6 +926,109 @@ def _pool2d_output(ctx: CheckContext, n, c, h, w, k, p, op, s=None) -> list[str]
     if shape[0] != batch:
         return [f"the engine changed the batch size: {shape}"]
     return ctx.agree((n, *shape[1:]), f"the engine's {pool.__name__}")
+
+
+# --- batch-norm statistics and backward (added for batch-norm/statistics, conv-statistics,
+# running-average and backward) ---------------------------------------------------------
+
+
+def _batch_channels(x: list[np.ndarray], n: int, c: int) -> np.ndarray:
+    """The batch as (N, C, M): one (N, C) matrix, or the maps of each example's channels."""
+    flat = np.concatenate([np.asarray(v, dtype=float).reshape(-1) for v in x])
+    if flat.size % (n * c):
+        raise ValueError(f"{flat.size} numbers are not {n} examples of {c} channels")
+    return flat.reshape(n, c, -1)
+
+
+@hook(
+    "batch_norm_statistics",
+    "the key against the statistics the engine's F.batch_norm computes in training mode "
+    "over N (and H, W): the batch mean and variance (from running averages with momentum "
+    "1, the unbiased one rescaled), the normalised batch with eps = 0, or PyTorch's running "
+    "averages after one step (momentum, unbiased running variance)",
+    x=Arg("numbers", doc="one (N, C) matrix, or the H x W maps of each example's channels"),
+    n=Arg("int", doc="the examples N"),
+    c=Arg("int", doc="the features or channels C"),
+    returns=Arg(
+        "text",
+        options=(
+            "stats",
+            "mean",
+            "variance",
+            "std",
+            "unbiased",
+            "xhat",
+            "running_mean",
+            "running_var",
+            "running",
+        ),
+    ),
+    momentum=Arg("number", required=False, doc="of the running averages (default 0.1)"),
+    running_mean=Arg("number", required=False, doc="before the step (default 0)"),
+    running_var=Arg("number", required=False, doc="before the step (default 1)"),
+)
+def _batch_norm_statistics(  # type: ignore[no-untyped-def]
+    ctx: CheckContext,
+    x,
+    n,
+    c,
+    returns,
+    momentum=None,
+    running_mean=None,
+    running_var=None,
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    try:
+        batch = _batch_channels(x, n, c)
+    except ValueError as exc:
+        return [str(exc)]
+    m = batch.shape[0] * batch.shape[2]
+    mean, unbiased = np.zeros(c), np.zeros(c)
+    F.batch_norm(Tensor(batch), running_mean=mean, running_var=unbiased, momentum=1.0)
+    biased = unbiased * (m - 1) / m
+    rm = np.zeros(c) if running_mean is None else np.asarray(running_mean, float).reshape(-1)
+    rv = np.ones(c) if running_var is None else np.asarray(running_var, float).reshape(-1)
+    rm, rv = np.broadcast_to(rm, (c,)).copy(), np.broadcast_to(rv, (c,)).copy()
+    mom = 0.1 if momentum is None else float(np.asarray(momentum).flat[0])
+    F.batch_norm(Tensor(batch), running_mean=rm, running_var=rv, momentum=mom)
+    if returns == "xhat":
+        xhat = F.batch_norm(Tensor(batch), training=True, eps=0.0).data
+        # back to the layout of x: an (N, C) matrix, or the maps in order
+        return ctx.agree(xhat.reshape(-1), "the engine's F.batch_norm with eps = 0")
+    out = {
+        "stats": np.concatenate([mean, biased]),
+        "mean": mean,
+        "variance": biased,
+        "std": np.sqrt(biased),
+        "unbiased": unbiased,
+        "running_mean": rm,
+        "running_var": rv,
+        "running": np.concatenate([rm, rv]),
+    }[returns]
+    return ctx.agree(out, f"the engine's F.batch_norm ({returns})")
+
+
+@hook(
+    "batch_norm_backward",
+    "the key against the engine's autograd through F.batch_norm in training mode (the "
+    "notes' sigma_B + eps form rebuilt from its eps = 0 normalisation), for a given "
+    "upstream gradient dL/dy: dL/dgamma, dL/dbeta or dL/dx",
+    x=Arg("number", doc="the batch, one example per row"),
+    gamma=Arg("number"),
+    beta=Arg("number"),
+    eps=Arg("number"),
+    dy=Arg("number", doc="dL/dy, the layout of x"),
+    wrt=Arg("text", options=("gamma", "beta", "x")),
+    convention=Arg("text", options=("pytorch", "notes")),
+)
+def _batch_norm_backward(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, x, gamma, beta, eps, dy, wrt, convention
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
     features = x.shape[1]
     xs = Tensor(x.copy(), requires_grad=True)
     g = Tensor(np.broadcast_to(gamma.reshape(-1), (features,)).copy(), requires_grad=True)
@@ -1172,56 +1183,6 @@ def _batch_norm_parameters(ctx: CheckContext, width, layer, count, size) -> list
 
 # --- unrolled optimizer recursions (added for optimizers/momentum-unrolled and
 # adam-bias-correction): an expression key against the engine's optimizer state -------
-# --- the order of the backward pass -------------------------------------------------------
-
-
-def _notes_backward() -> tuple[dict[str, int], dict[str, set[str]]]:
-    """The engine's backward pass of the notes' model, every tensor named as the notes do.
-
-    Returns, per name, the step at which its gradient is complete (an operation's when its
-    own backward runs; a leaf's after the last of its consumers' runs) and the names whose
-    gradients it needs (the nodes on its way up to L, each a consumer of the one before).
-    """
-    from dlquiz.engine import Tensor
-
-    rng = np.random.default_rng(0)
-
-    def leaf(name: str, *shape: int) -> Tensor:
-        return Tensor(rng.normal(size=shape), requires_grad=True, name=name)
-
-    shapes = {"W_n": (3, 2), "x": (2, 1), "b_n": (3, 1), "W_o": (1, 3), "b_o": (1, 1)}
-    t = {name: leaf(name, *shape) for name, shape in (shapes | {"y": (1, 1)}).items()}
-    nodes: dict[str, Tensor] = {}
-    nodes["m_h"] = t["W_n"] @ t["x"]
-    nodes["z_h"] = nodes["m_h"] + t["b_n"]
-    nodes["h"] = nodes["z_h"].relu()
-    nodes["m_o"] = t["W_o"] @ nodes["h"]
-    nodes["o"] = nodes["m_o"] + t["b_o"]
-    nodes["r"] = t["y"] - nodes["o"]
-    nodes["L"] = nodes["r"] ** 2
-    t |= nodes
-    name_of = {id(v): k for k, v in t.items()}
-    ran: list[str] = []
-    for name, node in nodes.items():
-        inner = node._backward
-        assert inner is not None
-
-        def logged(g: np.ndarray, inner=inner, name=name) -> None:  # type: ignore[no-untyped-def]
-            ran.append(name)
-            inner(g)
-
-        node._backward = logged
-    nodes["L"].backward()
-    complete = {name: ran.index(name) for name in nodes}
-    needs: dict[str, set[str]] = {name: set() for name in t}
-    for name, node in reversed(list(nodes.items())):  # from L down: a consumer first
-        for parent in node._prev:
-            p = name_of[id(parent)]
-            needs[p] |= {name} | needs[name]
-    for name in t:
-        if name not in nodes:  # a leaf: complete once every consumer has run
-            complete[name] = max(ran.index(c) for c in needs[name] if c in nodes) + 1
-    return complete, needs
 
 
 def _names(text: str) -> list[str]:
@@ -1337,6 +1298,8 @@ def _adam_unrolled(ctx: CheckContext, grads, beta1, beta2, returns, steps=None) 
         if not math.isclose(got[i], engine, rel_tol=1e-8, abs_tol=1e-12):
             failures.append(f"at point {i} the key gives {got[i]}, the engine's Adam {engine}")
     return failures
+
+
 # --- claims of a choice question's options, and linear layers' variances -----------------
 
 
@@ -1745,6 +1708,64 @@ def _variance_formula(ctx: CheckContext, direction, distribution, c, var_b) -> l
         return []
     where = f"n_in={n_in}, n_out={n_out}, n_h={n_h}, scale={scale:.3f}"
     return [f"at {where}: {est.describe(value)}"]
+
+
+# --- the order of the backward pass -------------------------------------------------------
+
+
+def _notes_backward() -> tuple[dict[str, int], dict[str, set[str]]]:
+    """The engine's backward pass of the notes' model, every tensor named as the notes do.
+
+    Returns, per name, the step at which its gradient is complete (an operation's when its
+    own backward runs; a leaf's after the last of its consumers' runs) and the names whose
+    gradients it needs (the nodes on its way up to L, each a consumer of the one before).
+    """
+    from dlquiz.engine import Tensor
+
+    rng = np.random.default_rng(0)
+
+    def leaf(name: str, *shape: int) -> Tensor:
+        return Tensor(rng.normal(size=shape), requires_grad=True, name=name)
+
+    shapes = {"W_n": (3, 2), "x": (2, 1), "b_n": (3, 1), "W_o": (1, 3), "b_o": (1, 1)}
+    t = {name: leaf(name, *shape) for name, shape in (shapes | {"y": (1, 1)}).items()}
+    nodes: dict[str, Tensor] = {}
+    nodes["m_h"] = t["W_n"] @ t["x"]
+    nodes["z_h"] = nodes["m_h"] + t["b_n"]
+    nodes["h"] = nodes["z_h"].relu()
+    nodes["m_o"] = t["W_o"] @ nodes["h"]
+    nodes["o"] = nodes["m_o"] + t["b_o"]
+    nodes["r"] = t["y"] - nodes["o"]
+    nodes["L"] = nodes["r"] ** 2
+    t |= nodes
+    name_of = {id(v): k for k, v in t.items()}
+    ran: list[str] = []
+    for name, node in nodes.items():
+        inner = node._backward
+        assert inner is not None
+
+        def logged(g: np.ndarray, inner=inner, name=name) -> None:  # type: ignore[no-untyped-def]
+            ran.append(name)
+            inner(g)
+
+        node._backward = logged
+    nodes["L"].backward()
+    complete = {name: ran.index(name) for name in nodes}
+    needs: dict[str, set[str]] = {name: set() for name in t}
+    for name, node in reversed(list(nodes.items())):  # from L down: a consumer first
+        for parent in node._prev:
+            p = name_of[id(parent)]
+            needs[p] |= {name} | needs[name]
+    for name in t:
+        if name not in nodes:  # a leaf: complete once every consumer has run
+            complete[name] = max(ran.index(c) for c in needs[name] if c in nodes) + 1
+    return complete, needs
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
 @hook(
     "backward_order",
     "the engine's backward pass of the notes' model h = ReLU(W_n x + b_n), o = W_o h + b_o, "
