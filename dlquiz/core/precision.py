@@ -77,6 +77,10 @@ def evaluate_detailed(
                 errors[id(node)] = 0.0  # a variable's value is exact
     value = np.array(values[id(e)])  # own copies: callers write redrawn points into them
     error = np.array(np.broadcast_to(errors[id(e)], value.shape))
+    # A finite value whose bound is not (a reciprocal of an underflowed product, inf times
+    # 0 in a matmul) holds no digit we can trust: the point is lost, like an overflow.
+    with np.errstate(invalid="ignore"):
+        risky |= _points(np.isfinite(value) & ~np.isfinite(error))
     return Detailed(value, error, risky)
 
 

@@ -171,7 +171,9 @@ class _Printer:
 
     def p_matmul(self, e: Expr) -> tuple[str, int]:
         a, b = e.args
-        return self.matmul(self.wrap(a, MUL), self.wrap(b, MUL + 1)), MUL
+        # A signed right operand keeps its parentheses: W@-y/s would read as (W@-y)/s,
+        # and juxtaposed (W -y) as a difference.
+        return self.matmul(self.wrap(a, MUL), self.wrap(b, NEG + 1)), MUL
 
     def matmul(self, a: str, b: str) -> str:
         return f"{a}@{b}"

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlquiz.core import expr as E
-from dlquiz.core.printing import to_latex, to_notation
+from dlquiz.core.printing import to_latex, to_notation, to_unicode
 from dlquiz.core.vars import Namespace
 from dlquiz.judge import UnusableKey, check
 from dlquiz.notation import NotationError, parse
@@ -138,3 +138,45 @@ def test_latex_round_trip(e: E.Expr) -> None:
         to_latex(e),
         verdict.feedback,
     )
+
+
+# Random well-typed vector expressions (3-vectors from z, v and the matrix W): signed and
+# divided operands of a matrix product, where a printer must keep the parentheses that
+# make the text read back as the same tree (W@-y/s read as (W@-y)/s, and ``W -y`` as a
+# difference, before the fix).
+vectors = st.recursive(
+    st.sampled_from([E.sym("z", (3, 1)), E.sym("v", (3, 1))]),
+    lambda children: st.one_of(
+        st.tuples(children, children).map(lambda ab: E.add(*ab)),
+        st.tuples(children, children).map(lambda ab: E.sub(*ab)),
+        st.tuples(children, children).map(lambda ab: E.div(*ab)),
+        children.map(E.neg),
+        children.map(lambda c: E.matmul(E.sym("W", (3, 3)), c)),
+        children.map(lambda c: E.matmul(E.transpose(E.sym("W", (3, 3))), c)),
+        st.tuples(st.sampled_from([E.sym("w"), E.num(-2), E.num(Fraction(1, 3))]), children).map(
+            lambda ab: E.mul(*ab)
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(vectors)
+def test_vector_expressions_read_back_in_every_style(e: E.Expr) -> None:
+    for printer in (to_notation, to_unicode, to_latex):
+        text = printer(e)
+        back = parse(text, NS)
+        verdict = check(to_notation(back), e, vars=NS)
+        assert verdict.equivalent or "undefined at every point" in verdict.feedback, (
+            printer.__name__,
+            text,
+            verdict.feedback,
+        )
+
+
+def test_a_signed_operand_of_a_matrix_product_keeps_its_parentheses() -> None:
+    e = parse("W.T@(-z/v)", NS)
+    assert to_notation(e) == "W.T@(-z/v)"
+    assert to_unicode(e) == "Wᵀ (-z/v)"
+    assert parse(to_unicode(e), NS) == e
