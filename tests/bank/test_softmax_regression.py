@@ -74,14 +74,24 @@ def test_gradients_accept_the_notes_forms() -> None:
     forms = {"W": "(yhat - y)@x.T", "b": "yhat - y", "x": "W.T@(softmax(o) - y)"}
     wrong = {"W": "yhat@x.T", "b": "yhat", "x": "W.T@yhat"}
     seen = set()
-    for seed in range(30):
-        wrt = family.draw_params(seed)["wrt"]
+    for seed in range(40):
+        params = family.draw_params(seed)
+        wrt = params["wrt"]
+        decay = " + 2*lambda*W" if (params["loss"], wrt) == ("weight-decay", "W") else ""
         problem = family.generate(seed)
         assert problem.vars["y"].endswith("onehot")
-        assert problem.check(forms[wrt]).equivalent, (seed, wrt)
-        assert problem.check(wrong[wrt]).mistake == "missing-label", (seed, wrt)
-        seen.add(wrt)
-    assert seen == {"W", "b", "x"}
+        assert problem.check(forms[wrt] + decay).equivalent, (seed, wrt)
+        assert problem.check(wrong[wrt] + decay).mistake == "missing-label", (seed, wrt)
+        if decay:
+            assert problem.check(forms[wrt]).mistake == "missing-decay", seed
+        if params["layer"] == "no-bias":
+            assert "b" not in problem.vars, seed
+        seen.add((wrt, params["layer"], params["loss"]))
+    assert {w for w, _, _ in seen} == {"W", "b", "x"}
+    assert {(lay, loss) for _, lay, loss in seen} >= {
+        ("affine", "cross-entropy"),
+        ("no-bias", "weight-decay"),
+    }
 
 
 def test_weight_gradient_is_the_outer_product() -> None:
