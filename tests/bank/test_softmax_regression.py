@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,6 +25,8 @@ FAMILIES = [
     "softmax-regression/weight-gradient",
 ]
 SEEDS = range(6)
+# Numeric templates of the topic, each of whose kinds is checked against the engine.
+NUMERIC_TEMPLATES = ["softmax-regression/probabilities"]
 
 
 def _softmax(o) -> list[float]:  # type: ignore[no-untyped-def]
@@ -109,7 +113,44 @@ def test_weight_gradient_is_the_outer_product() -> None:
     assert asks == {"gradient", "update"}
 
 
-def test_probabilities_add_up_to_one() -> None:
-    for seed in range(10):
+def test_probabilities_ask_three_quantities_of_one_softmax() -> None:
+    family = families()["softmax-regression/probabilities"]
+    asks = set()
+    for seed in range(30):
+        params = family.draw_params(seed)
         problem = generate("softmax-regression/probabilities", seed)
-        assert numbers(problem.answer).sum() == pytest.approx(1.0, abs=1e-9)
+        o, y = numbers(params["o"]).ravel(), numbers(params["y"]).ravel()
+        p = np.array(_softmax(o))
+        key = numbers(problem.answer).ravel()
+        ask = problem.question_kind["ask"]
+        asks.add(ask)
+        if ask == "probabilities":
+            assert key.sum() == pytest.approx(1.0, abs=1e-9)
+            np.testing.assert_allclose(key, p, rtol=1e-9)
+        elif ask == "log-probabilities":
+            np.testing.assert_allclose(key, np.log(p), rtol=1e-9)
+            assert problem.check(params["o"]).mistake == "not-normalized"
+        else:
+            assert y.sum() == 1 and set(y) <= {0.0, 1.0}
+            assert key == pytest.approx([p[int(np.argmax(y))]], rel=1e-9)
+            assert params["y"] in problem.statement
+    assert asks == {"probabilities", "log-probabilities", "correct-class"}
+
+
+def _perturbed(answer: str) -> str:
+    """Every number of a key moved by 10% (and a little more, for small ones)."""
+    return re.sub(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", lambda m: repr(float(m[0]) * 1.1 + 0.05), answer)
+
+
+@pytest.mark.parametrize("family_id", NUMERIC_TEMPLATES)
+def test_a_wrong_key_fails_the_independent_check(family_id: str) -> None:
+    """Every kind of every numeric template: the named check catches a wrong key."""
+    family = families()[family_id]
+    kinds = set()
+    for seed in range(40):
+        p = family.generate(seed)
+        kinds.add(tuple(sorted(p.question_kind.items())))
+        assert family.verify(p) == [], (family_id, seed)
+        assert family.verify(replace(p, answer=_perturbed(p.answer))), (family_id, seed)
+    for dim, values in family.kinds.items():
+        assert {dict(k)[dim] for k in kinds} == set(values), (family_id, dim)

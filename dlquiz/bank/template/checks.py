@@ -467,3 +467,168 @@ def _residual_gradient(ctx: CheckContext, depth: int) -> list[str]:
             f"{norms[True]:.2e} residual: the identity path should keep it alive"
         ]
     return []
+
+
+# --- softmax regression: cross-entropy, its Jacobian, log-sum-exp, the logistic case ------
+
+
+def _targets(y: np.ndarray) -> list[tuple[int, float]]:
+    """The classes a target puts weight on, with their weights (one-hot: one class)."""
+    return [(c, float(w)) for c, w in enumerate(y.reshape(-1)) if w != 0]
+
+
+@hook(
+    "cross_entropy",
+    "the key against the engine's F.cross_entropy of the scores o (given, or o = W x + b "
+    "from the engine's matmul) and its backward: a target y that is not one-hot (label "
+    "smoothing) is the mixture sum_c y_c * F.cross_entropy(o, c); one step of optim.SGD on "
+    "W and b for returns = W_after",
+    returns=Arg(
+        "text",
+        options=(
+            "loss",
+            "probability",
+            "log_probabilities",
+            "dl_do",
+            "dl_dW",
+            "dl_db",
+            "dl_dx",
+            "W_after",
+        ),
+    ),
+    y=Arg(
+        "number",
+        required=False,
+        doc="the target: one-hot, or weights over the classes adding up to 1 (not needed "
+        "for log_probabilities)",
+    ),
+    o=Arg("number", required=False, doc="the scores, or W, x (and b)"),
+    W=Arg("number", required=False),
+    x=Arg("number", required=False),
+    b=Arg("number", required=False),
+    lr=Arg("number", required=False, doc="the learning rate, with returns = W_after"),
+)
+def _cross_entropy(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, returns, y=None, o=None, W=None, x=None, b=None, lr=None
+) -> list[str]:
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+    from dlquiz.engine.optim import SGD
+
+    if (o is None) == (W is None or x is None):
+        return ["give either the scores o, or W and x (and b)"]
+    leaves: dict[str, Tensor] = {}
+    if o is not None:
+        leaves["o"] = Tensor(o.reshape(-1).copy(), requires_grad=True)
+        scores = leaves["o"]
+    else:
+        leaves["W"] = Tensor(W.copy(), requires_grad=True)
+        leaves["x"] = Tensor(x.reshape(-1).copy(), requires_grad=True)
+        scores = leaves["W"] @ leaves["x"]
+        if b is not None:
+            leaves["b"] = Tensor(b.reshape(-1).copy(), requires_grad=True)
+            scores = scores + leaves["b"]
+    k = scores.shape[0]
+    row = scores.reshape(1, k)
+    if returns == "log_probabilities":
+        logp = [-float(F.cross_entropy(row, [c], reduction="sum").data) for c in range(k)]
+        return ctx.agree(logp, "-F.cross_entropy of each class")
+    if y is None:
+        return [f"returns = {returns} needs the target y"]
+    target = _targets(y)
+    if y.size != k or not target or abs(sum(w for _, w in target) - 1) > 1e-9:
+        return [f"the target {y.reshape(-1).tolist()} is not a distribution over {k} classes"]
+    loss = None
+    for c, w in target:
+        term = F.cross_entropy(row, [c], reduction="sum") * w
+        loss = term if loss is None else loss + term
+    assert loss is not None
+    if returns == "loss":
+        return ctx.agree(float(loss.data), "the engine's F.cross_entropy")
+    if returns == "probability":
+        if len(target) != 1:
+            return ["returns = probability needs a one-hot target"]
+        return ctx.agree(float(np.exp(-loss.data)), "exp(-F.cross_entropy)")
+    loss.backward()
+    if returns == "W_after":
+        if "W" not in leaves or lr is None:
+            return ["returns = W_after needs W, x and lr"]
+        params = [leaves["W"]] + ([leaves["b"]] if "b" in leaves else [])
+        SGD(params, lr=float(lr.flat[0])).step()
+        return ctx.agree(leaves["W"].data, "W after the engine's optim.SGD step")
+    name = returns.removeprefix("dl_d")
+    if name not in leaves:
+        return [f"returns = {returns} needs {name} as an argument"]
+    grad = leaves[name].grad
+    return ctx.agree(grad, f"the engine's backward of F.cross_entropy (d/d{name})")
+
+
+@hook(
+    "softmax_jacobian",
+    "the key against the engine's reverse mode through F.softmax: row i of the Jacobian "
+    "d yhat/d o is the backward of yhat_i; with g, the vector-Jacobian product J.T g",
+    o=Arg("number", doc="the scores"),
+    returns=Arg("text", options=("matrix", "vjp")),
+    g=Arg("number", required=False, doc="the upstream gradient dL/dyhat, for vjp"),
+)
+def _softmax_jacobian(ctx: CheckContext, o, returns, g=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    scores = o.reshape(-1)
+    k = scores.size
+    if returns == "vjp":
+        if g is None:
+            return ["returns = vjp needs g"]
+        t = Tensor(scores.copy(), requires_grad=True)
+        (F.softmax(t, axis=-1) * Tensor(g.reshape(-1))).sum().backward()
+        return ctx.agree(t.grad, "the engine's backward through F.softmax")
+    rows = []
+    for i in range(k):
+        t = Tensor(scores.copy(), requires_grad=True)
+        (F.softmax(t, axis=-1) * Tensor(np.eye(k)[i])).sum().backward()
+        rows.append(t.grad.copy())
+    return ctx.agree(np.array(rows), "the engine's Jacobian of F.softmax, row by row")
+
+
+@hook(
+    "logsumexp",
+    "the key against the engine's F.logsumexp of the scores (which subtracts their maximum)",
+    o=Arg("number", doc="the scores"),
+    shift=Arg("number", required=False, doc="subtracted from the result (lse - shift)"),
+)
+def _logsumexp(ctx: CheckContext, o, shift=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    value = float(F.logsumexp(Tensor(o.reshape(-1)), axis=-1).data)
+    if shift is not None:
+        value -= float(shift.flat[0])
+    return ctx.agree(value, "the engine's F.logsumexp")
+
+
+@hook(
+    "logistic",
+    "the notes' logistic case as softmax regression with two classes: sigmoid(z) is "
+    "F.softmax of the scores [0, z], the binary cross-entropy of a label y in {0, 1} is "
+    "F.cross_entropy of those scores, and dL/dz its backward",
+    z=Arg("number", doc="the score (a scalar)"),
+    y=Arg("number", doc="the label, 0 or 1"),
+    returns=Arg("text", options=("probability", "loss", "dl_dz")),
+)
+def _logistic(ctx: CheckContext, z, y, returns) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    label = float(y.flat[0])
+    if label not in (0.0, 1.0):
+        return [f"the label {label} is neither 0 nor 1"]
+    t = Tensor(np.array([float(z.flat[0])]), requires_grad=True)
+    row = t.reshape(1, 1) * Tensor(np.array([[0.0, 1.0]]))  # the two scores [0, z]
+    if returns == "probability":
+        return ctx.agree(float(F.softmax(row, axis=-1).data[0, 1]), "F.softmax of [0, z]")
+    loss = F.cross_entropy(row, [int(label)], reduction="sum")
+    if returns == "loss":
+        return ctx.agree(float(loss.data), "F.cross_entropy of the scores [0, z]")
+    loss.backward()
+    return ctx.agree(t.grad, "the engine's backward of F.cross_entropy of [0, z]")
