@@ -26,7 +26,7 @@ FAMILIES = [
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
-NUMERIC_TEMPLATES = ["softmax-regression/probabilities"]
+NUMERIC_TEMPLATES = ["softmax-regression/probabilities", "softmax-regression/dl-do"]
 
 
 def _softmax(o) -> list[float]:  # type: ignore[no-untyped-def]
@@ -61,16 +61,31 @@ def test_loss_value_is_minus_log_of_the_correct_probability() -> None:
 
 def test_dl_do_is_softmax_minus_onehot() -> None:
     family = families()["softmax-regression/dl-do"]
-    for seed in range(20):
-        ex = family.example(seed)
+    asks = set()
+    for seed in range(30):
+        params = family.draw_params(seed)
         problem = family.generate(seed)
-        p = _softmax(ex.o)
-        expected = [v - (1 if i == ex.label else 0) for i, v in enumerate(p)]
+        o, y = numbers(params["o"]).ravel(), numbers(params["y"]).ravel()
+        pick = numbers(params["pick"]).ravel()
+        assert y.sum() == 1 and pick.sum() == 1 and pick @ y == 0
+        p = np.array(_softmax(o))
+        grad = p - y
         got = numbers(problem.answer).ravel()
-        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-        assert abs(got.sum()) < 1e-9
-        shown = "[" + ", ".join(f"{v:.5f}" for v in p) + "]"
-        assert problem.check(shown).mistake == "missing-label"
+        ask = problem.question_kind["ask"]
+        asks.add(ask)
+        if ask == "vector":
+            np.testing.assert_allclose(got, grad, rtol=1e-9, atol=1e-12)
+            assert abs(got.sum()) < 1e-9
+            shown = "[" + ", ".join(f"{v:.5f}" for v in p) + "]"
+            assert problem.check(shown).mistake == "missing-label"
+        elif ask == "correct":
+            assert got == pytest.approx([grad @ y], rel=1e-9) and got[0] < 0
+            assert problem.check(f"{p @ y:.5f}").mistake == "missing-label"
+        else:
+            assert got == pytest.approx([grad @ pick], rel=1e-9) and got[0] > 0
+            assert problem.check(f"{p @ pick - 1:.5f}").mistake == "subtracted-label"
+            assert f"class {int(np.argmax(pick)) + 1} of {len(o)}" in problem.statement
+    assert asks == {"vector", "correct", "other"}
 
 
 def test_gradients_accept_the_notes_forms() -> None:

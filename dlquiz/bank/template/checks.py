@@ -507,10 +507,27 @@ def _targets(y: np.ndarray) -> list[tuple[int, float]]:
     x=Arg("number", required=False),
     b=Arg("number", required=False),
     lr=Arg("number", required=False, doc="the learning rate, with returns = W_after"),
+    select=Arg("number", required=False, doc="a one-hot vector: the key is that entry"),
 )
 def _cross_entropy(  # type: ignore[no-untyped-def]
-    ctx: CheckContext, returns, y=None, o=None, W=None, x=None, b=None, lr=None
+    ctx: CheckContext, returns, y=None, o=None, W=None, x=None, b=None, lr=None, select=None
 ) -> list[str]:
+    failures = _cross_entropy_result(returns, y, o, W, x, b, lr)
+    if isinstance(failures, list):
+        return failures
+    what, result = failures
+    if select is not None:
+        pick = select.reshape(-1)
+        if pick.size != result.size or sorted(set(pick.tolist())) != [0.0, 1.0] or pick.sum() != 1:
+            return [f"select = {pick.tolist()} is not one-hot over {result.size} entries"]
+        result, what = float(pick @ result.reshape(-1)), f"{what}, the selected entry"
+    return ctx.agree(result, what)
+
+
+def _cross_entropy_result(  # type: ignore[no-untyped-def]
+    returns, y, o, W, x, b, lr
+) -> list[str] | tuple[str, np.ndarray]:
+    """What the engine gives for ``returns`` (a description and the numbers), or failures."""
     from dlquiz.engine import Tensor
     from dlquiz.engine import functional as F
     from dlquiz.engine.optim import SGD
@@ -532,7 +549,7 @@ def _cross_entropy(  # type: ignore[no-untyped-def]
     row = scores.reshape(1, k)
     if returns == "log_probabilities":
         logp = [-float(F.cross_entropy(row, [c], reduction="sum").data) for c in range(k)]
-        return ctx.agree(logp, "-F.cross_entropy of each class")
+        return "-F.cross_entropy of each class", np.array(logp)
     if y is None:
         return [f"returns = {returns} needs the target y"]
     target = _targets(y)
@@ -544,23 +561,23 @@ def _cross_entropy(  # type: ignore[no-untyped-def]
         loss = term if loss is None else loss + term
     assert loss is not None
     if returns == "loss":
-        return ctx.agree(float(loss.data), "the engine's F.cross_entropy")
+        return "the engine's F.cross_entropy", np.asarray(loss.data, dtype=float)
     if returns == "probability":
         if len(target) != 1:
             return ["returns = probability needs a one-hot target"]
-        return ctx.agree(float(np.exp(-loss.data)), "exp(-F.cross_entropy)")
+        return "exp(-F.cross_entropy)", np.exp(-np.asarray(loss.data, dtype=float))
     loss.backward()
     if returns == "W_after":
         if "W" not in leaves or lr is None:
             return ["returns = W_after needs W, x and lr"]
         params = [leaves["W"]] + ([leaves["b"]] if "b" in leaves else [])
         SGD(params, lr=float(lr.flat[0])).step()
-        return ctx.agree(leaves["W"].data, "W after the engine's optim.SGD step")
+        return "W after the engine's optim.SGD step", leaves["W"].data.copy()
     name = returns.removeprefix("dl_d")
     if name not in leaves:
         return [f"returns = {returns} needs {name} as an argument"]
     grad = leaves[name].grad
-    return ctx.agree(grad, f"the engine's backward of F.cross_entropy (d/d{name})")
+    return f"the engine's backward of F.cross_entropy (d/d{name})", grad.copy()
 
 
 @hook(
