@@ -26,7 +26,11 @@ FAMILIES = [
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
-NUMERIC_TEMPLATES = ["softmax-regression/probabilities", "softmax-regression/dl-do"]
+NUMERIC_TEMPLATES = [
+    "softmax-regression/probabilities",
+    "softmax-regression/dl-do",
+    "softmax-regression/weight-gradient",
+]
 
 
 def _softmax(o) -> list[float]:  # type: ignore[no-untyped-def]
@@ -113,19 +117,45 @@ def test_gradients_accept_the_notes_forms() -> None:
     }
 
 
+def _weight_step(params: dict[str, str]) -> tuple[np.ndarray, np.ndarray, float]:
+    """W, the gradient (yhat - y) x^T by plain NumPy, and eta, from a draw's texts."""
+    from fractions import Fraction
+
+    W = numbers(params["W"])
+    x, b, y = (numbers(params[n]).ravel() for n in ("x", "b", "y"))
+    p = np.array(_softmax(W @ x + b))
+    return W, np.outer(p - y, x), float(Fraction(params["eta"]))
+
+
 def test_weight_gradient_is_the_outer_product() -> None:
     family = families()["softmax-regression/weight-gradient"]
     asks = set()
     for seed in range(20):
-        s = family.step(seed)
+        params = family.draw_params(seed)
         problem = family.generate(seed)
-        p = np.array(_softmax(s.o))
-        y = np.eye(len(s.b))[s.label]
-        grad = np.outer(p - y, np.array(s.x, dtype=float))
-        expected = grad if s.ask == "gradient" else np.array(s.W) - float(s.eta) * grad
+        W, grad, eta = _weight_step(params)
+        ask = problem.question_kind["ask"]
+        expected = grad if ask == "gradient" else W - eta * grad
         np.testing.assert_allclose(numbers(problem.answer), expected, rtol=1e-9, atol=1e-12)
-        asks.add(s.ask)
+        asks.add(ask)
     assert asks == {"gradient", "update"}
+
+
+def test_an_sgd_step_on_w_changes_an_entry_by_at_least_one_percent() -> None:
+    """Issue 13: no update that barely moves W (once 10% of draws moved it by < 2e-4)."""
+    family = families()["softmax-regression/weight-gradient"]
+    updates = 0
+    for seed in range(300):
+        params = family.draw_params(seed)
+        W, grad, eta = _weight_step(params)
+        change = np.abs(eta * grad) / np.maximum(np.abs(W), 1.0)
+        assert change.max() >= 0.01, (seed, change.max())
+        if params["ask"] == "update":
+            updates += 1
+            key = numbers(family.generate(seed).answer) if seed < 60 else W - eta * grad
+            moved = np.abs(key - W) / np.maximum(np.abs(W), 1.0)
+            assert moved.max() >= 0.01 - 1e-9, (seed, moved.max())
+    assert updates >= 100
 
 
 def test_probabilities_ask_three_quantities_of_one_softmax() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -18,7 +17,7 @@ from dlquiz.bank.coded.common import (
 from dlquiz.bank.family import Family, dims, register
 from dlquiz.bank.problem import Problem
 from dlquiz.bank.rand import Draw
-from dlquiz.core.numbers import array_text, fmt, fmt_key
+from dlquiz.core.numbers import fmt, fmt_key
 
 
 def _finite(candidates: list) -> list:
@@ -182,155 +181,3 @@ class CrossEntropyValue(Family):
         if not np.isclose(float(problem.answer), n30(exact), rtol=1e-8, atol=0):
             failures.append(f"engine loss {problem.answer} differs from the exact {n30(exact)}")
         return failures
-
-
-@dataclass(frozen=True)
-class _Step:
-    W: tuple[tuple[int, ...], ...]
-    b: tuple[int, ...]
-    x: tuple[int, ...]
-    label: int
-    eta: Fraction
-    ask: str  # "gradient" (dL/dW) or "update" (W after one SGD step)
-
-    @property
-    def o(self) -> tuple[int, ...]:
-        return tuple(
-            sum(w * xi for w, xi in zip(row, self.x, strict=True)) + bi
-            for row, bi in zip(self.W, self.b, strict=True)
-        )
-
-
-@register
-class SoftmaxSgdStep(Family):
-    id = "softmax-regression/weight-gradient"
-    topic = "softmax-regression"
-    title = "The weight gradient of softmax regression and one SGD step on W, in numbers"
-    kind = "numbers"
-    kinds = dims(ask=("gradient", "update"))
-
-    def question_kind(self, seed: int) -> dict[str, str]:
-        return {"ask": self.step(seed).ask}
-
-    def step(self, seed: int) -> _Step:
-        draw = Draw(self.id, seed)
-        k, d = draw.integer(2, 3), draw.integer(2, 3)
-        ask = draw.choice(["gradient", "update"])
-        eta = draw.choice([Fraction(1, 2), Fraction(1, 10), Fraction(1, 5), Fraction(1)])
-        while True:
-            W = tuple(tuple(draw.integer(-2, 2) for _ in range(d)) for _ in range(k))
-            b = tuple(draw.integer(-1, 1) for _ in range(k))
-            x = tuple(draw.nonzero(-2, 2) for _ in range(d))
-            s = _Step(W, b, x, draw.integer(0, k - 1), eta, ask)
-            if len(set(s.o)) > 1 and max(abs(v) for v in s.o) <= 5:
-                return s
-
-    @staticmethod
-    def engine(s: _Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities, dL/dW, W after the step) from the engine's autograd and SGD."""
-        from dlquiz.engine import Tensor
-        from dlquiz.engine import functional as F
-        from dlquiz.engine.optim import SGD
-
-        W = Tensor(np.array(s.W, dtype=float), requires_grad=True)
-        b = Tensor(np.array(s.b, dtype=float), requires_grad=True)
-        x = Tensor(np.array(s.x, dtype=float))
-        o = W @ x + b
-        probabilities = F.softmax(o, axis=-1).data.copy()
-        loss = F.cross_entropy(o.reshape(1, len(s.b)), [s.label], reduction="sum")
-        loss.backward()
-        grad = W.grad.copy()
-        SGD([W, b], lr=float(s.eta)).step()
-        return probabilities, grad, W.data.copy()
-
-    def generate(self, seed: int) -> Problem:
-        s = self.step(seed)
-        k, d = len(s.W), len(s.x)
-        p, grad, updated = self.engine(s)
-        y = np.array(_onehot(k, s.label), dtype=float)
-        xv = np.array(s.x, dtype=float)
-        W0 = np.array(s.W, dtype=float)
-        key = grad if s.ask == "gradient" else updated
-        question = (
-            "Compute the gradient $d/dW L$"
-            if s.ask == "gradient"
-            else f"Compute $W$ after one SGD step $W <- W - eta*d/dW L$ with $eta = {s.eta}$"
-        )
-        statement = (
-            f"A softmax regression model has $W = {matrix(s.W)}$ and "
-            f"$b = {vector(s.b)}$. For the input $x = {vector(s.x)}$ with one-hot label "
-            f"$y = {vector(_onehot(k, s.label))}$, its scores are $o = W@x + b$, "
-            "$yhat = softmax(o)$ and the loss is $L = -sum(y*log(yhat))$. "
-            f"{question} (a {k}x{d} matrix, rows as in $W$), to 3 significant figures."
-        )
-
-        def as_update(g: np.ndarray) -> np.ndarray:
-            return g if s.ask == "gradient" else W0 - float(s.eta) * g
-
-        delta = p - y
-        candidates = [
-            (
-                "missing-label",
-                as_update(np.outer(p, xv)),
-                "The label is missing: ∂L/∂o = ŷ - y, so ∂L/∂W = (ŷ - y) xᵀ, not ŷ xᵀ.",
-            ),
-            (
-                "sign",
-                as_update(-grad) if s.ask == "gradient" else W0 + float(s.eta) * grad,
-                "The sign is flipped: ∂L/∂o = ŷ - y"
-                + ("." if s.ask == "gradient" else ", and the step subtracts η times it."),
-            ),
-        ]
-        if k == d:  # same shape: a transposed answer is a value mistake, named here
-            candidates.append(
-                (
-                    "transposed",
-                    as_update(np.outer(xv, delta)),
-                    "∂L/∂W = (ŷ - y) xᵀ has one row per class, like W: you have x (ŷ - y)ᵀ.",
-                )
-            )
-        mistakes = keep_distinct(key, candidates, text=lambda v: array_text(v, None, rows=True))
-        shown = array_text(grad, rows=True)
-        update = (
-            ""
-            if s.ask == "gradient"
-            else f" The step subtracts η = {fmt(s.eta)} times it from W: "
-            + array_text(updated, rows=True)
-            + "."
-        )
-        return self.problem(
-            seed,
-            statement=statement,
-            answer=array_text(key, None, rows=True),
-            hints=[
-                "First the scores and the probabilities; then $d/do L = yhat - y$.",
-                "$d/dW L = (yhat - y)@x.T$: row $i$ is $(yhat_i - y_i)$ times $x.T$.",
-            ],
-            solution=(
-                f"The scores are o = W x + b = {vector(s.o)} and the probabilities "
-                f"softmax(o) = {vector([fmt(float(v), 4) for v in p])}. The notes' "
-                f"$d/do L = yhat - y$ = {vector([fmt(float(v), 4) for v in delta])}, and "
-                "since $o = W@x + b$ the gradient for $W$ is the outer product "
-                f"$d/dW L = (yhat - y)@x.T$ = {shown}.{update}"
-            ),
-            mistakes=mistakes,
-        )
-
-    def verify(self, problem: Problem) -> list[str]:
-        s = self.step(problem.seed)
-        exact = _exact_softmax(s.o)
-        rows = []
-        for i, e in enumerate(exact):
-            g = [(e - (1 if i == s.label else 0)) * xi for xi in s.x]
-            if s.ask == "update":
-                g = [
-                    w - sp.Rational(s.eta.numerator, s.eta.denominator) * gi
-                    for w, gi in zip(s.W[i], g, strict=True)
-                ]
-            rows.append([n30(v) for v in g])
-        key = np.array(
-            [[float(v) for v in row.split(",")] for row in problem.answer.strip("[]").split(";")]
-        )
-        if not np.allclose(key, np.array(rows), rtol=1e-8, atol=1e-12):
-            return [f"engine {s.ask} {key.tolist()} differs from the exact {rows}"]
-        return []
