@@ -23,6 +23,7 @@ FAMILIES = [
     "softmax-regression/dl-do",
     "softmax-regression/gradients",
     "softmax-regression/weight-gradient",
+    "softmax-regression/loss-value",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -52,15 +53,22 @@ def test_same_seed_same_problem(family_id: str) -> None:
 
 def test_loss_value_is_minus_log_of_the_correct_probability() -> None:
     family = families()["softmax-regression/loss-value"]
+    given = set()
     for seed in range(20):
-        ex = family.example(seed)
+        params = family.draw_params(seed)
         problem = family.generate(seed)
-        expected = -math.log(_softmax(ex.o)[ex.label])
+        y = numbers(params["y"]).ravel()
+        if params["given"] == "model":  # the scores come from the model in the statement
+            o = numbers(params["W"]) @ numbers(params["x"]).ravel() + numbers(params["b"]).ravel()
+            assert params["W"] in problem.statement and params["x"] in problem.statement
+        else:
+            o = numbers(params["s"]).ravel()
+            assert params["s"] in problem.statement
+        given.add(params["given"])
+        expected = -math.log(_softmax(o)[int(np.argmax(y))])
         assert float(problem.answer) == pytest.approx(expected, rel=1e-9)
         assert problem.check(f"{-expected:.4f}").mistake == "sign"
-        if ex.W is not None:  # the scores come from the model in the statement
-            o = np.array(ex.W) @ np.array(ex.x) + np.array(ex.b)
-            assert tuple(o) == ex.o
+    assert given == {"scores", "model"}
 
 
 def test_dl_do_is_softmax_minus_onehot() -> None:
