@@ -77,6 +77,11 @@ POINTS: tuple[Point, ...] = (
             "softmax-regression/weight-gradient",
         ),
     ),
+    Point(
+        "softmax-regression",
+        "behind dL/do_i = softmax(o)_i - y_i: the Jacobian dŷ/do = diag(ŷ) - ŷŷᵀ",
+        ("softmax-regression/jacobian",),
+    ),
     # --- activations ----------------------------------------------------------------------
     Point(
         "activations",

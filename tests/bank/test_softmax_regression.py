@@ -24,6 +24,7 @@ FAMILIES = [
     "softmax-regression/gradients",
     "softmax-regression/weight-gradient",
     "softmax-regression/loss-value",
+    "softmax-regression/jacobian",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -207,3 +208,39 @@ def test_a_wrong_key_fails_the_independent_check(family_id: str) -> None:
         assert family.verify(replace(p, answer=_perturbed(p.answer))), (family_id, seed)
     for dim, values in family.kinds.items():
         assert {dict(k)[dim] for k in kinds} == set(values), (family_id, dim)
+
+
+def _jacobian(o: np.ndarray) -> np.ndarray:
+    """The softmax Jacobian by central differences of plain-math softmax (rows i, columns j)."""
+    h = 1e-6
+    cols = [
+        (np.array(_softmax(o + h * e)) - np.array(_softmax(o - h * e))) / (2 * h)
+        for e in np.eye(len(o))
+    ]
+    return np.array(cols).T
+
+
+def test_the_jacobian_matches_finite_differences_and_its_rows_add_to_zero() -> None:
+    family = families()["softmax-regression/jacobian"]
+    asks = set()
+    for seed in range(40):
+        params = family.draw_params(seed)
+        problem = family.generate(seed)
+        o, u, v, g = (numbers(params[n]).ravel() for n in ("o", "u", "v", "g"))
+        J = _jacobian(o)
+        key = numbers(problem.answer)
+        ask = problem.question_kind["ask"]
+        asks.add(ask)
+        expected = {
+            "matrix": J,
+            "diagonal": np.array([[u @ J @ u]]),
+            "off-diagonal": np.array([[u @ J @ v]]),
+            "vjp": (J.T @ g).reshape(-1, 1),
+        }[ask]
+        np.testing.assert_allclose(key.reshape(expected.shape), expected, rtol=1e-6, atol=1e-9)
+        if ask == "matrix":
+            np.testing.assert_allclose(key.sum(axis=1), 0, atol=1e-9)
+            assert not problem.check(re.sub(r"-\d[^,;\]]*", "0", problem.answer)).equivalent
+        if ask == "off-diagonal":
+            assert key.item() < 0 and problem.check("0").mistake == "independent"
+    assert asks == {"matrix", "diagonal", "off-diagonal", "vjp"}

@@ -587,8 +587,10 @@ def _cross_entropy_result(  # type: ignore[no-untyped-def]
     o=Arg("number", doc="the scores"),
     returns=Arg("text", options=("matrix", "vjp")),
     g=Arg("number", required=False, doc="the upstream gradient dL/dyhat, for vjp"),
+    u=Arg("number", required=False, doc="one-hot: with v, the key is the entry u.T J v"),
+    v=Arg("number", required=False),
 )
-def _softmax_jacobian(ctx: CheckContext, o, returns, g=None) -> list[str]:  # type: ignore[no-untyped-def]
+def _softmax_jacobian(ctx: CheckContext, o, returns, g=None, u=None, v=None) -> list[str]:  # type: ignore[no-untyped-def]
     from dlquiz.engine import Tensor
     from dlquiz.engine import functional as F
 
@@ -605,7 +607,14 @@ def _softmax_jacobian(ctx: CheckContext, o, returns, g=None) -> list[str]:  # ty
         t = Tensor(scores.copy(), requires_grad=True)
         (F.softmax(t, axis=-1) * Tensor(np.eye(k)[i])).sum().backward()
         rows.append(t.grad.copy())
-    return ctx.agree(np.array(rows), "the engine's Jacobian of F.softmax, row by row")
+    jacobian = np.array(rows)
+    if u is not None and v is not None:
+        a, b = u.reshape(-1), v.reshape(-1)
+        for pick in (a, b):
+            if pick.size != k or sorted(set(pick.tolist())) != [0.0, 1.0] or pick.sum() != 1:
+                return [f"u and v must be one-hot over {k} entries, not {pick.tolist()}"]
+        return ctx.agree(float(a @ jacobian @ b), "an entry of the engine's Jacobian of F.softmax")
+    return ctx.agree(jacobian, "the engine's Jacobian of F.softmax, row by row")
 
 
 @hook(
