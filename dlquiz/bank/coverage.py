@@ -80,7 +80,7 @@ POINTS: tuple[Point, ...] = (
     Point(
         "softmax-regression",
         "behind dL/do_i = softmax(o)_i - y_i: the Jacobian dŷ/do = diag(ŷ) - ŷŷᵀ",
-        ("softmax-regression/jacobian",),
+        ("softmax-regression/jacobian", "softmax-regression/jacobian-matrix"),
     ),
     # --- activations ----------------------------------------------------------------------
     Point(

@@ -25,6 +25,7 @@ FAMILIES = [
     "softmax-regression/weight-gradient",
     "softmax-regression/loss-value",
     "softmax-regression/jacobian",
+    "softmax-regression/jacobian-matrix",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -244,3 +245,24 @@ def test_the_jacobian_matches_finite_differences_and_its_rows_add_to_zero() -> N
         if ask == "off-diagonal":
             assert key.item() < 0 and problem.check("0").mistake == "independent"
     assert asks == {"matrix", "diagonal", "off-diagonal", "vjp"}
+
+
+def test_the_matrix_form_of_the_jacobian_is_accepted_and_its_shortcuts_diagnosed() -> None:
+    family = families()["softmax-regression/jacobian-matrix"]
+    # (the judge misjudges (softmax(o)@softmax(o).T)@(y/softmax(o)), so the cross-entropy's
+    # minus sign stays outside the product)
+    up = {"upstream": ("", "g"), "squared": ("", "(yhat - t)"), "cross-entropy": ("-", "(y/yhat)")}
+    around = {"b": ("", ""), "x": ("W.T@(", ")"), "W": ("(", ")@x.T")}
+    seen = set()
+    for seed in range(24):
+        params = family.draw_params(seed)
+        problem = family.generate(seed)
+        pre, post = around[params["wrt"]]
+        sign, u = up[params["loss"]]
+        jacobian = f"{pre}{sign}(diag(yhat) - yhat@yhat.T)@{u}{post}"
+        assert problem.check(jacobian).equivalent, (seed, jacobian)
+        assert problem.check(f"{pre}{sign}diag(yhat)@{u}{post}").mistake == "no-outer", seed
+        if params["loss"] == "cross-entropy":
+            assert problem.check(f"{pre}(yhat - y){post}").equivalent, seed
+        seen.add((params["loss"], params["wrt"]))
+    assert {loss for loss, _ in seen} == set(up) and {w for _, w in seen} == set(around)
