@@ -82,6 +82,11 @@ POINTS: tuple[Point, ...] = (
         "behind dL/do_i = softmax(o)_i - y_i: the Jacobian dŷ/do = diag(ŷ) - ŷŷᵀ",
         ("softmax-regression/jacobian", "softmax-regression/jacobian-matrix"),
     ),
+    Point(
+        "softmax-regression",
+        "softmax(o + c) = softmax(o), and log Σ_k exp(o_k) = m + log Σ_k exp(o_k - m) with m the largest score",
+        ("softmax-regression/log-sum-exp",),
+    ),
     # --- activations ----------------------------------------------------------------------
     Point(
         "activations",

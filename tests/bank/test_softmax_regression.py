@@ -26,6 +26,7 @@ FAMILIES = [
     "softmax-regression/loss-value",
     "softmax-regression/jacobian",
     "softmax-regression/jacobian-matrix",
+    "softmax-regression/log-sum-exp",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -266,3 +267,33 @@ def test_the_matrix_form_of_the_jacobian_is_accepted_and_its_shortcuts_diagnosed
             assert problem.check(f"{pre}(yhat - y){post}").equivalent, seed
         seen.add((params["loss"], params["wrt"]))
     assert {loss for loss, _ in seen} == set(up) and {w for _, w in seen} == set(around)
+
+
+def test_log_sum_exp_keys_are_the_stable_plain_math_and_never_overflow() -> None:
+    family = families()["softmax-regression/log-sum-exp"]
+    asks = set()
+    for seed in range(40):
+        params = family.draw_params(seed)
+        problem = family.generate(seed)
+        m = float(params["m"])
+        d, y, small = (numbers(params[n]).ravel() for n in ("d", "y", "small"))
+        assert d.max() == 0 and abs(m) >= 200  # exp(o) over- or underflows in float64
+        o = m + d
+        lse = m + math.log(sum(math.exp(v) for v in d))
+        key = numbers(problem.answer).ravel()
+        ask = problem.question_kind["ask"]
+        asks.add(ask)
+        if ask == "shifted":
+            np.testing.assert_allclose(key, _softmax(small), rtol=1e-9)
+            c = float(params["c"])
+            np.testing.assert_allclose(key, _softmax(small + c), rtol=1e-9)
+            continue
+        assert f"{int(o[0])}" in problem.statement
+        expected = {
+            "log-probabilities": o - lse,
+            "loss": np.array([lse - o @ y]),
+            "probabilities": np.array(_softmax(o)),
+        }[ask]
+        np.testing.assert_allclose(key, expected, rtol=1e-9, atol=1e-12)
+        assert np.isfinite(key).all() and np.abs(key).max() < 20
+    assert asks == {"log-probabilities", "loss", "probabilities", "shifted"}
