@@ -84,7 +84,8 @@ POINTS: tuple[Point, ...] = (
     ),
     Point(
         "softmax-regression",
-        "softmax(o + c) = softmax(o), and log Σ_k exp(o_k) = m + log Σ_k exp(o_k - m) with m the largest score",
+        "softmax(o + c) = softmax(o), and log Σ_k exp(o_k) = m + log Σ_k exp(o_k - m) "
+        "with m the largest score",
         ("softmax-regression/log-sum-exp",),
     ),
     # --- activations ----------------------------------------------------------------------
