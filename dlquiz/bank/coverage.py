@@ -88,6 +88,12 @@ POINTS: tuple[Point, ...] = (
         "with m the largest score",
         ("softmax-regression/log-sum-exp",),
     ),
+    Point(
+        "softmax-regression",
+        "cross-entropy with label smoothing, y_smooth = (1 - ε)y + ε/K, and dL/do = ŷ - y_smooth",
+        ("softmax-regression/label-smoothing",),
+        beyond=True,
+    ),
     # --- activations ----------------------------------------------------------------------
     Point(
         "activations",

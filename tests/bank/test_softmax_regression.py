@@ -27,6 +27,7 @@ FAMILIES = [
     "softmax-regression/jacobian",
     "softmax-regression/jacobian-matrix",
     "softmax-regression/log-sum-exp",
+    "softmax-regression/label-smoothing",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -297,3 +298,33 @@ def test_log_sum_exp_keys_are_the_stable_plain_math_and_never_overflow() -> None
         np.testing.assert_allclose(key, expected, rtol=1e-9, atol=1e-12)
         assert np.isfinite(key).all() and np.abs(key).max() < 20
     assert asks == {"log-probabilities", "loss", "probabilities", "shifted"}
+
+
+def test_label_smoothing_is_beyond_the_notes_and_its_gradient_is_yhat_minus_y_smooth() -> None:
+    family = families()["softmax-regression/label-smoothing"]
+    asks = set()
+    for seed in range(30):
+        params = family.draw_params(seed)
+        problem = family.generate(seed)
+        assert problem.statement.startswith("Beyond the notes")
+        o, y = numbers(params["o"]).ravel(), numbers(params["y"]).ravel()
+        eps, k = float(params["epsilon"]), len(o)
+        soft = (1 - eps) * y + eps / k
+        p = np.array(_softmax(o))
+        key = numbers(problem.answer).ravel()
+        ask = problem.question_kind["ask"]
+        asks.add(ask)
+        expected = {
+            "loss": [-(soft @ np.log(p))],
+            "gradient": p - soft,
+            "correct": [(p - soft) @ y],
+        }[ask]
+        np.testing.assert_allclose(key, expected, rtol=1e-9, atol=1e-12)
+        if ask == "gradient":
+            assert abs(key.sum()) < 1e-9
+            assert problem.check(problem_text(p - y)).mistake == "one-hot-target"
+    assert asks == {"loss", "gradient", "correct"}
+
+
+def problem_text(v: np.ndarray) -> str:
+    return "[" + ", ".join(f"{x:.6f}" for x in v) + "]"
