@@ -94,6 +94,11 @@ POINTS: tuple[Point, ...] = (
         ("softmax-regression/label-smoothing",),
         beyond=True,
     ),
+    Point(
+        "softmax-regression",
+        "(logistic): two classes, ŷ = sigmoid(z) with the binary cross-entropy, dL/dz = σ(z) - y",
+        ("softmax-regression/logistic",),
+    ),
     # --- activations ----------------------------------------------------------------------
     Point(
         "activations",

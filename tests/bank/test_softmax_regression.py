@@ -28,6 +28,7 @@ FAMILIES = [
     "softmax-regression/jacobian-matrix",
     "softmax-regression/log-sum-exp",
     "softmax-regression/label-smoothing",
+    "softmax-regression/logistic",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -328,3 +329,29 @@ def test_label_smoothing_is_beyond_the_notes_and_its_gradient_is_yhat_minus_y_sm
 
 def problem_text(v: np.ndarray) -> str:
     return "[" + ", ".join(f"{x:.6f}" for x in v) + "]"
+
+
+def test_the_logistic_case_is_sigmoid_and_the_gradient_sigmoid_minus_y() -> None:
+    family = families()["softmax-regression/logistic"]
+    asks = set()
+    for seed in range(40):
+        params = family.draw_params(seed)
+        problem = family.generate(seed)
+        w, x = numbers(params["w"]).ravel(), numbers(params["x"]).ravel()
+        z = w @ x + float(params["b"])
+        y = float(params["y"])
+        s = 1 / (1 + math.exp(-z))
+        assert s == pytest.approx(_softmax([0.0, z])[1], rel=1e-12)  # two-class softmax
+        key = numbers(problem.answer).ravel()
+        ask = problem.question_kind["ask"]
+        asks.add(ask)
+        expected = {
+            "probability": [s],
+            "loss": [-(y * math.log(s) + (1 - y) * math.log(1 - s))],
+            "dl-dz": [s - y],
+            "dl-dw": (s - y) * x,
+        }[ask]
+        np.testing.assert_allclose(key, expected, rtol=1e-9, atol=1e-12)
+        if ask == "dl-dz":
+            assert problem.check(f"{s * (1 - s):.6f}").mistake == "sigmoid-derivative"
+    assert asks == {"probability", "loss", "dl-dz", "dl-dw"}

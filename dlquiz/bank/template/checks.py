@@ -637,24 +637,45 @@ def _logsumexp(ctx: CheckContext, o, shift=None) -> list[str]:  # type: ignore[n
     "logistic",
     "the notes' logistic case as softmax regression with two classes: sigmoid(z) is "
     "F.softmax of the scores [0, z], the binary cross-entropy of a label y in {0, 1} is "
-    "F.cross_entropy of those scores, and dL/dz its backward",
-    z=Arg("number", doc="the score (a scalar)"),
+    "F.cross_entropy of those scores, and dL/dz (or dL/dw, with z = w.T x + b from the "
+    "engine's matmul) its backward",
     y=Arg("number", doc="the label, 0 or 1"),
-    returns=Arg("text", options=("probability", "loss", "dl_dz")),
+    returns=Arg("text", options=("probability", "loss", "dl_dz", "dl_dw")),
+    z=Arg("number", required=False, doc="the score (a scalar), or w, x and b"),
+    w=Arg("number", required=False),
+    x=Arg("number", required=False),
+    b=Arg("number", required=False),
 )
-def _logistic(ctx: CheckContext, z, y, returns) -> list[str]:  # type: ignore[no-untyped-def]
+def _logistic(ctx: CheckContext, y, returns, z=None, w=None, x=None, b=None) -> list[str]:  # type: ignore[no-untyped-def]
     from dlquiz.engine import Tensor
     from dlquiz.engine import functional as F
 
     label = float(y.flat[0])
     if label not in (0.0, 1.0):
         return [f"the label {label} is neither 0 nor 1"]
-    t = Tensor(np.array([float(z.flat[0])]), requires_grad=True)
-    row = t.reshape(1, 1) * Tensor(np.array([[0.0, 1.0]]))  # the two scores [0, z]
+    if (z is None) == (w is None or x is None):
+        return ["give either the score z, or w and x (and b)"]
+    if z is not None:
+        weights = None
+        score = Tensor(np.array([float(z.flat[0])]), requires_grad=True)
+        leaf = score
+    else:
+        weights = Tensor(w.reshape(-1).copy(), requires_grad=True)
+        score = (weights * Tensor(x.reshape(-1))).sum().reshape(1)
+        if b is not None:
+            score = score + Tensor(b.reshape(-1))
+        leaf = None
+    row = score.reshape(1, 1) * Tensor(np.array([[0.0, 1.0]]))  # the two scores [0, z]
     if returns == "probability":
         return ctx.agree(float(F.softmax(row, axis=-1).data[0, 1]), "F.softmax of [0, z]")
     loss = F.cross_entropy(row, [int(label)], reduction="sum")
     if returns == "loss":
         return ctx.agree(float(loss.data), "F.cross_entropy of the scores [0, z]")
     loss.backward()
-    return ctx.agree(t.grad, "the engine's backward of F.cross_entropy of [0, z]")
+    if returns == "dl_dw":
+        if weights is None:
+            return ["returns = dl_dw needs w and x"]
+        return ctx.agree(weights.grad, "the engine's backward to w of F.cross_entropy of [0, z]")
+    if leaf is None:
+        return ["returns = dl_dz needs the score z"]
+    return ctx.agree(leaf.grad, "the engine's backward of F.cross_entropy of [0, z]")
