@@ -106,6 +106,25 @@ def test_batch_gradient_convention_mistake_is_named() -> None:
     pytest.fail("no seed drew the averaged, bias-free case")
 
 
+def test_batch_gradient_words_say_what_the_formula_says() -> None:
+    """Issue 13: the prose said "the sum of the squared errors" beside 1/2*sum(...)."""
+    import re
+
+    family = families()["linear-regression/batch-gradient"]
+    seen = set()
+    for seed in range(200):
+        statement = family.generate(seed).statement
+        formula = statement.split("L = ", 1)[1].split(". Find", 1)[0]
+        halved = "1/2" in formula or "/2" in formula or "½" in formula
+        words = re.findall(r"(half of )?the (sum|mean) of the \d+ squared errors", statement)
+        assert len(words) == 1, (seed, statement)
+        half, aggregate = words[0]
+        assert bool(half) == halved, (seed, statement)
+        assert (aggregate + "(") in formula, (seed, statement)
+        seen.add((halved, aggregate))
+    assert len(seen) == 4
+
+
 def _sgd_floats(w0, b0, examples, eta, half):  # type: ignore[no-untyped-def]
     w, b = np.array(w0, dtype=float), float(b0)
     for x, y in examples:
