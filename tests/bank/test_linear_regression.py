@@ -134,24 +134,51 @@ def _sgd_floats(w0, b0, examples, eta, half):  # type: ignore[no-untyped-def]
     return [*w, b]
 
 
+def _run(params: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The draw's w0, b0, examples (as many as steps), eta and convention, from its texts."""
+    steps = int(params["steps"])
+    examples = [
+        (numbers(params[f"x{i}"]).ravel(), float(params[f"y{i}"])) for i in range(1, steps + 1)
+    ]
+    w0 = numbers(params["w0"]).ravel()
+    return (
+        w0,
+        float(params["b0"]),
+        examples,
+        float(Fraction(params["eta"])),
+        params["loss"] == "half",
+    )
+
+
 def test_sgd_steps_key_matches_a_plain_loop() -> None:
     family = families()["linear-regression/sgd-steps"]
-    for seed in range(20):
-        run = family.run(seed)
+    kinds = set()
+    for seed in range(30):
+        params = family.draw_params(seed)
+        w0, b0, examples, eta, half = _run(params)
         problem = family.generate(seed)
-        expected = _sgd_floats(run.w0, run.b0, run.examples, float(run.eta), run.half)
+        expected = _sgd_floats(w0, b0, examples, eta, half)
         np.testing.assert_allclose(numbers(problem.answer).ravel(), expected, rtol=1e-9, atol=1e-12)
-        assert str(run.b0) in problem.statement
+        assert f"b = {params['b0']}" in problem.statement
+        kinds.add((params["steps"], params["loss"], len(w0)))
+    assert {(s, loss) for s, loss, _ in kinds} == {
+        ("1", "half"),
+        ("1", "plain"),
+        ("2", "half"),
+        ("2", "plain"),
+    }
+    assert {d for _, _, d in kinds} == {1, 2, 3}
 
 
 def test_sgd_steps_diagnoses_the_sign_and_one_step() -> None:
     family = families()["linear-regression/sgd-steps"]
     for seed in range(40):
-        run = family.run(seed)
-        if len(run.examples) == 2:
+        params = family.draw_params(seed)
+        if params["steps"] == "2":
+            w0, b0, examples, eta, half = _run(params)
             problem = family.generate(seed)
-            ascent = _sgd_floats(run.w0, run.b0, run.examples, -float(run.eta), run.half)
-            one = _sgd_floats(run.w0, run.b0, run.examples[:1], float(run.eta), run.half)
+            ascent = _sgd_floats(w0, b0, examples, -eta, half)
+            one = _sgd_floats(w0, b0, examples[:1], eta, half)
             tags = {m["tag"] for m in problem.mistakes}
             if {"ascent", "one-step"} <= tags:
                 text = "[" + ", ".join(f"{v:.6g}" for v in ascent) + "]"
@@ -160,3 +187,15 @@ def test_sgd_steps_diagnoses_the_sign_and_one_step() -> None:
                 assert problem.check(text).mistake == "one-step"
                 return
     pytest.fail("no two-step seed with both mistakes")
+
+
+def test_a_wrong_sgd_steps_key_fails_the_engine_check() -> None:
+    import re
+    from dataclasses import replace
+
+    family = families()["linear-regression/sgd-steps"]
+    for seed in range(8):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        wrong = re.sub(r"-?\d+(?:\.\d+)?", lambda m: repr(float(m[0]) * 1.1 + 0.05), p.answer)
+        assert family.verify(replace(p, answer=wrong)), seed

@@ -679,3 +679,39 @@ def _logistic(ctx: CheckContext, y, returns, z=None, w=None, x=None, b=None) -> 
     if leaf is None:
         return ["returns = dl_dz needs the score z"]
     return ctx.agree(leaf.grad, "the engine's backward of F.cross_entropy of [0, z]")
+
+
+# --- linear regression: SGD on one example at a time -------------------------------------
+
+
+@hook(
+    "linear_sgd",
+    "the key [w; b] against the engine's optim.SGD on the linear model yhat = w.T x + b "
+    "with the loss scale*(yhat - y)^2 of one example per step (autograd for the gradient)",
+    w0=Arg("number", doc="the starting weights"),
+    b0=Arg("number"),
+    X=Arg("number", doc="the examples, one per column, in the order of the steps"),
+    y=Arg("number", doc="their targets"),
+    lr=Arg("number"),
+    scale=Arg("number", doc="the loss's constant: 1/2 for the notes' loss"),
+    steps=Arg("int"),
+)
+def _linear_sgd(ctx: CheckContext, w0, b0, X, y, lr, scale, steps) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine.optim import SGD
+
+    examples = X.reshape(w0.size, -1).T  # one row per example
+    targets = y.reshape(-1)
+    if steps > len(examples) or steps > targets.size:
+        return [f"{steps} steps but {len(examples)} examples and {targets.size} targets"]
+    w = Tensor(w0.reshape(-1).copy(), requires_grad=True)
+    b = Tensor(np.array(float(b0.flat[0])), requires_grad=True)
+    opt = SGD([w, b], lr=float(lr.flat[0]))
+    c = float(scale.flat[0])
+    for t in range(steps):
+        opt.zero_grad()
+        yhat = (w * Tensor(examples[t].copy())).sum() + b
+        (((yhat - float(targets[t])) ** 2) * c).backward()
+        opt.step()
+    out = [*(float(v) for v in w.data), float(b.data)]
+    return ctx.agree(out, f"the engine's optim.SGD after {steps} steps")
