@@ -199,3 +199,26 @@ def test_a_wrong_sgd_steps_key_fails_the_engine_check() -> None:
         assert family.verify(p) == []
         wrong = re.sub(r"-?\d+(?:\.\d+)?", lambda m: repr(float(m[0]) * 1.1 + 0.05), p.answer)
         assert family.verify(replace(p, answer=wrong)), seed
+
+
+def test_the_linear_sgd_hook_by_hand() -> None:
+    """w0 = 0, b0 = 0, x = 1, y = 1, eta = 1/2, L = 1/2 (yhat - y)^2: yhat = 0, dL/dyhat = -1,
+    so w = b = 1/2; a second step on x = 2, y = 0: yhat = 3/2, w = 1/2 - 3/2 = -1, b = -1/4."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    run = HOOKS["linear_sgd"].run
+    args = {
+        "w0": np.array([[0.0]]),
+        "b0": np.array([[0.0]]),
+        "X": np.array([[1.0, 2.0]]),
+        "y": np.array([[1.0], [0.0]]),
+        "lr": np.array([[0.5]]),
+        "scale": np.array([[0.5]]),
+    }
+    for steps, key in ((1, [0.5, 0.5]), (2, [-1.0, -0.25])):
+        ctx = CheckContext("linear-regression/x", 0, "numbers", np.array(key), None)  # type: ignore[arg-type]
+        assert run(ctx, steps=steps, **args) == []
+        ctx.key = np.array(key) + 0.1
+        assert run(ctx, steps=steps, **args)
+    ctx = CheckContext("linear-regression/x", 0, "numbers", np.array([0.0, 0.0]), None)  # type: ignore[arg-type]
+    assert run(ctx, steps=3, **args)  # more steps than examples

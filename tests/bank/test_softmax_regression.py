@@ -355,3 +355,47 @@ def test_the_logistic_case_is_sigmoid_and_the_gradient_sigmoid_minus_y() -> None
         if ask == "dl-dz":
             assert problem.check(f"{s * (1 - s):.6f}").mistake == "sigmoid-derivative"
     assert asks == {"probability", "loss", "dl-dz", "dl-dw"}
+
+
+def _hook(name: str, key, **args):  # type: ignore[no-untyped-def]
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    ctx = CheckContext("softmax-regression/x", 0, "numbers", np.asarray(key, dtype=float), None)  # type: ignore[arg-type]
+    return HOOKS[name].run(
+        ctx,
+        **{k: v if isinstance(v, str) else np.asarray(v, dtype=float) for k, v in args.items()},
+    )
+
+
+def test_the_softmax_hooks_by_hand_and_their_refusals() -> None:
+    """Numbers worked on paper: o = [0, 0] gives yhat = [1/2, 1/2], L = log 2 for either
+    label, dL/do = [-1/2, 1/2] for label 1; J = [[1/4, -1/4], [-1/4, 1/4]]; a label-smoothed
+    target [1/4, 3/4] gives dL/do = [1/4, -1/4]; sigmoid(0) = 1/2 and dL/dz = 1/2 - y."""
+    o, y = [[0.0], [0.0]], [[1.0], [0.0]]
+    assert _hook("cross_entropy", math.log(2), o=o, y=y, returns="loss") == []
+    assert _hook("cross_entropy", [-0.5, 0.5], o=o, y=y, returns="dl_do") == []
+    assert _hook("cross_entropy", [0.5, -0.5], o=o, y=y, returns="dl_do")
+    assert _hook("cross_entropy", -0.5, o=o, y=y, returns="dl_do", select=y) == []
+    assert _hook("cross_entropy", [0.25, -0.25], o=o, y=[[0.25], [0.75]], returns="dl_do") == []
+    assert _hook("cross_entropy", [-math.log(2)] * 2, o=o, returns="log_probabilities") == []
+    W, x, b = [[1.0, 0.0], [0.0, 1.0]], [[0.0], [0.0]], [[0.0], [0.0]]
+    assert _hook("cross_entropy", W, W=W, x=[[2.0], [0.0]], b=b, y=y, lr=1, returns="W_after")
+    assert _hook("cross_entropy", W, W=W, x=x, b=b, y=y, lr=1, returns="W_after") == []
+    # refusals: both scores and a model, a target that is not a distribution, a bad select
+    assert _hook("cross_entropy", 0, o=o, W=W, x=x, y=y, returns="loss")
+    assert _hook("cross_entropy", 0, o=o, y=[[1.0], [1.0]], returns="loss")
+    assert _hook("cross_entropy", 0, o=o, y=y, returns="dl_do", select=[[1.0], [1.0]])
+    J = [[0.25, -0.25], [-0.25, 0.25]]
+    assert _hook("softmax_jacobian", J, o=o, returns="matrix") == []
+    assert _hook("softmax_jacobian", -0.25, o=o, returns="matrix", u=y, v=[[0.0], [1.0]]) == []
+    assert _hook("softmax_jacobian", [0.5, -0.5], o=o, returns="vjp", g=[[2.0], [0.0]]) == []
+    assert _hook("softmax_jacobian", J, o=o, returns="vjp")  # no g
+    assert _hook("logsumexp", 1000 + math.log(2), o=[[1000.0], [1000.0]]) == []
+    assert _hook("logsumexp", math.log(2), o=[[1000.0], [1000.0]], shift=1000) == []
+    assert _hook("logistic", 0.5, z=0, y=1, returns="probability") == []
+    assert _hook("logistic", -0.5, z=0, y=1, returns="dl_dz") == []
+    assert (
+        _hook("logistic", [-1.0, 0.5], w=[[0.0], [0.0]], x=[[2.0], [-1.0]], y=1, returns="dl_dw")
+        == []
+    )
+    assert _hook("logistic", 0.5, z=0, y=2, returns="probability")  # not a label
