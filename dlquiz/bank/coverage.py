@@ -97,7 +97,7 @@ POINTS: tuple[Point, ...] = (
     Point(
         "softmax-regression",
         "(logistic): two classes, ŷ = sigmoid(z) with the binary cross-entropy, dL/dz = σ(z) - y",
-        ("softmax-regression/logistic",),
+        ("softmax-regression/logistic", "softmax-regression/logistic-gradient"),
     ),
     # --- activations ----------------------------------------------------------------------
     Point(

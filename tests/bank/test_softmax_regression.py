@@ -29,6 +29,7 @@ FAMILIES = [
     "softmax-regression/log-sum-exp",
     "softmax-regression/label-smoothing",
     "softmax-regression/logistic",
+    "softmax-regression/logistic-gradient",
 ]
 SEEDS = range(6)
 # Numeric templates of the topic, each of whose kinds is checked against the engine.
@@ -399,3 +400,28 @@ def test_the_softmax_hooks_by_hand_and_their_refusals() -> None:
         == []
     )
     assert _hook("logistic", 0.5, z=0, y=2, returns="probability")  # not a label
+
+
+def test_the_logistic_gradient_accepts_sigmoid_minus_y_and_names_the_kept_derivative() -> None:
+    family = families()["softmax-regression/logistic-gradient"]
+    forms = {"w": "(yhat - y)*x", "b": "yhat - y", "x": "(yhat - y)*w"}
+    kept = {"w": "(yhat - y)*yhat*(1 - yhat)*x", "b": "(yhat - y)*yhat*(1 - yhat)"}
+    seen = set()
+    for seed in range(40):
+        params = family.draw_params(seed)
+        wrt = params["wrt"]
+        decay = " + 2*lambda*w" if (params["loss"], wrt) == ("weight-decay", "w") else ""
+        problem = family.generate(seed)
+        assert problem.check(forms[wrt] + decay).equivalent, (seed, wrt)
+        if wrt in kept:
+            assert problem.check(kept[wrt] + decay).mistake == "sigmoid-derivative", seed
+        if decay:
+            assert problem.check(forms[wrt]).mistake == "missing-decay", seed
+        seen.add((wrt, params["layer"], params["loss"]))
+    assert {w for w, _, _ in seen} == set(forms)
+    assert {(lay, loss) for _, lay, loss in seen} == {
+        ("affine", "cross-entropy"),
+        ("affine", "weight-decay"),
+        ("no-bias", "cross-entropy"),
+        ("no-bias", "weight-decay"),
+    }
