@@ -89,6 +89,28 @@ POINTS: tuple[Point, ...] = (
             "softmax-regression/weight-gradient",
         ),
     ),
+    Point(
+        "softmax-regression",
+        "behind dL/do_i = softmax(o)_i - y_i: the Jacobian dŷ/do = diag(ŷ) - ŷŷᵀ",
+        ("softmax-regression/jacobian", "softmax-regression/jacobian-matrix"),
+    ),
+    Point(
+        "softmax-regression",
+        "softmax(o + c) = softmax(o), and log Σ_k exp(o_k) = m + log Σ_k exp(o_k - m) "
+        "with m the largest score",
+        ("softmax-regression/log-sum-exp",),
+    ),
+    Point(
+        "softmax-regression",
+        "cross-entropy with label smoothing, y_smooth = (1 - ε)y + ε/K, and dL/do = ŷ - y_smooth",
+        ("softmax-regression/label-smoothing",),
+        beyond=True,
+    ),
+    Point(
+        "softmax-regression",
+        "(logistic): two classes, ŷ = sigmoid(z) with the binary cross-entropy, dL/dz = σ(z) - y",
+        ("softmax-regression/logistic", "softmax-regression/logistic-gradient"),
+    ),
     # --- activations ----------------------------------------------------------------------
     Point(
         "activations",

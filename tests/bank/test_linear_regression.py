@@ -106,6 +106,25 @@ def test_batch_gradient_convention_mistake_is_named() -> None:
     pytest.fail("no seed drew the averaged, bias-free case")
 
 
+def test_batch_gradient_words_say_what_the_formula_says() -> None:
+    """Issue 13: the prose said "the sum of the squared errors" beside 1/2*sum(...)."""
+    import re
+
+    family = families()["linear-regression/batch-gradient"]
+    seen = set()
+    for seed in range(200):
+        statement = family.generate(seed).statement
+        formula = statement.split("L = ", 1)[1].split(". Find", 1)[0]
+        halved = "1/2" in formula or "/2" in formula or "½" in formula
+        words = re.findall(r"(half of )?the (sum|mean) of the \d+ squared errors", statement)
+        assert len(words) == 1, (seed, statement)
+        half, aggregate = words[0]
+        assert bool(half) == halved, (seed, statement)
+        assert (aggregate + "(") in formula, (seed, statement)
+        seen.add((halved, aggregate))
+    assert len(seen) == 4
+
+
 def _sgd_floats(w0, b0, examples, eta, half):  # type: ignore[no-untyped-def]
     w, b = np.array(w0, dtype=float), float(b0)
     for x, y in examples:
@@ -115,24 +134,51 @@ def _sgd_floats(w0, b0, examples, eta, half):  # type: ignore[no-untyped-def]
     return [*w, b]
 
 
+def _run(params: dict[str, str]):  # type: ignore[no-untyped-def]
+    """The draw's w0, b0, examples (as many as steps), eta and convention, from its texts."""
+    steps = int(params["steps"])
+    examples = [
+        (numbers(params[f"x{i}"]).ravel(), float(params[f"y{i}"])) for i in range(1, steps + 1)
+    ]
+    w0 = numbers(params["w0"]).ravel()
+    return (
+        w0,
+        float(params["b0"]),
+        examples,
+        float(Fraction(params["eta"])),
+        params["loss"] == "half",
+    )
+
+
 def test_sgd_steps_key_matches_a_plain_loop() -> None:
     family = families()["linear-regression/sgd-steps"]
-    for seed in range(20):
-        run = family.run(seed)
+    kinds = set()
+    for seed in range(30):
+        params = family.draw_params(seed)
+        w0, b0, examples, eta, half = _run(params)
         problem = family.generate(seed)
-        expected = _sgd_floats(run.w0, run.b0, run.examples, float(run.eta), run.half)
+        expected = _sgd_floats(w0, b0, examples, eta, half)
         np.testing.assert_allclose(numbers(problem.answer).ravel(), expected, rtol=1e-9, atol=1e-12)
-        assert str(run.b0) in problem.statement
+        assert f"b = {params['b0']}" in problem.statement
+        kinds.add((params["steps"], params["loss"], len(w0)))
+    assert {(s, loss) for s, loss, _ in kinds} == {
+        ("1", "half"),
+        ("1", "plain"),
+        ("2", "half"),
+        ("2", "plain"),
+    }
+    assert {d for _, _, d in kinds} == {1, 2, 3}
 
 
 def test_sgd_steps_diagnoses_the_sign_and_one_step() -> None:
     family = families()["linear-regression/sgd-steps"]
     for seed in range(40):
-        run = family.run(seed)
-        if len(run.examples) == 2:
+        params = family.draw_params(seed)
+        if params["steps"] == "2":
+            w0, b0, examples, eta, half = _run(params)
             problem = family.generate(seed)
-            ascent = _sgd_floats(run.w0, run.b0, run.examples, -float(run.eta), run.half)
-            one = _sgd_floats(run.w0, run.b0, run.examples[:1], float(run.eta), run.half)
+            ascent = _sgd_floats(w0, b0, examples, -eta, half)
+            one = _sgd_floats(w0, b0, examples[:1], eta, half)
             tags = {m["tag"] for m in problem.mistakes}
             if {"ascent", "one-step"} <= tags:
                 text = "[" + ", ".join(f"{v:.6g}" for v in ascent) + "]"
@@ -141,3 +187,38 @@ def test_sgd_steps_diagnoses_the_sign_and_one_step() -> None:
                 assert problem.check(text).mistake == "one-step"
                 return
     pytest.fail("no two-step seed with both mistakes")
+
+
+def test_a_wrong_sgd_steps_key_fails_the_engine_check() -> None:
+    import re
+    from dataclasses import replace
+
+    family = families()["linear-regression/sgd-steps"]
+    for seed in range(8):
+        p = family.generate(seed)
+        assert family.verify(p) == []
+        wrong = re.sub(r"-?\d+(?:\.\d+)?", lambda m: repr(float(m[0]) * 1.1 + 0.05), p.answer)
+        assert family.verify(replace(p, answer=wrong)), seed
+
+
+def test_the_linear_sgd_hook_by_hand() -> None:
+    """w0 = 0, b0 = 0, x = 1, y = 1, eta = 1/2, L = 1/2 (yhat - y)^2: yhat = 0, dL/dyhat = -1,
+    so w = b = 1/2; a second step on x = 2, y = 0: yhat = 3/2, w = 1/2 - 3/2 = -1, b = -1/4."""
+    from dlquiz.bank.template.checks import HOOKS, CheckContext
+
+    run = HOOKS["linear_sgd"].run
+    args = {
+        "w0": np.array([[0.0]]),
+        "b0": np.array([[0.0]]),
+        "X": np.array([[1.0, 2.0]]),
+        "y": np.array([[1.0], [0.0]]),
+        "lr": np.array([[0.5]]),
+        "scale": np.array([[0.5]]),
+    }
+    for steps, key in ((1, [0.5, 0.5]), (2, [-1.0, -0.25])):
+        ctx = CheckContext("linear-regression/x", 0, "numbers", np.array(key), None)  # type: ignore[arg-type]
+        assert run(ctx, steps=steps, **args) == []
+        ctx.key = np.array(key) + 0.1
+        assert run(ctx, steps=steps, **args)
+    ctx = CheckContext("linear-regression/x", 0, "numbers", np.array([0.0, 0.0]), None)  # type: ignore[arg-type]
+    assert run(ctx, steps=3, **args)  # more steps than examples

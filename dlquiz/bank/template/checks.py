@@ -1817,3 +1817,249 @@ def _backward_order(
             if follows != can:
                 failures.append(f"the order {order.strip()} is {'not ' if can else ''}possible")
     return failures
+# --- softmax regression: cross-entropy, its Jacobian, log-sum-exp, the logistic case ------
+
+
+def _targets(y: np.ndarray) -> list[tuple[int, float]]:
+    """The classes a target puts weight on, with their weights (one-hot: one class)."""
+    return [(c, float(w)) for c, w in enumerate(y.reshape(-1)) if w != 0]
+
+
+@hook(
+    "cross_entropy",
+    "the key against the engine's F.cross_entropy of the scores o (given, or o = W x + b "
+    "from the engine's matmul) and its backward: a target y that is not one-hot (label "
+    "smoothing) is the mixture sum_c y_c * F.cross_entropy(o, c); one step of optim.SGD on "
+    "W and b for returns = W_after",
+    returns=Arg(
+        "text",
+        options=(
+            "loss",
+            "probability",
+            "log_probabilities",
+            "dl_do",
+            "dl_dW",
+            "dl_db",
+            "dl_dx",
+            "W_after",
+        ),
+    ),
+    y=Arg(
+        "number",
+        required=False,
+        doc="the target: one-hot, or weights over the classes adding up to 1 (not needed "
+        "for log_probabilities)",
+    ),
+    o=Arg("number", required=False, doc="the scores, or W, x (and b)"),
+    W=Arg("number", required=False),
+    x=Arg("number", required=False),
+    b=Arg("number", required=False),
+    lr=Arg("number", required=False, doc="the learning rate, with returns = W_after"),
+    select=Arg("number", required=False, doc="a one-hot vector: the key is that entry"),
+)
+def _cross_entropy(  # type: ignore[no-untyped-def]
+    ctx: CheckContext, returns, y=None, o=None, W=None, x=None, b=None, lr=None, select=None
+) -> list[str]:
+    failures = _cross_entropy_result(returns, y, o, W, x, b, lr)
+    if isinstance(failures, list):
+        return failures
+    what, result = failures
+    if select is not None:
+        pick = select.reshape(-1)
+        if pick.size != result.size or sorted(set(pick.tolist())) != [0.0, 1.0] or pick.sum() != 1:
+            return [f"select = {pick.tolist()} is not one-hot over {result.size} entries"]
+        result, what = float(pick @ result.reshape(-1)), f"{what}, the selected entry"
+    return ctx.agree(result, what)
+
+
+def _cross_entropy_result(  # type: ignore[no-untyped-def]
+    returns, y, o, W, x, b, lr
+) -> list[str] | tuple[str, np.ndarray]:
+    """What the engine gives for ``returns`` (a description and the numbers), or failures."""
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+    from dlquiz.engine.optim import SGD
+
+    if (o is None) == (W is None or x is None):
+        return ["give either the scores o, or W and x (and b)"]
+    leaves: dict[str, Tensor] = {}
+    if o is not None:
+        leaves["o"] = Tensor(o.reshape(-1).copy(), requires_grad=True)
+        scores = leaves["o"]
+    else:
+        leaves["W"] = Tensor(W.copy(), requires_grad=True)
+        leaves["x"] = Tensor(x.reshape(-1).copy(), requires_grad=True)
+        scores = leaves["W"] @ leaves["x"]
+        if b is not None:
+            leaves["b"] = Tensor(b.reshape(-1).copy(), requires_grad=True)
+            scores = scores + leaves["b"]
+    k = scores.shape[0]
+    row = scores.reshape(1, k)
+    if returns == "log_probabilities":
+        logp = [-float(F.cross_entropy(row, [c], reduction="sum").data) for c in range(k)]
+        return "-F.cross_entropy of each class", np.array(logp)
+    if y is None:
+        return [f"returns = {returns} needs the target y"]
+    target = _targets(y)
+    if y.size != k or not target or abs(sum(w for _, w in target) - 1) > 1e-9:
+        return [f"the target {y.reshape(-1).tolist()} is not a distribution over {k} classes"]
+    loss = None
+    for c, w in target:
+        term = F.cross_entropy(row, [c], reduction="sum") * w
+        loss = term if loss is None else loss + term
+    assert loss is not None
+    if returns == "loss":
+        return "the engine's F.cross_entropy", np.asarray(loss.data, dtype=float)
+    if returns == "probability":
+        if len(target) != 1:
+            return ["returns = probability needs a one-hot target"]
+        return "exp(-F.cross_entropy)", np.exp(-np.asarray(loss.data, dtype=float))
+    loss.backward()
+    if returns == "W_after":
+        if "W" not in leaves or lr is None:
+            return ["returns = W_after needs W, x and lr"]
+        params = [leaves["W"]] + ([leaves["b"]] if "b" in leaves else [])
+        SGD(params, lr=float(lr.flat[0])).step()
+        return "W after the engine's optim.SGD step", leaves["W"].data.copy()
+    name = returns.removeprefix("dl_d")
+    if name not in leaves:
+        return [f"returns = {returns} needs {name} as an argument"]
+    grad = leaves[name].grad
+    return f"the engine's backward of F.cross_entropy (d/d{name})", grad.copy()
+
+
+@hook(
+    "softmax_jacobian",
+    "the key against the engine's reverse mode through F.softmax: row i of the Jacobian "
+    "d yhat/d o is the backward of yhat_i; with g, the vector-Jacobian product J.T g",
+    o=Arg("number", doc="the scores"),
+    returns=Arg("text", options=("matrix", "vjp")),
+    g=Arg("number", required=False, doc="the upstream gradient dL/dyhat, for vjp"),
+    u=Arg("number", required=False, doc="one-hot: with v, the key is the entry u.T J v"),
+    v=Arg("number", required=False),
+)
+def _softmax_jacobian(ctx: CheckContext, o, returns, g=None, u=None, v=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    scores = o.reshape(-1)
+    k = scores.size
+    if returns == "vjp":
+        if g is None:
+            return ["returns = vjp needs g"]
+        t = Tensor(scores.copy(), requires_grad=True)
+        (F.softmax(t, axis=-1) * Tensor(g.reshape(-1))).sum().backward()
+        return ctx.agree(t.grad, "the engine's backward through F.softmax")
+    rows = []
+    for i in range(k):
+        t = Tensor(scores.copy(), requires_grad=True)
+        (F.softmax(t, axis=-1) * Tensor(np.eye(k)[i])).sum().backward()
+        rows.append(t.grad.copy())
+    jacobian = np.array(rows)
+    if u is not None and v is not None:
+        a, b = u.reshape(-1), v.reshape(-1)
+        for pick in (a, b):
+            if pick.size != k or sorted(set(pick.tolist())) != [0.0, 1.0] or pick.sum() != 1:
+                return [f"u and v must be one-hot over {k} entries, not {pick.tolist()}"]
+        return ctx.agree(float(a @ jacobian @ b), "an entry of the engine's Jacobian of F.softmax")
+    return ctx.agree(jacobian, "the engine's Jacobian of F.softmax, row by row")
+
+
+@hook(
+    "logsumexp",
+    "the key against the engine's F.logsumexp of the scores (which subtracts their maximum)",
+    o=Arg("number", doc="the scores"),
+    shift=Arg("number", required=False, doc="subtracted from the result (lse - shift)"),
+)
+def _logsumexp(ctx: CheckContext, o, shift=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    value = float(F.logsumexp(Tensor(o.reshape(-1)), axis=-1).data)
+    if shift is not None:
+        value -= float(shift.flat[0])
+    return ctx.agree(value, "the engine's F.logsumexp")
+
+
+@hook(
+    "logistic",
+    "the notes' logistic case as softmax regression with two classes: sigmoid(z) is "
+    "F.softmax of the scores [0, z], the binary cross-entropy of a label y in {0, 1} is "
+    "F.cross_entropy of those scores, and dL/dz (or dL/dw, with z = w.T x + b from the "
+    "engine's matmul) its backward",
+    y=Arg("number", doc="the label, 0 or 1"),
+    returns=Arg("text", options=("probability", "loss", "dl_dz", "dl_dw")),
+    z=Arg("number", required=False, doc="the score (a scalar), or w, x and b"),
+    w=Arg("number", required=False),
+    x=Arg("number", required=False),
+    b=Arg("number", required=False),
+)
+def _logistic(ctx: CheckContext, y, returns, z=None, w=None, x=None, b=None) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine import functional as F
+
+    label = float(y.flat[0])
+    if label not in (0.0, 1.0):
+        return [f"the label {label} is neither 0 nor 1"]
+    if (z is None) == (w is None or x is None):
+        return ["give either the score z, or w and x (and b)"]
+    if z is not None:
+        weights = None
+        score = Tensor(np.array([float(z.flat[0])]), requires_grad=True)
+        leaf = score
+    else:
+        weights = Tensor(w.reshape(-1).copy(), requires_grad=True)
+        score = (weights * Tensor(x.reshape(-1))).sum().reshape(1)
+        if b is not None:
+            score = score + Tensor(b.reshape(-1))
+        leaf = None
+    row = score.reshape(1, 1) * Tensor(np.array([[0.0, 1.0]]))  # the two scores [0, z]
+    if returns == "probability":
+        return ctx.agree(float(F.softmax(row, axis=-1).data[0, 1]), "F.softmax of [0, z]")
+    loss = F.cross_entropy(row, [int(label)], reduction="sum")
+    if returns == "loss":
+        return ctx.agree(float(loss.data), "F.cross_entropy of the scores [0, z]")
+    loss.backward()
+    if returns == "dl_dw":
+        if weights is None:
+            return ["returns = dl_dw needs w and x"]
+        return ctx.agree(weights.grad, "the engine's backward to w of F.cross_entropy of [0, z]")
+    if leaf is None:
+        return ["returns = dl_dz needs the score z"]
+    return ctx.agree(leaf.grad, "the engine's backward of F.cross_entropy of [0, z]")
+
+
+# --- linear regression: SGD on one example at a time -------------------------------------
+
+
+@hook(
+    "linear_sgd",
+    "the key [w; b] against the engine's optim.SGD on the linear model yhat = w.T x + b "
+    "with the loss scale*(yhat - y)^2 of one example per step (autograd for the gradient)",
+    w0=Arg("number", doc="the starting weights"),
+    b0=Arg("number"),
+    X=Arg("number", doc="the examples, one per column, in the order of the steps"),
+    y=Arg("number", doc="their targets"),
+    lr=Arg("number"),
+    scale=Arg("number", doc="the loss's constant: 1/2 for the notes' loss"),
+    steps=Arg("int"),
+)
+def _linear_sgd(ctx: CheckContext, w0, b0, X, y, lr, scale, steps) -> list[str]:  # type: ignore[no-untyped-def]
+    from dlquiz.engine import Tensor
+    from dlquiz.engine.optim import SGD
+
+    examples = X.reshape(w0.size, -1).T  # one row per example
+    targets = y.reshape(-1)
+    if steps > len(examples) or steps > targets.size:
+        return [f"{steps} steps but {len(examples)} examples and {targets.size} targets"]
+    w = Tensor(w0.reshape(-1).copy(), requires_grad=True)
+    b = Tensor(np.array(float(b0.flat[0])), requires_grad=True)
+    opt = SGD([w, b], lr=float(lr.flat[0]))
+    c = float(scale.flat[0])
+    for t in range(steps):
+        opt.zero_grad()
+        yhat = (w * Tensor(examples[t].copy())).sum() + b
+        (((yhat - float(targets[t])) ** 2) * c).backward()
+        opt.step()
+    out = [*(float(v) for v in w.data), float(b.data)]
+    return ctx.agree(out, f"the engine's optim.SGD after {steps} steps")
