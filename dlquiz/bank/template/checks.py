@@ -1817,6 +1817,8 @@ def _backward_order(
             if follows != can:
                 failures.append(f"the order {order.strip()} is {'not ' if can else ''}possible")
     return failures
+
+
 # --- softmax regression: cross-entropy, its Jacobian, log-sum-exp, the logistic case ------
 
 
