@@ -16,7 +16,17 @@ from dlquiz.bank import families
 from dlquiz.bank.present import prose_tex
 
 SEEDS = range(15)
-CODE = ("weight_decay", "count_include_pad", "ceil_mode", "running_mean", "running_var")
+CODE = (
+    "weight_decay",
+    "count_include_pad",
+    "ceil_mode",
+    "running_mean",
+    "running_var",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "fan_in",
+    "fan_out",
+)
 RAW_TEX = re.compile(r"\\\^\{\}|\\textasciitilde\{\}|\\_")
 RAW_UNICODE = re.compile(r"[\^~$]|\|\|")
 LONG_DECIMAL = re.compile(r"\b0\.0000\d")
