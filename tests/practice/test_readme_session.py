@@ -59,7 +59,7 @@ class Student(Display):
 
 def _wrong_answers(problem) -> list[str]:  # type: ignore[no-untyped-def]
     """Wrong answers a student might type: the problem's known mistakes, shortest first."""
-    candidates = sorted({m["answer"] for m in problem.mistakes}, key=len)
+    candidates = sorted({m["answer"] for m in problem.mistakes}, key=lambda t: (len(t), t))
     found = []
     for text in candidates:
         verdict = problem.check(text)
