@@ -58,6 +58,22 @@ def test_every_point_of_the_notes_is_practised_and_every_id_exists() -> None:
     assert {p.topic for p in POINTS} == set(TOPICS)
 
 
+BEYOND_ONLY = sorted(
+    {f for p in POINTS if p.beyond for f in p.families}
+    - {f for p in POINTS if not p.beyond for f in p.families}
+)
+
+
+@pytest.mark.parametrize("family_id", BEYOND_ONLY)
+def test_a_problem_beyond_the_notes_says_so_in_its_statement(family_id: str) -> None:
+    silent = [
+        p.seed
+        for p in problems(family_id, 40)
+        if not re.search(r"beyond (the notes|them)", p.statement, re.IGNORECASE)
+    ]
+    assert not silent, silent
+
+
 def test_the_readme_coverage_table_is_the_modules() -> None:
     assert markdown() in README
 
