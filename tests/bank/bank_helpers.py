@@ -96,3 +96,27 @@ def seed_with(family_id: str, tries: int, **wanted: str) -> int:
         if all(params.get(k) == v for k, v in wanted.items()):
             return seed
     raise AssertionError(f"no seed of {family_id} draws {wanted}")
+
+
+PLACEHOLDER = re.compile(r"\{(=|[A-Za-z_][\w ]*\})")
+REPEATED = re.compile(r"= *([^\s,.;()]+) *= *\1(?![\w'(])")
+
+
+def student_texts(problem) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every text a student sees in the terminal, with the judge's reply to each mistake."""
+    texts = {"statement": problem.statement, "solution": problem.solution, "title": problem.title}
+    texts |= {f"hint {i}": h for i, h in enumerate(problem.hints)}
+    texts |= {f"option {i}": c for i, c in enumerate(problem.choices or [])}
+    for m in problem.mistakes:
+        texts[f"feedback {m['tag']}"] = m["feedback"]
+        texts[f"verdict {m['tag']}"] = problem.check(m["answer"]).feedback
+    return texts
+
+
+def assert_finished_texts(problem) -> None:  # type: ignore[no-untyped-def]
+    """No raw `$`, no unfilled `{name}`, ReLU'(0) stated at most once, no "= 1 = 1"."""
+    for where, text in student_texts(problem).items():
+        assert "$" not in text, (problem.seed, where, text)
+        assert not PLACEHOLDER.search(text), (problem.seed, where, text)
+        assert text.count("ReLU'(0)") + text.count("ReLU(0)") <= 1, (problem.seed, where, text)
+        assert not REPEATED.search(text), (problem.seed, where, text)
