@@ -164,12 +164,17 @@ vectors = st.recursive(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(vectors)
 def test_vector_expressions_read_back_in_every_style(e: E.Expr) -> None:
-    for printer in (to_notation, to_unicode, to_latex):
+    for style, printer in (("plain", to_notation), ("unicode", to_unicode), ("latex", to_latex)):
         text = printer(e)
         back = parse(text, NS)
-        verdict = check(to_notation(back), e, vars=NS)
-        assert verdict.equivalent or "undefined at every point" in verdict.feedback, (
-            printer.__name__,
+        try:
+            verdict = check(to_notation(back), e, vars=NS)
+        except UnusableKey as exc:  # a tree undefined everywhere, such as x/(z - z)
+            assert "undefined" in str(exc), (style, text, exc)
+            continue
+        undefined = ("undefined at every point", "defined at only 0 of the points")
+        assert verdict.equivalent or any(u in verdict.feedback for u in undefined), (
+            style,
             text,
             verdict.feedback,
         )
