@@ -120,3 +120,27 @@ def assert_finished_texts(problem) -> None:  # type: ignore[no-untyped-def]
         assert not PLACEHOLDER.search(text), (problem.seed, where, text)
         assert text.count("ReLU'(0)") + text.count("ReLU(0)") <= 1, (problem.seed, where, text)
         assert not REPEATED.search(text), (problem.seed, where, text)
+
+
+def chain_params(drawn: dict[str, str], depth: int) -> tuple[list[float], list[float], float]:
+    """The weights v_m, biases c_m and input x0 of a scalar-chain template's draw."""
+    from fractions import Fraction
+
+    ws = [float(Fraction(drawn[f"v{m}"])) for m in range(1, depth + 1)]
+    bs = [float(Fraction(drawn[f"c{m}"])) for m in range(1, depth + 1)]
+    return ws, bs, float(Fraction(drawn["x0"]))
+
+
+def chain_gradient(
+    act: str, x: float, ws: list[float], bs: list[float], residual: bool = False
+) -> float:
+    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m) (+ a_(m-1) for residual blocks), by a
+    loop of the notes' factors (ReLU'(0) = 0), written apart from the templates."""
+    grad, a = 1.0, x
+    for w, b in zip(ws, bs, strict=True):
+        z = w * a + b
+        s = 1 / (1 + np.exp(-z))
+        slope = (1.0 if z > 0 else 0.0) if act == "relu" else s * (1 - s)
+        grad *= (1.0 if residual else 0.0) + w * slope
+        a = (max(0.0, z) if act == "relu" else s) + (a if residual else 0.0)
+    return float(grad)

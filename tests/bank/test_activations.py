@@ -7,7 +7,13 @@ import re
 
 import numpy as np
 import pytest
-from bank_helpers import assert_same_seed_same_problem, assert_statements_vary, passing_problems
+from bank_helpers import (
+    assert_same_seed_same_problem,
+    assert_statements_vary,
+    chain_gradient,
+    chain_params,
+    passing_problems,
+)
 
 from dlquiz.bank import families
 
@@ -179,21 +185,9 @@ def test_a_zero_answer_is_a_declared_kind_a_dead_relu() -> None:
     assert 5 <= dead <= 40
 
 
-def _chain_gradient(act: str, x: float, ws: list[float], bs: list[float]) -> float:
-    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m), by a loop of the notes' factors."""
-    grad, a = 1.0, x
-    for w, b in zip(ws, bs, strict=True):
-        z = w * a + b
-        grad *= w * NOTES[act](z)
-        a = _sigmoid(z) if act == "sigmoid" else max(0.0, z)
-    return grad
-
-
 def test_vanishing_gradient_is_the_product_of_the_layers_factors_and_below_its_bound() -> None:
     """Each key against a loop written here; a sigmoid chain's gradient never exceeds
     prod |w_m|/4 (its bound question's key), a ReLU chain's bound is prod |w_m|."""
-    from fractions import Fraction
-
     family = families()["activations/vanishing-gradient"]
     kinds = set()
     for seed in range(100):
@@ -201,10 +195,8 @@ def test_vanishing_gradient_is_the_product_of_the_layers_factors_and_below_its_b
         d = family.draw_params(seed)
         k = p.question_kind
         depth = int(k["depth"])
-        ws = [float(Fraction(d[f"v{m}"])) for m in range(1, depth + 1)]
-        bs = [float(Fraction(d[f"c{m}"])) for m in range(1, depth + 1)]
-        x = float(Fraction(d["x0"]))
-        grad = _chain_gradient(k["activation"], x, ws, bs)
+        ws, bs, x = chain_params(d, depth)
+        grad = chain_gradient(k["activation"], x, ws, bs)
         top = 0.25 if k["activation"] == "sigmoid" else 1.0
         bound = math.prod(abs(w) * top for w in ws)
         assert abs(grad) <= bound * (1 + 1e-12)

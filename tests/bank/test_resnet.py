@@ -10,6 +10,8 @@ from bank_helpers import (
     assert_latex_prose_is_ascii,
     assert_same_seed_same_problem,
     assert_verify_command_passes,
+    chain_gradient,
+    chain_params,
     passing_problems,
     shuffled_choice_problems,
 )
@@ -204,19 +206,6 @@ def test_residual_grad_vector_states_the_relu_convention_once_and_names_its_stan
     assert len(kinds) == 6
 
 
-def _stack_gradient(act: str, x: float, ws: list[float], bs: list[float], residual: bool) -> float:
-    """d a_L / d a_0 of a_m = act(w_m a_(m-1) + b_m) (+ a_(m-1)), by a loop of factors."""
-    relu = act == "relu"
-    grad, a = 1.0, x
-    for w, b in zip(ws, bs, strict=True):
-        z = w * a + b
-        s = 1 / (1 + np.exp(-z))
-        slope = (1.0 if z > 0 else 0.0) if relu else s * (1 - s)
-        grad *= (1.0 if residual else 0.0) + w * slope
-        a = (max(0.0, z) if relu else s) + (a if residual else 0.0)
-    return float(grad)
-
-
 def test_gradient_through_blocks_is_the_product_of_one_plus_the_branch_slopes() -> None:
     """Each key against a loop written here; a dead ReLU branch gives its block the
     factor 1 (not 0) in the residual stack, and the plain ReLU stack is asked all active."""
@@ -227,11 +216,9 @@ def test_gradient_through_blocks_is_the_product_of_one_plus_the_branch_slopes() 
         d = family.draw_params(seed)
         k = p.question_kind
         depth = int(k["depth"])
-        ws = [float(Fraction(d[f"v{m}"])) for m in range(1, depth + 1)]
-        bs = [float(Fraction(d[f"c{m}"])) for m in range(1, depth + 1)]
-        x = float(Fraction(d["x0"]))
+        ws, bs, x = chain_params(d, depth)
         residual = k["ask"] == "residual"
-        want = _stack_gradient(k["branch"], x, ws, bs, residual)
+        want = chain_gradient(k["branch"], x, ws, bs, residual)
         assert float(p.answer) == pytest.approx(want, rel=1e-9), (seed, k)
         assert abs(float(p.answer)) >= 2e-4 and not p.check("0").equivalent
         tags = {m["tag"] for m in p.mistakes}
