@@ -98,9 +98,11 @@ def main() -> None:
 def _interrupted() -> None:
     import sys
 
+    from dlquiz.judge.lifetime import end_children
     from dlquiz.status import ExitStatus
 
     sys.stderr.write("\ninterrupted\n")  # not through Rich: it may be mid-render
+    end_children()  # nothing left running, and nothing for the exit to wait on
     sys.exit(ExitStatus.INTERRUPTED)
 
 

@@ -18,6 +18,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 POLL_SECONDS = 0.25  # the fallback's check interval: well inside the 2 s promise
@@ -56,3 +58,45 @@ def die_with_parent(parent_pid: int, *, use_signal: bool = True) -> None:
         ).start()
     if os.getppid() != parent_pid:  # the parent died before the signal was armed
         os._exit(1)
+
+
+def end_children(wait: float = 2.0) -> None:
+    """Kill every worker this process started that is still running, and reap it.
+
+    The last step of an interrupted command. Each pool already kills its workers on its
+    way out; this is the backstop that keeps exit from waiting: the interpreter joins
+    its live non-daemonic children at exit, without a time limit.
+    """
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:  # nothing was ever started
+        return
+    children = mp.active_children()
+    for child in children:
+        child.kill()
+    deadline = time.monotonic() + wait
+    for child in children:
+        child.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+@contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C arrives only after the block (where the OS can hold a signal back).
+
+    Around starting a worker and recording it: an interrupt between the two would leave a
+    live child that nobody stops. The child inherits the held signal and must release it
+    (``release_ctrl_c``) once it has chosen how to treat Ctrl-C.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def release_ctrl_c() -> None:
+    """In a child started under ``ctrl_c_held``: stop holding Ctrl-C back."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

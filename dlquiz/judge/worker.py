@@ -41,12 +41,13 @@ def _tasks() -> dict[str, Any]:
 def _serve(conn: Any, parent_pid: int) -> None:  # runs in the child
     import signal
 
-    from dlquiz.judge.lifetime import die_with_parent
+    from dlquiz.judge.lifetime import die_with_parent, release_ctrl_c
 
     die_with_parent(parent_pid)  # never outlive the process that asked for the work
     # Ctrl-C in the terminal reaches the whole process group; the parent decides, and
     # kills this process when it ends, so the worker must not print a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    release_ctrl_c()  # held back in the parent while it forked
     try:
         import resource
 
@@ -81,18 +82,21 @@ class Worker:
         self._warm = False  # has this process finished a task yet?
 
     def _start(self) -> None:
+        from dlquiz.judge.lifetime import ctrl_c_held
+
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         ctx = mp.get_context(method)
         parent, child = ctx.Pipe()
         proc = ctx.Process(
             target=_serve, args=(child, os.getpid()), daemon=True, name="dlquiz-worker"
         )
-        proc.start()
-        # Held from the start, so whatever interrupts the wait below (Ctrl-C, a grading
+        # Recorded as it starts, so whatever interrupts the wait below (Ctrl-C, a grading
         # worker's time limit) leaves nothing that ``stop`` cannot find.
-        self._proc, self._conn = proc, parent
         self._warm = False
         try:
+            with ctrl_c_held():
+                proc.start()
+                self._proc, self._conn = proc, parent
             child.close()
             if not parent.poll(STARTUP_TIMEOUT):
                 raise WorkerError("the symbolic worker did not start")

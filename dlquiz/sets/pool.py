@@ -14,7 +14,9 @@ Workers are not daemonic processes, so they can start the judge's SymPy worker f
 rare answer that needs symbolic confirmation (``multiprocessing`` forbids a daemon to
 have children); instead each one arms ``die_with_parent`` first thing, so no worker, and
 none of its own children, outlives a killed parent. The pool kills its workers on every
-way out (completion, an exception, Ctrl-C).
+way out (completion, an exception, Ctrl-C). Ctrl-C is held back while a worker is forked
+and put on the pool's list, so no interrupt can fall between the two and leave a worker
+that nobody kills (the interpreter would then wait for it at exit, forever).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
+
+from dlquiz.judge.lifetime import ctrl_c_held
 
 STARTUP_TIMEOUT = 60.0
 GRACE = 2.0  # seconds after the soft limit before the worker is killed
@@ -99,10 +103,11 @@ def _publish(state: Any, job: int, index: int) -> None:
 
 def _serve(conn: Any, state: Any, spec: _Spec, parent_pid: int) -> None:
     """The worker: a job in, its results out, until the pipe closes."""
-    from dlquiz.judge.lifetime import die_with_parent
+    from dlquiz.judge.lifetime import die_with_parent, release_ctrl_c
 
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    release_ctrl_c()  # held back in the parent while it forked
     signal.signal(signal.SIGALRM, _alarm)
     _limit_memory()
     if spec.init is not None:
@@ -144,7 +149,9 @@ def _context() -> Any:
 
 
 class _Worker:
-    def __init__(self, spec: _Spec) -> None:
+    """One grading process, on ``pool`` from the moment it exists (see the module docstring)."""
+
+    def __init__(self, spec: _Spec, pool: list[_Worker]) -> None:
         ctx = _context()
         parent, child = ctx.Pipe()
         self.state = ctx.RawArray("d", 3)
@@ -158,15 +165,18 @@ class _Worker:
         self.job: int | None = None
         self.items: list[tuple[int, Any]] = []
         self.sent = 0.0
-        self.proc.start()
-        try:  # interrupted while it starts (Ctrl-C): it is killed, never left running
+        try:
+            with ctrl_c_held():
+                self.proc.start()
+                pool.append(self)
+        finally:
             child.close()
-            if not parent.poll(STARTUP_TIMEOUT):
-                raise RuntimeError("a grading worker did not start")
-            parent.recv()
-        except BaseException:
-            self.kill()
-            raise
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's first message (it is killed by the pool's way out if not)."""
+        if not self.conn.poll(STARTUP_TIMEOUT):
+            raise RuntimeError("a grading worker did not start")
+        self.conn.recv()
 
     def current(self) -> tuple[int | None, float]:
         """The item being judged (None: none yet, or sending) and since when."""
@@ -210,7 +220,9 @@ def run_jobs(
     gc.freeze()  # forked workers then do not copy every page when their collector runs
     try:
         for _ in range(max(1, min(processes, len(queue)))):
-            workers.append(_Worker(spec))
+            _Worker(spec, workers)
+        for w in workers:  # they start side by side
+            w.wait_ready()
         while True:
             for w in workers:
                 if w.job is None and queue:
@@ -265,7 +277,7 @@ def _replace(
     rest = [(i, item) for i, item in items if i != index]
     if rest:
         queue.appendleft((job, rest))
-    workers.append(_Worker(spec))
+    _Worker(spec, workers).wait_ready()
 
 
 def default_processes() -> int:

@@ -50,3 +50,18 @@ def tagged_processes(tag: str) -> list[int]:
         if state not in (b"Z", b"X"):
             found.append(int(name))
     return found
+
+
+def describe_processes(pids: list[int]) -> str:
+    """One line per process (pid, parent, state, command): what a hung test leaves behind."""
+    lines = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        lines.append(f"{pid} parent {int(fields[1])} state {fields[0].decode()}: {command}")
+    return "\n".join(lines)

@@ -387,7 +387,7 @@ def test_ctrl_c_ends_with_130_kills_the_workers_and_writes_nothing(single_set, t
     import subprocess
     import uuid
 
-    from sets_helpers import TAG_VARIABLE, tagged_processes
+    from sets_helpers import TAG_VARIABLE, describe_processes, tagged_processes
 
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -417,7 +417,14 @@ def test_ctrl_c_ends_with_130_kills_the_workers_and_writes_nothing(single_set, t
     if proc.poll() is not None:
         pytest.skip("grading finished before it could be interrupted")
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    try:
+        _, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:  # say what is still running, then clean up
+        left = describe_processes(tagged_processes(tag))
+        for pid in tagged_processes(tag):
+            os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"grade did not end within 120 s of Ctrl-C; still running:\n{left}")
     stderr = "".join(seen) + stderr
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr

@@ -82,3 +82,73 @@ def test_a_child_whose_parent_died_before_it_was_armed_leaves_at_once():
         middle.wait()
         if _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def _graders() -> list:
+    import multiprocessing as mp
+
+    return [p for p in mp.active_children() if p.name == "dlquiz-grader" and p.is_alive()]
+
+
+def test_ctrl_c_just_as_a_grading_worker_is_forked_leaves_no_worker(monkeypatch):
+    """The interrupt lands in the instant after the fork, before the pool could list the
+    new worker: the worker must still be killed (a live one left behind makes the
+    interpreter wait for it at exit, forever: Ctrl-C would hang)."""
+    from multiprocessing.context import ForkProcess
+
+    from dlquiz.sets.pool import run_jobs
+
+    real_start = ForkProcess.start
+
+    def start_then_ctrl_c(self):  # type: ignore[no-untyped-def]
+        real_start(self)
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # Python raises a pending interrupt at the next chance
+            pass
+
+    monkeypatch.setattr(ForkProcess, "start", start_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        list(run_jobs([[1, 2], [3]], abs, processes=2, timeout=5))
+    left = _graders()
+    for p in left:  # so that a failure here does not also hang pytest at its exit
+        p.kill()
+        p.join(5)
+    assert left == []
+
+
+def test_an_interrupted_command_ends_every_child_it_started():
+    """The CLI's backstop on Ctrl-C: no worker of any kind survives, and exit is not held."""
+    import multiprocessing as mp
+
+    from dlquiz.judge.lifetime import end_children
+
+    child = mp.get_context("fork").Process(target=time.sleep, args=(60,), name="stray")
+    child.start()
+    started = time.monotonic()
+    end_children()
+    assert not child.is_alive()
+    assert time.monotonic() - started < 5
+
+
+def test_ctrl_c_just_as_the_symbolic_worker_is_forked_leaves_it_stoppable(monkeypatch):
+    """Same instant for the judge's SymPy worker: it is recorded, so ``stop`` ends it."""
+    from multiprocessing.context import ForkProcess
+
+    from dlquiz.judge.worker import Worker
+
+    real_start = ForkProcess.start
+
+    def start_then_ctrl_c(self):  # type: ignore[no-untyped-def]
+        real_start(self)
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):
+            pass
+
+    monkeypatch.setattr(ForkProcess, "start", start_then_ctrl_c)
+    worker = Worker()
+    with pytest.raises(KeyboardInterrupt):
+        worker.run("sleep", 0)
+    assert worker._proc is None  # stopped on the way out, not merely forgotten
+    import multiprocessing as mp
+
+    assert [p for p in mp.active_children() if p.name == "dlquiz-worker"] == []
