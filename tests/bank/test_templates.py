@@ -585,3 +585,24 @@ def test_the_backward_order_check_holds_a_pool_to_the_engine(
     text = _pool(["Right A", "Right B", "Right C"], [f"Wrong {i}" for i in range(6)])
     family = _family(tmp_path, text + f'\n[[checks]]\nuse = "backward_order"\n{claim}\n')
     assert bool(family.verify(family.generate(0))) == fails
+
+
+def test_a_scope_reads_params_alike_through_its_shortcut_and_its_remembered_parses() -> None:
+    """Plain numbers skip the parser; other texts are parsed once per names in scope.
+    Either way a param binds to what the formula means, and only when it is a number."""
+    from dlquiz.bank.template.scope import Scope
+    from dlquiz.bank.template.source import Source
+    from dlquiz.core.vars import Namespace
+
+    def bound(texts: dict[str, str]) -> dict[str, float]:
+        scope = Scope(Source(Path("t/x.toml"), {}, "t"), Namespace())
+        for name, text in texts.items():
+            scope.bind_text(name, text)
+        return {k: float(v.flat[0]) for k, v in scope.numbers.items()}
+
+    texts = {"a": "-3/4", "b": "0.1", "c": "2*a + b", "d": "1/00", "e": "relu", "f": " 7"}
+    want = {"a": -0.75, "b": 0.1, "c": 2 * -0.75 + 0.1, "f": 7.0}
+    assert bound(texts) == want
+    assert bound(texts) == want  # the second time from the remembered parses
+    # the same text in other names reads differently: c is no number without a and b
+    assert bound({"c": "2*a + b"}) == {}

@@ -9,6 +9,7 @@ engine's operations, and a ``grad`` value is the engine's reverse mode.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from fractions import Fraction
@@ -25,6 +26,29 @@ from dlquiz.core.vars import Namespace, VarSpec
 _COMPARE = re.compile(r"<=|>=|==|!=|<|>")
 EQUAL_RTOL = 1e-9  # two numbers this close (relatively) are equal in a condition
 _NUMBER_LIKE = re.compile(r"^[^$]{1,80}$")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
+_PARSES: dict[tuple[str, frozenset[tuple[str, VarSpec]]], Expr | str] = {}
+_PARSES_KEPT = 50_000
+
+
+def _parse(text: str, ns: Namespace) -> Expr | str:
+    """A template's formula read in ``ns`` (the expression, or why it cannot be read).
+
+    Remembered: a family draws its params many times (every seed, and again whenever a
+    ``require`` rejects a draw), and a text read in the same names always reads the same.
+    The cache is the template's own text, never a user's answer.
+    """
+    key = (text, frozenset(ns.vars.items()))
+    found = _PARSES.get(key)
+    if found is None:
+        try:
+            found = parse_math(text, ns.copy())
+        except TemplateError as exc:
+            found = str(exc)
+        if len(_PARSES) >= _PARSES_KEPT:
+            _PARSES.clear()
+        _PARSES[key] = found
+    return found
 
 
 class Scope:
@@ -58,9 +82,12 @@ class Scope:
         (``1/2``), or a formula of numbers already bound (``n0``, ``2*k + 1``)."""
         if not _NUMBER_LIKE.match(text):
             return
-        try:
-            e = parse_math(text, self.ns.copy())
-        except TemplateError:
+        if _PLAIN_NUMBER.fullmatch(text):  # most params: read at once
+            with contextlib.suppress(ZeroDivisionError):  # 1/0 is no number
+                self.bind(name, np.array(float(Fraction(text))))
+            return
+        e = _parse(text, self.ns)
+        if isinstance(e, str):
             return
         if any(n.op == "deriv" for n in e.walk()) or not e.free_symbols() <= set(self.numbers):
             return
@@ -77,10 +104,9 @@ class Scope:
     # --- computing ------------------------------------------------------------------------
     def parse(self, text: str, field: str) -> Expr:
         """A formula (its ``{params}`` filled), definitions substituted."""
-        try:
-            e = parse_math(self.fill(text, field), self.ns.copy())
-        except TemplateError as exc:
-            raise self.source.fail(field, str(exc)) from None
+        e = _parse(self.fill(text, field), self.ns)
+        if isinstance(e, str):
+            raise self.source.fail(field, e)
         return substitute(e, self.definitions) if self.definitions else e
 
     def number(
