@@ -12,7 +12,6 @@ and every diagnosed mistake. Write or refresh one with
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 
 from dlquiz.bank import families
@@ -27,11 +26,17 @@ def fixture_path(family_id: str) -> Path:
     return FOLDER / topic / f"{name}.json"
 
 
-@cache
+_DRAWN: dict[str, list] = {}
+
+
 def problems(family_id: str, seeds: int = SEEDS) -> tuple:
-    """The family's problems for seeds 0..seeds-1 (cached: several tests read them)."""
-    family = families()[family_id]
-    return tuple(family.generate(seed) for seed in range(seeds))
+    """The family's problems for seeds 0..seeds-1, drawn once per process for every test
+    that reads them (a problem depends on its seed alone, so a shorter run is a prefix)."""
+    drawn = _DRAWN.setdefault(family_id, [])
+    if len(drawn) < seeds:
+        family = families()[family_id]
+        drawn.extend(family.generate(seed) for seed in range(len(drawn), seeds))
+    return tuple(drawn[:seeds])
 
 
 def kind_tags(family_id: str, seeds: int = SEEDS) -> dict[str, list[str]]:

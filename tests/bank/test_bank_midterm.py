@@ -11,12 +11,12 @@ right and 6 wrong options, the right one neither usually the longest nor the sho
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 
 import pytest
+from kind_fixtures import problems
 
-from dlquiz.bank import TOPICS, families, generate
+from dlquiz.bank import TOPICS, families
 from dlquiz.bank.coverage import POINTS, markdown
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -37,11 +37,6 @@ ONE_QUANTITY_BEFORE = (
     "regularization/dropout-test-time",
 )
 ZERO_IS_THE_POINT = ("zeros", "the point")  # a question-kind dimension and value
-
-
-@cache
-def problems(family_id: str, seeds: int):  # type: ignore[no-untyped-def]
-    return [generate(family_id, s) for s in range(seeds)]
 
 
 def test_the_bank_has_at_least_75_families() -> None:
