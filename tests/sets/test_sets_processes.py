@@ -90,13 +90,10 @@ def _graders() -> list:
     return [p for p in mp.active_children() if p.name == "dlquiz-grader" and p.is_alive()]
 
 
-def test_ctrl_c_just_as_a_grading_worker_is_forked_leaves_no_worker(monkeypatch):
-    """The interrupt lands in the instant after the fork, before the pool could list the
-    new worker: the worker must still be killed (a live one left behind makes the
-    interpreter wait for it at exit, forever: Ctrl-C would hang)."""
+@pytest.fixture
+def ctrl_c_after_fork(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every fork of a worker is followed at once by Ctrl-C, before its caller goes on."""
     from multiprocessing.context import ForkProcess
-
-    from dlquiz.sets.pool import run_jobs
 
     real_start = ForkProcess.start
 
@@ -107,6 +104,14 @@ def test_ctrl_c_just_as_a_grading_worker_is_forked_leaves_no_worker(monkeypatch)
             pass
 
     monkeypatch.setattr(ForkProcess, "start", start_then_ctrl_c)
+
+
+def test_ctrl_c_just_as_a_grading_worker_is_forked_leaves_no_worker(ctrl_c_after_fork):
+    """The interrupt lands in the instant after the fork, before the pool could list the
+    new worker: the worker must still be killed (a live one left behind makes the
+    interpreter wait for it at exit, forever: Ctrl-C would hang)."""
+    from dlquiz.sets.pool import run_jobs
+
     with pytest.raises(KeyboardInterrupt):
         list(run_jobs([[1, 2], [3]], abs, processes=2, timeout=5))
     left = _graders()
@@ -130,25 +135,14 @@ def test_an_interrupted_command_ends_every_child_it_started():
     assert time.monotonic() - started < 5
 
 
-def test_ctrl_c_just_as_the_symbolic_worker_is_forked_leaves_it_stoppable(monkeypatch):
+def test_ctrl_c_just_as_the_symbolic_worker_is_forked_leaves_it_stoppable(ctrl_c_after_fork):
     """Same instant for the judge's SymPy worker: it is recorded, so ``stop`` ends it."""
-    from multiprocessing.context import ForkProcess
+    import multiprocessing as mp
 
     from dlquiz.judge.worker import Worker
 
-    real_start = ForkProcess.start
-
-    def start_then_ctrl_c(self):  # type: ignore[no-untyped-def]
-        real_start(self)
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(1000):
-            pass
-
-    monkeypatch.setattr(ForkProcess, "start", start_then_ctrl_c)
     worker = Worker()
     with pytest.raises(KeyboardInterrupt):
         worker.run("sleep", 0)
     assert worker._proc is None  # stopped on the way out, not merely forgotten
-    import multiprocessing as mp
-
     assert [p for p in mp.active_children() if p.name == "dlquiz-worker"] == []
