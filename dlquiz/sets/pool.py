@@ -169,6 +169,10 @@ class _Worker:
             with ctrl_c_held():
                 self.proc.start()
                 pool.append(self)
+        except BaseException:
+            if self not in pool:  # it never started: nothing for the pool to kill
+                self.conn.close()
+            raise
         finally:
             child.close()
 

@@ -601,7 +601,8 @@ def test_a_scope_reads_params_alike_through_its_shortcut_and_its_remembered_pars
         return {k: float(v.flat[0]) for k, v in scope.numbers.items()}
 
     texts = {"a": "-3/4", "b": "0.1", "c": "2*a + b", "d": "1/00", "e": "relu", "f": " 7"}
-    want = {"a": -0.75, "b": 0.1, "c": 2 * -0.75 + 0.1, "f": 7.0}
+    texts |= {"g": "1.5/2", "h": "-0.25"}
+    want = {"a": -0.75, "b": 0.1, "c": 2 * -0.75 + 0.1, "f": 7.0, "g": 0.75, "h": -0.25}
     assert bound(texts) == want
     assert bound(texts) == want  # the second time from the remembered parses
     # the same text in other names reads differently: c is no number without a and b

@@ -26,7 +26,7 @@ from dlquiz.core.vars import Namespace, VarSpec
 _COMPARE = re.compile(r"<=|>=|==|!=|<|>")
 EQUAL_RTOL = 1e-9  # two numbers this close (relatively) are equal in a condition
 _NUMBER_LIKE = re.compile(r"^[^$]{1,80}$")
-_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+|/\d+)?")  # 3, -0.25, 1/2 (not 1.5/2)
 _PARSES: dict[tuple[str, frozenset[tuple[str, VarSpec]]], Expr | str] = {}
 _PARSES_KEPT = 50_000
 
