@@ -43,25 +43,40 @@ def tagged_processes(tag: str) -> list[int]:
             with open(f"/proc/{name}/environ", "rb") as f:
                 if marker not in f.read().split(b"\0"):
                     continue
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        if state not in (b"Z", b"X"):
+        if alive(int(name)):
             found.append(int(name))
     return found
+
+
+def proc_stat(pid: int) -> list[bytes] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state first, then the
+    parent's pid), or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping: a zombie (dead, not yet reaped) does not count."""
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] not in (b"Z", b"X")
 
 
 def describe_processes(pids: list[int]) -> str:
     """One line per process (pid, parent, state, command): what a hung test leaves behind."""
     lines = []
     for pid in pids:
+        fields = proc_stat(pid)
         try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
+            fields = None
+        if fields is None:  # gone meanwhile
             continue
         lines.append(f"{pid} parent {int(fields[1])} state {fields[0].decode()}: {command}")
     return "\n".join(lines)

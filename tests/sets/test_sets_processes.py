@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import pytest
+from sets_helpers import alive
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
 
@@ -33,20 +34,11 @@ MIDDLE = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in (b"Z", b"X")
-
-
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
-    return not _alive(pid)
+    return not alive(pid)
 
 
 @pytest.mark.parametrize("how", ["signal", "poll"])
@@ -58,12 +50,12 @@ def test_a_child_ends_within_2_s_of_its_parent_being_killed(how):
     child = int(middle.stdout.readline())
     try:
         time.sleep(0.3)  # the child is armed and sleeping
-        assert _alive(child)
+        assert alive(child)
         middle.send_signal(signal.SIGKILL)
         middle.wait()
         assert _gone_within(child, 2.0)
     finally:
-        if _alive(child):
+        if alive(child):
             os.kill(child, signal.SIGKILL)
 
 
@@ -80,14 +72,14 @@ def test_a_child_whose_parent_died_before_it_was_armed_leaves_at_once():
     finally:
         middle.kill()
         middle.wait()
-        if _alive(child):
+        if alive(child):
             os.kill(child, signal.SIGKILL)
 
 
-def _graders() -> list:
+def _live_children(name: str) -> list:
     import multiprocessing as mp
 
-    return [p for p in mp.active_children() if p.name == "dlquiz-grader" and p.is_alive()]
+    return [p for p in mp.active_children() if p.name == name and p.is_alive()]
 
 
 @pytest.fixture
@@ -114,7 +106,7 @@ def test_ctrl_c_just_as_a_grading_worker_is_forked_leaves_no_worker(ctrl_c_after
 
     with pytest.raises(KeyboardInterrupt):
         list(run_jobs([[1, 2], [3]], abs, processes=2, timeout=5))
-    left = _graders()
+    left = _live_children("dlquiz-grader")
     for p in left:  # so that a failure here does not also hang pytest at its exit
         p.kill()
         p.join(5)
@@ -137,12 +129,10 @@ def test_an_interrupted_command_ends_every_child_it_started():
 
 def test_ctrl_c_just_as_the_symbolic_worker_is_forked_leaves_it_stoppable(ctrl_c_after_fork):
     """Same instant for the judge's SymPy worker: it is recorded, so ``stop`` ends it."""
-    import multiprocessing as mp
-
     from dlquiz.judge.worker import Worker
 
     worker = Worker()
     with pytest.raises(KeyboardInterrupt):
         worker.run("sleep", 0)
     assert worker._proc is None  # stopped on the way out, not merely forgotten
-    assert [p for p in mp.active_children() if p.name == "dlquiz-worker"] == []
+    assert _live_children("dlquiz-worker") == []
